@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 // One root config; every workspace package with a test/ folder is a project named after it.
@@ -9,25 +9,35 @@ const dirs = ['packages', 'apps', 'benchmarks'].flatMap((group) =>
     .map((d) => `${group}/${d.name}`),
 );
 
+/** The project name of a workspace folder: its package name. */
+function projectName(dir: string): string {
+  const manifest = JSON.parse(
+    readFileSync(new URL(`./${dir}/package.json`, import.meta.url), 'utf8'),
+  );
+  return manifest.name as string;
+}
+
 export default defineConfig({
   resolve: { conditions: [SOURCE_CONDITION] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION] } },
   test: {
-    projects: dirs
-      .filter((dir) => {
-        try {
-          return readdirSync(new URL(`./${dir}/test`, import.meta.url)).length > 0;
-        } catch {
-          return false;
-        }
-      })
-      .map((dir) => ({
-        extends: true,
-        test: {
-          name: `@hmmsim/${dir.split('/')[1]}`,
-          root: `./${dir}`,
-          include: ['test/**/*.test.ts'],
-        },
-      })),
+    projects: [
+      {
+        extends: true as const,
+        test: { name: 'scripts', root: './scripts', include: ['test/**/*.test.ts'] },
+      },
+      ...dirs
+        .filter((dir) => {
+          try {
+            return readdirSync(new URL(`./${dir}/test`, import.meta.url)).length > 0;
+          } catch {
+            return false;
+          }
+        })
+        .map((dir) => ({
+          extends: true as const,
+          test: { name: projectName(dir), root: `./${dir}`, include: ['test/**/*.test.ts'] },
+        })),
+    ],
   },
 });

@@ -1,0 +1,77 @@
+import { InvalidArgumentError } from './errors.ts';
+
+/** Timer interrupt frequency (CONFIG_HZ=250): one jiffy is 4 ms. */
+export const HZ = 250;
+export const MSEC_PER_SEC = 1000;
+export const NSEC_PER_MSEC = 1_000_000;
+export const NSEC_PER_SEC = 1_000_000_000;
+/** Nanoseconds per jiffy. */
+export const TICK_NSEC = NSEC_PER_SEC / HZ;
+/** "Forever" for schedule_timeout(): kernel LONG_MAX, here the largest safe integer. */
+export const MAX_SCHEDULE_TIMEOUT = Number.MAX_SAFE_INTEGER;
+/** Largest jiffies offset (kernel (LONG_MAX >> 1) - 1, scaled down to stay a safe integer). */
+export const MAX_JIFFY_OFFSET = 2 ** 52 - 2;
+
+/** Throws unless `n` is a non-negative safe integer. */
+function checkCount(fn: string, what: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`${fn}: got ${what} ${n}; expected a non-negative safe integer`);
+  }
+}
+
+/**
+ * Milliseconds to jiffies, rounded up; negative input gives MAX_JIFFY_OFFSET.
+ * Mirrors include/linux/jiffies.h:msecs_to_jiffies() (the HZ-divides-1000 case).
+ */
+export function msecsToJiffies(m: number): number {
+  if (Number.isSafeInteger(m) && m < 0) return MAX_JIFFY_OFFSET;
+  checkCount('msecsToJiffies', 'milliseconds', m);
+  return Math.ceil(m / (MSEC_PER_SEC / HZ));
+}
+
+/**
+ * Jiffies to milliseconds (exact at HZ=250).
+ * Mirrors kernel/time/time.c:jiffies_to_msecs().
+ */
+export function jiffiesToMsecs(j: number): number {
+  checkCount('jiffiesToMsecs', 'jiffies', j);
+  return j * (MSEC_PER_SEC / HZ);
+}
+
+/**
+ * Virtual time in nanoseconds. Only the scheduler moves it: by `nsPerStep` at each scheduling
+ * point and forward to a timer's expiry when a timer fires. It never goes backwards.
+ */
+export class Clock {
+  private ns = 0;
+
+  /** Virtual nanoseconds since boot. */
+  get now(): number {
+    return this.ns;
+  }
+
+  /** Jiffies since boot (the kernel starts at INITIAL_JIFFIES; the model starts at 0). */
+  get jiffies(): number {
+    return Math.floor(this.ns / TICK_NSEC);
+  }
+
+  /** Advance by `ns` nanoseconds (scheduler use). */
+  advance(ns: number): void {
+    this.ns += ns;
+  }
+
+  /** Move forward to `ns` if it is later than now (scheduler use; never goes back). */
+  advanceTo(ns: number): void {
+    if (ns > this.ns) this.ns = ns;
+  }
+
+  /** Same as the free function msecsToJiffies(). */
+  msecsToJiffies(m: number): number {
+    return msecsToJiffies(m);
+  }
+
+  /** Same as the free function jiffiesToMsecs(). */
+  jiffiesToMsecs(j: number): number {
+    return jiffiesToMsecs(j);
+  }
+}

@@ -1,0 +1,107 @@
+import { KernelBugError } from './errors.ts';
+import { mightSleep } from './might-sleep.ts';
+import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
+import type { Task } from './task.ts';
+
+/**
+ * A sleeping lock with an owner. On unlock the lock is handed to the first waiter (FIFO).
+ * Fields are read-only outside this file.
+ */
+export class Mutex implements WaitHead {
+  readonly kind = 'mutex';
+  readonly obj: string | undefined;
+  owner: Task | undefined = undefined;
+  readonly waiters: Task[] = [];
+  /** The scheduling point before each mutex_lock (preallocated). */
+  readonly lockEvent: SchedEvent;
+
+  constructor(
+    readonly sched: Scheduler,
+    readonly name: string,
+    obj?: string,
+  ) {
+    this.obj = obj;
+    this.lockEvent = { kind: 'lock.mutex_lock', label: name, obj };
+  }
+
+  describeWaiter(): string {
+    return `mutex_lock: owned by ${this.owner === undefined ? 'nobody' : `'${this.owner.name}'`}`;
+  }
+}
+
+/**
+ * Acquire `m`, sleeping in FIFO order while another task owns it.
+ * Mirrors kernel/locking/mutex.c:mutex_lock().
+ */
+export async function mutexLock(m: Mutex): Promise<void> {
+  const { sched } = m;
+  mightSleep(sched, 'mutex_lock', m.name);
+  await sched.point(m.lockEvent);
+  const t = sched.current;
+  if (m.owner === t) {
+    throw new KernelBugError(
+      `BUG: possible recursive locking: task '${t.name}' already owns mutex ${m.name}; expected it to be taken once`,
+    );
+  }
+  if (m.owner !== undefined) await waitForHandOff(m, t);
+  else m.owner = t;
+  sched.trace.emit('lock.acquired', m.name, m.obj);
+}
+
+/** Queue `t` and sleep until mutexUnlock() hands `m` to it. */
+async function waitForHandOff(m: Mutex, t: Task): Promise<void> {
+  m.waiters.push(t);
+  m.sched.trace.emit('lock.contended', m.name, m.obj);
+  try {
+    while (m.owner !== t) await m.sched.sleep(m);
+  } catch (error) {
+    m.waiters.splice(m.waiters.indexOf(t), 1);
+    throw error;
+  }
+}
+
+/**
+ * Like mutexLock(); returns 0 (the model has no fatal signals, so it is never -EINTR).
+ * Mirrors kernel/locking/mutex.c:mutex_lock_killable().
+ */
+export async function mutexLockKillable(m: Mutex): Promise<number> {
+  await mutexLock(m);
+  return 0;
+}
+
+/**
+ * Take `m` if it is free (1), else 0 at once; does not sleep.
+ * Mirrors kernel/locking/mutex.c:mutex_trylock().
+ */
+export function mutexTrylock(m: Mutex): number {
+  if (m.owner !== undefined) return 0;
+  m.owner = m.sched.current;
+  m.sched.trace.emit('lock.acquired', m.name, m.obj);
+  return 1;
+}
+
+/**
+ * Release `m` (the current task must own it) and hand it to the first waiter.
+ * Mirrors kernel/locking/mutex.c:mutex_unlock().
+ */
+export function mutexUnlock(m: Mutex): void {
+  const t = m.sched.current;
+  if (m.owner !== t) {
+    const why = m.owner === undefined ? 'it is not locked' : `it is owned by '${m.owner.name}'`;
+    throw new KernelBugError(
+      `BUG: mutex_unlock(${m.name}) by task '${t.name}', but ${why}; expected the owner to unlock it`,
+    );
+  }
+  const next = m.waiters.shift();
+  m.owner = next;
+  if (next !== undefined) m.sched.wake(next);
+  m.sched.trace.emit('lock.mutex_unlock', m.name, m.obj);
+}
+
+/**
+ * True when some task owns `m`.
+ * Mirrors kernel/locking/mutex.c:mutex_is_locked().
+ */
+export function mutexIsLocked(m: Mutex): boolean {
+  return m.owner !== undefined;
+}

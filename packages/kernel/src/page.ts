@@ -1,0 +1,125 @@
+/**
+ * x86-64 4-level paging constants and address helpers. Addresses are plain numbers up to
+ * 2^48 (user space below TASK_SIZE), so every helper uses division and multiplication:
+ * JavaScript bitwise operators truncate to 32 bits. Inputs are assumed to be non-negative
+ * safe integers (check them at API boundaries with `toVaddr`/`toPfn`).
+ */
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 2 ** PAGE_SHIFT;
+export const PMD_SHIFT = 21;
+export const PMD_SIZE = 2 ** PMD_SHIFT;
+export const PUD_SHIFT = 30;
+export const PUD_SIZE = 2 ** PUD_SHIFT;
+export const PGDIR_SHIFT = 39;
+export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
+export const PTRS_PER_PTE = 512;
+export const PTRS_PER_PMD = 512;
+export const PTRS_PER_PUD = 512;
+export const PTRS_PER_PGD = 512;
+export const HPAGE_PMD_ORDER = PMD_SHIFT - PAGE_SHIFT;
+export const HPAGE_PMD_NR = 2 ** HPAGE_PMD_ORDER;
+export const HPAGE_PMD_SIZE = PMD_SIZE;
+export const VA_BITS = 48;
+/** Top of user space: 2^47 - PAGE_SIZE (x86-64 TASK_SIZE_MAX with 4-level paging). */
+export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;
+/**
+ * "End of the address space" sentinel for `[0, ULONG_MAX)` ranges. The kernel's 2^64 - 1
+ * does not fit a double exactly, so the model uses the largest safe integer instead.
+ */
+export const ULONG_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Round `a` down to a multiple of `size` (a power of two).
+ * Mirrors include/linux/kernel.h:ALIGN_DOWN().
+ */
+function alignDown(a: number, size: number): number {
+  return Math.floor(a / size) * size;
+}
+
+/**
+ * Round `a` down to a page boundary.
+ * Mirrors include/linux/kernel.h:ALIGN_DOWN(a, PAGE_SIZE) (`a & PAGE_MASK`).
+ */
+export function pageAlignDown(a: number): number {
+  return alignDown(a, PAGE_SIZE);
+}
+
+/**
+ * Round `a` up to a page boundary.
+ * Mirrors include/linux/mm.h:PAGE_ALIGN().
+ */
+export function pageAlignUp(a: number): number {
+  return alignDown(a + PAGE_SIZE - 1, PAGE_SIZE);
+}
+
+/**
+ * True when `a` is a multiple of PAGE_SIZE.
+ * Mirrors include/linux/mm.h:PAGE_ALIGNED().
+ */
+export function pageAligned(a: number): boolean {
+  return a % PAGE_SIZE === 0;
+}
+
+/**
+ * Round `a` down to a PMD (2 MiB) boundary.
+ * Mirrors `a & HPAGE_PMD_MASK` (include/linux/huge_mm.h).
+ */
+export function pmdAlignDown(a: number): number {
+  return alignDown(a, PMD_SIZE);
+}
+
+/**
+ * Round `a` up to a PMD (2 MiB) boundary.
+ * Mirrors include/linux/kernel.h:ALIGN(a, HPAGE_PMD_SIZE).
+ */
+export function pmdAlignUp(a: number): number {
+  return alignDown(a + PMD_SIZE - 1, PMD_SIZE);
+}
+
+/**
+ * Page frame number containing physical/virtual address `addr` (addr / PAGE_SIZE, floored).
+ * Mirrors include/linux/pfn.h:PHYS_PFN().
+ */
+export function pfnOf(addr: number): number {
+  return Math.floor(addr / PAGE_SIZE);
+}
+
+/**
+ * Address of the first byte of page frame `pfn`.
+ * Mirrors include/linux/pfn.h:PFN_PHYS().
+ */
+export function pfnToAddr(pfn: number): number {
+  return pfn * PAGE_SIZE;
+}
+
+/**
+ * Index of `a` in its top-level (PGD) table, 0..511.
+ * Mirrors arch/x86/include/asm/pgtable.h:pgd_index().
+ */
+export function pgdIndex(a: number): number {
+  return Math.floor(a / PGDIR_SIZE) % PTRS_PER_PGD;
+}
+
+/**
+ * Index of `a` in its PUD table, 0..511.
+ * Mirrors arch/x86/include/asm/pgtable.h:pud_index().
+ */
+export function pudIndex(a: number): number {
+  return Math.floor(a / PUD_SIZE) % PTRS_PER_PUD;
+}
+
+/**
+ * Index of `a` in its PMD table, 0..511.
+ * Mirrors arch/x86/include/asm/pgtable.h:pmd_index().
+ */
+export function pmdIndex(a: number): number {
+  return Math.floor(a / PMD_SIZE) % PTRS_PER_PMD;
+}
+
+/**
+ * Index of `a` in its PTE table, 0..511.
+ * Mirrors arch/x86/include/asm/pgtable.h:pte_index().
+ */
+export function pteIndex(a: number): number {
+  return Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE;
+}

@@ -1,0 +1,114 @@
+import { KernelBugError } from './errors.ts';
+import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
+import type { Task } from './task.ts';
+
+/**
+ * A spinning lock. Holding it raises the holder's preemptCount (no sleeping). Contended
+ * lockers spin: they are not runnable until the lock is handed to them, in arrival order
+ * (like a queued spinlock). Fields are read-only outside this file.
+ */
+export class Spinlock implements WaitHead {
+  readonly kind = 'spinlock';
+  readonly obj: string | undefined;
+  owner: Task | undefined = undefined;
+  readonly spinners: Task[] = [];
+  /** The scheduling point before each spin_lock (preallocated). */
+  readonly lockEvent: SchedEvent;
+
+  constructor(
+    readonly sched: Scheduler,
+    readonly name: string,
+    obj?: string,
+  ) {
+    this.obj = obj;
+    this.lockEvent = { kind: 'lock.spin_lock', label: name, obj };
+  }
+
+  describeWaiter(): string {
+    return `spin_lock: held by ${this.owner === undefined ? 'nobody' : `'${this.owner.name}'`}`;
+  }
+}
+
+/**
+ * Acquire `l`, spinning (not runnable) while another task holds it; raises preemptCount.
+ * Mirrors include/linux/spinlock.h:spin_lock() (kernel/locking/spinlock.c:_raw_spin_lock()).
+ */
+export async function spinLock(l: Spinlock): Promise<void> {
+  const { sched } = l;
+  await sched.point(l.lockEvent);
+  const t = sched.current;
+  if (l.owner === t) {
+    throw new KernelBugError(
+      `BUG: spinlock recursion on ${l.name}: task '${t.name}' already holds it; expected a spinlock to be taken once`,
+    );
+  }
+  t.preemptCount++;
+  if (l.owner !== undefined) await spinUntilHandedOver(l, t);
+  else l.owner = t;
+  sched.trace.emit('lock.acquired', l.name, l.obj);
+}
+
+/** Queue `t` on `l` and spin until spinUnlock() hands the lock over. */
+async function spinUntilHandedOver(l: Spinlock, t: Task): Promise<void> {
+  l.spinners.push(t);
+  l.sched.trace.emit('lock.contended', l.name, l.obj);
+  try {
+    while (l.owner !== t) await l.sched.spin(l);
+  } catch (error) {
+    l.spinners.splice(l.spinners.indexOf(t), 1);
+    t.preemptCount--;
+    throw error;
+  }
+}
+
+/**
+ * Take `l` if it is free (true, preemptCount raised), else return false at once.
+ * Mirrors include/linux/spinlock.h:spin_trylock().
+ */
+export function spinTrylock(l: Spinlock): boolean {
+  if (l.owner !== undefined) return false;
+  const t = l.sched.current;
+  l.owner = t;
+  t.preemptCount++;
+  l.sched.trace.emit('lock.acquired', l.name, l.obj);
+  return true;
+}
+
+/**
+ * Release `l` (must be held by the current task), lowering preemptCount; hands it to the
+ * first spinner. Mirrors include/linux/spinlock.h:spin_unlock().
+ */
+export function spinUnlock(l: Spinlock): void {
+  const t = l.sched.current;
+  if (l.owner !== t) {
+    const held = l.owner === undefined ? 'it is not locked' : `it is held by '${l.owner.name}'`;
+    throw new KernelBugError(
+      `BUG: spin_unlock(${l.name}) by task '${t.name}', but ${held}; expected the holder to unlock it`,
+    );
+  }
+  t.preemptCount--;
+  const next = l.spinners.shift();
+  l.owner = next;
+  if (next !== undefined) l.sched.wake(next);
+  l.sched.trace.emit('lock.spin_unlock', l.name, l.obj);
+}
+
+/**
+ * True when `l` is held by some task.
+ * Mirrors include/linux/spinlock.h:spin_is_locked().
+ */
+export function spinIsLocked(l: Spinlock): boolean {
+  return l.owner !== undefined;
+}
+
+/**
+ * Throw KernelBugError unless `l` is held (by anyone).
+ * Mirrors include/linux/spinlock.h:assert_spin_locked().
+ */
+export function assertSpinLocked(l: Spinlock): void {
+  if (l.owner === undefined) {
+    throw new KernelBugError(
+      `BUG: assert_spin_locked(${l.name}) failed: it is not locked; expected it to be held`,
+    );
+  }
+}

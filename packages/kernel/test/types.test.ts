@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DeadlockError,
+  InvalidArgumentError,
+  isPfn,
+  isVaddr,
+  KernelBugError,
+  toPfn,
+  toVaddr,
+} from '../src/index.ts';
+
+describe('toVaddr', () => {
+  it('accepts safe integers in [0, 2^48)', () => {
+    expect(toVaddr(0)).toBe(0);
+    expect(toVaddr(2 ** 48 - 1)).toBe(2 ** 48 - 1);
+  });
+
+  it.each([
+    [-1, /negative/],
+    [2 ** 48, />= 2\^48/],
+    [1.5, /not an integer/],
+    [Number.NaN, /NaN/],
+    [Number.POSITIVE_INFINITY, /not finite/],
+    [2 ** 53, /not a safe integer/],
+  ])('rejects %s with a message saying why', (n, why) => {
+    expect(() => toVaddr(n)).toThrow(InvalidArgumentError);
+    expect(() => toVaddr(n)).toThrow(why);
+    expect(() => toVaddr(n)).toThrow(/expected a safe integer in \[0, 2\^48\)/);
+  });
+
+  it('isVaddr agrees without throwing', () => {
+    expect(isVaddr(4096)).toBe(true);
+    expect(isVaddr(-1)).toBe(false);
+    expect(isVaddr(2 ** 48)).toBe(false);
+    expect(isVaddr('4096')).toBe(false);
+  });
+});
+
+describe('toPfn', () => {
+  it('accepts safe integers in [0, 2^36)', () => {
+    expect(toPfn(0)).toBe(0);
+    expect(toPfn(2 ** 36 - 1)).toBe(2 ** 36 - 1);
+  });
+
+  it.each([
+    [-1, /negative/],
+    [2 ** 36, />= 2\^36/],
+    [0.5, /not an integer/],
+    [Number.NaN, /NaN/],
+  ])('rejects %s', (n, why) => {
+    expect(() => toPfn(n)).toThrow(InvalidArgumentError);
+    expect(() => toPfn(n)).toThrow(why);
+  });
+
+  it('isPfn agrees', () => {
+    expect(isPfn(12)).toBe(true);
+    expect(isPfn(2 ** 36)).toBe(false);
+    expect(isPfn(undefined)).toBe(false);
+  });
+});
+
+describe('errors', () => {
+  it('are named and typed', () => {
+    expect(new KernelBugError('x').name).toBe('KernelBugError');
+    expect(new InvalidArgumentError('x')).toBeInstanceOf(RangeError);
+    expect(new DeadlockError('x')).toBeInstanceOf(Error);
+    expect(new DeadlockError('x').name).toBe('DeadlockError');
+  });
+});
