@@ -1,0 +1,130 @@
+/**
+ * struct page queries and page locking over the struct-of-arrays memmap of PhysMem.
+ * Compound pages are order 9 only and 2 MiB aligned, so a tail's head is found by alignment.
+ */
+
+import type { Pfn } from '@hmmsim/kernel';
+import { HPAGE_PMD_NR, InvalidArgumentError, KernelBugError } from '@hmmsim/kernel';
+import { PG_head, PG_locked, PG_tail } from './page-flags.ts';
+import type { PhysMem } from './physmem.ts';
+
+/** True if `pfn` has a struct page: RAM or a ZONE_DEVICE range. Mirrors include/linux/mmzone.h:pfn_valid(). */
+export function pfnValid(pm: PhysMem, pfn: number): boolean {
+  if (!Number.isInteger(pfn) || pfn < 0 || pfn >= pm.memmapEnd) return false;
+  return pfn < pm.nrPages || pm.pgmap[pfn] !== 0;
+}
+
+/** Throws InvalidArgumentError unless pfnValid(pm, pfn); `fn` names the caller. Model helper (the kernel trusts its callers). */
+export function assertPfnValid(pm: PhysMem, pfn: number, fn: string): void {
+  if (!pfnValid(pm, pfn)) {
+    throw new InvalidArgumentError(
+      `${fn}: pfn ${pfn} has no struct page (RAM is [0, ${pm.nrPages}), device ranges were added with memmapAddRange)`,
+    );
+  }
+}
+
+/** True for the shared zero page. Mirrors include/linux/mm.h:is_zero_pfn(). */
+export function isZeroPfn(pm: PhysMem, pfn: number): boolean {
+  return pfn === pm.zeroPfn;
+}
+
+/** True for a ZONE_DEVICE page (it has a dev_pagemap). Mirrors include/linux/mm.h:is_zone_device_page(). */
+export function isZoneDevicePage(pm: PhysMem, pfn: number): boolean {
+  assertPfnValid(pm, pfn, 'isZoneDevicePage');
+  return pm.pgmap[pfn] !== 0;
+}
+
+/** The head pfn of the compound page containing `pfn` (itself if not a tail). Mirrors include/linux/page-flags.h:compound_head(). */
+export function compoundHead(pm: PhysMem, pfn: number): Pfn {
+  assertPfnValid(pm, pfn, 'compoundHead');
+  return (((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR)) as Pfn;
+}
+
+/** True for the head of a compound page. Mirrors include/linux/page-flags.h:PageHead(). */
+export function pageIsHead(pm: PhysMem, pfn: number): boolean {
+  assertPfnValid(pm, pfn, 'pageIsHead');
+  return ((pm.flags[pfn] as number) & PG_head) !== 0;
+}
+
+/** True for a tail of a compound page. Mirrors include/linux/page-flags.h:PageTail(). */
+export function pageIsTail(pm: PhysMem, pfn: number): boolean {
+  assertPfnValid(pm, pfn, 'pageIsTail');
+  return ((pm.flags[pfn] as number) & PG_tail) !== 0;
+}
+
+/** True for a head or tail page. Mirrors include/linux/page-flags.h:PageCompound(). */
+export function pageIsCompound(pm: PhysMem, pfn: number): boolean {
+  assertPfnValid(pm, pfn, 'pageIsCompound');
+  return ((pm.flags[pfn] as number) & (PG_head | PG_tail)) !== 0;
+}
+
+/** Order of the compound page containing `pfn` (0 for a single page). Mirrors include/linux/mm.h:compound_order() applied to compound_head(). */
+export function compoundOrder(pm: PhysMem, pfn: number): number {
+  return pm.order[compoundHead(pm, pfn)] as number;
+}
+
+/** Reference count of the (compound) page containing `pfn`. Mirrors include/linux/mm.h:page_count(). */
+export function pageCount(pm: PhysMem, pfn: number): number {
+  return pm.refcount[compoundHead(pm, pfn)] as number;
+}
+
+/** PMD mappings of the THP containing `pfn` (0 if not compound). Mirrors include/linux/mm.h:compound_mapcount(). */
+export function compoundMapcount(pm: PhysMem, pfn: number): number {
+  if (!pageIsCompound(pm, pfn)) return 0;
+  return pm.compoundMapcounts[Math.floor(pfn / HPAGE_PMD_NR)] as number;
+}
+
+/** Mappings of this 4 KiB page: its PTE mappings plus the PMD mappings of its THP. Mirrors include/linux/mm.h:page_mapcount(). */
+export function pageMapcount(pm: PhysMem, pfn: number): number {
+  return (pm.mapcount[pfn] as number) + compoundMapcount(pm, pfn);
+}
+
+/** All mappings of the compound page containing `pfn`: PMD mappings plus every subpage's PTE mappings. Mirrors mm/huge_memory.c:total_mapcount(). */
+export function totalMapcount(pm: PhysMem, pfn: number): number {
+  const head = compoundHead(pm, pfn);
+  if (!pageIsHead(pm, head)) return pm.mapcount[head] as number;
+  let n = compoundMapcount(pm, head);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) n += pm.mapcount[head + i] as number;
+  return n;
+}
+
+/** True if any part of the (compound) page is mapped. Mirrors mm/util.c:page_mapped(). */
+export function pageMapped(pm: PhysMem, pfn: number): boolean {
+  return totalMapcount(pm, pfn) > 0;
+}
+
+/** True if the (compound) page is locked. Mirrors include/linux/page-flags.h:PageLocked(). */
+export function pageLocked(pm: PhysMem, pfn: number): boolean {
+  return ((pm.flags[compoundHead(pm, pfn)] as number) & PG_locked) !== 0;
+}
+
+/** Set PG_locked if clear and return true, else false. Mirrors include/linux/pagemap.h:trylock_page(). */
+export function trylockPage(pm: PhysMem, pfn: number): boolean {
+  const head = compoundHead(pm, pfn);
+  const f = pm.flags[head] as number;
+  if ((f & PG_locked) !== 0) return false;
+  pm.flags[head] = f | PG_locked;
+  return true;
+}
+
+/**
+ * Lock an unlocked page; throws KernelBugError if it is locked (this layer cannot sleep: the
+ * waiting lock_page lives with the scheduler). Mirrors include/linux/pagemap.h:lock_page().
+ */
+export function lockPage(pm: PhysMem, pfn: number): void {
+  if (!trylockPage(pm, pfn)) {
+    throw new KernelBugError(
+      `lockPage: pfn ${pfn} is already locked; a contended lock must sleep (use the scheduler-aware lock)`,
+    );
+  }
+}
+
+/** Clear PG_locked; KernelBugError if the page is not locked. Mirrors mm/filemap.c:unlock_page(). */
+export function unlockPage(pm: PhysMem, pfn: number): void {
+  const head = compoundHead(pm, pfn);
+  const f = pm.flags[head] as number;
+  if ((f & PG_locked) === 0) {
+    throw new KernelBugError(`unlockPage: pfn ${pfn} is not locked`);
+  }
+  pm.flags[head] = f & ~PG_locked;
+}

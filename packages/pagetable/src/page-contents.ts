@@ -1,0 +1,70 @@
+/**
+ * Page contents: a 4 KiB Uint8Array per page, created on the first write and dropped when the
+ * page is freed or cleared; a page never written reads as zeros. ZONE_DEVICE pages have
+ * contents too (they stand for the device's memory).
+ */
+import { HPAGE_PMD_NR, InvalidArgumentError, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { assertPfnValid } from './memmap.ts';
+import { PG_tail } from './page-flags.ts';
+import type { PhysMem } from './physmem.ts';
+
+function checkLive(pm: PhysMem, pfn: number, fn: string, write: boolean): void {
+  assertPfnValid(pm, pfn, fn);
+  if (write && pfn === pm.zeroPfn) {
+    throw new KernelBugError(`${fn}: writing the shared zero page (pfn ${pfn}) is forbidden`);
+  }
+  const head = ((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR);
+  if ((pm.refcount[head] as number) <= 0) {
+    throw new KernelBugError(`${fn}: pfn ${pfn} is free (refcount 0): use after free`);
+  }
+}
+
+function checkSpan(fn: string, offset: number, len: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + len > PAGE_SIZE) {
+    throw new InvalidArgumentError(
+      `${fn}: bytes [${offset}, ${offset + len}) are not inside a ${PAGE_SIZE}-byte page`,
+    );
+  }
+}
+
+/** Copy bytes [offset, offset + dst.length) of page `pfn` into `dst`. Model of kmap() + memcpy() (include/linux/highmem.h). */
+export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Array): void {
+  checkLive(pm, pfn, 'readPage', false);
+  checkSpan('readPage', offset, dst.length);
+  const data = pm.contents.get(pfn);
+  if (data === undefined) dst.fill(0);
+  else dst.set(data.subarray(offset, offset + dst.length));
+}
+
+/** Copy `src` into page `pfn` at `offset`, allocating the page's buffer on first write. Model of kmap() + memcpy() (include/linux/highmem.h). */
+export function writePage(pm: PhysMem, pfn: number, offset: number, src: Uint8Array): void {
+  checkLive(pm, pfn, 'writePage', true);
+  checkSpan('writePage', offset, src.length);
+  let data = pm.contents.get(pfn);
+  if (data === undefined) {
+    data = new Uint8Array(PAGE_SIZE);
+    pm.contents.set(pfn, data);
+  }
+  data.set(src, offset);
+}
+
+/** Copy the whole page `src` over `dst`. Mirrors include/linux/highmem.h:copy_highpage(). */
+export function copyPage(pm: PhysMem, dst: number, src: number): void {
+  checkLive(pm, src, 'copyPage', false);
+  checkLive(pm, dst, 'copyPage', true);
+  if (dst === src) return;
+  const data = pm.contents.get(src);
+  if (data === undefined) pm.contents.delete(dst);
+  else pm.contents.set(dst, data.slice());
+}
+
+/** Zero page `pfn` (drops its buffer). Mirrors include/linux/highmem.h:clear_highpage(). */
+export function clearPage(pm: PhysMem, pfn: number): void {
+  checkLive(pm, pfn, 'clearPage', true);
+  pm.contents.delete(pfn);
+}
+
+/** True if page `pfn` holds a contents buffer (written since allocation or clearing). Model helper, no kernel counterpart. */
+export function pageHasContents(pm: PhysMem, pfn: number): boolean {
+  return pm.contents.has(pfn);
+}

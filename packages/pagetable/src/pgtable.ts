@@ -1,0 +1,393 @@
+/**
+ * 4-level x86-64 page tables of one mm, all tables in one pool of typed arrays.
+ *
+ * A table is 512 consecutive entries of the pool; table 0 is the PGD. An entry is addressed by
+ * its **slot** = table * 512 + index, a plain integer (< 2^31: the pool holds at most 2^22
+ * tables). `bits[slot]`/`val[slot]` hold the entry (encoding in pte.ts). Per table the pool keeps
+ * the number of non-empty entries (`used`), its level, the slot that points at it (`parent`) and
+ * a free-list link. The pool grows by doubling, which reallocates the arrays: slots stay valid
+ * but `pt.bits`/`pt.val` must be re-read after any allocation.
+ */
+import {
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+  PTRS_PER_PTE,
+  pgdIndex,
+  pmdIndex,
+  pteIndex,
+  pudIndex,
+  VADDR_LIMIT,
+} from '@hmmsim/kernel';
+import { _PAGE_TABLE, entryIsTable } from './pte.ts';
+
+/** Level of a free pool table. */
+export const TABLE_FREE = 0;
+/** Level of a PTE table (its entries map 4 KiB). */
+export const PTE_LEVEL = 1;
+/** Level of a PMD table (entries map 2 MiB). */
+export const PMD_LEVEL = 2;
+/** Level of a PUD table (entries map 1 GiB). */
+export const PUD_LEVEL = 3;
+/** Level of the PGD (entries map 512 GiB). */
+export const PGD_LEVEL = 4;
+
+/** Most tables a pool may hold (keeps slots below 2^31). */
+export const MAX_TABLES_LIMIT = 2 ** 22;
+
+/** Options of createPageTables(). */
+export interface PageTablesOptions {
+  /** Pool limit in tables; allocation beyond it fails like -ENOMEM (default 2^22). */
+  readonly maxTables?: number;
+  /** Initial pool capacity in tables (default 4). */
+  readonly initialTables?: number;
+}
+
+/** The page tables of one mm: a pool of 512-entry tables in typed arrays. Mirrors mm_struct->pgd and the tables below it. */
+export class PageTables {
+  /** pfn, next-table index or swap offset of each entry. */
+  val: Uint32Array;
+  /** Flag bits of each entry (pte.ts). */
+  bits: Uint32Array;
+  /** Non-empty entries per table. */
+  used: Uint16Array;
+  /** Level per table (PTE_LEVEL..PGD_LEVEL, TABLE_FREE when free). */
+  level: Uint8Array;
+  /** Slot pointing at each table; -1 for the PGD and for detached tables. */
+  parent: Int32Array;
+  /** Free-list link per table. */
+  nextFree: Int32Array;
+  /** Tables the arrays can hold. */
+  capacity: number;
+  /** Tables [0, top) have been handed out at least once. */
+  top = 1;
+  /** Head of the free-table list, -1 if empty. */
+  freeHead = -1;
+  /** Tables in use, the PGD included. */
+  nrTables = 1;
+  readonly maxTables: number;
+
+  constructor(capacity: number, maxTables: number) {
+    this.capacity = capacity;
+    this.maxTables = maxTables;
+    this.val = new Uint32Array(capacity * PTRS_PER_PTE);
+    this.bits = new Uint32Array(capacity * PTRS_PER_PTE);
+    this.used = new Uint16Array(capacity);
+    this.level = new Uint8Array(capacity);
+    this.parent = new Int32Array(capacity);
+    this.nextFree = new Int32Array(capacity);
+    this.level[0] = PGD_LEVEL;
+    this.parent[0] = -1;
+  }
+}
+
+/** Create empty page tables (a PGD only). Mirrors kernel/fork.c:mm_alloc_pgd(). */
+export function createPageTables(opts: PageTablesOptions = {}): PageTables {
+  const maxTables = opts.maxTables ?? MAX_TABLES_LIMIT;
+  const initial = Math.min(opts.initialTables ?? 4, maxTables);
+  if (!Number.isInteger(maxTables) || maxTables < 1 || maxTables > MAX_TABLES_LIMIT) {
+    throw new InvalidArgumentError(`createPageTables: maxTables ${maxTables} not in [1, 2^22]`);
+  }
+  if (!Number.isInteger(initial) || initial < 1) {
+    throw new InvalidArgumentError(`createPageTables: initialTables ${initial} must be >= 1`);
+  }
+  return new PageTables(initial, maxTables);
+}
+
+function growArray<T extends Uint32Array | Uint16Array | Uint8Array | Int32Array>(
+  old: T,
+  fresh: T,
+): T {
+  fresh.set(old);
+  return fresh;
+}
+
+function growPool(pt: PageTables): boolean {
+  if (pt.capacity >= pt.maxTables) return false;
+  const cap = Math.min(pt.capacity * 2, pt.maxTables);
+  pt.val = growArray(pt.val, new Uint32Array(cap * PTRS_PER_PTE));
+  pt.bits = growArray(pt.bits, new Uint32Array(cap * PTRS_PER_PTE));
+  pt.used = growArray(pt.used, new Uint16Array(cap));
+  pt.level = growArray(pt.level, new Uint8Array(cap));
+  pt.parent = growArray(pt.parent, new Int32Array(cap));
+  pt.nextFree = growArray(pt.nextFree, new Int32Array(cap));
+  pt.capacity = cap;
+  return true;
+}
+
+/** Take a table of `level` from the pool (entries all empty); -1 when the pool limit is hit. */
+function allocTable(pt: PageTables, level: number): number {
+  let t = pt.freeHead;
+  if (t !== -1) {
+    pt.freeHead = pt.nextFree[t] as number;
+  } else {
+    if (pt.top === pt.capacity && !growPool(pt)) return -1;
+    t = pt.top++;
+  }
+  pt.level[t] = level;
+  pt.parent[t] = -1;
+  pt.used[t] = 0;
+  pt.nrTables++;
+  return t;
+}
+
+/** Return an empty, unlinked table to the pool. */
+export function freeTable(pt: PageTables, t: number): void {
+  if (pt.used[t] !== 0 || pt.parent[t] !== -1 || t === 0) {
+    throw new KernelBugError(
+      `freeTable: table ${t} has ${pt.used[t]} entries / parent ${pt.parent[t]}; expected empty, unlinked, not the PGD`,
+    );
+  }
+  pt.level[t] = TABLE_FREE;
+  pt.nextFree[t] = pt.freeHead;
+  pt.freeHead = t;
+  pt.nrTables--;
+}
+
+function linkTable(pt: PageTables, slot: number, t: number): void {
+  pt.bits[slot] = _PAGE_TABLE;
+  pt.val[slot] = t;
+  pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) + 1;
+  pt.parent[t] = slot;
+}
+
+/** Clear the table pointer at `slot` and free the (empty) table it points at. */
+export function unlinkAndFreeTable(pt: PageTables, slot: number): void {
+  const t = pt.val[slot] as number;
+  pt.bits[slot] = 0;
+  pt.val[slot] = 0;
+  pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) - 1;
+  pt.parent[t] = -1;
+  freeTable(pt, t);
+}
+
+function checkAddr(fn: string, addr: number): void {
+  if (!(addr >= 0 && addr < VADDR_LIMIT)) {
+    throw new InvalidArgumentError(`${fn}: address ${addr} is outside [0, 2^48)`);
+  }
+}
+
+/** True if `slot` is an integer inside the pool arrays (so `slot >>> 9` is its table). */
+function slotInPool(pt: PageTables, slot: number): boolean {
+  return Number.isInteger(slot) && slot >= 0 && slot < pt.capacity * PTRS_PER_PTE;
+}
+
+/** Slot of entry `index` (0..511) of pool table `table`. Model helper (the kernel's pte_t pointer arithmetic). */
+export function tableSlot(table: number, index: number): number {
+  return table * PTRS_PER_PTE + index;
+}
+
+/** Slot of the PGD entry covering `addr` (always exists). Mirrors include/linux/pgtable.h:pgd_offset(). */
+export function pgdOffset(_pt: PageTables, addr: number): number {
+  checkAddr('pgdOffset', addr);
+  return pgdIndex(addr);
+}
+
+function below(pt: PageTables, slot: number, index: number): number {
+  if (slot < 0 || !entryIsTable(pt.bits[slot] as number)) return -1;
+  return (pt.val[slot] as number) * PTRS_PER_PTE + index;
+}
+
+/** Slot of the PUD entry covering `addr`, or -1 if the PGD entry is empty. Mirrors include/linux/pgtable.h:pud_offset(). */
+export function pudOffset(pt: PageTables, addr: number): number {
+  return below(pt, pgdOffset(pt, addr), pudIndex(addr));
+}
+
+/** Slot of the PMD entry covering `addr`, or -1 if a level above is empty or a huge leaf. Mirrors include/linux/pgtable.h:pmd_offset(). */
+export function pmdOffset(pt: PageTables, addr: number): number {
+  return below(pt, pudOffset(pt, addr), pmdIndex(addr));
+}
+
+/** Slot of the PTE covering `addr`, or -1 if a level above is empty, a huge leaf or a swap entry. Mirrors include/linux/pgtable.h:pte_offset_map(). */
+export function pteOffset(pt: PageTables, addr: number): number {
+  return below(pt, pmdOffset(pt, addr), pteIndex(addr));
+}
+
+/** Table under the entry at `slot`, allocating it when the entry is empty; -1 on pool limit. */
+function ensureTable(pt: PageTables, slot: number, level: number, fn: string): number {
+  const b = pt.bits[slot] as number;
+  if (b === 0) {
+    const t = allocTable(pt, level);
+    if (t >= 0) linkTable(pt, slot, t);
+    return t;
+  }
+  if (!entryIsTable(b)) {
+    throw new KernelBugError(
+      `${fn}: entry at slot ${slot} (bits 0x${b.toString(16)}) is a huge leaf or swap entry, not a table; split or clear it first`,
+    );
+  }
+  return pt.val[slot] as number;
+}
+
+/** Slot of the PUD entry for `addr`, allocating the PUD table; -1 (ENOMEM) at the pool limit. Mirrors include/linux/mm.h:pud_alloc(). */
+export function pudAlloc(pt: PageTables, addr: number): number {
+  const t = ensureTable(pt, pgdOffset(pt, addr), PUD_LEVEL, 'pudAlloc');
+  return t < 0 ? -1 : t * PTRS_PER_PTE + pudIndex(addr);
+}
+
+/** Slot of the PMD entry for `addr`, allocating tables; -1 (ENOMEM) at the pool limit. Mirrors include/linux/mm.h:pmd_alloc(). */
+export function pmdAlloc(pt: PageTables, addr: number): number {
+  const s = pudAlloc(pt, addr);
+  if (s < 0) return -1;
+  const t = ensureTable(pt, s, PMD_LEVEL, 'pmdAlloc');
+  return t < 0 ? -1 : t * PTRS_PER_PTE + pmdIndex(addr);
+}
+
+/**
+ * Slot of the PTE for `addr`, allocating tables; -1 (ENOMEM) at the pool limit; KernelBugError if
+ * the PMD is a huge leaf or a migration entry. Mirrors include/linux/mm.h:pte_alloc_map().
+ */
+export function pteAlloc(pt: PageTables, addr: number): number {
+  const s = pmdAlloc(pt, addr);
+  if (s < 0) return -1;
+  const t = ensureTable(pt, s, PTE_LEVEL, 'pteAlloc');
+  return t < 0 ? -1 : t * PTRS_PER_PTE + pteIndex(addr);
+}
+
+/** Allocate a detached, empty PTE table (for a PMD split); its index, or -1 at the pool limit. Mirrors include/asm-generic/pgalloc.h:pte_alloc_one(). */
+export function pteAllocOne(pt: PageTables): number {
+  return allocTable(pt, PTE_LEVEL);
+}
+
+/** Free a detached, empty PTE table from pteAllocOne(). Mirrors include/asm-generic/pgalloc.h:pte_free(). */
+export function pteFree(pt: PageTables, table: number): void {
+  if (pt.level[table] !== PTE_LEVEL) {
+    throw new KernelBugError(`pteFree: table ${table} is not an allocated PTE table`);
+  }
+  freeTable(pt, table);
+}
+
+/** Point the empty PMD entry at `pmdSlot` to the detached PTE table `table`. Mirrors arch/x86/include/asm/pgalloc.h:pmd_populate(). */
+export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): void {
+  if (!slotInPool(pt, pmdSlot) || pt.level[pmdSlot >>> 9] !== PMD_LEVEL || pt.bits[pmdSlot] !== 0) {
+    throw new KernelBugError(`pmdPopulate: slot ${pmdSlot} is not an empty PMD entry`);
+  }
+  if (!Number.isInteger(table) || pt.level[table] !== PTE_LEVEL || pt.parent[table] !== -1) {
+    throw new KernelBugError(`pmdPopulate: table ${table} is not a detached PTE table`);
+  }
+  linkTable(pt, pmdSlot, table);
+}
+
+/** Bytes of page tables in use (PGD included). Mirrors include/linux/mm.h:mm_pgtables_bytes(). */
+export function pgtablesBytes(pt: PageTables): number {
+  return pt.nrTables * PAGE_SIZE;
+}
+
+// ---- entry access by slot ----
+// Readers do not check the slot (they are on every hot path): pass slots obtained from the
+// *Offset/*Alloc functions or tableSlot().
+
+/** The `val` word (pfn / table / swap offset) of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pte_pfn() on *ptep. */
+export function pteVal(pt: PageTables, slot: number): number {
+  return pt.val[slot] as number;
+}
+
+/** The flag word of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pte_flags() on *ptep. */
+export function pteBits(pt: PageTables, slot: number): number {
+  return pt.bits[slot] as number;
+}
+
+function badEntry(slot: number, bits: number, val: number, why: string): never {
+  throw new KernelBugError(`setPte: slot ${slot} bits ${bits} val ${val}: ${why}`);
+}
+
+function setUpper(pt: PageTables, slot: number, bits: number, val: number): void {
+  if (!slotInPool(pt, slot) || pt.level[slot >>> 9] === TABLE_FREE) {
+    badEntry(slot, bits, val, 'slot is not in an allocated page table');
+  }
+  const lvl = pt.level[slot >>> 9];
+  const old = pt.bits[slot] as number;
+  if (entryIsTable(old) && (old !== bits || pt.val[slot] !== val)) {
+    badEntry(slot, bits, val, 'entry points at a page table (it would leak); use freePgdRange');
+  }
+  if (entryIsTable(bits) && old !== bits) {
+    badEntry(slot, bits, val, 'table pointers are installed only by *Alloc()/pmdPopulate()');
+  }
+  if (lvl === PGD_LEVEL && bits !== 0 && old === 0) {
+    badEntry(slot, bits, val, 'PGD entries only point at PUD tables');
+  }
+  storeEntry(pt, slot, bits, val);
+}
+
+function storeEntry(pt: PageTables, slot: number, bits: number, val: number): void {
+  const t = slot >>> 9;
+  const old = pt.bits[slot] as number;
+  if (old === 0) {
+    if (bits !== 0) pt.used[t] = (pt.used[t] as number) + 1;
+  } else if (bits === 0) {
+    pt.used[t] = (pt.used[t] as number) - 1;
+  }
+  pt.bits[slot] = bits;
+  pt.val[slot] = val;
+}
+
+/**
+ * Write the entry at `slot` (any level) and keep the table's used count. `bits`/`val` must be
+ * 32-bit unsigned, (0, 0) is the only empty entry; upper-level entries that point at tables can be
+ * neither overwritten nor created here. Mirrors arch/x86/include/asm/pgtable.h:set_pte_at().
+ */
+export function setPte(pt: PageTables, slot: number, bits: number, val: number): void {
+  if (bits >>> 0 !== bits || val >>> 0 !== val || (bits === 0 && val !== 0)) {
+    badEntry(slot, bits, val, 'bits/val must be u32 and an empty entry must be (0, 0)');
+  }
+  if (slot >>> 0 !== slot || pt.level[slot >>> 9] !== PTE_LEVEL) {
+    setUpper(pt, slot, bits, val);
+    return;
+  }
+  storeEntry(pt, slot, bits, val);
+}
+
+/** Empty the entry at `slot`. Mirrors include/asm-generic/pgtable.h:pte_clear(). */
+export function pteClear(pt: PageTables, slot: number): void {
+  setPte(pt, slot, 0, 0);
+}
+
+/** The `val` word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pmd_pfn(). */
+export function pmdVal(pt: PageTables, slot: number): number {
+  return pt.val[slot] as number;
+}
+
+/** The flag word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pmd_flags(). */
+export function pmdBits(pt: PageTables, slot: number): number {
+  return pt.bits[slot] as number;
+}
+
+/** Write a PMD leaf / swap-format entry (same rules as setPte). Mirrors arch/x86/include/asm/pgtable.h:set_pmd_at(). */
+export function setPmd(pt: PageTables, slot: number, bits: number, val: number): void {
+  setPte(pt, slot, bits, val);
+}
+
+/** Empty a PMD leaf entry (not a table pointer: use freePgdRange). Mirrors include/asm-generic/pgtable.h:pmd_clear(). */
+export function pmdClear(pt: PageTables, slot: number): void {
+  setPte(pt, slot, 0, 0);
+}
+
+/** The `val` word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pud_pfn(). */
+export function pudVal(pt: PageTables, slot: number): number {
+  return pt.val[slot] as number;
+}
+
+/** The flag word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pud_flags(). */
+export function pudBits(pt: PageTables, slot: number): number {
+  return pt.bits[slot] as number;
+}
+
+/** Write a PUD leaf (same rules as setPte). Mirrors arch/x86/include/asm/pgtable.h:set_pud_at(). */
+export function setPud(pt: PageTables, slot: number, bits: number, val: number): void {
+  setPte(pt, slot, bits, val);
+}
+
+/** Empty a PUD leaf entry. Mirrors include/asm-generic/pgtable.h:pud_clear(). */
+export function pudClear(pt: PageTables, slot: number): void {
+  setPte(pt, slot, 0, 0);
+}
+
+/** The flag word of the PGD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pgd_flags(). */
+export function pgdBits(pt: PageTables, slot: number): number {
+  return pt.bits[slot] as number;
+}
+
+/** The `val` word (PUD table index) of the PGD entry at `slot`. Model of arch/x86/include/asm/pgtable.h:pgd_page_vaddr(). */
+export function pgdVal(pt: PageTables, slot: number): number {
+  return pt.val[slot] as number;
+}
