@@ -1,0 +1,31 @@
+#!/usr/bin/env -S npx tsx --conditions=@hmmsim/source
+/** The hmmsim command line. */
+import { cac } from 'cac';
+import { runDemo } from './commands/demo.ts';
+
+/** Builds the CLI; `exit` receives each command's exit code. */
+export function buildCli(out: (line: string) => void, exit: (code: number) => void) {
+  const cli = cac('hmmsim');
+  cli
+    .command('demo', 'Map memory, fault it in, fork, unmap; print the invalidations the mm fired')
+    .action(async () => exit(await runDemo(out)));
+  cli.help();
+  return cli;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const cli = buildCli(
+    (line) => console.log(line),
+    (code) => {
+      process.exitCode = code;
+    },
+  );
+  cli.parse(process.argv, { run: false });
+  if (cli.matchedCommand === undefined && !cli.options['help']) {
+    cli.outputHelp();
+    process.exitCode = cli.args.length > 0 ? 2 : 0;
+  } else {
+    await cli.runMatchedCommand();
+  }
+}

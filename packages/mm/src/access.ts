@@ -1,0 +1,190 @@
+/**
+ * CPU accesses from user space: walk the page tables like the MMU, fault through the arch
+ * handler's checks and handleMmFault as needed (looping until the access succeeds), copy the
+ * bytes and set the accessed/dirty bits. Mirrors arch/x86/mm/fault.c:do_user_addr_fault() plus the
+ * hardware walk.
+ *
+ * Model choice: mmap_sem is held for read across the whole access (a user copy of several pages
+ * behaves like one faulting instruction per page with the lock held), so nothing can unmap a page
+ * between the walk and the copy.
+ */
+import {
+  downRead,
+  KernelBugError,
+  PAGE_SIZE,
+  PMD_SIZE,
+  pteIndex,
+  TASK_SIZE,
+  upRead,
+} from '@hmmsim/kernel';
+import {
+  _PAGE_ACCESSED,
+  entryIsTable,
+  pmdOffset,
+  pmdProtnone,
+  pmdTransHuge,
+  pmdWrite,
+  pteMkdirty,
+  ptePresent,
+  pteProtnone,
+  pteWrite,
+  readPage,
+  setPmd,
+  setPte,
+  tableSlot,
+  writePage,
+} from '@hmmsim/pagetable';
+import {
+  FAULT_FLAG_USER,
+  FAULT_FLAG_WRITE,
+  handleMmFault,
+  VM_FAULT_ERROR,
+  VM_FAULT_HWPOISON,
+  VM_FAULT_HWPOISON_LARGE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+} from './memory.ts';
+import type { MmStruct } from './mm-struct.ts';
+import { findVma, VM_EXEC, VM_READ, VM_WRITE } from './vma.ts';
+
+/** A failed user access: the signal the process would get. */
+export interface CpuAccessFault {
+  readonly ok: false;
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
+  /** SEGV_MAPERR (no mapping), SEGV_ACCERR (protection), BUS_ADRERR, BUS_MCEERR_AR (poison), OOM (killed). */
+  readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR' | 'BUS_ADRERR' | 'BUS_MCEERR_AR' | 'OOM';
+  readonly addr: number;
+}
+
+/** Result of cpuRead / cpuWrite. */
+export type CpuAccessResult = { readonly ok: true; readonly data?: Uint8Array } | CpuAccessFault;
+
+/**
+ * The hardware walk: the pfn mapped at `addr` if the access (read, or write when `write`) would
+ * succeed now, setting the accessed (and dirty) bit; null if it would fault. Model of the x86
+ * hardware page walk (cf. mm/gup.c:follow_page_mask() for the software equivalent).
+ */
+export function followPte(mm: MmStruct, addr: number, write: boolean): number | null {
+  const pt = mm.pt;
+  const pmd = pmdOffset(pt, addr);
+  if (pmd < 0) return null;
+  const pb = pt.bits[pmd] as number;
+  if (pmdTransHuge(pb)) {
+    if (pmdProtnone(pb) || (write && !pmdWrite(pb))) return null;
+    const nb = write ? pteMkdirty(pb | _PAGE_ACCESSED) : pb | _PAGE_ACCESSED;
+    const head = pt.val[pmd] as number;
+    if (nb !== pb) setPmd(pt, pmd, nb, head);
+    return head + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
+  }
+  if (!entryIsTable(pb)) return null;
+  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
+  const bits = pt.bits[slot] as number;
+  if (!ptePresent(bits) || pteProtnone(bits) || (write && !pteWrite(bits))) return null;
+  const nb = write ? pteMkdirty(bits | _PAGE_ACCESSED) : bits | _PAGE_ACCESSED;
+  const pfn = pt.val[slot] as number;
+  if (nb !== bits) setPte(pt, slot, nb, pfn);
+  return pfn;
+}
+
+const MAX_FAULT_RETRIES = 1000;
+
+/** Resolve `addr` for an access (mmap_sem held for read): the pfn, or the signal. */
+async function translate(
+  mm: MmStruct,
+  addr: number,
+  write: boolean,
+): Promise<number | CpuAccessFault> {
+  for (let tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
+    const pfn = followPte(mm, addr, write);
+    if (pfn !== null) return pfn;
+    const vma = findVma(mm, addr);
+    if (vma === undefined || vma.vmStart > addr) {
+      return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
+    }
+    const allowed = write
+      ? (vma.vmFlags & VM_WRITE) !== 0
+      : (vma.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+    if (!allowed) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_ACCERR', addr };
+    const ret = await handleMmFault(vma, addr, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
+    if ((ret & VM_FAULT_ERROR) !== 0) {
+      if ((ret & VM_FAULT_OOM) !== 0) return { ok: false, signal: 'SIGKILL', code: 'OOM', addr };
+      if ((ret & (VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE)) !== 0) {
+        return { ok: false, signal: 'SIGBUS', code: 'BUS_MCEERR_AR', addr };
+      }
+      if ((ret & VM_FAULT_SIGBUS) !== 0)
+        return { ok: false, signal: 'SIGBUS', code: 'BUS_ADRERR', addr };
+      return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
+    }
+  }
+  throw new KernelBugError(
+    `cpu access: mm${mm.id} 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} retries`,
+  );
+}
+
+function badRange(addr: number, len: number): CpuAccessFault | null {
+  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0 || addr < 0) {
+    return {
+      ok: false,
+      signal: 'SIGSEGV',
+      code: 'SEGV_MAPERR',
+      addr: Number.isFinite(addr) ? addr : 0,
+    };
+  }
+  if (addr >= TASK_SIZE) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
+  return null;
+}
+
+/**
+ * Read `len` bytes at `addr` as user code would: `{ok: true, data}` or the signal (never throws
+ * for user errors; bytes before a faulting page are not returned). Takes mmap_sem for read.
+ * Mirrors arch/x86/mm/fault.c:do_user_addr_fault() around a user load (copy_to_user semantics).
+ */
+export async function cpuRead(mm: MmStruct, addr: number, len: number): Promise<CpuAccessResult> {
+  const bad = badRange(addr, len);
+  if (bad !== null) return bad;
+  if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
+  const out = new Uint8Array(len);
+  await downRead(mm.mmapSem);
+  try {
+    for (let p = addr; p < addr + len; ) {
+      const off = p % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, addr + len - p);
+      const r = await translate(mm, p, false);
+      if (typeof r !== 'number') return r;
+      readPage(mm.machine.phys, r, off, out.subarray(p - addr, p - addr + n));
+      p += n;
+    }
+  } finally {
+    upRead(mm.mmapSem);
+  }
+  return { ok: true, data: out };
+}
+
+/**
+ * Write `bytes` at `addr` as user code would: `{ok: true}` or the signal (pages before the
+ * faulting one are written, as a partial copy would). Takes mmap_sem for read.
+ * Mirrors arch/x86/mm/fault.c:do_user_addr_fault() around a user store.
+ */
+export async function cpuWrite(
+  mm: MmStruct,
+  addr: number,
+  bytes: Uint8Array,
+): Promise<CpuAccessResult> {
+  const bad = badRange(addr, bytes.length);
+  if (bad !== null) return bad;
+  if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
+  await downRead(mm.mmapSem);
+  try {
+    for (let p = addr; p < addr + bytes.length; ) {
+      const off = p % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, addr + bytes.length - p);
+      const r = await translate(mm, p, true);
+      if (typeof r !== 'number') return r;
+      writePage(mm.machine.phys, r, off, bytes.subarray(p - addr, p - addr + n));
+      p += n;
+    }
+  } finally {
+    upRead(mm.mmapSem);
+  }
+  return { ok: true };
+}

@@ -1,0 +1,342 @@
+/**
+ * Simple in-memory files and their page cache, plus the sleeping page lock.
+ *
+ * An {@link MmInode} has a size, a backing store (the "disk": a sparse set of 4 KiB blocks) and an
+ * {@link AddressSpace} (the page cache: page offset → pfn, and `iMmap`, the vmas mapping it). An
+ * {@link MmFile} is an open file description on an inode with an `fmode`. Three kinds of inode:
+ * - 'regular': page-cache misses read the backing store (a major fault); dirty pages are written
+ *   back when reclaimed or by {@link fileSync};
+ * - 'shmem': the object behind MAP_SHARED|MAP_ANONYMOUS (shmem_zero_setup); no backing store,
+ *   pages are created zeroed and are never reclaimed in this model;
+ * - 'device': a driver file whose mmap installs raw pfns (VM_IO|VM_PFNMAP via remapPfnRange) or
+ *   inserts pages at fault time (VM_MIXEDMAP); see {@link createDeviceFile}.
+ *
+ * Page-cache pages hold one reference for the cache, have `mapping` = the address_space id,
+ * `index` = the page offset, PG_uptodate, and PG_dirty when they differ from the backing store.
+ * The model does no dirty accounting (like tmpfs), so shared writable mappings get writable PTEs
+ * at once and writeback never write-protects them (no page_mkclean).
+ */
+import { EACCES, EFAULT, EINVAL, ENOMEM, PAGE_SIZE, waitEvent, wakeUpAll } from '@hmmsim/kernel';
+import {
+  PG_dirty,
+  PG_locked,
+  PG_lru,
+  PG_swapbacked,
+  PG_uptodate,
+  readPage,
+  writePage,
+} from '@hmmsim/pagetable';
+import type { Machine } from './machine.ts';
+import { allocUserPage, machineNextId, mmPutPage } from './machine.ts';
+import type { VmArea } from './vma.ts';
+
+/** Open for reading. Mirrors include/linux/fs.h:FMODE_READ. */
+export const FMODE_READ = 0x1;
+/** Open for writing. Mirrors include/linux/fs.h:FMODE_WRITE. */
+export const FMODE_WRITE = 0x2;
+
+/** What an inode is. */
+export type InodeKind = 'regular' | 'shmem' | 'device';
+
+/** A file's page cache and the vmas mapping it. Mirrors include/linux/fs.h:struct address_space. */
+export class AddressSpace {
+  readonly id: number;
+  readonly host: MmInode;
+  /** Page cache: page offset → pfn. */
+  readonly pages = new Map<number, number>();
+  /** Every vma mapping this file (i_mmap). */
+  readonly iMmap = new Set<VmArea>();
+
+  constructor(id: number, host: MmInode) {
+    this.id = id;
+    this.host = host;
+  }
+
+  /** Pages in the page cache. Mirrors address_space.nrpages. */
+  get nrpages(): number {
+    return this.pages.size;
+  }
+}
+
+/** Device memory behind a 'device' inode. */
+export interface DeviceMemory {
+  /** 'pfnmap': remap_pfn_range at mmap (VM_IO|VM_PFNMAP); 'mixedmap': vm_insert_page at fault (VM_MIXEDMAP). */
+  readonly mode: 'pfnmap' | 'mixedmap';
+  /** First pfn of the device's pages (allocated RAM pages standing for a BAR). */
+  readonly pfns: readonly number[];
+}
+
+/** A file. Mirrors include/linux/fs.h:struct inode. */
+export class MmInode {
+  readonly id: number;
+  readonly kind: InodeKind;
+  readonly mapping: AddressSpace;
+  /** Size in bytes (i_size). */
+  size: number;
+  /** Backing store blocks by page offset (regular files only). */
+  readonly backing = new Map<number, Uint8Array>();
+  readonly device: DeviceMemory | null;
+  /** Pages written back (statistics). */
+  writebacks = 0;
+
+  constructor(machine: Machine, kind: InodeKind, size: number, device: DeviceMemory | null) {
+    this.id = machineNextId(machine);
+    this.kind = kind;
+    this.size = size;
+    this.device = device;
+    this.mapping = new AddressSpace(machineNextId(machine), this);
+    machine.addressSpaces.set(this.mapping.id, this.mapping);
+  }
+}
+
+/** An open file description. Mirrors include/linux/fs.h:struct file. */
+export class MmFile {
+  readonly inode: MmInode;
+  readonly fmode: number;
+
+  constructor(inode: MmInode, fmode: number) {
+    this.inode = inode;
+    this.fmode = fmode;
+  }
+}
+
+/** Options of createFile(). */
+export interface CreateFileOptions {
+  /** Size in bytes (default: the length of `data`, or 0). */
+  readonly size?: number;
+  /** Initial contents written to the backing store. */
+  readonly data?: Uint8Array;
+  /** FMODE_READ | FMODE_WRITE bits of the returned description (default both). */
+  readonly fmode?: number;
+}
+
+/**
+ * Create a regular in-memory file and open it. Model of creat() + write() on a disk-backed
+ * filesystem (fs/open.c:do_sys_open()).
+ */
+export function createFile(machine: Machine, opts: CreateFileOptions = {}): MmFile {
+  const data = opts.data ?? new Uint8Array(0);
+  const inode = new MmInode(machine, 'regular', Math.max(opts.size ?? 0, data.length), null);
+  for (let off = 0; off < data.length; off += PAGE_SIZE) {
+    const block = new Uint8Array(PAGE_SIZE);
+    block.set(data.subarray(off, Math.min(off + PAGE_SIZE, data.length)));
+    inode.backing.set(off / PAGE_SIZE, block);
+  }
+  return new MmFile(inode, opts.fmode ?? FMODE_READ | FMODE_WRITE);
+}
+
+/** Another open file description on the same inode with `fmode`. Mirrors fs/open.c:dentry_open(). */
+export function openFile(file: MmFile, fmode: number): MmFile {
+  return new MmFile(file.inode, fmode);
+}
+
+/**
+ * The shmem object behind a shared anonymous mapping of `size` bytes.
+ * Mirrors mm/shmem.c:shmem_zero_setup() (shmem_kernel_file_setup()).
+ */
+export function shmemFileSetup(machine: Machine, size: number): MmFile {
+  return new MmFile(new MmInode(machine, 'shmem', size, null), FMODE_READ | FMODE_WRITE);
+}
+
+/**
+ * A device file of `nrPages` pages of "device memory" (RAM pages allocated now and owned by the
+ * driver). Mapping it gives a VM_IO|VM_PFNMAP vma ('pfnmap', populated at mmap by remapPfnRange)
+ * or a VM_MIXEDMAP vma ('mixedmap', pages inserted at fault). Returns -ENOMEM if RAM runs out.
+ * Model of a character driver's mmap (e.g. drivers/char/mem.c:mmap_mem()).
+ */
+export function createDeviceFile(
+  machine: Machine,
+  mode: 'pfnmap' | 'mixedmap',
+  nrPages: number,
+): MmFile | number {
+  const pfns: number[] = [];
+  for (let i = 0; i < nrPages; i++) {
+    const pfn = allocUserPage(machine, 0);
+    if (pfn < 0) {
+      for (const p of pfns) mmPutPage(machine, p);
+      return -ENOMEM;
+    }
+    pfns.push(pfn);
+  }
+  const inode = new MmInode(machine, 'device', nrPages * PAGE_SIZE, { mode, pfns });
+  return new MmFile(inode, FMODE_READ | FMODE_WRITE);
+}
+
+/** The page-cache page at `pgoff`, or -1. Mirrors mm/filemap.c:find_get_page() (without the ref). */
+export function findGetPage(mapping: AddressSpace, pgoff: number): number {
+  return mapping.pages.get(pgoff) ?? -1;
+}
+
+/** Insert a fresh page into the page cache (takes the cache's reference). Mirrors mm/filemap.c:add_to_page_cache_lru(). */
+export function addToPageCache(
+  machine: Machine,
+  mapping: AddressSpace,
+  pfn: number,
+  pgoff: number,
+): void {
+  const pm = machine.phys;
+  mapping.pages.set(pgoff, pfn);
+  pm.mapping[pfn] = mapping.id;
+  pm.index[pfn] = pgoff;
+  let f = (pm.flags[pfn] as number) | PG_uptodate | PG_lru;
+  if (mapping.host.kind === 'shmem') f |= PG_swapbacked;
+  pm.flags[pfn] = f;
+  pm.refcount[pfn] = (pm.refcount[pfn] as number) + 1;
+}
+
+/**
+ * Remove an unmapped page from the page cache, dropping the cache's reference.
+ * Mirrors mm/filemap.c:delete_from_page_cache().
+ */
+export function deleteFromPageCache(machine: Machine, pfn: number): void {
+  const pm = machine.phys;
+  const mapping = machine.addressSpaces.get(pm.mapping[pfn] as number);
+  if (mapping !== undefined) mapping.pages.delete(pm.index[pfn] as number);
+  pm.mapping[pfn] = 0;
+  pm.index[pfn] = 0;
+  pm.flags[pfn] = (pm.flags[pfn] as number) & ~(PG_dirty | PG_lru | PG_uptodate | PG_swapbacked);
+  mmPutPage(machine, pfn);
+}
+
+/**
+ * Find or create the page-cache page at `pgoff` and return it with an extra reference for the
+ * caller; `major` is true when it had to be read from the backing store. -ENOMEM when no memory.
+ * Mirrors mm/filemap.c:pagecache_get_page() with FGP_CREAT (+ the readpage of filemap_fault).
+ */
+export function pagecacheGetPage(
+  machine: Machine,
+  mapping: AddressSpace,
+  pgoff: number,
+): { pfn: number; major: boolean } | number {
+  const pm = machine.phys;
+  const hit = mapping.pages.get(pgoff);
+  if (hit !== undefined) {
+    pm.refcount[hit] = (pm.refcount[hit] as number) + 1;
+    return { pfn: hit, major: false };
+  }
+  const pfn = allocUserPage(machine, 0);
+  if (pfn < 0) return -ENOMEM;
+  const inode = mapping.host;
+  const block = inode.backing.get(pgoff);
+  if (block !== undefined) writePage(pm, pfn, 0, block);
+  addToPageCache(machine, mapping, pfn, pgoff);
+  return { pfn, major: inode.kind === 'regular' };
+}
+
+/** Copy a page-cache page to the backing store and mark it clean. Mirrors mm/page-writeback.c:write_one_page(). */
+export function writeOnePage(machine: Machine, pfn: number): void {
+  const pm = machine.phys;
+  const mapping = machine.addressSpaces.get(pm.mapping[pfn] as number);
+  if (mapping === undefined || mapping.host.kind !== 'regular') return;
+  const buf = new Uint8Array(PAGE_SIZE);
+  readPage(pm, pfn, 0, buf);
+  mapping.host.backing.set(pm.index[pfn] as number, buf);
+  mapping.host.writebacks++;
+  pm.flags[pfn] = (pm.flags[pfn] as number) & ~PG_dirty;
+}
+
+/**
+ * Write every dirty page-cache page of the file back (dirty PTE bits are not harvested: call
+ * after the mappings' writes, the model's pages are marked dirty at write fault / pwrite).
+ * Returns 0. Mirrors mm/filemap.c:filemap_write_and_wait().
+ */
+export function fileSync(machine: Machine, file: MmFile): number {
+  const pm = machine.phys;
+  for (const pfn of file.inode.mapping.pages.values()) {
+    if (((pm.flags[pfn] as number) & PG_dirty) !== 0) writeOnePage(machine, pfn);
+  }
+  return 0;
+}
+
+/**
+ * Read up to `len` bytes at `pos` through the page cache (short at end of file). Returns the
+ * bytes, or -EINVAL (bad pos/len), -EACCES (not open for reading), -ENOMEM.
+ * Mirrors mm/filemap.c:generic_file_read_iter().
+ */
+export function fileRead(
+  machine: Machine,
+  file: MmFile,
+  pos: number,
+  len: number,
+): Uint8Array | number {
+  if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0)
+    return -EINVAL;
+  if ((file.fmode & FMODE_READ) === 0) return -EACCES;
+  const inode = file.inode;
+  if (inode.kind === 'device') return -EINVAL;
+  const end = Math.min(inode.size, pos + len);
+  const out = new Uint8Array(Math.max(0, end - pos));
+  for (let p = pos; p < end; ) {
+    const pgoff = Math.floor(p / PAGE_SIZE);
+    const off = p - pgoff * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, end - p);
+    const got = pagecacheGetPage(machine, inode.mapping, pgoff);
+    if (typeof got === 'number') return got;
+    readPage(machine.phys, got.pfn, off, out.subarray(p - pos, p - pos + n));
+    mmPutPage(machine, got.pfn);
+    p += n;
+  }
+  return out;
+}
+
+/**
+ * Write `bytes` at `pos` through the page cache (extends the file). Returns the byte count, or
+ * -EINVAL, -EACCES (not open for writing), -EFAULT (device file), -ENOMEM.
+ * Mirrors mm/filemap.c:generic_perform_write().
+ */
+export function fileWrite(machine: Machine, file: MmFile, pos: number, bytes: Uint8Array): number {
+  if (!Number.isSafeInteger(pos) || pos < 0) return -EINVAL;
+  if ((file.fmode & FMODE_WRITE) === 0) return -EACCES;
+  const inode = file.inode;
+  if (inode.kind === 'device') return -EFAULT;
+  const pm = machine.phys;
+  const end = pos + bytes.length;
+  for (let p = pos; p < end; ) {
+    const pgoff = Math.floor(p / PAGE_SIZE);
+    const off = p - pgoff * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, end - p);
+    const got = pagecacheGetPage(machine, inode.mapping, pgoff);
+    if (typeof got === 'number') return got;
+    writePage(pm, got.pfn, off, bytes.subarray(p - pos, p - pos + n));
+    pm.flags[got.pfn] = (pm.flags[got.pfn] as number) | PG_dirty;
+    mmPutPage(machine, got.pfn);
+    p += n;
+  }
+  if (end > inode.size) inode.size = end;
+  return bytes.length;
+}
+
+/** The contents of the file's backing store merged with its page cache (what a reader sees). Model helper for tests. */
+export function fileContents(machine: Machine, file: MmFile): Uint8Array {
+  const r = fileRead(machine, new MmFile(file.inode, FMODE_READ), 0, file.inode.size);
+  return typeof r === 'number' ? new Uint8Array(0) : r;
+}
+
+function pageWaitQueue(machine: Machine, pfn: number) {
+  return machine.pageWaitTable[pfn % machine.pageWaitTable.length]!;
+}
+
+/** Lock a page, sleeping while someone else holds it. Mirrors mm/filemap.c:__lock_page(). */
+export async function lockPageSleep(machine: Machine, pfn: number): Promise<void> {
+  const pm = machine.phys;
+  if (((pm.flags[pfn] as number) & PG_locked) === 0) {
+    pm.flags[pfn] = (pm.flags[pfn] as number) | PG_locked;
+    return;
+  }
+  await waitEvent(pageWaitQueue(machine, pfn), () => ((pm.flags[pfn] as number) & PG_locked) === 0);
+  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_locked;
+}
+
+/** Unlock a page and wake its waiters. Mirrors mm/filemap.c:unlock_page(). */
+export function unlockPageWake(machine: Machine, pfn: number): void {
+  const pm = machine.phys;
+  pm.flags[pfn] = (pm.flags[pfn] as number) & ~PG_locked;
+  wakeUpAll(pageWaitQueue(machine, pfn));
+}
+
+/** Sleep until the page is unlocked (without taking the lock). Mirrors mm/filemap.c:wait_on_page_locked(). */
+export async function waitOnPageLocked(machine: Machine, pfn: number): Promise<void> {
+  const pm = machine.phys;
+  if (((pm.flags[pfn] as number) & PG_locked) === 0) return;
+  await waitEvent(pageWaitQueue(machine, pfn), () => ((pm.flags[pfn] as number) & PG_locked) === 0);
+}

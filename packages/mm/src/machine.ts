@@ -1,0 +1,112 @@
+/**
+ * A simulated machine: physical memory, the scheduler and clock, one swap device, the THP policy
+ * and the registries the reverse map needs (anon_vma and address_space ids stored in the memmap).
+ * Also the mm-side page allocator policy (fault injection) and put_page.
+ */
+import type { Clock, Scheduler } from '@hmmsim/kernel';
+import { createScheduler, WaitQueueHead } from '@hmmsim/kernel';
+import { allocPages, createPhysMem, type PhysMem, putPage } from '@hmmsim/pagetable';
+import type { AddressSpace } from './filemap.ts';
+import type { MmStruct } from './mm-struct.ts';
+import type { AnonVma } from './rmap.ts';
+import { SwapDevice } from './swap.ts';
+
+/** Transparent hugepage policy (/sys/kernel/mm/transparent_hugepage/enabled). */
+export type ThpPolicy = 'always' | 'madvise' | 'never';
+
+/** Options of createMachine(). */
+export interface MachineOptions {
+  /** RAM size in bytes (default 64 MiB). */
+  readonly ramBytes?: number;
+  /** Swap device size in pages (default 4096 = 16 MiB; 0 = no swap). */
+  readonly swapPages?: number;
+  /** Scheduler (default: a free-running createScheduler()). */
+  readonly sched?: Scheduler;
+  /** THP policy (default 'madvise', the common distribution default). */
+  readonly thp?: ThpPolicy;
+}
+
+/** Hooks of a dev_pagemap that the core mm calls (set by the device-memory layer). Mirrors include/linux/memremap.h:struct dev_pagemap_ops (the fault side). */
+export interface DevPagemapOps {
+  /** CPU fault on a device-private entry; returns VM_FAULT_* bits. */
+  migrateToRam(vmf: import('./memory.ts').VmFault): Promise<number>;
+}
+
+/** Decides whether an allocation of `order` fails (fault injection); null = never. */
+export type AllocFailurePolicy = ((order: 0 | 9) => boolean) | null;
+
+const PAGE_WAIT_TABLE = 64;
+
+/** One simulated machine. */
+export class Machine {
+  readonly phys: PhysMem;
+  readonly sched: Scheduler;
+  readonly clock: Clock;
+  readonly swap: SwapDevice;
+  thp: ThpPolicy;
+  /** Every mm whose page tables are alive (created and not yet exited). */
+  readonly mms = new Set<MmStruct>();
+  /** anon_vma registry (memmap `mapping` ids of PG_anon pages). */
+  readonly anonVmas = new Map<number, AnonVma>();
+  /** address_space registry (memmap `mapping` ids of file/shmem pages). */
+  readonly addressSpaces = new Map<number, AddressSpace>();
+  /** dev_pagemap ops by pgmap id (memmap `pgmap`). */
+  readonly devPagemaps = new Map<number, DevPagemapOps>();
+  /** Allocation fault injection. */
+  allocFailure: AllocFailurePolicy = null;
+  /** Hashed page wait queues for the sleeping lock_page. Mirrors mm/filemap.c:page_wait_table. */
+  readonly pageWaitTable: WaitQueueHead[];
+  nextId = 1;
+
+  constructor(phys: PhysMem, sched: Scheduler, swapPages: number, thp: ThpPolicy) {
+    this.phys = phys;
+    this.sched = sched;
+    this.clock = sched.clock;
+    this.swap = new SwapDevice(swapPages);
+    this.thp = thp;
+    this.pageWaitTable = [];
+    for (let i = 0; i < PAGE_WAIT_TABLE; i++) {
+      this.pageWaitTable.push(new WaitQueueHead(sched, `page_wait_table[${i}]`));
+    }
+  }
+}
+
+/**
+ * Create a machine (RAM, scheduler, swap device, THP policy). Model entry point (no kernel
+ * counterpart: boot).
+ */
+export function createMachine(opts: MachineOptions = {}): Machine {
+  const phys = createPhysMem({ ramBytes: opts.ramBytes ?? 64 * 2 ** 20 });
+  const sched = opts.sched ?? createScheduler();
+  return new Machine(phys, sched, opts.swapPages ?? 4096, opts.thp ?? 'madvise');
+}
+
+/**
+ * Install (or clear with null) the allocation fault-injection policy.
+ * Mirrors mm/page_alloc.c:should_fail_alloc_page() (fail_page_alloc).
+ */
+export function setAllocFailure(machine: Machine, policy: AllocFailurePolicy): void {
+  machine.allocFailure = policy;
+}
+
+/**
+ * Allocate an order-0 or order-9 page for user memory (refcount 1, zeroed); -1 when out of
+ * memory or when fault injection says so. Mirrors mm/mempolicy.c:alloc_pages_vma().
+ */
+export function allocUserPage(machine: Machine, order: 0 | 9): number {
+  if (machine.allocFailure?.(order)) return -1;
+  return allocPages(machine.phys, order);
+}
+
+/**
+ * Drop a page reference (the last one frees a RAM page; a device page returning to 1 goes idle).
+ * Mirrors include/linux/mm.h:put_page().
+ */
+export function mmPutPage(machine: Machine, pfn: number): void {
+  putPage(machine.phys, pfn);
+}
+
+/** Allocate a fresh id for an anon_vma / address_space / mm. Model helper. */
+export function machineNextId(machine: Machine): number {
+  return machine.nextId++;
+}

@@ -1,0 +1,914 @@
+/**
+ * The page-fault handler, page zapping with an mmu_gather, and PTE helpers. Mirrors mm/memory.c.
+ *
+ * Page-table lock model: JavaScript runs one task at a time and tasks switch only at `await`, so
+ * every synchronous stretch of code is atomic. Wherever Linux drops the PTE lock (allocation,
+ * notifier calls, sleeping on a page lock) the model has an `await`, and afterwards re-reads the
+ * entry and compares it with the original (`pte_same`) exactly as Linux does after re-taking the
+ * lock. Slots are re-looked-up after every await (tables may be freed or the pool reallocated).
+ */
+import {
+  EBUSY,
+  EINVAL,
+  ENOMEM,
+  HPAGE_PMD_NR,
+  PAGE_SIZE,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  pageAlignDown,
+  pageAlignUp,
+  pteIndex,
+  ULONG_MAX,
+} from '@hmmsim/kernel';
+import {
+  _PAGE_SOFT_DIRTY,
+  compoundHead,
+  copyPage,
+  entryIsTable,
+  getPage,
+  isDevicePrivateEntry,
+  isHwpoisonEntry,
+  isMigrationEntry,
+  nonSwapEntry,
+  PG_anon,
+  PG_dirty,
+  PG_head,
+  PG_locked,
+  PG_lru,
+  PG_swapbacked,
+  PG_swapcache,
+  PG_uptodate,
+  PG_writeback,
+  pmdAlloc,
+  pmdNone,
+  pmdOffset,
+  pmdTransHuge,
+  pmdWrite,
+  pteAlloc,
+  pteClear,
+  pteDirty,
+  pteMkdirty,
+  pteMkspecial,
+  pteMkwrite,
+  pteMkyoung,
+  pteModify,
+  pteNone,
+  ptePresent,
+  pteProtnone,
+  pteSpecial,
+  pteSwpSoftDirty,
+  pteToSwpEntry,
+  pteWrite,
+  pudOffset,
+  setPte,
+  tableSlot,
+} from '@hmmsim/pagetable';
+import { lockPageSleep, pagecacheGetPage, unlockPageWake, waitOnPageLocked } from './filemap.ts';
+import {
+  doHugePmdAnonymousPage,
+  doHugePmdWpPage,
+  hugePmdSetAccessed,
+  splitHugePmd,
+  transparentHugepageEnabled,
+  zapHugePmd,
+} from './huge-memory.ts';
+import type { Machine } from './machine.ts';
+import { allocUserPage, mmPutPage } from './machine.ts';
+import type { MmStruct } from './mm-struct.ts';
+import {
+  addMmCounter,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+} from './mm-struct.ts';
+import {
+  MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_UNMAP,
+  type MmuNotifierRange,
+  mmuNotifierChangePte,
+  mmuNotifierInvalidateRange,
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeOnlyEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierRangeInit,
+} from './mmu-notifier-hooks.ts';
+import {
+  anonVmaPrepare,
+  pageAddAnonRmap,
+  pageAddFileRmap,
+  pageAddNewAnonRmap,
+  pageMoveAnonRmap,
+  pageRemoveRmap,
+} from './rmap.ts';
+import {
+  addToSwapCache,
+  deleteFromSwapCache,
+  freeSwapAndCache,
+  lookupSwapCache,
+  swapCount,
+  swapFree,
+  swapReadpage,
+  tryToFreeSwap,
+} from './swap.ts';
+import {
+  isCowMapping,
+  linearPageIndex,
+  VM_DONTDUMP,
+  VM_DONTEXPAND,
+  VM_EXEC,
+  VM_IO,
+  VM_PFNMAP,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type VmArea,
+  vmaIsAnonymous,
+} from './vma.ts';
+
+/** Out of memory. Mirrors include/linux/mm_types.h:VM_FAULT_OOM. */
+export const VM_FAULT_OOM = 0x000001;
+/** Bus error (beyond EOF, no handler). Mirrors VM_FAULT_SIGBUS. */
+export const VM_FAULT_SIGBUS = 0x000002;
+/** Page had to be read in (swap or file). Mirrors VM_FAULT_MAJOR. */
+export const VM_FAULT_MAJOR = 0x000004;
+/** A write fault made the page writable (COW broken or reused). Mirrors VM_FAULT_WRITE. */
+export const VM_FAULT_WRITE = 0x000008;
+/** Hit a hardware-poisoned page. Mirrors VM_FAULT_HWPOISON. */
+export const VM_FAULT_HWPOISON = 0x000010;
+/** Hit a poisoned huge page. Mirrors VM_FAULT_HWPOISON_LARGE. */
+export const VM_FAULT_HWPOISON_LARGE = 0x000020;
+/** Segmentation fault. Mirrors VM_FAULT_SIGSEGV. */
+export const VM_FAULT_SIGSEGV = 0x000040;
+/** The handler installed the PTE itself. Mirrors VM_FAULT_NOPAGE. */
+export const VM_FAULT_NOPAGE = 0x000100;
+/** The handler returns the page locked. Mirrors VM_FAULT_LOCKED. */
+export const VM_FAULT_LOCKED = 0x000200;
+/** mmap_sem was dropped; retry. Mirrors VM_FAULT_RETRY. */
+export const VM_FAULT_RETRY = 0x000400;
+/** Huge page fault failed, fall back to small pages. Mirrors VM_FAULT_FALLBACK. */
+export const VM_FAULT_FALLBACK = 0x000800;
+/** The handler did the COW itself. Mirrors VM_FAULT_DONE_COW. */
+export const VM_FAULT_DONE_COW = 0x001000;
+/** Any error bit. Mirrors include/linux/mm_types.h:VM_FAULT_ERROR. */
+export const VM_FAULT_ERROR =
+  VM_FAULT_OOM |
+  VM_FAULT_SIGBUS |
+  VM_FAULT_SIGSEGV |
+  VM_FAULT_HWPOISON |
+  VM_FAULT_HWPOISON_LARGE |
+  VM_FAULT_FALLBACK;
+
+/** Write access. Mirrors include/linux/mm.h:FAULT_FLAG_WRITE. */
+export const FAULT_FLAG_WRITE = 0x01;
+/** mkwrite on an existing PTE. Mirrors FAULT_FLAG_MKWRITE. */
+export const FAULT_FLAG_MKWRITE = 0x02;
+/** The handler may drop mmap_sem and return VM_FAULT_RETRY. Mirrors FAULT_FLAG_ALLOW_RETRY. */
+export const FAULT_FLAG_ALLOW_RETRY = 0x04;
+/** Do not wait when retrying. Mirrors FAULT_FLAG_RETRY_NOWAIT. */
+export const FAULT_FLAG_RETRY_NOWAIT = 0x08;
+/** The fault may be interrupted by a fatal signal. Mirrors FAULT_FLAG_KILLABLE. */
+export const FAULT_FLAG_KILLABLE = 0x10;
+/** Second try after a retry. Mirrors FAULT_FLAG_TRIED. */
+export const FAULT_FLAG_TRIED = 0x20;
+/** User-mode fault. Mirrors FAULT_FLAG_USER. */
+export const FAULT_FLAG_USER = 0x40;
+/** Fault on another process's mm (GUP). Mirrors FAULT_FLAG_REMOTE. */
+export const FAULT_FLAG_REMOTE = 0x80;
+/** Instruction fetch. Mirrors FAULT_FLAG_INSTRUCTION. */
+export const FAULT_FLAG_INSTRUCTION = 0x100;
+
+/** State of one fault. Mirrors include/linux/mm.h:struct vm_fault. */
+export interface VmFault {
+  readonly vma: VmArea;
+  /** Page-aligned faulting address. */
+  readonly address: number;
+  flags: number;
+  /** Page offset in the vma's object. */
+  readonly pgoff: number;
+  /** PMD slot (in vma.vmMm.pt). */
+  pmdSlot: number;
+  /** PTE slot, -1 when the PTE table does not exist. */
+  pteSlot: number;
+  /** The PTE as read at fault entry. */
+  origBits: number;
+  origVal: number;
+  /** The page being handled (device-private page in migrateToRam), -1 if none. */
+  page: number;
+}
+
+/** MM_* counter of a mapped page: anon, shmem or file. Mirrors include/linux/mm.h:mm_counter(). */
+export function mmCounter(machine: Machine, pfn: number): number {
+  const f = machine.phys.flags[compoundHead(machine.phys, pfn)] as number;
+  if ((f & PG_anon) !== 0) return MM_ANONPAGES;
+  if ((f & PG_swapbacked) !== 0) return MM_SHMEMPAGES;
+  return MM_FILEPAGES;
+}
+
+/** PTE bits with write permission if the vma is writable. Mirrors include/linux/mm.h:maybe_mkwrite(). */
+export function maybeMkwrite(bits: number, vma: VmArea): number {
+  return (vma.vmFlags & VM_WRITE) !== 0 ? pteMkwrite(bits) : bits;
+}
+
+/**
+ * The struct page behind a present PTE, or -1 for special mappings (zero page, raw pfns).
+ * Mirrors mm/memory.c:vm_normal_page().
+ */
+export function vmNormalPage(vma: VmArea, bits: number, pfn: number): number {
+  if (pteSpecial(bits)) return -1;
+  if (pfn === vma.vmMm.machine.phys.zeroPfn) return -1;
+  return pfn;
+}
+
+function pteSame(mm: MmStruct, slot: number, bits: number, val: number): boolean {
+  return mm.pt.bits[slot] === bits && mm.pt.val[slot] === val;
+}
+
+/** Re-find the PTE slot of `addr` after an await; -1 if its table is gone. Mirrors mm/memory.c:pte_offset_map_lock() re-taken after dropping the lock. */
+export function pteLookup(mm: MmStruct, addr: number): number {
+  const pmd = pmdOffset(mm.pt, addr);
+  if (pmd < 0) return -1;
+  const b = mm.pt.bits[pmd] as number;
+  if (!entryIsTable(b)) return -1;
+  return tableSlot(mm.pt.val[pmd] as number, pteIndex(addr));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault handling
+
+/**
+ * Resolve a fault at `address` in `vma`: returns VM_FAULT_* bits (0 = done, retry the access).
+ * The caller holds mmap_sem for read. The arch access check is folded in: a write to a vma
+ * without VM_WRITE, or any access to one without VM_READ|VM_WRITE|VM_EXEC, gives VM_FAULT_SIGSEGV.
+ * Mirrors mm/memory.c:handle_mm_fault() (→ __handle_mm_fault()).
+ */
+export async function handleMmFault(vma: VmArea, address: number, flags: number): Promise<number> {
+  const mm = vma.vmMm;
+  await mm.machine.sched.point({ kind: 'mm.fault', label: 'handle_mm_fault', obj: `mm${mm.id}` });
+  if (!vma.linked || address < vma.vmStart || address >= vma.vmEnd) return VM_FAULT_SIGSEGV;
+  if ((flags & FAULT_FLAG_WRITE) !== 0) {
+    if ((vma.vmFlags & VM_WRITE) === 0) return VM_FAULT_SIGSEGV;
+  } else if ((vma.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) {
+    return VM_FAULT_SIGSEGV;
+  }
+  const addr = pageAlignDown(address);
+  const vmf: VmFault = {
+    vma,
+    address: addr,
+    flags,
+    pgoff: linearPageIndex(vma, addr),
+    pmdSlot: -1,
+    pteSlot: -1,
+    origBits: 0,
+    origVal: 0,
+    page: -1,
+  };
+  const pt = mm.pt;
+  const pmdSlot = pmdAlloc(pt, addr);
+  if (pmdSlot < 0) return VM_FAULT_OOM;
+  vmf.pmdSlot = pmdSlot;
+  const pmdBits = pt.bits[pmdSlot] as number;
+  if (pmdNone(pmdBits) && transparentHugepageEnabled(vma)) {
+    const ret = await doHugePmdAnonymousPage(vmf);
+    if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+  } else if (pmdTransHuge(pmdBits)) {
+    if ((flags & FAULT_FLAG_WRITE) !== 0 && !pmdWrite(pmdBits)) {
+      const ret = await doHugePmdWpPage(vmf, pmdBits, pt.val[pmdSlot] as number);
+      if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+    } else {
+      hugePmdSetAccessed(vmf, pmdBits);
+      return 0;
+    }
+  } else if (!pmdNone(pmdBits) && !entryIsTable(pmdBits)) {
+    // PMD migration entry: wait for the migration and retry.
+    await mm.machine.sched.point({ kind: 'mm.fault', label: 'pmd_migration_entry_wait' });
+    return 0;
+  }
+  return handlePteFault(vmf);
+}
+
+async function handlePteFault(vmf: VmFault): Promise<number> {
+  const mm = vmf.vma.vmMm;
+  const pt = mm.pt;
+  const pmdSlot = pmdOffset(pt, vmf.address);
+  vmf.pmdSlot = pmdSlot;
+  const pmdBits = pmdSlot < 0 ? 0 : (pt.bits[pmdSlot] as number);
+  if (pmdSlot >= 0 && !pmdNone(pmdBits)) {
+    if (!entryIsTable(pmdBits)) return 0; // a huge PMD appeared meanwhile
+    vmf.pteSlot = tableSlot(pt.val[pmdSlot] as number, pteIndex(vmf.address));
+    vmf.origBits = pt.bits[vmf.pteSlot] as number;
+    vmf.origVal = pt.val[vmf.pteSlot] as number;
+    if (pteNone(vmf.origBits)) vmf.pteSlot = -1;
+  } else {
+    vmf.pteSlot = -1;
+  }
+  if (vmf.pteSlot < 0) {
+    return vmaIsAnonymous(vmf.vma) ? doAnonymousPage(vmf) : doFault(vmf);
+  }
+  if (!ptePresent(vmf.origBits)) return doSwapPage(vmf);
+  if (pteProtnone(vmf.origBits)) return doNumaPage(vmf);
+  let bits = vmf.origBits;
+  if ((vmf.flags & FAULT_FLAG_WRITE) !== 0) {
+    if (!pteWrite(bits)) return doWpPage(vmf);
+    bits = pteMkdirty(bits);
+  }
+  bits = pteMkyoung(bits);
+  if (bits !== vmf.origBits) setPte(pt, vmf.pteSlot, bits, vmf.origVal);
+  return 0;
+}
+
+/** A PROT_NONE-style entry in an accessible vma: restore the vma protection (NUMA hinting is not modelled). */
+function doNumaPage(vmf: VmFault): number {
+  const pt = vmf.vma.vmMm.pt;
+  if (!pteSame(vmf.vma.vmMm, vmf.pteSlot, vmf.origBits, vmf.origVal)) return 0;
+  const bits = pteMkyoung(pteModify(vmf.origBits, vmf.vma.vmPageProt));
+  setPte(pt, vmf.pteSlot, bits, vmf.origVal);
+  return 0;
+}
+
+/** Anonymous fault on an empty PTE: zero page for reads, a new zeroed page for writes. Mirrors mm/memory.c:do_anonymous_page(). */
+function doAnonymousPage(vmf: VmFault): number {
+  const vma = vmf.vma;
+  const mm = vma.vmMm;
+  const machine = mm.machine;
+  if ((vma.vmFlags & VM_SHARED) !== 0) return VM_FAULT_SIGBUS;
+  const slot = pteAlloc(mm.pt, vmf.address);
+  if (slot < 0) return VM_FAULT_OOM;
+  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
+    if (!pteNone(mm.pt.bits[slot] as number)) return 0;
+    setPte(mm.pt, slot, pteMkspecial(vma.vmPageProt), machine.phys.zeroPfn);
+    return 0;
+  }
+  anonVmaPrepare(vma);
+  const pfn = allocUserPage(machine, 0);
+  if (pfn < 0) return VM_FAULT_OOM;
+  const pm = machine.phys;
+  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_uptodate | PG_lru;
+  let bits = vma.vmPageProt;
+  if ((vma.vmFlags & VM_WRITE) !== 0) bits = pteMkwrite(pteMkdirty(bits));
+  if (!pteNone(mm.pt.bits[slot] as number)) {
+    mmPutPage(machine, pfn);
+    return 0;
+  }
+  addMmCounter(mm, MM_ANONPAGES, 1);
+  pageAddNewAnonRmap(machine, pfn, vma, vmf.address, false);
+  setPte(mm.pt, slot, bits, pfn);
+  return 0;
+}
+
+/** Map a page-cache (or COW) page at vmf.address. Mirrors mm/memory.c:alloc_set_pte()/finish_fault(). */
+function finishFault(vmf: VmFault, pfn: number, write: boolean, cow: boolean): boolean {
+  const vma = vmf.vma;
+  const mm = vma.vmMm;
+  const machine = mm.machine;
+  const slot = pteAlloc(mm.pt, vmf.address);
+  if (slot < 0 || !pteNone(mm.pt.bits[slot] as number)) return false;
+  let bits = vma.vmPageProt;
+  if (write) bits = maybeMkwrite(pteMkdirty(bits), vma);
+  if (cow) {
+    addMmCounter(mm, MM_ANONPAGES, 1);
+    pageAddNewAnonRmap(machine, pfn, vma, vmf.address, false);
+  } else {
+    addMmCounter(mm, mmCounter(machine, pfn), 1);
+    pageAddFileRmap(machine, pfn);
+  }
+  setPte(mm.pt, slot, bits, pfn);
+  return true;
+}
+
+/** Fault on an empty PTE of a file/shmem/device vma. Mirrors mm/memory.c:do_fault(). */
+async function doFault(vmf: VmFault): Promise<number> {
+  const vma = vmf.vma;
+  const file = vma.vmFile!;
+  const inode = file.inode;
+  const machine = vma.vmMm.machine;
+  if (inode.kind === 'device') {
+    const dev = inode.device!;
+    if (dev.mode !== 'mixedmap') return VM_FAULT_SIGBUS; // remap_pfn_range vmas have no ->fault
+    const pfn = dev.pfns[vmf.pgoff];
+    if (pfn === undefined) return VM_FAULT_SIGBUS;
+    // vmf_insert_mixed() → insert_page(): a refcounted, rmapped, non-special mapping.
+    getPage(machine.phys, pfn);
+    if (!finishFault(vmf, pfn, false, false)) mmPutPage(machine, pfn);
+    return VM_FAULT_NOPAGE;
+  }
+  const maxOff = Math.ceil(inode.size / PAGE_SIZE);
+  if (vmf.pgoff >= maxOff) return VM_FAULT_SIGBUS;
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+  if (!write) return doReadFault(vmf);
+  if ((vma.vmFlags & VM_SHARED) === 0) return doCowFault(vmf);
+  return doSharedFault(vmf);
+}
+
+function getFilePage(vmf: VmFault): { pfn: number; major: boolean } | number {
+  const vma = vmf.vma;
+  return pagecacheGetPage(vma.vmMm.machine, vma.vmFile!.inode.mapping, vmf.pgoff);
+}
+
+/** Read fault on a file vma: map the page-cache page. Mirrors mm/memory.c:do_read_fault(). */
+function doReadFault(vmf: VmFault): number {
+  const machine = vmf.vma.vmMm.machine;
+  const got = getFilePage(vmf);
+  if (typeof got === 'number') return VM_FAULT_OOM;
+  if (!finishFault(vmf, got.pfn, false, false)) mmPutPage(machine, got.pfn);
+  return got.major ? VM_FAULT_MAJOR : 0;
+}
+
+/** Write fault on a private file vma: copy the page-cache page into a new anonymous page. Mirrors mm/memory.c:do_cow_fault(). */
+function doCowFault(vmf: VmFault): number {
+  const vma = vmf.vma;
+  const machine = vma.vmMm.machine;
+  anonVmaPrepare(vma);
+  const cow = allocUserPage(machine, 0);
+  if (cow < 0) return VM_FAULT_OOM;
+  const got = getFilePage(vmf);
+  if (typeof got === 'number') {
+    mmPutPage(machine, cow);
+    return VM_FAULT_OOM;
+  }
+  copyPage(machine.phys, cow, got.pfn);
+  mmPutPage(machine, got.pfn);
+  const pm = machine.phys;
+  pm.flags[cow] = (pm.flags[cow] as number) | PG_uptodate | PG_lru;
+  if (!finishFault(vmf, cow, true, true)) mmPutPage(machine, cow);
+  return (got.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_DONE_COW;
+}
+
+/** Write fault on a shared file vma: map the page-cache page writable and dirty. Mirrors mm/memory.c:do_shared_fault(). */
+function doSharedFault(vmf: VmFault): number {
+  const machine = vmf.vma.vmMm.machine;
+  const got = getFilePage(vmf);
+  if (typeof got === 'number') return VM_FAULT_OOM;
+  const pm = machine.phys;
+  pm.flags[got.pfn] = (pm.flags[got.pfn] as number) | PG_dirty;
+  if (!finishFault(vmf, got.pfn, true, false)) mmPutPage(machine, got.pfn);
+  return got.major ? VM_FAULT_MAJOR : 0;
+}
+
+/**
+ * True if the anonymous page is mapped at most once counting its swap references, so a write
+ * may reuse it; drops it from the swap cache when reusing (5.4: mapcount only, no refcount
+ * check). Mirrors mm/swapfile.c:reuse_swap_page().
+ */
+export function reuseSwapPage(machine: Machine, pfn: number): { reuse: boolean; total: number } {
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  let mapcount: number;
+  let total: number;
+  if (head !== pfn || ((pm.flags[head] as number) & PG_head) !== 0) {
+    // PTE-mapped THP subpage: max over subpages plus PMD mappings (page_trans_huge_mapcount).
+    let max = 0;
+    total = 0;
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      const m = pm.mapcount[head + i] as number;
+      if (m > max) max = m;
+      total += m;
+    }
+    const cm = pm.compoundMapcounts[head / HPAGE_PMD_NR] as number;
+    mapcount = max + cm;
+    total += cm;
+  } else {
+    mapcount = pm.mapcount[pfn] as number;
+    total = mapcount;
+  }
+  let count = mapcount;
+  const inCache = ((pm.flags[head] as number) & PG_swapcache) !== 0;
+  if (inCache) {
+    const sc = swapCount(machine, pm.privateVal[head] as number);
+    count += sc;
+    total += sc;
+  }
+  if (count === 1 && inCache && ((pm.flags[head] as number) & PG_writeback) === 0) {
+    pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+    deleteFromSwapCache(machine, head);
+  }
+  return { reuse: count <= 1, total };
+}
+
+/** Make the existing page writable in place. Mirrors mm/memory.c:wp_page_reuse(). */
+function wpPageReuse(vmf: VmFault): number {
+  const mm = vmf.vma.vmMm;
+  const slot = vmf.pteSlot;
+  if (!pteSame(mm, slot, vmf.origBits, vmf.origVal)) return 0;
+  const bits = maybeMkwrite(pteMkdirty(pteMkyoung(vmf.origBits)), vmf.vma);
+  setPte(mm.pt, slot, bits, vmf.origVal);
+  return VM_FAULT_WRITE;
+}
+
+/** Write fault on a present read-only PTE: reuse or copy. Mirrors mm/memory.c:do_wp_page(). */
+async function doWpPage(vmf: VmFault): Promise<number> {
+  const vma = vmf.vma;
+  const machine = vma.vmMm.machine;
+  const pm = machine.phys;
+  const page = vmNormalPage(vma, vmf.origBits, vmf.origVal);
+  if (page < 0) {
+    if ((vma.vmFlags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)) return wpPageReuse(vmf);
+    return wpPageCopy(vmf, -1);
+  }
+  const head = compoundHead(pm, page);
+  if (((pm.flags[head] as number) & PG_anon) !== 0) {
+    if (((pm.flags[head] as number) & PG_locked) !== 0) {
+      // Linux sleeps in lock_page and re-checks the PTE; the model waits and retries the fault.
+      await waitOnPageLocked(machine, head);
+      return 0;
+    }
+    const { reuse, total } = reuseSwapPage(machine, page);
+    if (reuse) {
+      if (total === 1) pageMoveAnonRmap(machine, page, vma);
+      return wpPageReuse(vmf);
+    }
+  } else if ((vma.vmFlags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)) {
+    pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+    return wpPageReuse(vmf);
+  }
+  getPage(pm, page);
+  return wpPageCopy(vmf, page);
+}
+
+/**
+ * Break COW: copy into a new anonymous page and replace the PTE inside a CLEAR invalidation
+ * (invalidateRange at the clear-flush, changePte at the new entry, only-end). `old` carries an
+ * extra reference taken by the caller (-1 for the zero page / raw pfn). Mirrors mm/memory.c:wp_page_copy().
+ */
+async function wpPageCopy(vmf: VmFault, old: number): Promise<number> {
+  const vma = vmf.vma;
+  const mm = vma.vmMm;
+  const machine = mm.machine;
+  const pm = machine.phys;
+  anonVmaPrepare(vma);
+  const fresh = allocUserPage(machine, 0);
+  if (fresh < 0) {
+    if (old >= 0) mmPutPage(machine, old);
+    return VM_FAULT_OOM;
+  }
+  if (old >= 0) copyPage(pm, fresh, old);
+  else if (vmf.origVal !== pm.zeroPfn) copyPage(pm, fresh, vmf.origVal);
+  pm.flags[fresh] = (pm.flags[fresh] as number) | PG_uptodate | PG_lru;
+  const addr = vmf.address;
+  const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, addr, addr + PAGE_SIZE);
+  await mmuNotifierInvalidateRangeStart(range);
+  const slot = pteLookup(mm, addr);
+  let copied = false;
+  let toPut = fresh;
+  if (slot >= 0 && pteSame(mm, slot, vmf.origBits, vmf.origVal)) {
+    if (old >= 0) {
+      const c = mmCounter(machine, old);
+      if (c !== MM_ANONPAGES) {
+        addMmCounter(mm, c, -1);
+        addMmCounter(mm, MM_ANONPAGES, 1);
+      }
+    } else {
+      addMmCounter(mm, MM_ANONPAGES, 1);
+    }
+    const bits = maybeMkwrite(pteMkdirty(vma.vmPageProt), vma);
+    pteClear(mm.pt, slot);
+    mmuNotifierInvalidateRange(mm, addr, addr + PAGE_SIZE);
+    pageAddNewAnonRmap(machine, fresh, vma, addr, false);
+    setPte(mm.pt, slot, bits, fresh);
+    mmuNotifierChangePte(mm, addr, bits, fresh);
+    if (old >= 0) pageRemoveRmap(machine, old, false);
+    toPut = old;
+    copied = true;
+  }
+  if (toPut >= 0) mmPutPage(machine, toPut);
+  await mmuNotifierInvalidateRangeOnlyEnd(range);
+  if (old >= 0) mmPutPage(machine, old);
+  return copied ? VM_FAULT_WRITE : 0;
+}
+
+/**
+ * Fault on a swap-format PTE: swap-in (VM_FAULT_MAJOR when read from the device), migration
+ * wait, device-private migrate_to_ram, hwpoison. Mirrors mm/memory.c:do_swap_page().
+ */
+async function doSwapPage(vmf: VmFault): Promise<number> {
+  const vma = vmf.vma;
+  const mm = vma.vmMm;
+  const machine = mm.machine;
+  const pm = machine.phys;
+  const entry = pteToSwpEntry(vmf.origBits, vmf.origVal);
+  if (nonSwapEntry(entry)) {
+    if (isMigrationEntry(entry)) {
+      await waitOnPageLocked(machine, vmf.origVal);
+      if (((pm.flags[vmf.origVal] as number) & PG_locked) === 0) return 0;
+      await machine.sched.point({ kind: 'mm.fault', label: 'migration_entry_wait' });
+      return 0;
+    }
+    if (isDevicePrivateEntry(entry)) {
+      const ops = machine.devPagemaps.get(pm.pgmap[vmf.origVal] as number);
+      if (ops === undefined) return VM_FAULT_SIGBUS;
+      vmf.page = vmf.origVal;
+      return ops.migrateToRam(vmf);
+    }
+    if (isHwpoisonEntry(entry)) return VM_FAULT_HWPOISON;
+    return VM_FAULT_SIGBUS;
+  }
+  let ret = 0;
+  let page = lookupSwapCache(machine, entry);
+  if (page < 0) {
+    page = allocUserPage(machine, 0);
+    if (page < 0) {
+      return pteSame(mm, vmf.pteSlot, vmf.origBits, vmf.origVal) ? VM_FAULT_OOM : 0;
+    }
+    swapReadpage(machine, page, entry);
+    pm.flags[page] = (pm.flags[page] as number) | PG_uptodate | PG_lru;
+    addToSwapCache(machine, page, entry);
+    ret = VM_FAULT_MAJOR;
+  } else {
+    if (((pm.flags[page] as number) & PG_locked) !== 0) {
+      await waitOnPageLocked(machine, page);
+      return 0;
+    }
+    getPage(pm, page);
+  }
+  await lockPageSleep(machine, page);
+  const slot = pteLookup(mm, vmf.address);
+  if (
+    slot < 0 ||
+    !pteSame(mm, slot, vmf.origBits, vmf.origVal) ||
+    ((pm.flags[page] as number) & PG_swapcache) === 0 ||
+    pm.privateVal[page] !== entry
+  ) {
+    unlockPageWake(machine, page);
+    mmPutPage(machine, page);
+    tryToFreeSwap(machine, entry);
+    return ret;
+  }
+  addMmCounter(mm, MM_ANONPAGES, 1);
+  addMmCounter(mm, MM_SWAPENTS, -1);
+  let bits = vma.vmPageProt;
+  let exclusive = false;
+  if ((vmf.flags & FAULT_FLAG_WRITE) !== 0 && reuseSwapPage(machine, page).reuse) {
+    bits = maybeMkwrite(pteMkdirty(bits), vma);
+    vmf.flags &= ~FAULT_FLAG_WRITE;
+    ret |= VM_FAULT_WRITE;
+    exclusive = true;
+  }
+  if (pteSwpSoftDirty(vmf.origBits)) bits |= _PAGE_SOFT_DIRTY;
+  anonVmaPrepare(vma);
+  if (((pm.flags[page] as number) & PG_anon) === 0 && !exclusive && vma.anonVma !== null) {
+    // __page_set_anon_rmap() with !exclusive uses the root anon_vma.
+    const root = vma.anonVma.root;
+    pageAddNewAnonRmap(machine, page, vma, vmf.address, false);
+    pm.mapping[page] = root.id;
+  } else {
+    pageAddAnonRmap(machine, page, vma, vmf.address);
+  }
+  setPte(mm.pt, slot, bits, page);
+  swapFree(machine, entry);
+  unlockPageWake(machine, page);
+  tryToFreeSwap(machine, entry);
+  if ((vmf.flags & FAULT_FLAG_WRITE) !== 0) {
+    vmf.pteSlot = slot;
+    vmf.origBits = bits;
+    vmf.origVal = page;
+    ret |= await doWpPage(vmf);
+    if ((ret & VM_FAULT_ERROR) !== 0) ret &= VM_FAULT_ERROR;
+  }
+  return ret;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zapping: mmu_gather and unmap_page_range
+
+/** Batched TLB flush + page freeing. Mirrors include/asm-generic/tlb.h:struct mmu_gather. */
+export class MmuGather {
+  readonly mm: MmStruct;
+  readonly fullmm: boolean;
+  start: number;
+  end: number;
+  readonly pages: number[] = [];
+
+  constructor(mm: MmStruct, start: number, end: number) {
+    this.mm = mm;
+    this.fullmm = start === 0 && end === ULONG_MAX;
+    this.start = this.fullmm ? ULONG_MAX : ULONG_MAX;
+    this.end = this.fullmm ? 0 : 0;
+  }
+}
+
+/** Start gathering for `[start, end)` (`[0, ULONG_MAX)` = the whole mm at exit). Mirrors mm/mmu_gather.c:tlb_gather_mmu(). */
+export function tlbGatherMmu(mm: MmStruct, start: number, end: number): MmuGather {
+  return new MmuGather(mm, start, end);
+}
+
+function tlbAdjustRange(tlb: MmuGather, addr: number, size: number): void {
+  if (addr < tlb.start) tlb.start = addr;
+  if (tlb.fullmm) tlb.end = ULONG_MAX;
+  else if (addr + size > tlb.end) tlb.end = addr + size;
+}
+
+/** Flush the TLB for the gathered range and notify secondary MMUs. Mirrors include/asm-generic/tlb.h:tlb_flush_mmu_tlbonly(). */
+export function tlbFlushMmuTlbonly(tlb: MmuGather): void {
+  if (tlb.end === 0) return;
+  mmuNotifierInvalidateRange(tlb.mm, tlb.start, tlb.end);
+  tlb.start = ULONG_MAX;
+  tlb.end = 0;
+}
+
+/** Flush and free the gathered pages. Mirrors mm/mmu_gather.c:tlb_flush_mmu(). */
+export function tlbFlushMmu(tlb: MmuGather): void {
+  tlbFlushMmuTlbonly(tlb);
+  const machine = tlb.mm.machine;
+  for (const pfn of tlb.pages) mmPutPage(machine, pfn);
+  tlb.pages.length = 0;
+}
+
+/** Final flush. Mirrors mm/mmu_gather.c:tlb_finish_mmu(). */
+export function tlbFinishMmu(tlb: MmuGather): void {
+  tlbFlushMmu(tlb);
+}
+
+/** Queue a page reference to drop after the flush and record the range. Mirrors include/asm-generic/tlb.h:tlb_remove_page_size(). */
+export function tlbRemovePage(tlb: MmuGather, addr: number, size: number, pfn: number): void {
+  tlbAdjustRange(tlb, addr, size);
+  if (pfn >= 0) tlb.pages.push(pfn);
+}
+
+function zapPteRange(tlb: MmuGather, vma: VmArea, table: number, addr: number, end: number): void {
+  const mm = vma.vmMm;
+  const machine = mm.machine;
+  const pm = machine.phys;
+  const pt = mm.pt;
+  let forceFlush = false;
+  for (; addr < end; addr += PAGE_SIZE) {
+    const slot = tableSlot(table, pteIndex(addr));
+    const bits = pt.bits[slot] as number;
+    if (bits === 0) continue;
+    const val = pt.val[slot] as number;
+    if (ptePresent(bits)) {
+      pteClear(pt, slot);
+      const page = vmNormalPage(vma, bits, val);
+      if (page < 0) {
+        tlbAdjustRange(tlb, addr, PAGE_SIZE);
+        continue;
+      }
+      const head = compoundHead(pm, page);
+      if (((pm.flags[head] as number) & PG_anon) === 0) {
+        if (pteDirty(bits)) {
+          forceFlush = true;
+          pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+        }
+      }
+      addMmCounter(mm, mmCounter(machine, page), -1);
+      pageRemoveRmap(machine, page, false);
+      tlbRemovePage(tlb, addr, PAGE_SIZE, page);
+      continue;
+    }
+    const entry = pteToSwpEntry(bits, val);
+    pteClear(pt, slot);
+    if (nonSwapEntry(entry)) {
+      if (isDevicePrivateEntry(entry)) {
+        addMmCounter(mm, mmCounter(machine, val), -1);
+        pageRemoveRmap(machine, val, false);
+        mmPutPage(machine, val);
+      } else if (isMigrationEntry(entry)) {
+        addMmCounter(mm, mmCounter(machine, val), -1);
+      }
+      continue;
+    }
+    addMmCounter(mm, MM_SWAPENTS, -1);
+    freeSwapAndCache(machine, entry);
+  }
+  if (forceFlush) tlbFlushMmu(tlb);
+}
+
+/**
+ * End of the `size`-aligned block containing `addr`, clipped to `end`.
+ * Mirrors include/asm-generic/pgtable.h:pmd_addr_end() (and pgd/pud_addr_end()).
+ */
+export function addrEnd(addr: number, size: number, end: number): number {
+  const b = (Math.floor(addr / size) + 1) * size;
+  return Math.min(b, end);
+}
+
+/**
+ * Zap every entry of `[addr, end)` inside one vma: huge PMDs that are only partly covered are
+ * split first (CLEAR bracket), fully covered ones zapped whole. Mirrors mm/memory.c:unmap_page_range()
+ * (zap_p4d/pud/pmd/pte_range).
+ */
+export async function unmapPageRange(
+  tlb: MmuGather,
+  vma: VmArea,
+  addr: number,
+  end: number,
+): Promise<void> {
+  const pt = vma.vmMm.pt;
+  while (addr < end) {
+    if (pudOffset(pt, addr) < 0) {
+      addr = addrEnd(addr, PGDIR_SIZE, end);
+      continue;
+    }
+    const pmdSlot = pmdOffset(pt, addr);
+    if (pmdSlot < 0) {
+      addr = addrEnd(addr, PUD_SIZE, end);
+      continue;
+    }
+    const next = addrEnd(addr, PMD_SIZE, end);
+    let bits = pt.bits[pmdSlot] as number;
+    if (bits !== 0 && !entryIsTable(bits)) {
+      if (next - addr !== PMD_SIZE) {
+        await splitHugePmd(vma, addr);
+      } else if (zapHugePmd(tlb, vma, pmdSlot, addr)) {
+        addr = next;
+        continue;
+      }
+      const s = pmdOffset(pt, addr);
+      bits = s < 0 ? 0 : (pt.bits[s] as number);
+      if (!entryIsTable(bits)) {
+        addr = next;
+        continue;
+      }
+      zapPteRange(tlb, vma, pt.val[s] as number, addr, next);
+      addr = next;
+      continue;
+    }
+    if (entryIsTable(bits)) zapPteRange(tlb, vma, pt.val[pmdSlot] as number, addr, next);
+    addr = next;
+  }
+}
+
+/** Zap the part of `[start, end)` inside `vma`. Mirrors mm/memory.c:unmap_single_vma(). */
+export async function unmapSingleVma(
+  tlb: MmuGather,
+  vma: VmArea,
+  start: number,
+  end: number,
+): Promise<void> {
+  const s = Math.max(vma.vmStart, start);
+  const e = Math.min(vma.vmEnd, end);
+  if (s >= e) return;
+  await unmapPageRange(tlb, vma, s, e);
+}
+
+/**
+ * Unmap `[start, end)` over the listed vmas inside one MMU_NOTIFY_UNMAP bracket (vma = the first).
+ * Mirrors mm/memory.c:unmap_vmas().
+ */
+export async function unmapVmas(
+  tlb: MmuGather,
+  vmas: readonly VmArea[],
+  start: number,
+  end: number,
+): Promise<void> {
+  const first = vmas[0];
+  if (first === undefined) return;
+  const range = mmuNotifierRangeInit(MMU_NOTIFY_UNMAP, 0, first, first.vmMm, start, end);
+  await mmuNotifierInvalidateRangeStart(range);
+  for (const vma of vmas) {
+    if (vma.vmStart >= end) break;
+    await unmapSingleVma(tlb, vma, start, end);
+  }
+  await mmuNotifierInvalidateRangeEnd(range);
+}
+
+/**
+ * Zap `[start, start + size)` of `vma` (and following vmas) inside one MMU_NOTIFY_CLEAR bracket;
+ * pages are freed after the end. Mirrors mm/memory.c:zap_page_range().
+ */
+export async function zapPageRange(vma: VmArea, start: number, size: number): Promise<void> {
+  const mm = vma.vmMm;
+  const end = start + size;
+  const range: MmuNotifierRange = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, start, end);
+  const tlb = tlbGatherMmu(mm, start, end);
+  await mmuNotifierInvalidateRangeStart(range);
+  const i = mm.vmas.indexOf(vma);
+  for (let k = i; k >= 0 && k < mm.vmas.length; k++) {
+    const v = mm.vmas[k]!;
+    if (v.vmStart >= end) break;
+    await unmapSingleVma(tlb, v, start, end);
+  }
+  await mmuNotifierInvalidateRangeEnd(range);
+  tlbFinishMmu(tlb);
+}
+
+/**
+ * Map `size` bytes of raw pfns starting at `pfn` into `vma` at `addr` as special PTEs with
+ * protection `prot` (PTE bits), marking the vma VM_IO|VM_PFNMAP|VM_DONTEXPAND|VM_DONTDUMP.
+ * Returns 0, -EINVAL (COW mapping not covered whole, or range outside the vma), -ENOMEM, -EBUSY
+ * (an entry is already populated). Caller holds mmap_sem for write (driver ->mmap).
+ * Mirrors mm/memory.c:remap_pfn_range().
+ */
+export function remapPfnRange(
+  vma: VmArea,
+  addr: number,
+  pfn: number,
+  size: number,
+  prot: number,
+): number {
+  const end = addr + pageAlignUp(size);
+  if (addr < vma.vmStart || end > vma.vmEnd || addr % PAGE_SIZE !== 0) return -EINVAL;
+  if (isCowMapping(vma.vmFlags)) {
+    if (addr !== vma.vmStart || end !== vma.vmEnd) return -EINVAL;
+    vma.vmPgoff = pfn;
+  }
+  vma.vmFlags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+  const pt = vma.vmMm.pt;
+  for (let a = addr, p = pfn; a < end; a += PAGE_SIZE, p++) {
+    const slot = pteAlloc(pt, a);
+    if (slot < 0) return -ENOMEM;
+    if (!pteNone(pt.bits[slot] as number)) return -EBUSY;
+    setPte(pt, slot, pteMkspecial(prot), p);
+  }
+  return 0;
+}

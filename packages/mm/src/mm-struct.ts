@@ -1,0 +1,148 @@
+/**
+ * The address space of a process: mmap_sem, page tables, the VMA list, the two reference
+ * counts, RSS counters and the notifier hook slot. Mirrors include/linux/mm_types.h:struct mm_struct
+ * and the lifetime helpers of kernel/fork.c (mmget/mmput/mmgrab/mmdrop).
+ */
+import { KernelBugError, RwSemaphore, TASK_SIZE } from '@hmmsim/kernel';
+import { createPageTables, type PageTables } from '@hmmsim/pagetable';
+import type { Machine } from './machine.ts';
+import { machineNextId } from './machine.ts';
+import type { MmuNotifierHooks } from './mmu-notifier-hooks.ts';
+import type { VmArea } from './vma.ts';
+
+/** Resident file pages. Mirrors include/linux/mm_types_task.h:MM_FILEPAGES. */
+export const MM_FILEPAGES = 0;
+/** Resident anonymous pages. Mirrors include/linux/mm_types_task.h:MM_ANONPAGES. */
+export const MM_ANONPAGES = 1;
+/** Swap entries. Mirrors include/linux/mm_types_task.h:MM_SWAPENTS. */
+export const MM_SWAPENTS = 2;
+/** Resident shmem pages. Mirrors include/linux/mm_types_task.h:MM_SHMEMPAGES. */
+export const MM_SHMEMPAGES = 3;
+/** Number of RSS counters. Mirrors include/linux/mm_types_task.h:NR_MM_COUNTERS. */
+export const NR_MM_COUNTERS = 4;
+
+/** Lowest address mmap may use without privilege. Mirrors mm/util.c:mmap_min_addr (CONFIG_DEFAULT_MMAP_MIN_ADDR 65536). */
+export const MMAP_MIN_ADDR = 65536;
+/** Default top of the top-down mmap area (no ASLR in the model). */
+export const DEFAULT_MMAP_BASE = 0x7f0000000000;
+/** Start of the bottom-up search (TASK_SIZE / 3, page aligned). Mirrors arch/x86/include/asm/processor.h:TASK_UNMAPPED_BASE. */
+export const TASK_UNMAPPED_BASE = Math.floor(TASK_SIZE / 3 / 4096) * 4096;
+
+/** Options of createMm(). */
+export interface CreateMmOptions {
+  /** Top of the top-down mmap search (default DEFAULT_MMAP_BASE). */
+  readonly mmapBase?: number;
+  /** Page-table pool limit in tables (default: the pagetable package's). */
+  readonly maxPageTables?: number;
+}
+
+/** One address space. Mirrors include/linux/mm_types.h:struct mm_struct. */
+export class MmStruct {
+  readonly id: number;
+  readonly machine: Machine;
+  readonly mmapSem: RwSemaphore;
+  readonly pt: PageTables;
+  /** VMAs sorted by vmStart, non-overlapping. */
+  readonly vmas: VmArea[] = [];
+  /** Users of the address space (page tables alive while > 0). */
+  mmUsers = 1;
+  /** References to the struct itself (mm_users counts as one). */
+  mmCount = 1;
+  /** The invalidation listener (mmu_notifier_mm), null until one installs itself. */
+  notifier: MmuNotifierHooks | null = null;
+  /** RSS counters indexed by MM_FILEPAGES..MM_SHMEMPAGES. */
+  readonly rss: number[] = [0, 0, 0, 0];
+  readonly mmapBase: number;
+  /** True once exit_mmap ran (page tables gone). */
+  exited = false;
+  /** True once the last mmdrop freed the struct. */
+  freed = false;
+
+  constructor(machine: Machine, opts: CreateMmOptions = {}) {
+    this.machine = machine;
+    this.id = machineNextId(machine);
+    this.mmapSem = new RwSemaphore(machine.sched, 'mmap_sem', `mm${this.id}`);
+    this.pt =
+      opts.maxPageTables === undefined
+        ? createPageTables()
+        : createPageTables({ maxTables: opts.maxPageTables });
+    this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
+  }
+
+  /** Number of VMAs. Mirrors mm_struct.map_count. */
+  get mapCount(): number {
+    return this.vmas.length;
+  }
+
+  /** Resident pages (file + anon + shmem). Mirrors include/linux/mm.h:get_mm_rss(). */
+  get rssPages(): number {
+    return (
+      (this.rss[MM_FILEPAGES] as number) +
+      (this.rss[MM_ANONPAGES] as number) +
+      (this.rss[MM_SHMEMPAGES] as number)
+    );
+  }
+
+  /** Mapped pages over all VMAs. Mirrors mm_struct.total_vm. */
+  get totalVm(): number {
+    let n = 0;
+    for (const v of this.vmas) n += (v.vmEnd - v.vmStart) / 4096;
+    return n;
+  }
+}
+
+/**
+ * A new, empty address space with mm_users = mm_count = 1. Mirrors kernel/fork.c:mm_alloc().
+ */
+export function createMm(machine: Machine, opts: CreateMmOptions = {}): MmStruct {
+  const mm = new MmStruct(machine, opts);
+  machine.mms.add(mm);
+  return mm;
+}
+
+/** Add `delta` to RSS counter `member`. Mirrors include/linux/mm.h:add_mm_counter(). */
+export function addMmCounter(mm: MmStruct, member: number, delta: number): void {
+  mm.rss[member] = (mm.rss[member] as number) + delta;
+}
+
+/** Value of RSS counter `member`. Mirrors include/linux/mm.h:get_mm_counter(). */
+export function getMmCounter(mm: MmStruct, member: number): number {
+  return mm.rss[member] as number;
+}
+
+/** Take an mm_users reference (caller already has one). Mirrors include/linux/sched/mm.h:mmget(). */
+export function mmget(mm: MmStruct): void {
+  if (mm.mmUsers <= 0)
+    throw new KernelBugError(`mmget: mm${mm.id} has mm_users ${mm.mmUsers}; use mmgetNotZero`);
+  mm.mmUsers++;
+}
+
+/** Take an mm_users reference unless the address space is already dying. Mirrors include/linux/sched/mm.h:mmget_not_zero(). */
+export function mmgetNotZero(mm: MmStruct): boolean {
+  if (mm.mmUsers <= 0) return false;
+  mm.mmUsers++;
+  return true;
+}
+
+/** Pin the struct (not the address space). Mirrors include/linux/sched/mm.h:mmgrab(). */
+export function mmgrab(mm: MmStruct): void {
+  if (mm.mmCount <= 0) throw new KernelBugError(`mmgrab: mm${mm.id} is already freed`);
+  mm.mmCount++;
+}
+
+/**
+ * Drop a struct pin; the last one frees it (notifier container destroyed).
+ * Mirrors include/linux/sched/mm.h:mmdrop() (→ kernel/fork.c:__mmdrop()).
+ */
+export function mmdrop(mm: MmStruct): void {
+  if (mm.mmCount <= 0) throw new KernelBugError(`mmdrop: mm${mm.id} mm_count is already 0`);
+  mm.mmCount--;
+  if (mm.mmCount === 0) {
+    if (mm.mmUsers !== 0) {
+      throw new KernelBugError(`__mmdrop: mm${mm.id} freed with mm_users ${mm.mmUsers}`);
+    }
+    mm.notifier?.destroy?.(mm);
+    mm.notifier = null;
+    mm.freed = true;
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The invalidation hook points of the core mm (include/linux/mmu_notifier.h, the inline wrappers).
+ *
+ * The mm calls these exactly where Linux calls `mmu_notifier_*`; it knows nothing of who listens.
+ * A listener (the `@hmmsim/mmu-notifier` package, or the {@link InvalidationRecorder} below)
+ * installs one {@link MmuNotifierHooks} object per mm with {@link mmuNotifierSetHooks}. With no
+ * hooks installed every call is a no-op, as when an mm has no `mmu_notifier_mm` container.
+ */
+import type { MmStruct } from './mm-struct.ts';
+import type { VmArea } from './vma.ts';
+
+/** Range is being unmapped (munmap, exit). Mirrors include/linux/mmu_notifier.h:MMU_NOTIFY_UNMAP. */
+export const MMU_NOTIFY_UNMAP = 0;
+/** PTEs cleared for another reason (COW, DONTNEED, reclaim, THP split). Mirrors MMU_NOTIFY_CLEAR. */
+export const MMU_NOTIFY_CLEAR = 1;
+/** Protection changed uniformly from the vma (mprotect). Mirrors MMU_NOTIFY_PROTECTION_VMA. */
+export const MMU_NOTIFY_PROTECTION_VMA = 2;
+/** Per-page protection change (fork write-protect). Mirrors MMU_NOTIFY_PROTECTION_PAGE. */
+export const MMU_NOTIFY_PROTECTION_PAGE = 3;
+/** Soft-dirty clearing. Mirrors include/linux/mmu_notifier.h:MMU_NOTIFY_SOFT_DIRTY. */
+export const MMU_NOTIFY_SOFT_DIRTY = 4;
+/** Interval-tree teardown at exit (v5.5). Mirrors include/linux/mmu_notifier.h:MMU_NOTIFY_RELEASE. */
+export const MMU_NOTIFY_RELEASE = 5;
+
+/** Event numbers 0..5 of `enum mmu_notifier_event`. */
+export type MmuNotifierEvent = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** The range may sleep in its callbacks. Mirrors MMU_NOTIFIER_RANGE_BLOCKABLE (1 << 0). */
+export const MMU_NOTIFIER_RANGE_BLOCKABLE = 1;
+
+const EVENT_NAMES = [
+  'MMU_NOTIFY_UNMAP',
+  'MMU_NOTIFY_CLEAR',
+  'MMU_NOTIFY_PROTECTION_VMA',
+  'MMU_NOTIFY_PROTECTION_PAGE',
+  'MMU_NOTIFY_SOFT_DIRTY',
+  'MMU_NOTIFY_RELEASE',
+] as const;
+
+/** Kernel name of an event number ('MMU_NOTIFY_CLEAR' for 1). Model helper for traces and tests. */
+export function mmuNotifyEventName(event: number): string {
+  return EVENT_NAMES[event] ?? `MMU_NOTIFY_<${event}>`;
+}
+
+/**
+ * One invalidation: `[start, end)` half-open, page aligned. `vma` may be null.
+ * Mirrors include/linux/mmu_notifier.h:struct mmu_notifier_range.
+ */
+export interface MmuNotifierRange {
+  mm: MmStruct;
+  vma: VmArea | null;
+  start: number;
+  end: number;
+  flags: number;
+  event: MmuNotifierEvent;
+}
+
+/**
+ * What a listener implements; the mm calls these at the Linux call sites.
+ * `invalidateRangeEnd`'s `onlyEnd` is true where Linux calls `..._range_only_end` (the caller already
+ * issued `invalidateRange` under the page-table lock), so a legacy dispatcher can skip
+ * `invalidate_range` for hlist subscribers. Mirrors include/linux/mmu_notifier.h:struct mmu_notifier_ops
+ * as seen from the core (one dispatcher per mm).
+ */
+export interface MmuNotifierHooks {
+  /** Returns 0, or -EAGAIN only when the range is not blockable. */
+  invalidateRangeStart(range: MmuNotifierRange): Promise<number>;
+  invalidateRangeEnd(range: MmuNotifierRange, onlyEnd: boolean): Promise<void>;
+  /** Secondary TLB flush before pages are freed (may be a sub-range, may be outside start/end). */
+  invalidateRange?(mm: MmStruct, start: number, end: number): void;
+  /** A PTE was replaced inside a CLEAR bracket (COW): `bits`/`val` of the new entry. */
+  changePte?(mm: MmStruct, addr: number, bits: number, val: number): void;
+  clearFlushYoung?(mm: MmStruct, start: number, end: number): number;
+  clearYoung?(mm: MmStruct, start: number, end: number): number;
+  testYoung?(mm: MmStruct, addr: number): number;
+  /** The address space is being torn down; called before any page is freed. */
+  release(mm: MmStruct): Promise<void>;
+  /** The mm struct itself is freed (last mmdrop). Mirrors mm/mmu_notifier.c:__mmu_notifier_mm_destroy(). */
+  destroy?(mm: MmStruct): void;
+}
+
+/**
+ * Install (or with null remove) the hook object of `mm`; returns the previous one so a listener can chain.
+ * Mirrors mm/mmu_notifier.c:__mmu_notifier_register() publishing `mm->mmu_notifier_mm`.
+ */
+export function mmuNotifierSetHooks(
+  mm: MmStruct,
+  hooks: MmuNotifierHooks | null,
+): MmuNotifierHooks | null {
+  const prev = mm.notifier;
+  mm.notifier = hooks;
+  return prev;
+}
+
+/**
+ * Fill an invalidation range (flags as given; the start entry point sets BLOCKABLE).
+ * Mirrors include/linux/mmu_notifier.h:mmu_notifier_range_init().
+ */
+export function mmuNotifierRangeInit(
+  event: MmuNotifierEvent,
+  flags: number,
+  vma: VmArea | null,
+  mm: MmStruct,
+  start: number,
+  end: number,
+): MmuNotifierRange {
+  return { mm, vma, start, end, flags, event };
+}
+
+/** True when the range's callbacks may sleep. Mirrors include/linux/mmu_notifier.h:mmu_notifier_range_blockable(). */
+export function mmuNotifierRangeBlockable(range: MmuNotifierRange): boolean {
+  return (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
+}
+
+/**
+ * True only for a PROTECTION_VMA range whose vma still has VM_READ.
+ * Mirrors mm/mmu_notifier.c:mmu_notifier_range_update_to_read_only().
+ */
+export function mmuNotifierRangeUpdateToReadOnly(range: MmuNotifierRange): boolean {
+  if (range.vma === null) return false;
+  return range.event === MMU_NOTIFY_PROTECTION_VMA && (range.vma.vmFlags & 0x1) !== 0;
+}
+
+/**
+ * Blocking start of an invalidation: sets BLOCKABLE, calls the listener, ignores its result.
+ * Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start().
+ */
+export async function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): Promise<void> {
+  const hooks = range.mm.notifier;
+  range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+  if (hooks === null) return;
+  await hooks.invalidateRangeStart(range);
+}
+
+/**
+ * Non-blocking start (OOM reaper style): clears BLOCKABLE and returns the listener's result; on
+ * non-zero the caller must not send an end. Mirrors mmu_notifier_invalidate_range_start_nonblock().
+ */
+export async function mmuNotifierInvalidateRangeStartNonblock(
+  range: MmuNotifierRange,
+): Promise<number> {
+  const hooks = range.mm.notifier;
+  range.flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
+  if (hooks === null) return 0;
+  return hooks.invalidateRangeStart(range);
+}
+
+/** End of an invalidation. Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_end(). */
+export async function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Promise<void> {
+  const hooks = range.mm.notifier;
+  if (hooks === null) return;
+  await hooks.invalidateRangeEnd(range, false);
+}
+
+/**
+ * End of an invalidation whose secondary-TLB flush was already issued.
+ * Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_only_end().
+ */
+export async function mmuNotifierInvalidateRangeOnlyEnd(range: MmuNotifierRange): Promise<void> {
+  const hooks = range.mm.notifier;
+  if (hooks === null) return;
+  await hooks.invalidateRangeEnd(range, true);
+}
+
+/** Secondary TLB flush of `[start, end)`. Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range(). */
+export function mmuNotifierInvalidateRange(mm: MmStruct, start: number, end: number): void {
+  mm.notifier?.invalidateRange?.(mm, start, end);
+}
+
+/** A PTE was replaced (set_pte_at_notify). Mirrors include/linux/mmu_notifier.h:mmu_notifier_change_pte(). */
+export function mmuNotifierChangePte(mm: MmStruct, addr: number, bits: number, val: number): void {
+  mm.notifier?.changePte?.(mm, addr, bits, val);
+}
+
+/** OR of the listeners' young bits, clearing them. Mirrors mmu_notifier_clear_flush_young(). */
+export function mmuNotifierClearFlushYoung(mm: MmStruct, start: number, end: number): number {
+  return mm.notifier?.clearFlushYoung?.(mm, start, end) ?? 0;
+}
+
+/** OR of the listeners' young bits, clearing them without flush. Mirrors mmu_notifier_clear_young(). */
+export function mmuNotifierClearYoung(mm: MmStruct, start: number, end: number): number {
+  return mm.notifier?.clearYoung?.(mm, start, end) ?? 0;
+}
+
+/** Non-zero if a listener saw an access at `addr`. Mirrors mmu_notifier_test_young(). */
+export function mmuNotifierTestYoung(mm: MmStruct, addr: number): number {
+  return mm.notifier?.testYoung?.(mm, addr) ?? 0;
+}
+
+/**
+ * Teardown notification, first thing in exit_mmap, before any page is freed.
+ * Mirrors include/linux/mmu_notifier.h:mmu_notifier_release() (→ __mmu_notifier_release()).
+ */
+export async function mmuNotifierRelease(mm: MmStruct): Promise<void> {
+  const hooks = mm.notifier;
+  if (hooks === null) return;
+  await hooks.release(mm);
+}
+
+/** One recorded hook call. */
+export interface RecordedInvalidation {
+  kind: 'start' | 'end' | 'range' | 'changePte' | 'release';
+  event: number;
+  start: number;
+  end: number;
+  blockable: boolean;
+  mm: MmStruct;
+  onlyEnd?: boolean;
+}
+
+/**
+ * Test/demo listener: installs itself as the hook of one or more mms and records every call
+ * `{kind, event, start, end, blockable}` in order. It forwards to the hooks it replaced, so it can
+ * sit in front of a real listener. Model utility (no kernel counterpart).
+ */
+export class InvalidationRecorder implements MmuNotifierHooks {
+  readonly log: RecordedInvalidation[] = [];
+  /** Called inside `release` (before forwarding); tests use it to inspect memory at that moment. */
+  onRelease: ((mm: MmStruct) => void) | null = null;
+  /** Called inside `invalidateRangeStart`; may return a non-zero value to refuse a non-blockable start. */
+  onStart: ((range: MmuNotifierRange) => number | undefined) | null = null;
+  private readonly next = new Map<MmStruct, MmuNotifierHooks | null>();
+
+  /** Install on `mm` (chaining to whatever was installed). */
+  attach(mm: MmStruct): this {
+    if (mm.notifier === this) return this;
+    this.next.set(mm, mmuNotifierSetHooks(mm, this));
+    return this;
+  }
+
+  /** Remove from `mm`, restoring the hooks it replaced. */
+  detach(mm: MmStruct): void {
+    if (mm.notifier !== this) return;
+    mmuNotifierSetHooks(mm, this.next.get(mm) ?? null);
+    this.next.delete(mm);
+  }
+
+  /** Forget everything recorded so far. */
+  clear(): void {
+    this.log.length = 0;
+  }
+
+  /** The start calls only, as `{event, start, end, blockable}` (the common assertion shape). */
+  starts(mm?: MmStruct): { event: number; start: number; end: number; blockable: boolean }[] {
+    return this.log
+      .filter((r) => r.kind === 'start' && (mm === undefined || r.mm === mm))
+      .map(({ event, start, end, blockable }) => ({ event, start, end, blockable }));
+  }
+
+  /** Compact trace lines such as `start CLEAR 0x1000-0x2000`. */
+  lines(mm?: MmStruct): string[] {
+    return this.log
+      .filter((r) => mm === undefined || r.mm === mm)
+      .map((r) => {
+        const ev =
+          r.kind === 'start' || r.kind === 'end' ? ` ${mmuNotifyEventName(r.event).slice(11)}` : '';
+        return `${r.kind}${ev} 0x${r.start.toString(16)}-0x${r.end.toString(16)}`;
+      });
+  }
+
+  async invalidateRangeStart(range: MmuNotifierRange): Promise<number> {
+    const blockable = mmuNotifierRangeBlockable(range);
+    this.log.push({
+      kind: 'start',
+      event: range.event,
+      start: range.start,
+      end: range.end,
+      blockable,
+      mm: range.mm,
+    });
+    const veto = this.onStart?.(range);
+    if (veto !== undefined && veto !== 0) return veto;
+    const next = this.next.get(range.mm);
+    return next ? next.invalidateRangeStart(range) : 0;
+  }
+
+  async invalidateRangeEnd(range: MmuNotifierRange, onlyEnd: boolean): Promise<void> {
+    this.log.push({
+      kind: 'end',
+      event: range.event,
+      start: range.start,
+      end: range.end,
+      blockable: mmuNotifierRangeBlockable(range),
+      mm: range.mm,
+      onlyEnd,
+    });
+    const next = this.next.get(range.mm);
+    if (next) await next.invalidateRangeEnd(range, onlyEnd);
+  }
+
+  invalidateRange(mm: MmStruct, start: number, end: number): void {
+    this.log.push({ kind: 'range', event: -1, start, end, blockable: false, mm });
+    this.next.get(mm)?.invalidateRange?.(mm, start, end);
+  }
+
+  changePte(mm: MmStruct, addr: number, bits: number, val: number): void {
+    this.log.push({
+      kind: 'changePte',
+      event: -1,
+      start: addr,
+      end: addr + 4096,
+      blockable: false,
+      mm,
+    });
+    this.next.get(mm)?.changePte?.(mm, addr, bits, val);
+  }
+
+  async release(mm: MmStruct): Promise<void> {
+    this.log.push({
+      kind: 'release',
+      event: MMU_NOTIFY_RELEASE,
+      start: 0,
+      end: 0,
+      blockable: true,
+      mm,
+    });
+    this.onRelease?.(mm);
+    const next = this.next.get(mm);
+    if (next) await next.release(mm);
+  }
+
+  destroy(mm: MmStruct): void {
+    const next = this.next.get(mm);
+    next?.destroy?.(mm);
+    this.next.delete(mm);
+  }
+}

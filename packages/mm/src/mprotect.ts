@@ -1,0 +1,258 @@
+/**
+ * mprotect(2): per vma, split/merge to the range and rewrite the PTE protections inside one
+ * MMU_NOTIFY_PROTECTION_VMA bracket per populated PUD range. Mirrors mm/mprotect.c.
+ *
+ * As in Linux, a hole after the first vma, or a vma refusing the new protection (-EACCES), stops
+ * the loop with the vmas before it already changed; checks on the arguments and on the first
+ * vma change nothing.
+ */
+import {
+  downWrite,
+  EACCES,
+  EINVAL,
+  ENOMEM,
+  KernelBugError,
+  PAGE_SIZE,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  pageAlignUp,
+  pteIndex,
+  upWrite,
+} from '@hmmsim/kernel';
+import {
+  _PAGE_SWP_SOFT_DIRTY,
+  entryIsTable,
+  isDevicePrivateEntry,
+  isWriteDevicePrivateEntry,
+  isWriteMigrationEntry,
+  makeDevicePrivateEntryRead,
+  makeMigrationEntryRead,
+  pmdOffset,
+  pteModify,
+  ptePresent,
+  pteToSwpEntry,
+  pudOffset,
+  setPte,
+  swpEntryToPte,
+  tableSlot,
+} from '@hmmsim/pagetable';
+import { changeHugePmd, splitHugePmd } from './huge-memory.ts';
+import { addrEnd } from './memory.ts';
+import type { MmStruct } from './mm-struct.ts';
+import {
+  calcVmProtBits,
+  PROT_EXEC,
+  PROT_GROWSDOWN,
+  PROT_GROWSUP,
+  PROT_READ,
+  PROT_SEM,
+  PROT_WRITE,
+} from './mmap.ts';
+import {
+  MMU_NOTIFY_PROTECTION_VMA,
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierRangeInit,
+} from './mmu-notifier-hooks.ts';
+import {
+  findVma,
+  splitVma,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_HUGETLB,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type VmArea,
+  vmaMerge,
+  vmaSetPageProt,
+} from './vma.ts';
+
+function changePteRange(
+  vma: VmArea,
+  table: number,
+  addr: number,
+  end: number,
+  newprot: number,
+): number {
+  const pt = vma.vmMm.pt;
+  let pages = 0;
+  for (; addr < end; addr += PAGE_SIZE) {
+    const slot = tableSlot(table, pteIndex(addr));
+    const bits = pt.bits[slot] as number;
+    if (bits === 0) continue;
+    const val = pt.val[slot] as number;
+    if (ptePresent(bits)) {
+      const nb = pteModify(bits, newprot);
+      if (nb !== bits) setPte(pt, slot, nb, val);
+      pages++;
+      continue;
+    }
+    const entry = pteToSwpEntry(bits, val);
+    let ne = entry;
+    if (isWriteMigrationEntry(entry)) ne = makeMigrationEntryRead(entry);
+    else if (isDevicePrivateEntry(entry) && isWriteDevicePrivateEntry(entry)) {
+      ne = makeDevicePrivateEntryRead(entry);
+    }
+    if (ne !== entry) {
+      const e = swpEntryToPte(ne);
+      setPte(pt, slot, e.bits | (bits & _PAGE_SWP_SOFT_DIRTY), e.val);
+      pages++;
+    }
+  }
+  return pages;
+}
+
+/**
+ * One PUD's worth of mprotect: the PROTECTION_VMA bracket `[first populated PMD, end)` opens at
+ * the first non-empty PMD; partly covered huge PMDs are split, whole ones changed in place.
+ * Mirrors mm/mprotect.c:change_pmd_range().
+ */
+async function changePmdRange(
+  vma: VmArea,
+  addr: number,
+  end: number,
+  newprot: number,
+): Promise<number> {
+  const mm = vma.vmMm;
+  const pt = mm.pt;
+  let range = null;
+  let pages = 0;
+  for (; addr < end; addr = addrEnd(addr, PMD_SIZE, end)) {
+    const next = addrEnd(addr, PMD_SIZE, end);
+    let slot = pmdOffset(pt, addr);
+    if (slot < 0 || pt.bits[slot] === 0) continue;
+    if (range === null) {
+      range = mmuNotifierRangeInit(MMU_NOTIFY_PROTECTION_VMA, 0, vma, mm, addr, end);
+      await mmuNotifierInvalidateRangeStart(range);
+      slot = pmdOffset(pt, addr);
+      if (slot < 0) continue;
+    }
+    let bits = pt.bits[slot] as number;
+    if (bits !== 0 && !entryIsTable(bits)) {
+      if (next - addr !== PMD_SIZE) {
+        await splitHugePmd(vma, addr);
+        slot = pmdOffset(pt, addr);
+        if (slot < 0) continue;
+        bits = pt.bits[slot] as number;
+      } else {
+        pages += changeHugePmd(vma, slot, newprot);
+        continue;
+      }
+    }
+    if (entryIsTable(bits))
+      pages += changePteRange(vma, pt.val[slot] as number, addr, next, newprot);
+  }
+  if (range !== null) await mmuNotifierInvalidateRangeEnd(range);
+  return pages;
+}
+
+/**
+ * Apply `newprot` (PTE bits) to every entry of `[start, end)` in `vma`; returns pages changed.
+ * Mirrors mm/mprotect.c:change_protection() (change_protection_range → change_pud_range).
+ */
+export async function changeProtection(
+  vma: VmArea,
+  start: number,
+  end: number,
+  newprot: number,
+): Promise<number> {
+  const pt = vma.vmMm.pt;
+  let pages = 0;
+  for (let addr = start; addr < end; ) {
+    if (pudOffset(pt, addr) < 0) {
+      addr = addrEnd(addr, PGDIR_SIZE, end);
+      continue;
+    }
+    const next = addrEnd(addr, PUD_SIZE, end);
+    const pud = pudOffset(pt, addr);
+    if (pud >= 0 && entryIsTable(pt.bits[pud] as number)) {
+      pages += await changePmdRange(vma, addr, next, newprot);
+    }
+    addr = next;
+  }
+  return pages;
+}
+
+/**
+ * Give `[start, end)` of `vma` the flags `newflags`: split off the range, merge with neighbours,
+ * change the PTEs. Returns the vma now covering the range. Mirrors mm/mprotect.c:mprotect_fixup().
+ */
+export async function mprotectFixup(
+  vma: VmArea,
+  start: number,
+  end: number,
+  newflags: number,
+): Promise<VmArea> {
+  const mm = vma.vmMm;
+  const oldflags = vma.vmFlags;
+  if (newflags === oldflags) return vma;
+  if (
+    (newflags & VM_WRITE) !== 0 &&
+    (oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)) === 0
+  ) {
+    newflags |= VM_ACCOUNT;
+  }
+  if (start !== vma.vmStart) await splitVma(mm, vma, start, true);
+  if (end !== vma.vmEnd) await splitVma(mm, vma, end, false);
+  vma.vmFlags = newflags;
+  vmaSetPageProt(vma);
+  const merged = vmaMerge(mm, vma);
+  await changeProtection(merged, start, end, merged.vmPageProt);
+  return merged;
+}
+
+/**
+ * Change the protection of `[start, start + len)`. Returns 0, -EINVAL (unaligned start, bad prot
+ * bits, PROT_GROWSDOWN on a vma that does not grow down), -ENOMEM (range starts in a hole or
+ * meets one), -EACCES (VM_MAY* forbids it, e.g. write on a shared mapping of a read-only file).
+ * Takes mmap_sem for write. Mirrors mm/mprotect.c:do_mprotect_pkey().
+ */
+export async function mprotect(
+  mm: MmStruct,
+  start: number,
+  len: number,
+  prot: number,
+): Promise<number> {
+  if (mm.exited) throw new KernelBugError(`mprotect: mm${mm.id} has already exited`);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(len) || !Number.isInteger(prot))
+    return -EINVAL;
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  if (start < 0 || start % PAGE_SIZE !== 0) return -EINVAL;
+  if (len === 0) return 0;
+  if (len < 0) return -ENOMEM;
+  len = pageAlignUp(len);
+  const end = start + len;
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return -EINVAL;
+  await downWrite(mm.mmapSem);
+  try {
+    let vma = findVma(mm, start);
+    if (vma === undefined) return -ENOMEM;
+    if (grows !== 0) {
+      if ((vma.vmFlags & VM_GROWSDOWN) === 0) return -EINVAL;
+      start = vma.vmStart;
+    } else if (vma.vmStart > start) {
+      return -ENOMEM;
+    }
+    for (let nstart = start; ; ) {
+      let newflags = calcVmProtBits(prot);
+      newflags |= vma.vmFlags & ~(VM_READ | VM_WRITE | VM_EXEC);
+      if ((newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) !== 0) return -EACCES;
+      const tmp = Math.min(vma.vmEnd, end);
+      const prev = await mprotectFixup(vma, nstart, tmp, newflags);
+      nstart = tmp;
+      if (nstart < prev.vmEnd) nstart = prev.vmEnd;
+      if (nstart >= end) return 0;
+      const nv = prev.vmNext;
+      if (nv === undefined || nv.vmStart !== nstart) return -ENOMEM;
+      vma = nv;
+    }
+  } finally {
+    upWrite(mm.mmapSem);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Reverse mapping: anon_vma objects and chains, mapcount bookkeeping, and the rmap walk that
+ * finds every (vma, address) mapping a page. Mirrors mm/rmap.c.
+ *
+ * anon_vma model: every vma that has anonymous pages owns an AnonVma; `AnonVma.vmas` lists every
+ * vma linked to it through an anon_vma_chain (its owner, vmas split off it, and the vmas of
+ * forked children). A page's `mapping` is the AnonVma of the vma that allocated it, so a walk of a
+ * parent's page visits the children but a child's own page never visits the parent, as in Linux.
+ * Simplifications (documented): no find_mergeable_anon_vma / anon_vma reuse on fork, and the walk
+ * visits vmas in link order rather than interval-tree order.
+ */
+import { HPAGE_PMD_NR } from '@hmmsim/kernel';
+import { compoundHead, getPage, PG_anon, PG_swapbacked } from '@hmmsim/pagetable';
+import type { Machine } from './machine.ts';
+import { machineNextId } from './machine.ts';
+import type { VmArea } from './vma.ts';
+import { linearPageIndex, vmaAddress } from './vma.ts';
+
+/** Anonymous memory object shared across fork. Mirrors include/linux/rmap.h:struct anon_vma. */
+export class AnonVma {
+  readonly id: number;
+  readonly root: AnonVma;
+  readonly parent: AnonVma | null;
+  /** Every vma linked to this anon_vma (the interval tree `rb_root` of Linux). */
+  readonly vmas: VmArea[] = [];
+
+  constructor(machine: Machine, parent: AnonVma | null) {
+    this.id = machineNextId(machine);
+    this.parent = parent;
+    this.root = parent === null ? this : parent.root;
+    machine.anonVmas.set(this.id, this);
+  }
+}
+
+function link(vma: VmArea, av: AnonVma): void {
+  vma.anonVmaChain.push(av);
+  av.vmas.push(vma);
+}
+
+/**
+ * Make sure `vma` has an anon_vma before its first anonymous page; returns 0.
+ * Mirrors mm/rmap.c:__anon_vma_prepare().
+ */
+export function anonVmaPrepare(vma: VmArea): number {
+  if (vma.anonVma !== null) return 0;
+  const av = new AnonVma(vma.vmMm.machine, null);
+  vma.anonVma = av;
+  link(vma, av);
+  return 0;
+}
+
+/**
+ * Link `dst` into every anon_vma `src` is linked to (split, merge importer, fork).
+ * Mirrors mm/rmap.c:anon_vma_clone().
+ */
+export function anonVmaClone(dst: VmArea, src: VmArea): number {
+  for (const av of src.anonVmaChain) {
+    if (!dst.anonVmaChain.includes(av)) link(dst, av);
+  }
+  return 0;
+}
+
+/**
+ * Give a forked child vma the parent's chain plus its own new anon_vma (child of the parent's).
+ * Mirrors mm/rmap.c:anon_vma_fork().
+ */
+export function anonVmaFork(vma: VmArea, pvma: VmArea): number {
+  if (pvma.anonVma === null) return 0;
+  vma.anonVma = null;
+  anonVmaClone(vma, pvma);
+  const av = new AnonVma(vma.vmMm.machine, pvma.anonVma);
+  vma.anonVma = av;
+  link(vma, av);
+  return 0;
+}
+
+/**
+ * Unlink `vma` from all its anon_vmas; an anon_vma left without vmas is unregistered.
+ * Mirrors mm/rmap.c:unlink_anon_vmas().
+ */
+export function unlinkAnonVmas(vma: VmArea): void {
+  const machine = vma.vmMm.machine;
+  for (const av of vma.anonVmaChain) {
+    const i = av.vmas.indexOf(vma);
+    if (i >= 0) av.vmas.splice(i, 1);
+    if (av.vmas.length === 0) machine.anonVmas.delete(av.id);
+  }
+  vma.anonVmaChain.length = 0;
+}
+
+/**
+ * Account the first mapping of a freshly allocated anonymous page (or THP when `compound`):
+ * sets PG_anon/PG_swapbacked, mapping = the vma's anon_vma, index, mapcount 1.
+ * Mirrors mm/rmap.c:page_add_new_anon_rmap().
+ */
+export function pageAddNewAnonRmap(
+  machine: Machine,
+  pfn: number,
+  vma: VmArea,
+  addr: number,
+  compound: boolean,
+): void {
+  const pm = machine.phys;
+  const av = vma.anonVma;
+  if (av === null)
+    throw new Error('page_add_new_anon_rmap: vma has no anon_vma (call anonVmaPrepare)');
+  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_anon | PG_swapbacked;
+  pm.mapping[pfn] = av.id;
+  pm.index[pfn] = linearPageIndex(vma, addr);
+  if (compound) {
+    pm.compoundMapcounts[pfn / HPAGE_PMD_NR] = 1;
+  } else {
+    pm.mapcount[pfn] = 1;
+  }
+}
+
+/**
+ * Account one more mapping of an already-anonymous page (swap-in, fork copy).
+ * Mirrors mm/rmap.c:page_add_anon_rmap() / include/linux/rmap.h:page_dup_rmap().
+ */
+export function pageDupRmap(machine: Machine, pfn: number, compound: boolean): void {
+  const pm = machine.phys;
+  if (compound) {
+    const b = compoundHead(pm, pfn) / HPAGE_PMD_NR;
+    pm.compoundMapcounts[b] = (pm.compoundMapcounts[b] as number) + 1;
+  } else {
+    pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+  }
+}
+
+/**
+ * Account a new mapping of an anonymous page that may not have its rmap set yet (swap-in of a
+ * fresh swap-cache page): sets the anon_vma on first mapping. Mirrors mm/rmap.c:do_page_add_anon_rmap().
+ */
+export function pageAddAnonRmap(machine: Machine, pfn: number, vma: VmArea, addr: number): void {
+  const pm = machine.phys;
+  if (((pm.flags[pfn] as number) & PG_anon) === 0) {
+    pageAddNewAnonRmap(machine, pfn, vma, addr, false);
+    return;
+  }
+  pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+}
+
+/** Account a new mapping of a page-cache page. Mirrors mm/rmap.c:page_add_file_rmap(). */
+export function pageAddFileRmap(machine: Machine, pfn: number): void {
+  const pm = machine.phys;
+  pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+}
+
+/** Drop one mapping (PTE, or PMD when `compound`). Mirrors mm/rmap.c:page_remove_rmap(). */
+export function pageRemoveRmap(machine: Machine, pfn: number, compound: boolean): void {
+  const pm = machine.phys;
+  if (compound) {
+    const b = compoundHead(pm, pfn) / HPAGE_PMD_NR;
+    const n = (pm.compoundMapcounts[b] as number) - 1;
+    if (n < 0) throw new Error(`page_remove_rmap: THP ${pfn} compound mapcount underflow`);
+    pm.compoundMapcounts[b] = n;
+  } else {
+    const n = (pm.mapcount[pfn] as number) - 1;
+    if (n < 0) throw new Error(`page_remove_rmap: pfn ${pfn} mapcount underflow`);
+    pm.mapcount[pfn] = n;
+  }
+}
+
+/**
+ * Make `vma`'s anon_vma the owner of an exclusively mapped anonymous page (COW reuse).
+ * Mirrors mm/rmap.c:page_move_anon_rmap().
+ */
+export function pageMoveAnonRmap(machine: Machine, pfn: number, vma: VmArea): void {
+  if (vma.anonVma === null) return;
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  pm.mapping[head] = vma.anonVma.id;
+  if (head !== pfn) pm.mapping[pfn] = vma.anonVma.id;
+}
+
+/** Take a page reference for a new mapping. Mirrors include/linux/mm.h:get_page(). */
+export function getPageRef(machine: Machine, pfn: number): void {
+  getPage(machine.phys, pfn);
+}
+
+/**
+ * Every (vma, address) that may map page `pfn` (anon: the vmas linked to its anon_vma; file:
+ * the mapping's i_mmap), in walk order. Mirrors mm/rmap.c:rmap_walk() (rmap_walk_anon /
+ * rmap_walk_file) collecting instead of calling back.
+ */
+export function rmapCandidates(machine: Machine, pfn: number): { vma: VmArea; addr: number }[] {
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  const f = pm.flags[head] as number;
+  const id = pm.mapping[head] as number;
+  const pgoff = (pm.index[head] as number) + (pfn - head);
+  const out: { vma: VmArea; addr: number }[] = [];
+  let vmas: Iterable<VmArea> | undefined;
+  if ((f & PG_anon) !== 0) vmas = machine.anonVmas.get(id)?.vmas;
+  else vmas = machine.addressSpaces.get(id)?.iMmap;
+  if (vmas === undefined) return out;
+  for (const vma of [...vmas]) {
+    const addr = vmaAddress(vma, pgoff);
+    if (addr < vma.vmStart || addr >= vma.vmEnd) continue;
+    out.push({ vma, addr });
+  }
+  return out;
+}
