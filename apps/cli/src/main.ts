@@ -2,6 +2,7 @@
 /** The hmmsim command line. */
 import { cac } from 'cac';
 import { runDemo } from './commands/demo.ts';
+import { registerExploreCommand } from './commands/explore.ts';
 
 /** Builds the CLI; `exit` receives each command's exit code. */
 export function buildCli(out: (line: string) => void, exit: (code: number) => void) {
@@ -9,6 +10,7 @@ export function buildCli(out: (line: string) => void, exit: (code: number) => vo
   cli
     .command('demo', 'Map memory, fault it in, fork, unmap; print the invalidations the mm fired')
     .action(async () => exit(await runDemo(out)));
+  registerExploreCommand(cli, { onExit: exit });
   cli.help();
   return cli;
 }

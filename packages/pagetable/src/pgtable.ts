@@ -5,7 +5,8 @@
  * its **slot** = table * 512 + index, a plain integer (< 2^31: the pool holds at most 2^22
  * tables). `bits[slot]`/`val[slot]` hold the entry (encoding in pte.ts). Per table the pool keeps
  * the number of non-empty entries (`used`), its level, the slot that points at it (`parent`) and
- * a free-list link. The pool grows by doubling, which reallocates the arrays: slots stay valid
+ * a free-list link. The pool grows geometrically by 1.25x (bounded slack: a fully populated
+ * address space wastes at most a fifth of its tables' memory), which reallocates the arrays: slots stay valid
  * but `pt.bits`/`pt.val` must be re-read after any allocation.
  */
 import {
@@ -102,9 +103,14 @@ function growArray<T extends Uint32Array | Uint16Array | Uint8Array | Int32Array
   return fresh;
 }
 
+/** Next pool capacity: 1.25x, at least 8 tables more (amortised O(1) per table, small slack). */
+function grownCapacity(capacity: number, maxTables: number): number {
+  return Math.min(Math.max(capacity + 8, Math.ceil(capacity * 1.25)), maxTables);
+}
+
 function growPool(pt: PageTables): boolean {
   if (pt.capacity >= pt.maxTables) return false;
-  const cap = Math.min(pt.capacity * 2, pt.maxTables);
+  const cap = grownCapacity(pt.capacity, pt.maxTables);
   pt.val = growArray(pt.val, new Uint32Array(cap * PTRS_PER_PTE));
   pt.bits = growArray(pt.bits, new Uint32Array(cap * PTRS_PER_PTE));
   pt.used = growArray(pt.used, new Uint16Array(cap));

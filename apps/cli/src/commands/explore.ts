@@ -1,0 +1,434 @@
+/**
+ * `hmmsim explore`: list the registered concurrency scenarios, explore one with a strategy
+ * (bounded DFS, seeded random, PCT), or replay one schedule; print the minimal failing trace.
+ * Exit codes: 0 no violation, 1 violation (or a broken scenario), 2 bad usage.
+ */
+import { writeFileSync } from 'node:fs';
+import {
+  createScenarioRegistry,
+  DEFAULT_DFS_BOUND,
+  DEFAULT_PCT_DEPTH,
+  DEFAULT_RUNS,
+  DEFAULT_SEED,
+  type ExploreResult,
+  explore,
+  scenarios as explorerScenarios,
+  formatTraceTable,
+  type RegisteredScenario,
+  replaySchedule,
+  type Scenario,
+  type ScenarioSource,
+  ScheduleMismatchError,
+  type ScheduleOutcome,
+  ScheduleSyntaxError,
+  STRATEGIES,
+  type Strategy,
+  type TraceRecord,
+  toMermaid,
+  type Violation,
+} from '@hmmsim/explorer';
+import type { CAC } from 'cac';
+
+/** Exit codes of the command. */
+export const EXIT_OK = 0;
+export const EXIT_VIOLATION = 1;
+export const EXIT_USAGE = 2;
+
+/** Every package's scenarios; packages that ship scenarios later are appended here. */
+export const EXPLORE_SCENARIO_SOURCES: readonly ScenarioSource[] = [
+  { package: '@hmmsim/explorer', scenarios: explorerScenarios },
+];
+
+/** Where the command writes: lines to stdout/stderr, files, and an optional wall clock (ms). */
+export interface ExploreIo {
+  out(text: string): void;
+  err(text: string): void;
+  writeFile(path: string, text: string): void;
+  now?: (() => number) | undefined;
+}
+
+/** What cac parsed: positional args, camelCased options, and the raw argv (for --replay). */
+export interface ExploreCommandInput {
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Raw argv: schedule strings such as '1.10' must not go through cac's number coercion. */
+  readonly rawArgs?: readonly string[] | undefined;
+  /** Option names the host CLI defines globally (accepted and ignored here). */
+  readonly globalOptions?: readonly string[] | undefined;
+}
+
+/** Validated arguments. */
+interface ExploreArgs {
+  readonly list: boolean;
+  readonly scenario: string | undefined;
+  readonly strategy: Strategy;
+  readonly bound: number | undefined;
+  readonly runs: number | undefined;
+  readonly seed: number | undefined;
+  readonly replay: string | undefined;
+  readonly mermaid: string | undefined;
+}
+
+const USAGE =
+  'usage: hmmsim explore --list\n' +
+  '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] ' +
+  '[--seed N] [--mermaid FILE]\n' +
+  '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]';
+
+const OWN_OPTIONS = ['list', 'strategy', 'bound', 'runs', 'seed', 'replay', 'mermaid'];
+const ALWAYS_KNOWN = ['--', 'h', 'help', 'v', 'version'];
+
+/** A usage error: the message for stderr. */
+class UsageError extends Error {}
+
+/** The raw text after `--name` (or in `--name=value`) in argv, if present. */
+export function rawOptionValue(rawArgs: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === `--${name}`) return rawArgs[i + 1];
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+/** The single value of option `name`, or undefined; rejects repeats and a missing value. */
+function single(options: Readonly<Record<string, unknown>>, name: string): unknown {
+  const v = options[name];
+  if (Array.isArray(v)) throw new UsageError(`--${name} was given more than once`);
+  if (v === true && name !== 'list') throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+/** Largest --seed and --runs (so that seed + run index stays exact). */
+const MAX_SEED = 2 ** 32 - 1;
+const MAX_RUNS = 2 ** 31;
+
+/** An integer option in [min, max] ('inf' allowed when `infinite`). */
+function integerOption(
+  options: Readonly<Record<string, unknown>>,
+  name: string,
+  min: number,
+  max: number,
+  infinite = false,
+): number | undefined {
+  const v = single(options, name);
+  if (v === undefined) return undefined;
+  if (infinite && (v === 'inf' || v === 'infinity')) return Number.POSITIVE_INFINITY;
+  const n = typeof v === 'number' ? v : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const also = infinite ? " or 'inf'" : '';
+    throw new UsageError(`--${name} ${String(v)}: expected an integer in [${min}, ${max}]${also}`);
+  }
+  return n;
+}
+
+/** Throw a UsageError for any option this command does not know. */
+function checkUnknown(input: ExploreCommandInput): void {
+  const known = new Set([...OWN_OPTIONS, ...ALWAYS_KNOWN, ...(input.globalOptions ?? [])]);
+  for (const name of Object.keys(input.options)) {
+    if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
+  }
+}
+
+/** The strategy option, validated. */
+function strategyOption(options: Readonly<Record<string, unknown>>): Strategy | undefined {
+  const v = single(options, 'strategy');
+  if (v === undefined) return undefined;
+  const s = STRATEGIES.find((x) => x === v);
+  if (s === undefined) {
+    throw new UsageError(`--strategy ${String(v)}: expected one of ${STRATEGIES.join(', ')}`);
+  }
+  return s;
+}
+
+/** A string option (the raw argv text when available). */
+function stringOption(input: ExploreCommandInput, name: string): string | undefined {
+  const v = single(input.options, name);
+  if (v === undefined) return undefined;
+  const raw = input.rawArgs === undefined ? undefined : rawOptionValue(input.rawArgs, name);
+  return raw ?? String(v);
+}
+
+/** Reject option combinations that make no sense. */
+function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: number): void {
+  if (extraArgs > 0) throw new UsageError('expected at most one scenario name');
+  if (a.list) {
+    if (a.scenario !== undefined || a.replay !== undefined || strategyGiven) {
+      throw new UsageError('--list takes no scenario and no other option');
+    }
+    return;
+  }
+  if (a.scenario === undefined) throw new UsageError('missing scenario name (see --list)');
+  const tuning = strategyGiven || a.bound !== undefined || a.runs !== undefined;
+  if (a.replay !== undefined && (tuning || a.seed !== undefined)) {
+    throw new UsageError(
+      '--replay runs one given schedule: it takes no --strategy/--bound/--runs/--seed',
+    );
+  }
+  if (a.strategy === 'random' && a.bound !== undefined) {
+    throw new UsageError(
+      '--bound is the preemption bound (dfs) or the depth (pct); random has none',
+    );
+  }
+  if (a.strategy === 'dfs' && a.seed !== undefined) {
+    throw new UsageError('--seed applies to --strategy random and pct; dfs is exhaustive');
+  }
+  if (a.strategy === 'pct' && a.bound === Number.POSITIVE_INFINITY) {
+    throw new UsageError('--bound for pct is the depth: expected an integer >= 1');
+  }
+}
+
+/**
+ * Validate what cac parsed; throws UsageError with the message to print.
+ */
+function parseArgs(input: ExploreCommandInput): ExploreArgs {
+  checkUnknown(input);
+  const o = input.options;
+  const strategy = strategyOption(o);
+  const listOption = single(o, 'list');
+  if (listOption !== undefined && typeof listOption !== 'boolean') {
+    throw new UsageError('--list takes no value');
+  }
+  const args: ExploreArgs = {
+    list: listOption === true,
+    scenario: input.args[0],
+    strategy: strategy ?? 'dfs',
+    bound: integerOption(o, 'bound', strategy === 'pct' ? 1 : 0, 1000, true),
+    runs: integerOption(o, 'runs', 1, MAX_RUNS),
+    seed: integerOption(o, 'seed', 0, MAX_SEED),
+    replay: stringOption(input, 'replay'),
+    mermaid: stringOption(input, 'mermaid'),
+  };
+  if (args.mermaid === '') throw new UsageError('--mermaid needs a file name');
+  checkCombination(args, strategy !== undefined, Math.max(0, input.args.length - 1));
+  return args;
+}
+
+/** The `--list` table. */
+function listScenarios(entries: readonly RegisteredScenario[], io: ExploreIo): void {
+  const rows = entries.map((e) => [
+    e.scenario.name,
+    e.package,
+    e.scenario.expect ?? '',
+    e.scenario.description,
+  ]);
+  const header = ['scenario', 'package', 'expect', 'description'];
+  const w = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) {
+    io.out(r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join('  '));
+  }
+}
+
+/** 'strategy dfs, preemption bound 2' / 'strategy pct, depth 3, seed 1, 1000 runs' */
+function strategyLine(r: ExploreResult, a: ExploreArgs): string {
+  if (r.strategy === 'dfs') {
+    const b = r.bound === Number.POSITIVE_INFINITY ? 'none' : String(r.bound);
+    const budget = a.runs === undefined ? '' : `, at most ${a.runs} schedules`;
+    return `strategy dfs, preemption bound ${b}${budget}`;
+  }
+  const depth = r.strategy === 'pct' ? `, depth ${r.bound}` : '';
+  return `strategy ${r.strategy}${depth}, seed ${r.seed}, ${a.runs ?? DEFAULT_RUNS} runs`;
+}
+
+/** 'in 3.2 ms' or '' without a clock. */
+function elapsed(ms: number | undefined): string {
+  return ms === undefined ? '' : ` in ${ms.toFixed(1)} ms`;
+}
+
+/** '1.1.2 (1 preemption, 7 steps)' */
+function scheduleSummary(v: Violation): string {
+  const p = `${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}`;
+  return `'${v.schedule}' (${p}, ${v.steps} steps)`;
+}
+
+/** Where the first violation was found. */
+function foundAt(v: Violation): string {
+  const seed =
+    v.seed === undefined ? '' : `, run seed ${v.seed}: --seed ${v.seed} --runs 1 finds it again`;
+  return `schedule #${v.run + 1}${seed}`;
+}
+
+/** Print the table and the diagram of a traced run (diagram to a file with --mermaid). */
+function printTrace(trace: TraceRecord, title: string, a: ExploreArgs, io: ExploreIo): void {
+  io.out('');
+  io.out(formatTraceTable(trace));
+  const diagram = toMermaid(trace, title);
+  io.out('');
+  if (a.mermaid === undefined) {
+    io.out('```mermaid');
+    io.out(diagram);
+    io.out('```');
+    return;
+  }
+  try {
+    io.writeFile(a.mermaid, `${diagram}\n`);
+  } catch (error) {
+    throw new UsageError(`cannot write --mermaid ${a.mermaid}: ${String(error)}`);
+  }
+  io.out(`mermaid sequence diagram written to ${a.mermaid}`);
+}
+
+/** How the search ended, in words. */
+function searchEnd(r: ExploreResult): string {
+  if (r.violation !== undefined) return 'stopped at the first violation';
+  if (r.strategy !== 'dfs') return 'sampled, not exhaustive';
+  return r.exhausted
+    ? 'every schedule within the bound was explored'
+    : 'the schedule budget ran out before the space was exhausted';
+}
+
+/** 'minimised over 8 schedules' (or why it is not minimal). */
+function minimisedHow(r: ExploreResult): string {
+  const m = r.minimisation;
+  if (m === undefined) return 'not minimised';
+  return `minimised over ${m.schedules} schedules${m.complete ? '' : ', budget exhausted'}`;
+}
+
+/** Print an exploration's result; the exit code. */
+function reportExplore(r: ExploreResult, a: ExploreArgs, name: string, io: ExploreIo): number {
+  io.out(`explore ${name}: ${strategyLine(r, a)}`);
+  io.out(`  ${r.schedules} schedules, ${r.steps} steps${elapsed(r.elapsedMs)}; ${searchEnd(r)}`);
+  const v = r.violation;
+  const m = r.minimal;
+  if (v === undefined || m === undefined) {
+    io.out('no violation');
+    return EXIT_OK;
+  }
+  io.out(`VIOLATION (${m.kind}): ${m.message}`);
+  if (v.kind !== 'nondeterminism') {
+    io.out(`  first failing schedule: ${scheduleSummary(v)}, ${foundAt(v)}`);
+  }
+  if (m.kind === 'nondeterminism') {
+    io.out(`  diverging schedule: '${m.schedule}'`);
+    return EXIT_VIOLATION;
+  }
+  io.out(`  minimal schedule:       ${scheduleSummary(m)}, ${minimisedHow(r)}`);
+  io.out(`  replay: hmmsim explore ${name} --replay '${m.schedule}'`);
+  if (r.trace !== undefined) printTrace(r.trace, `${name}: ${m.kind}`, a, io);
+  return EXIT_VIOLATION;
+}
+
+/** Print a replayed run; the exit code. */
+function reportReplay(o: ScheduleOutcome, a: ExploreArgs, name: string, io: ExploreIo): number {
+  io.out(
+    `replay ${name} '${a.replay}': ${o.steps} steps, ${o.preemptions} preemption(s), ` +
+      `${o.codes.length} decisions`,
+  );
+  if (o.trace !== undefined) printTrace(o.trace, `${name} '${a.replay}'`, a, io);
+  return o.failure === undefined ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** Explore or replay one scenario; the exit code. */
+async function runScenario(scenario: Scenario, a: ExploreArgs, io: ExploreIo): Promise<number> {
+  if (a.replay !== undefined) {
+    const o = await replaySchedule(scenario, a.replay, { trace: true });
+    return reportReplay(o, a, scenario.name, io);
+  }
+  const r = await explore(scenario, {
+    strategy: a.strategy,
+    bound: a.bound,
+    runs: a.runs,
+    seed: a.seed,
+    now: io.now,
+  });
+  return reportExplore(r, a, scenario.name, io);
+}
+
+/**
+ * The explore command as a pure function of its parsed arguments and an output sink:
+ * returns 0 (no violation), 1 (violation, minimal trace printed) or 2 (bad usage, message on
+ * stderr).
+ */
+export async function runExploreCommand(
+  input: ExploreCommandInput,
+  io: ExploreIo,
+  sources: readonly ScenarioSource[] = EXPLORE_SCENARIO_SOURCES,
+): Promise<number> {
+  try {
+    const a = parseArgs(input);
+    const registry = createScenarioRegistry(sources);
+    if (a.list) {
+      listScenarios(registry.list(), io);
+      return EXIT_OK;
+    }
+    const entry = registry.get(a.scenario ?? '');
+    if (entry === undefined) {
+      throw new UsageError(`unknown scenario '${a.scenario}'; run 'hmmsim explore --list'`);
+    }
+    return await runScenario(entry.scenario, a, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Print an error; usage problems (and schedules that do not fit) give 2, the rest 1. */
+function reportError(error: unknown, io: ExploreIo): number {
+  if (
+    error instanceof UsageError ||
+    error instanceof ScheduleSyntaxError ||
+    error instanceof ScheduleMismatchError
+  ) {
+    io.err(`hmmsim explore: ${error.message}`);
+    io.err(USAGE);
+    return EXIT_USAGE;
+  }
+  io.err(
+    `hmmsim explore: scenario error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return EXIT_VIOLATION;
+}
+
+/** Lines to the process's stdout/stderr, files with writeFileSync, time with performance.now. */
+function processIo(): ExploreIo {
+  return {
+    out: (text) => void process.stdout.write(`${text}\n`),
+    err: (text) => void process.stderr.write(`${text}\n`),
+    writeFile: (path, text) => writeFileSync(path, text),
+    now: () => performance.now(),
+  };
+}
+
+/** Options of registerExploreCommand() (tests pass their own sink and exit hook). */
+export interface RegisterExploreOptions {
+  readonly io?: ExploreIo | undefined;
+  readonly sources?: readonly ScenarioSource[] | undefined;
+  /** Receives the exit code; default sets process.exitCode. */
+  readonly onExit?: ((code: number) => void) | undefined;
+}
+
+/**
+ * Add `hmmsim explore` to `cli`. The action resolves to the exit code (also passed to
+ * `onExit`, by default process.exitCode); option checking is done here, not by cac, so every
+ * usage error gives exit code 2 with a message.
+ */
+export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = {}): void {
+  cli
+    .command('explore [...scenario]', 'Explore the interleavings of a concurrency scenario')
+    .usage(USAGE.replace('usage: hmmsim ', '').replace(/\n {7}hmmsim /g, '\n  $ hmmsim '))
+    .option('--list', 'List the scenarios of every package')
+    .option('--strategy [name]', 'dfs (default), random or pct')
+    .option(
+      '--bound [n]',
+      `dfs: preemption bound (default ${DEFAULT_DFS_BOUND}, 'inf' for none); pct: depth (default ${DEFAULT_PCT_DEPTH})`,
+    )
+    .option('--runs [n]', `random/pct: schedules to run (default ${DEFAULT_RUNS}); dfs: budget`)
+    .option('--seed [n]', `random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`)
+    .option('--replay [schedule]', "Rerun one schedule string (e.g. '1.1.2')")
+    .option('--mermaid [file]', 'Write the Mermaid sequence diagram to a file')
+    .example((bin) => `  $ ${bin} explore --list`)
+    .example((bin) => `  $ ${bin} explore lost-update --bound 1`)
+    .example((bin) => `  $ ${bin} explore lost-update --replay '1.1.2' --mermaid lost-update.mmd`)
+    .allowUnknownOptions()
+    .action(async (args: string[], options: Record<string, unknown>) => {
+      const input: ExploreCommandInput = {
+        args,
+        options,
+        rawArgs: cli.rawArgs,
+        globalOptions: cli.globalCommand.options.flatMap((o) => o.names),
+      };
+      const code = await runExploreCommand(input, opts.io ?? processIo(), opts.sources);
+      if (opts.onExit === undefined) process.exitCode = code;
+      else opts.onExit(code);
+      return code;
+    });
+}

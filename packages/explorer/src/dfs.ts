@@ -1,0 +1,213 @@
+import { type Choice, isPreemption, type PickContext } from '@hmmsim/kernel';
+import { type Chooser, explorationOrder } from './chooser.ts';
+import { NondeterminismError } from './errors.ts';
+import type { Violation } from './outcome.ts';
+import { type RunOptions, type RunRecord, runSchedule } from './run-schedule.ts';
+import type { Scenario } from './scenario.ts';
+import { choiceCode, formatSchedule } from './schedule-string.ts';
+
+/** One decision of the DFS tree: what the run offered there and which alternative is taken. */
+interface DecisionNode {
+  /** Id of ctx.current, or -1. */
+  readonly current: number;
+  readonly eventKind: string | undefined;
+  readonly eventLabel: string | undefined;
+  /** Choice codes of ctx.choices, in order. */
+  readonly codes: readonly number[];
+  /** Indices into `codes` in exploration order (default first). */
+  readonly order: readonly number[];
+  /** Preemption cost (0/1) of each `order` entry. */
+  readonly cost: readonly number[];
+  /** Preemptions the run had made before this decision. */
+  readonly preBefore: number;
+  /** Position in `order` of the alternative taken. */
+  pos: number;
+}
+
+/** The node for a decision seen for the first time. */
+function newNode(ctx: PickContext, preBefore: number): DecisionNode {
+  const order = explorationOrder(ctx);
+  return {
+    current: ctx.current?.id ?? -1,
+    eventKind: ctx.event?.kind,
+    eventLabel: ctx.event?.label,
+    codes: ctx.choices.map(choiceCode),
+    order,
+    cost: order.map((i) => (isPreemption(ctx, ctx.choices[i]!) ? 1 : 0)),
+    preBefore,
+    pos: 0,
+  };
+}
+
+/** True when ctx offers exactly what `node` recorded. */
+function sameDecision(node: DecisionNode, ctx: PickContext): boolean {
+  const { choices } = ctx;
+  if (node.codes.length !== choices.length) return false;
+  for (let i = 0; i < choices.length; i++)
+    if (node.codes[i] !== choiceCode(choices[i]!)) return false;
+  return (
+    node.current === (ctx.current?.id ?? -1) &&
+    node.eventKind === ctx.event?.kind &&
+    node.eventLabel === ctx.event?.label
+  );
+}
+
+/** "T1 at 'lock.mutex_lock A', choices 1.2.t" */
+function describeNode(n: Pick<DecisionNode, 'current' | 'eventKind' | 'eventLabel' | 'codes'>) {
+  const at = n.eventKind === undefined ? 'run start' : `'${n.eventKind} ${n.eventLabel ?? ''}'`;
+  const who = n.current < 0 ? '' : `T${n.current} at `;
+  return `${who}${at}, choices ${formatSchedule(n.codes) || 'none'}`;
+}
+
+const NONDETERMINISM_HINT =
+  'setup() must build all state afresh and tasks must not depend on random numbers, the ' +
+  'wall clock or state kept between runs';
+
+/**
+ * Depth-first enumeration of schedules with a preemption bound, replaying the current prefix
+ * on every run (stateless model checking) and checking that replays match.
+ */
+export class DfsChooser implements Chooser {
+  private readonly stack: DecisionNode[] = [];
+  private prefix = 0;
+
+  constructor(
+    private readonly bound: number,
+    private readonly scenarioName: string,
+  ) {}
+
+  /** Call before each run: the current stack is the prefix to replay. */
+  startRun(): void {
+    this.prefix = this.stack.length;
+  }
+
+  /** Replay the prefix (verifying it), then extend it with default-first decisions. */
+  choose(ctx: PickContext, d: number, preemptionsSoFar: number): Choice {
+    let node = this.stack[d];
+    if (node === undefined) {
+      node = newNode(ctx, preemptionsSoFar);
+      this.stack.push(node);
+    } else if (!sameDecision(node, ctx)) {
+      this.diverged(d, describeNode(newNode(ctx, preemptionsSoFar)), describeNode(node));
+    }
+    return ctx.choices[node.order[node.pos]!]!;
+  }
+
+  /** After a run of `decisions` decisions; `cut` = it ended at a decision (failure, pruning). */
+  finishRun(decisions: number, cut: boolean): void {
+    if (cut) {
+      if (this.stack.length > decisions) this.stack.length = decisions;
+    } else if (decisions < this.prefix) {
+      this.diverged(decisions, 'the end of the run', 'more decisions');
+    }
+  }
+
+  /** Move to the next schedule within the bound; false when the space is exhausted. */
+  advance(): boolean {
+    const s = this.stack;
+    while (s.length > 0) {
+      const top = s[s.length - 1]!;
+      for (let p = top.pos + 1; p < top.order.length; p++) {
+        if (top.preBefore + top.cost[p]! <= this.bound) {
+          top.pos = p;
+          return true;
+        }
+      }
+      s.pop();
+    }
+    return false;
+  }
+
+  /** Text form of the first `n` decisions of the current path. */
+  prefixText(n: number): string {
+    const codes: number[] = [];
+    for (const node of this.stack.slice(0, n)) codes.push(node.codes[node.order[node.pos]!]!);
+    return formatSchedule(codes);
+  }
+
+  /** Throw NondeterminismError for decision `d`. */
+  private diverged(d: number, now: string, before: string): never {
+    const schedule = this.prefixText(this.prefix);
+    throw new NondeterminismError(
+      `scenario '${this.scenarioName}' is not deterministic: replaying schedule '${schedule}', ` +
+        `decision ${d + 1} found ${now}, where an earlier run of the same schedule found ` +
+        `${before}; ${NONDETERMINISM_HINT}`,
+      schedule,
+    );
+  }
+}
+
+/** Options of dfsSearch(). */
+export interface DfsSearchOptions<S> {
+  /** Preemption bound (Infinity: none). */
+  readonly bound: number;
+  /** Stop (not exhausted) after this many schedules. */
+  readonly maxSchedules: number;
+  /** Called after every run that was not pruned; return true to stop the search. */
+  readonly visit: (rec: RunRecord, run: number) => boolean;
+  /** Cut runs that reach this many steps (re-read before every run). */
+  readonly pruneAtSteps?: (() => number) | undefined;
+  readonly onSchedule?: RunOptions<S>['onSchedule'];
+}
+
+/** Counts and end state of a search. */
+export interface SearchResult {
+  readonly schedules: number;
+  readonly steps: number;
+  /** Every schedule within the bound was run. */
+  readonly exhausted: boolean;
+  /** Set when a replay diverged (the scenario is not deterministic). */
+  readonly nondeterminism: Violation | undefined;
+}
+
+/** The violation reported for a non-deterministic scenario. */
+function nondeterminismViolation(e: NondeterminismError, run: number): Violation {
+  return {
+    kind: 'nondeterminism',
+    message: e.message,
+    schedule: e.schedule,
+    preemptions: 0,
+    steps: 0,
+    decisions: 0,
+    run,
+    seed: undefined,
+  };
+}
+
+/**
+ * Run every schedule of `scenario` with at most `bound` preemptions, depth first, default
+ * choices first, until `visit` says stop or the budget runs out.
+ * Mirrors: model-only (CHESS-style preemption-bounded search).
+ */
+export async function dfsSearch<S>(
+  scenario: Scenario<S>,
+  opts: DfsSearchOptions<S>,
+): Promise<SearchResult> {
+  const chooser = new DfsChooser(opts.bound, scenario.name);
+  let schedules = 0;
+  let steps = 0;
+  for (;;) {
+    if (schedules >= opts.maxSchedules) {
+      return { schedules, steps, exhausted: false, nondeterminism: undefined };
+    }
+    chooser.startRun();
+    let rec: RunRecord;
+    try {
+      rec = await runSchedule(scenario, chooser, {
+        pruneAtSteps: opts.pruneAtSteps?.(),
+        onSchedule: opts.onSchedule,
+      });
+      chooser.finishRun(rec.codes.length, rec.cut);
+    } catch (error) {
+      if (!(error instanceof NondeterminismError)) throw error;
+      const v = nondeterminismViolation(error, schedules);
+      return { schedules: schedules + 1, steps, exhausted: false, nondeterminism: v };
+    }
+    const run = schedules++;
+    steps += rec.steps;
+    if (!rec.pruned && opts.visit(rec, run)) {
+      return { schedules, steps, exhausted: false, nondeterminism: undefined };
+    }
+    if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
+  }
+}

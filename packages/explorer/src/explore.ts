@@ -1,0 +1,174 @@
+import { InvalidArgumentError } from '@hmmsim/kernel';
+import { dfsSearch, type SearchResult } from './dfs.ts';
+import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
+import { type ScheduleOutcome, type TraceRecord, toViolation, type Violation } from './outcome.ts';
+import { pctSearch } from './pct.ts';
+import { randomSearch } from './random-search.ts';
+import type { RunRecord } from './run-schedule.ts';
+import type { Scenario } from './scenario.ts';
+import { verifyReplay } from './verify-replay.ts';
+
+/** How schedules are chosen. */
+export type Strategy = 'dfs' | 'random' | 'pct';
+
+export const STRATEGIES: readonly Strategy[] = ['dfs', 'random', 'pct'];
+
+/** Defaults of explore(). */
+export const DEFAULT_DFS_BOUND = 2;
+export const DEFAULT_PCT_DEPTH = 3;
+export const DEFAULT_RUNS = 1000;
+export const DEFAULT_SEED = 1;
+
+/** Options of explore(). */
+export interface ExploreOptions<S> {
+  /** Default 'dfs'. */
+  readonly strategy?: Strategy | undefined;
+  /** dfs: preemption bound (default 2, Infinity = none); pct: depth d >= 1 (default 3). */
+  readonly bound?: number | undefined;
+  /** random/pct: schedules to run (default 1000); dfs: schedule budget (default none). */
+  readonly runs?: number | undefined;
+  /** random/pct: run i uses seed + i (default 1). */
+  readonly seed?: number | undefined;
+  /** Minimise a violation (default true). */
+  readonly minimise?: boolean | undefined;
+  /** Schedule budget of the minimisation (default 20,000). */
+  readonly minimiseBudget?: number | undefined;
+  /** Clock for `elapsedMs` (milliseconds); without it no time is measured. */
+  readonly now?: (() => number) | undefined;
+  /** Called with the final state and outcome of every schedule the strategy runs. */
+  readonly onSchedule?: ((state: S, outcome: ScheduleOutcome) => void) | undefined;
+}
+
+/** What explore() found. */
+export interface ExploreResult {
+  readonly scenario: string;
+  readonly strategy: Strategy;
+  /** dfs: the preemption bound; pct: the depth; random: undefined. */
+  readonly bound: number | undefined;
+  /** random/pct: the base seed. */
+  readonly seed: number | undefined;
+  /** Schedules the strategy ran (minimisation not included). */
+  readonly schedules: number;
+  /** Scheduler steps over those schedules. */
+  readonly steps: number;
+  /** dfs: every schedule within the bound was run without finding a violation. */
+  readonly exhausted: boolean;
+  /** Wall time of the whole call, when `now` was given. */
+  readonly elapsedMs: number | undefined;
+  /** The first failing schedule found. */
+  readonly violation: Violation | undefined;
+  /** The minimised violation (fewest preemptions, then steps), replay-checked. */
+  readonly minimal: Violation | undefined;
+  readonly minimisation: { readonly schedules: number; readonly complete: boolean } | undefined;
+  /** The trace of the minimal violation's replay. */
+  readonly trace: TraceRecord | undefined;
+}
+
+/** Throw unless `n` is an integer >= min (or Infinity when allowed). */
+function checkCount(what: string, n: number, min: number, infinite = false): void {
+  if (infinite && n === Number.POSITIVE_INFINITY) return;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new InvalidArgumentError(`explore: got ${what} ${n}; expected an integer >= ${min}`);
+  }
+}
+
+/** Run the chosen strategy until the first violation. */
+async function search<S>(
+  scenario: Scenario<S>,
+  strategy: Strategy,
+  opts: ExploreOptions<S>,
+  found: (v: Violation) => void,
+): Promise<SearchResult> {
+  const onSchedule = opts.onSchedule;
+  const visit = (rec: RunRecord, run: number, seed?: number): boolean => {
+    const v = toViolation(rec, run, seed);
+    if (v !== undefined) found(v);
+    return v !== undefined;
+  };
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const runs = opts.runs ?? DEFAULT_RUNS;
+  if (strategy === 'random') return randomSearch(scenario, { runs, seed, visit, onSchedule });
+  if (strategy === 'pct') {
+    const depth = opts.bound ?? DEFAULT_PCT_DEPTH;
+    return pctSearch(scenario, { runs, seed, depth, visit, onSchedule });
+  }
+  const bound = opts.bound ?? DEFAULT_DFS_BOUND;
+  const maxSchedules = opts.runs ?? Number.POSITIVE_INFINITY;
+  return dfsSearch(scenario, { bound, maxSchedules, visit, onSchedule });
+}
+
+/** Validate explore() options for `strategy`. */
+function checkOptions<S>(strategy: Strategy, opts: ExploreOptions<S>): void {
+  if (!STRATEGIES.includes(strategy)) {
+    throw new InvalidArgumentError(
+      `explore: got strategy '${strategy}'; expected ${STRATEGIES.join(', ')}`,
+    );
+  }
+  if (opts.bound !== undefined) {
+    if (strategy === 'pct') checkCount('depth', opts.bound, 1);
+    else checkCount('bound', opts.bound, 0, true);
+  }
+  if (opts.runs !== undefined) checkCount('runs', opts.runs, 1);
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed + (opts.runs ?? DEFAULT_RUNS))) {
+    throw new InvalidArgumentError(`explore: got seed ${opts.seed}; expected a safe integer`);
+  }
+  if (opts.minimiseBudget !== undefined) checkCount('minimiseBudget', opts.minimiseBudget, 0);
+}
+
+/**
+ * Explore the schedules of `scenario` with a strategy (bounded DFS, seeded random or PCT);
+ * on a violation, minimise it and replay the minimal schedule with tracing, checking that the
+ * replay reproduces it (else a 'nondeterminism' violation is reported).
+ * Mirrors: model-only (a loom/CHESS-style systematic concurrency tester).
+ */
+export async function explore<S>(
+  scenario: Scenario<S>,
+  opts: ExploreOptions<S> = {},
+): Promise<ExploreResult> {
+  const strategy = opts.strategy ?? 'dfs';
+  checkOptions(strategy, opts);
+  const start = opts.now?.();
+  let violation: Violation | undefined;
+  const r = await search(scenario, strategy, opts, (v) => {
+    violation = v;
+  });
+  violation ??= r.nondeterminism;
+  let minimal: Violation | undefined;
+  let minimisation: ExploreResult['minimisation'];
+  let trace: TraceRecord | undefined;
+  if (violation !== undefined) {
+    minimal = violation;
+    if (opts.minimise !== false) {
+      const m = await minimiseViolation(
+        scenario,
+        violation,
+        opts.minimiseBudget ?? DEFAULT_MINIMISE_BUDGET,
+      );
+      minimal = m.violation;
+      minimisation = { schedules: m.schedules, complete: m.complete };
+    }
+    const checked = await verifyReplay(scenario, minimal);
+    minimal = checked.violation;
+    trace = checked.trace;
+  }
+  const end = opts.now?.();
+  return {
+    scenario: scenario.name,
+    strategy,
+    bound: strategy === 'random' ? undefined : (opts.bound ?? defaultBound(strategy)),
+    seed: strategy === 'dfs' ? undefined : (opts.seed ?? DEFAULT_SEED),
+    schedules: r.schedules,
+    steps: r.steps,
+    exhausted: r.exhausted,
+    elapsedMs: start === undefined || end === undefined ? undefined : end - start,
+    violation,
+    minimal,
+    minimisation,
+    trace,
+  };
+}
+
+/** The default bound of a strategy. */
+function defaultBound(strategy: Strategy): number {
+  return strategy === 'pct' ? DEFAULT_PCT_DEPTH : DEFAULT_DFS_BOUND;
+}

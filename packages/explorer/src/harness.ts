@@ -1,0 +1,63 @@
+import { type Choice, isPreemption, type PickContext, type SchedulePolicy } from '@hmmsim/kernel';
+import type { Chooser } from './chooser.ts';
+import { defaultIndex } from './chooser.ts';
+import { InvariantStop, PruneStop } from './errors.ts';
+import type { Scenario } from './scenario.ts';
+import { choiceCode } from './schedule-string.ts';
+
+/** The message of a thrown invariant/final-check failure.
+ * Mirrors: model-only.
+ */
+export function failureText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The schedule policy the explorer plugs into the scheduler: at every decision it checks the
+ * scenario invariant, asks the strategy's chooser, and records the choice, the default choice
+ * and whether it preempted. One harness per run.
+ */
+export class Harness<S> implements SchedulePolicy {
+  readonly name = 'explorer';
+  /** Choice code at each decision. */
+  readonly codes: number[] = [];
+  /** Default choice code at each decision (for trimming the schedule string). */
+  readonly defaults: number[] = [];
+  /** Scheduler steps at which a preemption was chosen. */
+  readonly preemptSteps: number[] = [];
+  preemptions = 0;
+  /** Scheduler step when the run started (set by the runner). */
+  baseStep = 0;
+  /** The scenario state, set once setup has built it. */
+  state: S | undefined = undefined;
+
+  constructor(
+    private readonly scenario: Scenario<S>,
+    private readonly chooser: Chooser,
+    /** Cut the run (PruneStop) at a decision this many steps in; Infinity = never. */
+    private readonly pruneAtSteps: number,
+  ) {}
+
+  /** Invariant, then the chooser's pick, recorded. */
+  pick(ctx: PickContext): Choice {
+    if (ctx.step - this.baseStep >= this.pruneAtSteps) throw new PruneStop('pruned');
+    if (this.scenario.invariant !== undefined) this.checkInvariant();
+    const choice = this.chooser.choose(ctx, this.codes.length, this.preemptions);
+    this.codes.push(choiceCode(choice));
+    this.defaults.push(choiceCode(ctx.choices[defaultIndex(ctx)]!));
+    if (isPreemption(ctx, choice)) {
+      this.preemptions++;
+      this.preemptSteps.push(ctx.step);
+    }
+    return choice;
+  }
+
+  /** Run the invariant on the current state; a failure ends the run with InvariantStop. */
+  checkInvariant(): void {
+    try {
+      this.scenario.invariant?.(this.state as S);
+    } catch (error) {
+      throw new InvariantStop(failureText(error));
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { Scheduler } from '@hmmsim/kernel';
+
+/** One simulated CPU (or kthread) of a scenario: an async body run as a scheduler task. */
+export interface ScenarioTask<S> {
+  /** Shown in traces and diagrams ('T1 fault', 'T2 invalidate'). */
+  readonly name: string;
+  /** The task body; every sleeping primitive it calls goes through `sched`. */
+  run(state: S, sched: Scheduler): Promise<void>;
+}
+
+/** What exploring a scenario is expected to find (used by listings and self-tests). */
+export type ScenarioExpectation = 'violation' | 'pass';
+
+/**
+ * A concurrency scenario: fresh state, tasks, and the checks that define "correct". Scenarios
+ * are plain values, so any package can export its own; they must be deterministic (the
+ * explorer rebuilds state by running `setup` again for every schedule).
+ */
+export interface Scenario<S = unknown> {
+  /** Unique kebab-case name used on the command line ('lost-update'). */
+  readonly name: string;
+  /** One line: what happens and what can go wrong. */
+  readonly description: string;
+  /** What exploration with the default bound should report. */
+  readonly expect?: ScenarioExpectation | undefined;
+  /** Scheduler step limit per schedule (livelock guard); default 10,000. */
+  readonly maxSteps?: number | undefined;
+  /** Virtual nanoseconds per scheduling point; default the scheduler's (1000). */
+  readonly nsPerStep?: number | undefined;
+  /** Build fresh state (machine, mm, drivers) on `sched`; runs as the boot task. */
+  setup(sched: Scheduler): S | Promise<S>;
+  /** The concurrent tasks, spawned in this order after setup (ids follow setup's own). */
+  readonly tasks: readonly ScenarioTask<S>[];
+  /** Throws when the state is inconsistent; checked at every scheduling decision and at the end. */
+  invariant?(state: S): void;
+  /** Throws when the outcome is wrong; checked once after all tasks finished. */
+  finalCheck?(state: S): void;
+}
+
+/**
+ * Identity helper that infers the state type of a scenario literal.
+ * Mirrors: model-only (the explorer's unit of work).
+ */
+export function defineScenario<S>(scenario: Scenario<S>): Scenario<S> {
+  return scenario;
+}
