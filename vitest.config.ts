@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // One root config; every workspace package with a test/ folder is a project named after it.
@@ -8,6 +9,11 @@ const dirs = ['packages', 'apps', 'benchmarks'].flatMap((group) =>
     .filter((d) => d.isDirectory())
     .map((d) => `${group}/${d.name}`),
 );
+
+/** Absolute path of a workspace folder, so per-package runs (`--config ../../vitest.config.ts`) resolve it. */
+function abs(dir: string): string {
+  return fileURLToPath(new URL(`./${dir}/`, import.meta.url));
+}
 
 /** The project name of a workspace folder: its package name. */
 function projectName(dir: string): string {
@@ -24,7 +30,7 @@ export default defineConfig({
     projects: [
       {
         extends: true as const,
-        test: { name: 'scripts', root: './scripts', include: ['test/**/*.test.ts'] },
+        test: { name: 'scripts', root: abs('scripts'), include: ['test/**/*.test.ts'] },
       },
       ...dirs
         .filter((dir) => {
@@ -36,7 +42,7 @@ export default defineConfig({
         })
         .map((dir) => ({
           extends: true as const,
-          test: { name: projectName(dir), root: `./${dir}`, include: ['test/**/*.test.ts'] },
+          test: { name: projectName(dir), root: abs(dir), include: ['test/**/*.test.ts'] },
         })),
     ],
   },
