@@ -27,6 +27,8 @@ export default defineConfig({
   resolve: { conditions: [SOURCE_CONDITION] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION] } },
   test: {
+    // Property and model-based tests run thousands of commands; CI runs packages side by side on 2 cores.
+    testTimeout: 60_000,
     projects: [
       {
         extends: true as const,
