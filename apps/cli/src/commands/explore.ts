@@ -27,6 +27,7 @@ import {
   toMermaid,
   type Violation,
 } from '@hmmsim/explorer';
+import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
 
 /** Exit codes of the command. */
@@ -37,6 +38,7 @@ export const EXIT_USAGE = 2;
 /** Every package's scenarios; packages that ship scenarios later are appended here. */
 export const EXPLORE_SCENARIO_SOURCES: readonly ScenarioSource[] = [
   { package: '@hmmsim/explorer', scenarios: explorerScenarios },
+  { package: '@hmmsim/mmu-notifier', scenarios: mmuNotifierScenarios },
 ];
 
 /** Where the command writes: lines to stdout/stderr, files, and an optional wall clock (ms). */

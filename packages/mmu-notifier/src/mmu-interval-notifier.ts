@@ -1,0 +1,600 @@
+/**
+ * The v5.5 `mmu_interval_notifier`: a subscription to the closed interval `[start, last]` of an
+ * mm, called for every intersecting invalidation, with the odd/even sequence protocol that lets a
+ * driver detect — under its own lock — that an invalidation touched its interval since it took a
+ * snapshot (read_begin → fault → lock → read_retry → program → unlock).
+ *
+ * Global state (in the mm's container): `invalidateSeq` (even idle / odd fully excluded, shared by
+ * overlapping invalidations), `activeInvalidateRanges`, the deferred list, the wait queue.
+ * Per notifier: `invalidateSeq` (always odd once inserted), written by the driver with
+ * `mmuIntervalSetSeq` inside its `invalidate` callback.
+ *
+ * The interval-tree half of every invalidation lives here too (start: count it, make the seq odd
+ * if a notifier is hit, call the intersecting notifiers in tree order; end: the last end of a
+ * window makes the seq even, applies the deferred list, then wakes the waiters).
+ *
+ * Mirrors mm/mmu_notifier.c (mmu_interval_notifier_insert[_locked], mmu_interval_notifier_remove,
+ * mmu_interval_read_begin, mn_itree_inv_start_range/_next/_invalidate/_inv_end/_release) and include/linux/mmu_notifier.h (struct mmu_interval_notifier, ops,
+ * mmu_interval_set_seq, mmu_interval_read_retry, mmu_interval_check_retry).
+ */
+import {
+  EAGAIN,
+  EOVERFLOW,
+  InvalidArgumentError,
+  KernelBugError,
+  mightSleep,
+  spinLock,
+  spinUnlock,
+  ULONG_MAX,
+  waitEvent,
+  wakeUpAll,
+} from '@hmmsim/kernel';
+import {
+  MMU_NOTIFIER_RANGE_BLOCKABLE,
+  MMU_NOTIFY_RELEASE,
+  type MmStruct,
+  type MmuNotifierRange,
+  mmdrop,
+  mmgrab,
+  mmuNotifierRangeBlockable,
+  mmuNotifierRangeInit,
+} from '@hmmsim/mm';
+import { mmuNotifierLogOf } from './event-log.ts';
+import { IT_NIL } from './interval-tree.ts';
+import {
+  assertNoCallbackLockHeld,
+  explainNonBlockSleep,
+  lockHeldBy,
+  lockName,
+  nonBlockEnd,
+  nonBlockStart,
+  type UserLock,
+} from './lockdep.ts';
+import { __mmuNotifierRegister, mmuNotifierRegister } from './mmu-notifier.ts';
+import { type MmuNotifierMm, mmuNotifierMmOf, mmuNotifierRangeLabel } from './mmu-notifier-mm.ts';
+
+/**
+ * The driver side of an interval subscription.
+ * Mirrors include/linux/mmu_notifier.h:struct mmu_interval_notifier_ops.
+ */
+export interface MmuIntervalNotifierOps {
+  /**
+   * `range` intersects the notifier: tear down device mappings of the intersection, calling
+   * mmuIntervalSetSeq(mni, curSeq) under the driver lock. Return false only when the range is
+   * not blockable and the driver would have to sleep.
+   */
+  invalidate(
+    mni: MmuIntervalNotifier,
+    range: MmuNotifierRange,
+    curSeq: number,
+  ): boolean | Promise<boolean>;
+  /**
+   * Model-only (lockdep): the lock `invalidate` takes and under which read_retry/set_seq run.
+   * When given, read_retry/set_seq without it and read_begin/remove while holding it are bugs.
+   */
+  readonly userLock?: UserLock;
+}
+
+/**
+ * Where a notifier is in its life.
+ * Mirrors: model-only (the kernel infers it from RB_EMPTY_NODE and the deferred list).
+ */
+export type MmuIntervalNotifierState = 'idle' | 'inserted' | 'removing';
+
+/**
+ * One interval subscription. Drivers may extend it to carry their own state (container_of).
+ * Fields are read-only outside this package.
+ * Mirrors include/linux/mmu_notifier.h:struct mmu_interval_notifier.
+ */
+export class MmuIntervalNotifier {
+  mm: MmStruct | null = null;
+  ops: MmuIntervalNotifierOps | null = null;
+  /** First address covered. */
+  itStart = 0;
+  /** Last address covered (inclusive). */
+  itLast = 0;
+  /** Tree node id, IT_NIL while not linked (RB_EMPTY_NODE). */
+  itNode = IT_NIL;
+  /** True while on the deferred list (a pending insert or remove). */
+  deferred = false;
+  /** The notifier's sequence: odd once inserted. */
+  invalidateSeq = 0;
+  /** Model bookkeeping: between insert and the end of remove. */
+  state: MmuIntervalNotifierState = 'idle';
+}
+
+/** The container of an inserted notifier (throws if it is not inserted). */
+function containerOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
+  const mm = mni.mm;
+  const m = mm === null ? null : mmuNotifierMmOf(mm);
+  if (mni.state === 'idle' || mm === null || m === null) {
+    throw new KernelBugError(
+      `${fn}: the interval notifier is not inserted; expected mmu_interval_notifier_insert() first`,
+    );
+  }
+  return m;
+}
+
+/** Check insert() arguments that the kernel takes as unsigned longs. */
+function checkInsertArgs(
+  mni: MmuIntervalNotifier,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): void {
+  if (!(mni instanceof MmuIntervalNotifier)) {
+    throw new InvalidArgumentError('mmu_interval_notifier_insert: expected an MmuIntervalNotifier');
+  }
+  if (mni.state !== 'idle') {
+    throw new KernelBugError(
+      `mmu_interval_notifier_insert: the notifier is already ${mni.state}; expected a notifier that is not in any tree`,
+    );
+  }
+  for (const [name, v] of [
+    ['start', start],
+    ['length', length],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new InvalidArgumentError(
+        `mmu_interval_notifier_insert: got ${name} ${v}; expected an unsigned long (safe integer >= 0)`,
+      );
+    }
+  }
+  if (ops === null || typeof ops !== 'object' || typeof ops.invalidate !== 'function') {
+    throw new InvalidArgumentError(
+      'mmu_interval_notifier_insert: expected ops with an invalidate function',
+    );
+  }
+}
+
+/** The common part of both inserts. Mirrors mm/mmu_notifier.c:__mmu_interval_notifier_insert(). */
+async function __mmuIntervalNotifierInsert(
+  mni: MmuIntervalNotifier,
+  mm: MmStruct,
+  m: MmuNotifierMm,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): Promise<number> {
+  // last = start + length - 1 must not pass ULONG_MAX; length 0 is an overflow too.
+  if (length === 0 || length - 1 > ULONG_MAX - start) return -EOVERFLOW;
+  const require = m.options.insertRequires;
+  if (require === 'mm_count' ? mm.mmCount <= 0 : mm.mmUsers <= 0) {
+    throw new KernelBugError(
+      `WARN: mmu_interval_notifier_insert(mm${mm.id}) with ${require} ${require === 'mm_count' ? mm.mmCount : mm.mmUsers}; ` +
+        `expected the caller to hold ${require === 'mm_count' ? 'a live mm (mm_count > 0)' : 'an mmget() reference (mm_users > 0)'}`,
+    );
+  }
+  mni.mm = mm;
+  mni.ops = ops;
+  mni.itNode = IT_NIL;
+  mni.itStart = start;
+  mni.itLast = start + (length - 1);
+  mmgrab(mm);
+  m.pins++;
+  if (ops.userLock !== undefined)
+    m.userLocks.set(ops.userLock, (m.userLocks.get(ops.userLock) ?? 0) + 1);
+  const log = mmuNotifierLogOf(mm.machine.sched);
+  await spinLock(m.lock);
+  let deferred = false;
+  if (m.activeInvalidateRanges > 0) {
+    if (m.isInvalidating()) {
+      // Fully excluded: the tree is frozen; link when the window ends.
+      m.deferredList.unshift(mni);
+      mni.deferred = true;
+      deferred = true;
+    } else {
+      // Partially excluded: an invalidation may be changing PTEs here; make readers wait for it.
+      const before = m.invalidateSeq;
+      m.invalidateSeq++;
+      mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);
+      log?.record({ kind: 'tree-link', mni, seqBefore: before, deferred: false });
+    }
+    mni.invalidateSeq = m.invalidateSeq;
+  } else {
+    if (m.isInvalidating()) {
+      spinUnlock(m.lock);
+      throw new KernelBugError(
+        `WARN: mm${mm.id} invalidate_seq ${m.invalidateSeq} is odd with no active invalidation; expected an even sequence when idle`,
+      );
+    }
+    // Odd and different from the current even value: the first read_begin does not wait.
+    mni.invalidateSeq = m.invalidateSeq - 1;
+    mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);
+    log?.record({ kind: 'tree-link', mni, seqBefore: m.invalidateSeq, deferred: false });
+  }
+  mni.state = 'inserted';
+  log?.record({ kind: 'insert', mni, deferred, seq: mni.invalidateSeq });
+  spinUnlock(m.lock);
+  return 0;
+}
+
+/**
+ * Subscribe `mni` to `[start, start + length - 1]` of `mm` (the caller holds an mmget reference).
+ * Switches the interval tree on (taking mmap_sem for write) the first time. Returns 0, -EOVERFLOW
+ * (length 0 or past ULONG_MAX), or a registration error. On return the notifier may still be
+ * pending (deferred) until the current invalidation window ends.
+ * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_insert().
+ */
+export async function mmuIntervalNotifierInsert(
+  mni: MmuIntervalNotifier,
+  mm: MmStruct,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): Promise<number> {
+  checkInsertArgs(mni, start, length, ops);
+  let m = mmuNotifierMmOf(mm);
+  if (m === null || !m.hasItree) {
+    const ret = await mmuNotifierRegister(null, mm);
+    if (ret !== 0) return ret;
+    m = mmuNotifierMmOf(mm) as MmuNotifierMm;
+  }
+  return __mmuIntervalNotifierInsert(mni, mm, m, start, length, ops);
+}
+
+/**
+ * mmuIntervalNotifierInsert() for a caller that already holds mmap_sem for write.
+ * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_insert_locked().
+ */
+export async function mmuIntervalNotifierInsertLocked(
+  mni: MmuIntervalNotifier,
+  mm: MmStruct,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): Promise<number> {
+  const t = mm.machine.sched.current;
+  if (mm.mmapSem.writer !== t) {
+    throw new KernelBugError(
+      `lockdep: mmu_interval_notifier_insert_locked(mm${mm.id}) by task '${t.name}' without mmap_sem held for write; ` +
+        'expected the caller to hold it (or use mmu_interval_notifier_insert)',
+    );
+  }
+  checkInsertArgs(mni, start, length, ops);
+  let m = mmuNotifierMmOf(mm);
+  if (m === null || !m.hasItree) {
+    const ret = await __mmuNotifierRegister(null, mm);
+    if (ret !== 0) return ret;
+    m = mmuNotifierMmOf(mm) as MmuNotifierMm;
+  }
+  return __mmuIntervalNotifierInsert(mni, mm, m, start, length, ops);
+}
+
+/**
+ * Unsubscribe `mni`. May sleep: if an invalidation window is open and `mni` is in the tree, the
+ * removal is deferred and this waits until the window ends. On return no `invalidate` of `mni`
+ * is running or will run. Must not be called from a callback or with the driver lock held.
+ * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_remove().
+ */
+export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promise<void> {
+  const m = containerOf(mni, 'mmu_interval_notifier_remove');
+  if (mni.state === 'removing') {
+    throw new KernelBugError(
+      'mmu_interval_notifier_remove: a remove of this notifier is already in progress; expected one remove per insert',
+    );
+  }
+  const mm = m.mm;
+  const sched = mm.machine.sched;
+  mightSleep(sched, 'mmu_interval_notifier_remove', `mm${mm.id}`);
+  assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_notifier_remove');
+  mni.state = 'removing';
+  const log = mmuNotifierLogOf(sched);
+  let waitSeq: number | null = null;
+  await spinLock(m.lock);
+  if (m.isInvalidating()) {
+    if (mni.itNode === IT_NIL) {
+      // A pending insert that never reached the tree: just cancel it.
+      const i = m.deferredList.indexOf(mni);
+      if (i < 0) {
+        spinUnlock(m.lock);
+        throw new KernelBugError(
+          'mmu_interval_notifier_remove: notifier neither in the tree nor deferred; expected one or the other',
+        );
+      }
+      m.deferredList.splice(i, 1);
+      mni.deferred = false;
+    } else {
+      m.deferredList.unshift(mni);
+      mni.deferred = true;
+      waitSeq = m.invalidateSeq;
+    }
+  } else {
+    if (mni.itNode === IT_NIL) {
+      spinUnlock(m.lock);
+      throw new KernelBugError(
+        'WARN: mmu_interval_notifier_remove: notifier not in the tree while idle; expected it to be linked',
+      );
+    }
+    m.itree.remove(mni.itNode);
+    mni.itNode = IT_NIL;
+    log?.record({ kind: 'tree-unlink', mni, seqBefore: m.invalidateSeq, deferred: false });
+  }
+  spinUnlock(m.lock);
+  if (waitSeq !== null) {
+    const w = waitSeq;
+    await waitEvent(m.wq, () => m.invalidateSeq !== w);
+  }
+  const lock = mni.ops?.userLock;
+  if (lock !== undefined) {
+    const n = (m.userLocks.get(lock) ?? 1) - 1;
+    if (n === 0) m.userLocks.delete(lock);
+    else m.userLocks.set(lock, n);
+  }
+  mni.state = 'idle';
+  log?.record({ kind: 'remove-done', mni });
+  m.pins--;
+  mmdrop(mm);
+}
+
+/**
+ * Begin a read section on `mni`: returns its sequence, sleeping first only if `mni` itself is
+ * inside the current fully-excluded window (its seq equals the odd global seq). Never loops; the
+ * value may already be stale — only mmuIntervalReadRetry() under the driver lock decides.
+ * Must not be called with the driver lock held.
+ * Mirrors mm/mmu_notifier.c:mmu_interval_read_begin().
+ */
+export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<number> {
+  const m = containerOf(mni, 'mmu_interval_read_begin');
+  const sched = m.mm.machine.sched;
+  assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_read_begin');
+  await spinLock(m.lock);
+  const seq = mni.invalidateSeq;
+  const isInvalidating = seq === m.invalidateSeq;
+  spinUnlock(m.lock);
+  if (isInvalidating) await waitEvent(m.wq, () => m.invalidateSeq !== seq);
+  mmuNotifierLogOf(sched)?.record({
+    kind: 'read-begin',
+    mni,
+    seq,
+    slept: isInvalidating,
+    globalAtReturn: m.invalidateSeq,
+  });
+  if (sched.trace.enabled)
+    sched.trace.emit('mmu_interval.read_begin', `seq=${seq}${isInvalidating ? ' (slept)' : ''}`);
+  return seq;
+}
+
+/** Throw if `mni` declares a driver lock that the current task does not hold. */
+function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
+  const lock = mni.ops?.userLock;
+  const mm = mni.mm;
+  if (lock === undefined || mm === null) return;
+  const t = mm.machine.sched.current;
+  if (!lockHeldBy(lock, t)) {
+    throw new KernelBugError(
+      `${fn}() by task '${t.name}' without ${lockName(lock)}; expected it under the same driver lock ` +
+        'that invalidate() holds when it calls mmu_interval_set_seq()',
+    );
+  }
+}
+
+/**
+ * True if an invalidation of `mni` called set_seq since mmuIntervalReadBegin() returned `seq`:
+ * discard the snapshot and start over. Call with the driver lock held.
+ * Mirrors include/linux/mmu_notifier.h:mmu_interval_read_retry().
+ */
+export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boolean {
+  assertUserLockHeld(mni, 'mmu_interval_read_retry');
+  const ret = mni.invalidateSeq !== seq;
+  const mm = mni.mm;
+  if (mm !== null) {
+    const sched = mm.machine.sched;
+    mmuNotifierLogOf(sched)?.record({ kind: 'read-retry', mni, seq, ret });
+    if (sched.trace.enabled) sched.trace.emit('mmu_interval.read_retry', `seq=${seq} -> ${ret}`);
+  }
+  return ret;
+}
+
+/**
+ * Lock-free hint of mmuIntervalReadRetry(): true is reliable (a later read_retry will be true),
+ * false may be stale. Used to bail out of long operations early.
+ * Mirrors include/linux/mmu_notifier.h:mmu_interval_check_retry().
+ */
+export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): boolean {
+  const ret = mni.invalidateSeq !== seq;
+  const mm = mni.mm;
+  if (mm !== null)
+    mmuNotifierLogOf(mm.machine.sched)?.record({ kind: 'check-retry', mni, seq, ret });
+  return ret;
+}
+
+/**
+ * Record `curSeq` (odd) as the notifier's sequence; called by the driver's `invalidate`,
+ * unconditionally, under the driver lock that read_retry is called with.
+ * Mirrors include/linux/mmu_notifier.h:mmu_interval_set_seq().
+ */
+export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): void {
+  if (!Number.isSafeInteger(curSeq)) {
+    throw new InvalidArgumentError(
+      `mmu_interval_set_seq: got ${curSeq}; expected the cur_seq passed to invalidate()`,
+    );
+  }
+  assertUserLockHeld(mni, 'mmu_interval_set_seq');
+  mni.invalidateSeq = curSeq;
+  const mm = mni.mm;
+  if (mm !== null) {
+    const sched = mm.machine.sched;
+    mmuNotifierLogOf(sched)?.record({ kind: 'set-seq', mni, seq: curSeq });
+    if (sched.trace.enabled) sched.trace.emit('mmu_interval.set_seq', `seq=${curSeq}`);
+  }
+}
+
+// ---- the interval-tree half of an invalidation (called by the mm's dispatcher) ---------------------------------------------------------------------
+
+/**
+ * Begin an interval-tree invalidation under the lock: count it, find the first intersecting
+ * notifier, and if there is one make the sequence odd. Returns that node and the current seq.
+ * Mirrors mm/mmu_notifier.c:mn_itree_inv_start_range().
+ */
+export async function mnItreeInvStartRange(
+  m: MmuNotifierMm,
+  range: MmuNotifierRange,
+): Promise<{ first: number; curSeq: number }> {
+  await spinLock(m.lock);
+  m.activeInvalidateRanges++;
+  m.openItreeRanges++;
+  const first = m.itree.iterFirst(range.start, range.end - 1);
+  if (first !== IT_NIL && m.invalidateSeq % 2 === 0) m.invalidateSeq++;
+  const curSeq = m.invalidateSeq;
+  spinUnlock(m.lock);
+  return { first, curSeq };
+}
+
+/**
+ * The next notifier after node `id` intersecting the range (the tree is frozen: no lock).
+ * Mirrors mm/mmu_notifier.c:mn_itree_inv_next().
+ */
+export function mnItreeInvNext(m: MmuNotifierMm, id: number, range: MmuNotifierRange): number {
+  return m.itree.iterNext(id, range.start, range.end - 1);
+}
+
+/** Call `mni.ops.invalidate` with events and the non-blockable bracket. */
+async function callInterval(
+  m: MmuNotifierMm,
+  mni: MmuIntervalNotifier,
+  range: MmuNotifierRange,
+  curSeq: number,
+): Promise<boolean> {
+  const sched = m.mm.machine.sched;
+  const log = mmuNotifierLogOf(sched);
+  const ops = mni.ops;
+  if (ops === null)
+    throw new KernelBugError(
+      'mmu_interval_notifier in the tree without ops; expected insert() to set them',
+    );
+  log?.record({
+    kind: 'itree-cb-enter',
+    mni,
+    range,
+    curSeq,
+    globalSeq: m.invalidateSeq,
+    itStart: mni.itStart,
+    itLast: mni.itLast,
+  });
+  if (sched.trace.enabled) {
+    sched.trace.emit(
+      'mmu_interval.invalidate',
+      `[0x${mni.itStart.toString(16)}, 0x${mni.itLast.toString(16)}] ${mmuNotifierRangeLabel(range)} cur_seq=${curSeq}`,
+      `mm${m.mm.id}`,
+    );
+  }
+  const t = mmuNotifierRangeBlockable(range) ? undefined : nonBlockStart(sched);
+  let ok: boolean;
+  try {
+    ok = await ops.invalidate(mni, range, curSeq);
+  } catch (error) {
+    throw explainNonBlockSleep(error, 'mmu_interval_notifier invalidate callback');
+  } finally {
+    if (t !== undefined) nonBlockEnd(t);
+  }
+  if (typeof ok !== 'boolean') {
+    throw new KernelBugError(
+      `mmu_interval_notifier invalidate returned ${String(ok)}; expected true or false`,
+    );
+  }
+  log?.record({ kind: 'itree-cb-exit', mni, ok });
+  return ok;
+}
+
+/**
+ * The interval-tree half of invalidate_range_start: call every intersecting notifier in tree
+ * order. A notifier returning false on a non-blockable range ends the tree's part at once and
+ * makes the whole start fail with -EAGAIN (hlist subscribers are not called).
+ * Mirrors mm/mmu_notifier.c:mn_itree_invalidate().
+ */
+export async function mnItreeInvalidate(
+  m: MmuNotifierMm,
+  range: MmuNotifierRange,
+): Promise<number> {
+  const { first, curSeq } = await mnItreeInvStartRange(m, range);
+  const blockable = mmuNotifierRangeBlockable(range);
+  for (let id = first; id !== IT_NIL; id = mnItreeInvNext(m, id, range)) {
+    const mni = m.itree.payload(id);
+    if (await callInterval(m, mni, range, curSeq)) continue;
+    if (blockable) {
+      throw new KernelBugError(
+        `WARN: mmu_interval_notifier [0x${mni.itStart.toString(16)}, 0x${mni.itLast.toString(16)}] ` +
+          'invalidate returned false for a blockable range; expected false only when ' +
+          'mmu_notifier_range_blockable() is false',
+      );
+    }
+    await mnItreeInvEnd(m);
+    return -EAGAIN;
+  }
+  return 0;
+}
+
+/**
+ * End of one interval-tree invalidation: the last end of a fully-excluded window makes the seq
+ * even, applies the deferred inserts/removes (list head first), and only then wakes waiters.
+ * Mirrors mm/mmu_notifier.c:mn_itree_inv_end().
+ */
+export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
+  await spinLock(m.lock);
+  if (m.activeInvalidateRanges <= 0) {
+    spinUnlock(m.lock);
+    throw new KernelBugError(
+      `mmu_notifier: invalidate_range_end on mm${m.mm.id} without a matching start (active_invalidate_ranges ` +
+        `is ${m.activeInvalidateRanges}); expected every end to pair with a successful start`,
+    );
+  }
+  m.activeInvalidateRanges--;
+  m.openItreeRanges--;
+  if (m.activeInvalidateRanges > 0 || m.invalidateSeq % 2 === 0) {
+    spinUnlock(m.lock);
+    return;
+  }
+  m.invalidateSeq++;
+  const log = mmuNotifierLogOf(m.mm.machine.sched);
+  for (const mni of m.deferredList) {
+    mni.deferred = false;
+    if (mni.itNode === IT_NIL) {
+      mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);
+      log?.record({ kind: 'tree-link', mni, seqBefore: m.invalidateSeq, deferred: true });
+    } else {
+      m.itree.remove(mni.itNode);
+      mni.itNode = IT_NIL;
+      log?.record({ kind: 'tree-unlink', mni, seqBefore: m.invalidateSeq, deferred: true });
+    }
+  }
+  m.deferredList.length = 0;
+  spinUnlock(m.lock);
+  log?.record({
+    kind: 'wake',
+    mm: m.mm,
+    globalSeq: m.invalidateSeq,
+    deferredLeft: m.deferredList.length,
+  });
+  const sched = m.mm.machine.sched;
+  if (sched.trace.enabled)
+    sched.trace.emit('mmu_interval.window_end', `seq=${m.invalidateSeq}`, `mm${m.mm.id}`);
+  wakeUpAll(m.wq);
+}
+
+/**
+ * Exit teardown of the interval tree: one blockable MMU_NOTIFY_RELEASE invalidation over
+ * `[0, ULONG_MAX)`; every callback must succeed. Notifiers stay in the tree.
+ * Mirrors mm/mmu_notifier.c:mn_itree_release().
+ */
+export async function mnItreeRelease(m: MmuNotifierMm): Promise<void> {
+  const range = mmuNotifierRangeInit(
+    MMU_NOTIFY_RELEASE,
+    MMU_NOTIFIER_RANGE_BLOCKABLE,
+    null,
+    m.mm,
+    0,
+    ULONG_MAX,
+  );
+  const { first, curSeq } = await mnItreeInvStartRange(m, range);
+  for (let id = first; id !== IT_NIL; id = mnItreeInvNext(m, id, range)) {
+    const mni = m.itree.payload(id);
+    if (!(await callInterval(m, mni, range, curSeq))) {
+      throw new KernelBugError(
+        'WARN: mmu_interval_notifier invalidate returned false for the MMU_NOTIFY_RELEASE ' +
+          'invalidation at exit; expected release invalidations (blockable) always to succeed',
+      );
+    }
+  }
+  await mnItreeInvEnd(m);
+}
