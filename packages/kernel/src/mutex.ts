@@ -1,33 +1,24 @@
 import { KernelBugError } from './errors.ts';
+import { HandOffLock, handOff, waitForHandOff } from './handoff-lock.ts';
 import { mightSleep } from './might-sleep.ts';
-import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
+import type { Scheduler } from './sched-types.ts';
 import type { Task } from './task.ts';
 
 /**
  * A sleeping lock with an owner. On unlock the lock is handed to the first waiter (FIFO).
  * Fields are read-only outside this file.
  */
-export class Mutex implements WaitHead {
+export class Mutex extends HandOffLock {
   readonly kind = 'mutex';
-  readonly obj: string | undefined;
-  owner: Task | undefined = undefined;
+  /** Tasks sleeping in mutex_lock, in arrival order. */
   readonly waiters: Task[] = [];
-  /** The scheduling point before each mutex_lock (preallocated). */
-  readonly lockEvent: SchedEvent;
 
-  constructor(
-    readonly sched: Scheduler,
-    readonly name: string,
-    obj?: string,
-  ) {
-    this.obj = obj;
-    this.lockEvent = { kind: 'lock.mutex_lock', label: name, obj };
-  }
-
-  describeWaiter(): string {
-    return `mutex_lock: owned by ${this.owner === undefined ? 'nobody' : `'${this.owner.name}'`}`;
+  constructor(sched: Scheduler, name: string, obj?: string) {
+    super(sched, name, 'lock.mutex_lock', 'mutex_lock: owned by', obj);
   }
 }
+
+const sleepOn = (m: HandOffLock) => m.sched.sleep(m);
 
 /**
  * Acquire `m`, sleeping in FIFO order while another task owns it.
@@ -43,21 +34,9 @@ export async function mutexLock(m: Mutex): Promise<void> {
       `BUG: possible recursive locking: task '${t.name}' already owns mutex ${m.name}; expected it to be taken once`,
     );
   }
-  if (m.owner !== undefined) await waitForHandOff(m, t);
+  if (m.owner !== undefined) await waitForHandOff(m, m.waiters, t, sleepOn);
   else m.owner = t;
   sched.trace.emit('lock.acquired', m.name, m.obj);
-}
-
-/** Queue `t` and sleep until mutexUnlock() hands `m` to it. */
-async function waitForHandOff(m: Mutex, t: Task): Promise<void> {
-  m.waiters.push(t);
-  m.sched.trace.emit('lock.contended', m.name, m.obj);
-  try {
-    while (m.owner !== t) await m.sched.sleep(m);
-  } catch (error) {
-    m.waiters.splice(m.waiters.indexOf(t), 1);
-    throw error;
-  }
 }
 
 /**
@@ -92,9 +71,7 @@ export function mutexUnlock(m: Mutex): void {
       `BUG: mutex_unlock(${m.name}) by task '${t.name}', but ${why}; expected the owner to unlock it`,
     );
   }
-  const next = m.waiters.shift();
-  m.owner = next;
-  if (next !== undefined) m.sched.wake(next);
+  handOff(m, m.waiters);
   m.sched.trace.emit('lock.mutex_unlock', m.name, m.obj);
 }
 

@@ -1,5 +1,6 @@
 import { KernelBugError } from './errors.ts';
-import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
+import { HandOffLock, handOff, waitForHandOff } from './handoff-lock.ts';
+import type { Scheduler } from './sched-types.ts';
 import type { Task } from './task.ts';
 
 /**
@@ -7,27 +8,17 @@ import type { Task } from './task.ts';
  * lockers spin: they are not runnable until the lock is handed to them, in arrival order
  * (like a queued spinlock). Fields are read-only outside this file.
  */
-export class Spinlock implements WaitHead {
+export class Spinlock extends HandOffLock {
   readonly kind = 'spinlock';
-  readonly obj: string | undefined;
-  owner: Task | undefined = undefined;
+  /** Tasks spinning in spin_lock, in arrival order. */
   readonly spinners: Task[] = [];
-  /** The scheduling point before each spin_lock (preallocated). */
-  readonly lockEvent: SchedEvent;
 
-  constructor(
-    readonly sched: Scheduler,
-    readonly name: string,
-    obj?: string,
-  ) {
-    this.obj = obj;
-    this.lockEvent = { kind: 'lock.spin_lock', label: name, obj };
-  }
-
-  describeWaiter(): string {
-    return `spin_lock: held by ${this.owner === undefined ? 'nobody' : `'${this.owner.name}'`}`;
+  constructor(sched: Scheduler, name: string, obj?: string) {
+    super(sched, name, 'lock.spin_lock', 'spin_lock: held by', obj);
   }
 }
+
+const spinOn = (l: HandOffLock) => l.sched.spin(l);
 
 /**
  * Acquire `l`, spinning (not runnable) while another task holds it; raises preemptCount.
@@ -43,22 +34,16 @@ export async function spinLock(l: Spinlock): Promise<void> {
     );
   }
   t.preemptCount++;
-  if (l.owner !== undefined) await spinUntilHandedOver(l, t);
-  else l.owner = t;
-  sched.trace.emit('lock.acquired', l.name, l.obj);
-}
-
-/** Queue `t` on `l` and spin until spinUnlock() hands the lock over. */
-async function spinUntilHandedOver(l: Spinlock, t: Task): Promise<void> {
-  l.spinners.push(t);
-  l.sched.trace.emit('lock.contended', l.name, l.obj);
-  try {
-    while (l.owner !== t) await l.sched.spin(l);
-  } catch (error) {
-    l.spinners.splice(l.spinners.indexOf(t), 1);
-    t.preemptCount--;
-    throw error;
+  if (l.owner === undefined) l.owner = t;
+  else {
+    try {
+      await waitForHandOff(l, l.spinners, t, spinOn);
+    } catch (error) {
+      t.preemptCount--;
+      throw error;
+    }
   }
+  sched.trace.emit('lock.acquired', l.name, l.obj);
 }
 
 /**
@@ -87,9 +72,7 @@ export function spinUnlock(l: Spinlock): void {
     );
   }
   t.preemptCount--;
-  const next = l.spinners.shift();
-  l.owner = next;
-  if (next !== undefined) l.sched.wake(next);
+  handOff(l, l.spinners);
   l.sched.trace.emit('lock.spin_unlock', l.name, l.obj);
 }
 

@@ -135,6 +135,42 @@ function badRange(addr: number, len: number): CpuAccessFault | null {
 }
 
 /**
+ * Copy between `buf` and `[addr, addr + buf.length)` (into the pages when `write`) page piece
+ * by page piece with mmap_sem held for read, faulting each page in as the access needs; null
+ * when done, or the fault that stopped it (the pieces before it were copied). The loop of a user
+ * copy: arch/x86/lib/usercopy_64.c with the fault handler retrying the faulting access.
+ */
+async function userCopy(
+  mm: MmStruct,
+  addr: number,
+  buf: Uint8Array,
+  write: boolean,
+): Promise<CpuAccessFault | null> {
+  const pm = mm.machine.phys;
+  const end = addr + buf.length;
+  await downRead(mm.mmapSem);
+  try {
+    for (let p = addr; p < end; ) {
+      const off = p % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, end - p);
+      let pfn = followPte(mm, p, write); // the MMU hit: no fault, no promise
+      if (pfn === null) {
+        const r = await translate(mm, p, write);
+        if (typeof r !== 'number') return r;
+        pfn = r;
+      }
+      const piece = buf.subarray(p - addr, p - addr + n);
+      if (write) writePage(pm, pfn, off, piece);
+      else readPage(pm, pfn, off, piece);
+      p += n;
+    }
+  } finally {
+    upRead(mm.mmapSem);
+  }
+  return null;
+}
+
+/**
  * Read `len` bytes at `addr` as user code would: `{ok: true, data}` or the signal (never throws
  * for user errors; bytes before a faulting page are not returned). Takes mmap_sem for read.
  * Mirrors arch/x86/mm/fault.c:do_user_addr_fault() around a user load (copy_to_user semantics).
@@ -144,20 +180,7 @@ export async function cpuRead(mm: MmStruct, addr: number, len: number): Promise<
   if (bad !== null) return bad;
   if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
   const out = new Uint8Array(len);
-  await downRead(mm.mmapSem);
-  try {
-    for (let p = addr; p < addr + len; ) {
-      const off = p % PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - off, addr + len - p);
-      const r = await translate(mm, p, false);
-      if (typeof r !== 'number') return r;
-      readPage(mm.machine.phys, r, off, out.subarray(p - addr, p - addr + n));
-      p += n;
-    }
-  } finally {
-    upRead(mm.mmapSem);
-  }
-  return { ok: true, data: out };
+  return (await userCopy(mm, addr, out, false)) ?? { ok: true, data: out };
 }
 
 /**
@@ -173,18 +196,5 @@ export async function cpuWrite(
   const bad = badRange(addr, bytes.length);
   if (bad !== null) return bad;
   if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
-  await downRead(mm.mmapSem);
-  try {
-    for (let p = addr; p < addr + bytes.length; ) {
-      const off = p % PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - off, addr + bytes.length - p);
-      const r = await translate(mm, p, true);
-      if (typeof r !== 'number') return r;
-      writePage(mm.machine.phys, r, off, bytes.subarray(p - addr, p - addr + n));
-      p += n;
-    }
-  } finally {
-    upRead(mm.mmapSem);
-  }
-  return { ok: true };
+  return (await userCopy(mm, addr, bytes, true)) ?? { ok: true };
 }

@@ -249,6 +249,32 @@ export function fileSync(machine: Machine, file: MmFile): number {
 }
 
 /**
+ * Call `copy(pfn, offset in page, bytes done, n)` for each page-cache page of `[pos, end)`,
+ * holding a page reference around the call; 0, or -ENOMEM when a page cannot be created (the
+ * pages before it were copied). The page loop of mm/filemap.c:generic_file_buffered_read() and
+ * generic_perform_write().
+ */
+function forEachCachePage(
+  machine: Machine,
+  mapping: AddressSpace,
+  pos: number,
+  end: number,
+  copy: (pfn: number, off: number, done: number, n: number) => void,
+): number {
+  for (let p = pos; p < end; ) {
+    const pgoff = Math.floor(p / PAGE_SIZE);
+    const off = p - pgoff * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, end - p);
+    const got = pagecacheGetPage(machine, mapping, pgoff);
+    if (typeof got === 'number') return got;
+    copy(got.pfn, off, p - pos, n);
+    mmPutPage(machine, got.pfn);
+    p += n;
+  }
+  return 0;
+}
+
+/**
  * Read up to `len` bytes at `pos` through the page cache (short at end of file). Returns the
  * bytes, or -EINVAL (bad pos/len), -EACCES (not open for reading), -ENOMEM.
  * Mirrors mm/filemap.c:generic_file_read_iter().
@@ -266,17 +292,10 @@ export function fileRead(
   if (inode.kind === 'device') return -EINVAL;
   const end = Math.min(inode.size, pos + len);
   const out = new Uint8Array(Math.max(0, end - pos));
-  for (let p = pos; p < end; ) {
-    const pgoff = Math.floor(p / PAGE_SIZE);
-    const off = p - pgoff * PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - off, end - p);
-    const got = pagecacheGetPage(machine, inode.mapping, pgoff);
-    if (typeof got === 'number') return got;
-    readPage(machine.phys, got.pfn, off, out.subarray(p - pos, p - pos + n));
-    mmPutPage(machine, got.pfn);
-    p += n;
-  }
-  return out;
+  const err = forEachCachePage(machine, inode.mapping, pos, end, (pfn, off, done, n) =>
+    readPage(machine.phys, pfn, off, out.subarray(done, done + n)),
+  );
+  return err !== 0 ? err : out;
 }
 
 /**
@@ -291,17 +310,11 @@ export function fileWrite(machine: Machine, file: MmFile, pos: number, bytes: Ui
   if (inode.kind === 'device') return -EFAULT;
   const pm = machine.phys;
   const end = pos + bytes.length;
-  for (let p = pos; p < end; ) {
-    const pgoff = Math.floor(p / PAGE_SIZE);
-    const off = p - pgoff * PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - off, end - p);
-    const got = pagecacheGetPage(machine, inode.mapping, pgoff);
-    if (typeof got === 'number') return got;
-    writePage(pm, got.pfn, off, bytes.subarray(p - pos, p - pos + n));
-    pm.flags[got.pfn] = (pm.flags[got.pfn] as number) | PG_dirty;
-    mmPutPage(machine, got.pfn);
-    p += n;
-  }
+  const err = forEachCachePage(machine, inode.mapping, pos, end, (pfn, off, done, n) => {
+    writePage(pm, pfn, off, bytes.subarray(done, done + n));
+    pm.flags[pfn] = (pm.flags[pfn] as number) | PG_dirty;
+  });
+  if (err !== 0) return err;
   if (end > inode.size) inode.size = end;
   return bytes.length;
 }

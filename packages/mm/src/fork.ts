@@ -9,9 +9,7 @@ import {
   ENOMEM,
   KernelBugError,
   PAGE_SIZE,
-  PGDIR_SIZE,
   PMD_SIZE,
-  PUD_SIZE,
   pteIndex,
   upWrite,
 } from '@hmmsim/kernel';
@@ -35,14 +33,13 @@ import {
   pteToSwpEntry,
   pteWrite,
   pteWrprotect,
-  pudOffset,
   setPte,
   swpEntryToPte,
   tableSlot,
 } from '@hmmsim/pagetable';
 import { exitMmap } from './exit.ts';
 import { copyHugePmd } from './huge-memory.ts';
-import { addrEnd, mmCounter, vmNormalPage } from './memory.ts';
+import { addrEnd, mmCounter, nextPmdAddr, vmNormalPage } from './memory.ts';
 import { addMmCounter, createMm, MM_SWAPENTS, type MmStruct, mmdrop } from './mm-struct.ts';
 import {
   MMU_NOTIFY_PROTECTION_PAGE,
@@ -141,16 +138,12 @@ export async function copyPageRange(dst: MmStruct, src: MmStruct, vma: VmArea): 
   let ret = 0;
   const pt = src.pt;
   const end = vma.vmEnd;
-  for (let addr = vma.vmStart; addr < end && ret === 0; ) {
-    if (pudOffset(pt, addr) < 0) {
-      addr = addrEnd(addr, PGDIR_SIZE, end);
-      continue;
-    }
+  for (
+    let addr = nextPmdAddr(pt, vma.vmStart, end);
+    addr < end && ret === 0;
+    addr = nextPmdAddr(pt, addr, end)
+  ) {
     const pmdSlot = pmdOffset(pt, addr);
-    if (pmdSlot < 0) {
-      addr = addrEnd(addr, PUD_SIZE, end);
-      continue;
-    }
     const next = addrEnd(addr, PMD_SIZE, end);
     const b = pt.bits[pmdSlot] as number;
     if (b !== 0 && !entryIsTable(b)) {

@@ -117,6 +117,11 @@ async function madviseBehavior(
   return { err: 0, prev: vmaMerge(mm, vma) };
 }
 
+/** True if the LRU-based advices may touch `vma` (not mlocked, hugetlb or raw pfns). Mirrors mm/madvise.c:can_madv_lru_vma(). */
+function canMadvLruVma(vma: VmArea): boolean {
+  return (vma.vmFlags & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP)) === 0;
+}
+
 async function madviseVma(
   mm: MmStruct,
   vma: VmArea,
@@ -124,17 +129,10 @@ async function madviseVma(
   end: number,
   behavior: number,
 ): Promise<{ err: number; prev: VmArea }> {
-  if (behavior === MADV_DONTNEED) {
-    if ((vma.vmFlags & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP)) !== 0) {
-      return { err: -EINVAL, prev: vma };
-    }
-    await zapPageRange(vma, start, end - start);
-    return { err: 0, prev: vma };
-  }
-  if (behavior === MADV_PAGEOUT) {
-    if ((vma.vmFlags & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP)) !== 0)
-      return { err: -EINVAL, prev: vma };
-    await pageoutRange(vma, start, end);
+  if (behavior === MADV_DONTNEED || behavior === MADV_PAGEOUT) {
+    if (!canMadvLruVma(vma)) return { err: -EINVAL, prev: vma };
+    if (behavior === MADV_DONTNEED) await zapPageRange(vma, start, end - start);
+    else await pageoutRange(vma, start, end);
     return { err: 0, prev: vma };
   }
   if (behavior === MADV_WILLNEED) return { err: 0, prev: vma };

@@ -31,6 +31,7 @@ import {
   isHwpoisonEntry,
   isMigrationEntry,
   nonSwapEntry,
+  type PageTables,
   PG_anon,
   PG_dirty,
   PG_head,
@@ -43,9 +44,11 @@ import {
   pmdAlloc,
   pmdNone,
   pmdOffset,
+  pmdPopulate,
   pmdTransHuge,
   pmdWrite,
   pteAlloc,
+  pteAllocOne,
   pteClear,
   pteDirty,
   pteMkdirty,
@@ -54,6 +57,7 @@ import {
   pteMkyoung,
   pteModify,
   pteNone,
+  pteOffset,
   ptePresent,
   pteProtnone,
   pteSpecial,
@@ -227,11 +231,7 @@ function pteSame(mm: MmStruct, slot: number, bits: number, val: number): boolean
 
 /** Re-find the PTE slot of `addr` after an await; -1 if its table is gone. Mirrors mm/memory.c:pte_offset_map_lock() re-taken after dropping the lock. */
 export function pteLookup(mm: MmStruct, addr: number): number {
-  const pmd = pmdOffset(mm.pt, addr);
-  if (pmd < 0) return -1;
-  const b = mm.pt.bits[pmd] as number;
-  if (!entryIsTable(b)) return -1;
-  return tableSlot(mm.pt.val[pmd] as number, pteIndex(addr));
+  return pteOffset(mm.pt, addr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ export function pteLookup(mm: MmStruct, addr: number): number {
  */
 export async function handleMmFault(vma: VmArea, address: number, flags: number): Promise<number> {
   const mm = vma.vmMm;
-  await mm.machine.sched.point({ kind: 'mm.fault', label: 'handle_mm_fault', obj: `mm${mm.id}` });
+  await mm.machine.sched.point(mm.faultEvent);
   if (!vma.linked || address < vma.vmStart || address >= vma.vmEnd) return VM_FAULT_SIGSEGV;
   if ((flags & FAULT_FLAG_WRITE) !== 0) {
     if ((vma.vmFlags & VM_WRITE) === 0) return VM_FAULT_SIGSEGV;
@@ -272,10 +272,12 @@ export async function handleMmFault(vma: VmArea, address: number, flags: number)
   if (pmdNone(pmdBits) && transparentHugepageEnabled(vma)) {
     const ret = await doHugePmdAnonymousPage(vmf);
     if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+    vmf.pmdSlot = pmdOffset(pt, addr); // re-read after the await
   } else if (pmdTransHuge(pmdBits)) {
     if ((flags & FAULT_FLAG_WRITE) !== 0 && !pmdWrite(pmdBits)) {
       const ret = await doHugePmdWpPage(vmf, pmdBits, pt.val[pmdSlot] as number);
       if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
+      vmf.pmdSlot = pmdOffset(pt, addr); // re-read after the split
     } else {
       hugePmdSetAccessed(vmf, pmdBits);
       return 0;
@@ -288,11 +290,14 @@ export async function handleMmFault(vma: VmArea, address: number, flags: number)
   return handlePteFault(vmf);
 }
 
-async function handlePteFault(vmf: VmFault): Promise<number> {
+/**
+ * The PTE level of a fault at vmf.pmdSlot (current: no await since it was read; -1 if the PMD is
+ * gone); synchronous (no promise) unless a sleeping path is taken. Mirrors mm/memory.c:handle_pte_fault().
+ */
+function handlePteFault(vmf: VmFault): number | Promise<number> {
   const mm = vmf.vma.vmMm;
   const pt = mm.pt;
-  const pmdSlot = pmdOffset(pt, vmf.address);
-  vmf.pmdSlot = pmdSlot;
+  const pmdSlot = vmf.pmdSlot;
   const pmdBits = pmdSlot < 0 ? 0 : (pt.bits[pmdSlot] as number);
   if (pmdSlot >= 0 && !pmdNone(pmdBits)) {
     if (!entryIsTable(pmdBits)) return 0; // a huge PMD appeared meanwhile
@@ -327,13 +332,35 @@ function doNumaPage(vmf: VmFault): number {
   return 0;
 }
 
+/**
+ * The PTE slot of vmf.address, giving the PMD at vmf.pmdSlot a fresh PTE table if it is empty
+ * (all levels are allocated when the PMD slot is unknown); -1 when the table pool is exhausted.
+ * Call only with no await since vmf.pmdSlot was read. Mirrors mm/memory.c:__pte_alloc() +
+ * pte_offset_map().
+ */
+function vmfPteAlloc(vmf: VmFault): number {
+  const pt = vmf.vma.vmMm.pt;
+  const pmd = vmf.pmdSlot;
+  if (pmd >= 0) {
+    const b = pt.bits[pmd] as number;
+    if (entryIsTable(b)) return tableSlot(pt.val[pmd] as number, pteIndex(vmf.address));
+    if (b === 0) {
+      const table = pteAllocOne(pt);
+      if (table < 0) return -1;
+      pmdPopulate(pt, pmd, table);
+      return tableSlot(table, pteIndex(vmf.address));
+    }
+  }
+  return pteAlloc(pt, vmf.address);
+}
+
 /** Anonymous fault on an empty PTE: zero page for reads, a new zeroed page for writes. Mirrors mm/memory.c:do_anonymous_page(). */
 function doAnonymousPage(vmf: VmFault): number {
   const vma = vmf.vma;
   const mm = vma.vmMm;
   const machine = mm.machine;
   if ((vma.vmFlags & VM_SHARED) !== 0) return VM_FAULT_SIGBUS;
-  const slot = pteAlloc(mm.pt, vmf.address);
+  const slot = vmfPteAlloc(vmf);
   if (slot < 0) return VM_FAULT_OOM;
   if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
     if (!pteNone(mm.pt.bits[slot] as number)) return 0;
@@ -362,7 +389,7 @@ function finishFault(vmf: VmFault, pfn: number, write: boolean, cow: boolean): b
   const vma = vmf.vma;
   const mm = vma.vmMm;
   const machine = mm.machine;
-  const slot = pteAlloc(mm.pt, vmf.address);
+  const slot = vmfPteAlloc(vmf);
   if (slot < 0 || !pteNone(mm.pt.bits[slot] as number)) return false;
   let bits = vma.vmPageProt;
   if (write) bits = maybeMkwrite(pteMkdirty(bits), vma);
@@ -432,7 +459,8 @@ function doCowFault(vmf: VmFault): number {
   const pm = machine.phys;
   pm.flags[cow] = (pm.flags[cow] as number) | PG_uptodate | PG_lru;
   if (!finishFault(vmf, cow, true, true)) mmPutPage(machine, cow);
-  return (got.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_DONE_COW;
+  // VM_FAULT_DONE_COW is only for ->fault handlers that did the copy themselves (DAX).
+  return got.major ? VM_FAULT_MAJOR : 0;
 }
 
 /** Write fault on a shared file vma: map the page-cache page writable and dirty. Mirrors mm/memory.c:do_shared_fault(). */
@@ -783,6 +811,22 @@ export function addrEnd(addr: number, size: number, end: number): number {
 }
 
 /**
+ * First address in `[addr, end)` whose PMD entry exists (its PGD and PUD entries point at
+ * tables), skipping empty PGD and PUD ranges whole; `end` if there is none. The
+ * pgd/p4d/pud_none_or_clear_bad() skips shared by the kernel's range walkers.
+ * Mirrors the outer levels of mm/memory.c:zap_p4d_range()/copy_pud_range() and
+ * mm/mprotect.c:change_pud_range().
+ */
+export function nextPmdAddr(pt: PageTables, addr: number, end: number): number {
+  while (addr < end) {
+    if (pudOffset(pt, addr) < 0) addr = addrEnd(addr, PGDIR_SIZE, end);
+    else if (pmdOffset(pt, addr) < 0) addr = addrEnd(addr, PUD_SIZE, end);
+    else return addr;
+  }
+  return end;
+}
+
+/**
  * Zap every entry of `[addr, end)` inside one vma: huge PMDs that are only partly covered are
  * split first (CLEAR bracket), fully covered ones zapped whole. Mirrors mm/memory.c:unmap_page_range()
  * (zap_p4d/pud/pmd/pte_range).
@@ -794,16 +838,8 @@ export async function unmapPageRange(
   end: number,
 ): Promise<void> {
   const pt = vma.vmMm.pt;
-  while (addr < end) {
-    if (pudOffset(pt, addr) < 0) {
-      addr = addrEnd(addr, PGDIR_SIZE, end);
-      continue;
-    }
+  for (addr = nextPmdAddr(pt, addr, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const pmdSlot = pmdOffset(pt, addr);
-    if (pmdSlot < 0) {
-      addr = addrEnd(addr, PUD_SIZE, end);
-      continue;
-    }
     const next = addrEnd(addr, PMD_SIZE, end);
     let bits = pt.bits[pmdSlot] as number;
     if (bits !== 0 && !entryIsTable(bits)) {

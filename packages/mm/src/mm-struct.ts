@@ -3,7 +3,7 @@
  * counts, RSS counters and the notifier hook slot. Mirrors include/linux/mm_types.h:struct mm_struct
  * and the lifetime helpers of kernel/fork.c (mmget/mmput/mmgrab/mmdrop).
  */
-import { KernelBugError, RwSemaphore, TASK_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, RwSemaphore, type SchedEvent, TASK_SIZE } from '@hmmsim/kernel';
 import { createPageTables, type PageTables } from '@hmmsim/pagetable';
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
@@ -57,6 +57,8 @@ export class MmStruct {
   exited = false;
   /** True once the last mmdrop freed the struct. */
   freed = false;
+  /** The scheduling point at the start of each page fault (preallocated: faults are hot). */
+  readonly faultEvent: SchedEvent;
 
   constructor(machine: Machine, opts: CreateMmOptions = {}) {
     this.machine = machine;
@@ -67,6 +69,7 @@ export class MmStruct {
         ? createPageTables()
         : createPageTables({ maxTables: opts.maxPageTables });
     this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
+    this.faultEvent = { kind: 'mm.fault', label: 'handle_mm_fault', obj: `mm${this.id}` };
   }
 
   /** Number of VMAs. Mirrors mm_struct.map_count. */

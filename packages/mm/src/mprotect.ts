@@ -13,7 +13,6 @@ import {
   ENOMEM,
   KernelBugError,
   PAGE_SIZE,
-  PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
   pageAlignUp,
@@ -32,13 +31,12 @@ import {
   pteModify,
   ptePresent,
   pteToSwpEntry,
-  pudOffset,
   setPte,
   swpEntryToPte,
   tableSlot,
 } from '@hmmsim/pagetable';
 import { changeHugePmd, splitHugePmd } from './huge-memory.ts';
-import { addrEnd } from './memory.ts';
+import { addrEnd, nextPmdAddr } from './memory.ts';
 import type { MmStruct } from './mm-struct.ts';
 import {
   calcVmProtBits,
@@ -162,16 +160,9 @@ export async function changeProtection(
 ): Promise<number> {
   const pt = vma.vmMm.pt;
   let pages = 0;
-  for (let addr = start; addr < end; ) {
-    if (pudOffset(pt, addr) < 0) {
-      addr = addrEnd(addr, PGDIR_SIZE, end);
-      continue;
-    }
+  for (let addr = nextPmdAddr(pt, start, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const next = addrEnd(addr, PUD_SIZE, end);
-    const pud = pudOffset(pt, addr);
-    if (pud >= 0 && entryIsTable(pt.bits[pud] as number)) {
-      pages += await changePmdRange(vma, addr, next, newprot);
-    }
+    pages += await changePmdRange(vma, addr, next, newprot);
     addr = next;
   }
   return pages;
@@ -207,8 +198,10 @@ export async function mprotectFixup(
 
 /**
  * Change the protection of `[start, start + len)`. Returns 0, -EINVAL (unaligned start, bad prot
- * bits, PROT_GROWSDOWN on a vma that does not grow down), -ENOMEM (range starts in a hole or
- * meets one), -EACCES (VM_MAY* forbids it, e.g. write on a shared mapping of a read-only file).
+ * bits, PROT_GROWSDOWN on a vma that does not grow down, PROT_GROWSUP: x86 has no VM_GROWSUP),
+ * -ENOMEM (range starts in a hole or meets one; with PROT_GROWSDOWN, the vma found lies at or
+ * above the end of the range), -EACCES (VM_MAY* forbids it, e.g. write on a shared mapping of a
+ * read-only file).
  * Takes mmap_sem for write. Mirrors mm/mprotect.c:do_mprotect_pkey().
  */
 export async function mprotect(
@@ -233,11 +226,14 @@ export async function mprotect(
   try {
     let vma = findVma(mm, start);
     if (vma === undefined) return -ENOMEM;
-    if (grows !== 0) {
-      if ((vma.vmFlags & VM_GROWSDOWN) === 0) return -EINVAL;
+    if ((grows & PROT_GROWSDOWN) !== 0) {
+      if (vma.vmStart >= end) return -ENOMEM;
       start = vma.vmStart;
-    } else if (vma.vmStart > start) {
-      return -ENOMEM;
+      if ((vma.vmFlags & VM_GROWSDOWN) === 0) return -EINVAL;
+    } else {
+      if (vma.vmStart > start) return -ENOMEM;
+      // x86 has no VM_GROWSUP: PROT_GROWSUP can never find an upward-growing vma.
+      if ((grows & PROT_GROWSUP) !== 0) return -EINVAL;
     }
     for (let nstart = start; ; ) {
       let newflags = calcVmProtBits(prot);

@@ -10,6 +10,7 @@ import {
   KernelBugError,
   PAGE_SIZE,
   pageAlignUp,
+  rwsemIsWriteLocked,
   TASK_SIZE,
   upRead,
   upWrite,
@@ -36,7 +37,9 @@ export async function munmap(mm: MmStruct, addr: number, len: number): Promise<n
   try {
     ret = await doMunmap(mm, addr, len, true);
   } catch (e) {
-    upWrite(mm.mmapSem);
+    // doMunmap may already have downgraded to read before the failure.
+    if (rwsemIsWriteLocked(mm.mmapSem)) upWrite(mm.mmapSem);
+    else upRead(mm.mmapSem);
     throw e;
   }
   if (ret === 1) {

@@ -293,49 +293,79 @@ export async function splitVma(
   return fresh;
 }
 
+/**
+ * The list_is_singular() rule: a side without an anon_vma merges only if `existing` (the vma
+ * merged into, null for the prev/next check of a three-way merge) has exactly one anon_vma_chain
+ * entry; otherwise both anon_vmas must be the same. Mirrors mm/mmap.c:is_mergeable_anon_vma().
+ */
 function isMergeableAnonVma(
   a: AnonVma | null,
   b: AnonVma | null,
   existing: VmArea | null,
 ): boolean {
-  if ((a === null || b === null) && (existing === null || existing.anonVmaChain.length <= 1)) {
+  if ((a === null || b === null) && (existing === null || existing.anonVmaChain.length === 1)) {
     return true;
   }
   return a === b;
 }
 
+/** Same flags (ignoring VM_SOFTDIRTY), same file, not special. Mirrors mm/mmap.c:is_mergeable_vma(). */
+function isMergeableVma(existing: VmArea, vma: VmArea): boolean {
+  if (((existing.vmFlags ^ vma.vmFlags) & ~VM_SOFTDIRTY) !== 0) return false;
+  if ((vma.vmFlags & VM_SPECIAL) !== 0) return false;
+  return existing.vmFile === vma.vmFile;
+}
+
 /**
- * True if `a` (below) and `b` (above, adjacent) could be one vma: same flags (ignoring
- * VM_SOFTDIRTY), same file, contiguous offsets, compatible anon_vmas, not special.
+ * `vma` can join `existing`, its neighbour below or above: adjacent, same flags and file,
+ * contiguous offsets, and the anon_vma rule checked against `existing`.
+ * Mirrors mm/mmap.c:can_vma_merge_after() (existing below) and can_vma_merge_before() (above).
+ */
+function canVmaMergeInto(existing: VmArea, vma: VmArea): boolean {
+  const below = existing.vmStart < vma.vmStart;
+  const lower = below ? existing : vma;
+  const upper = below ? vma : existing;
+  return (
+    lower.vmEnd === upper.vmStart &&
+    isMergeableVma(existing, vma) &&
+    isMergeableAnonVma(vma.anonVma, existing.anonVma, existing) &&
+    lower.vmPgoff + lower.nrPages === upper.vmPgoff
+  );
+}
+
+/**
+ * True if `a` (below) and `b` (above, adjacent) could be one vma, merging either way: same flags
+ * (ignoring VM_SOFTDIRTY), same file, contiguous offsets, compatible anon_vmas (the side without
+ * one joins only a side whose anon_vma_chain is singular), not special.
  * Mirrors mm/mmap.c:is_mergeable_vma() + can_vma_merge_before()/after().
  */
 export function vmasMergeable(a: VmArea, b: VmArea): boolean {
-  if (a.vmEnd !== b.vmStart) return false;
-  if (((a.vmFlags ^ b.vmFlags) & ~VM_SOFTDIRTY) !== 0) return false;
-  if ((a.vmFlags & VM_SPECIAL) !== 0) return false;
-  if (a.vmFile !== b.vmFile) return false;
-  if (a.vmPgoff + a.nrPages !== b.vmPgoff) return false;
-  const existing = a.anonVma === null ? b : b.anonVma === null ? a : null;
-  return isMergeableAnonVma(a.anonVma, b.anonVma, existing);
+  return canVmaMergeInto(a, b) || canVmaMergeInto(b, a);
 }
 
 /**
  * Merge `vma` with its neighbours where compatible and return the surviving vma (the lower one
- * absorbs the upper one; an anon_vma is imported when only one side has it). Caller holds
- * mmap_sem for write. Model of mm/mmap.c:vma_merge() applied after the caller shaped the vma
- * (the model splits first and merges after; vma_merge's eight cases give the same layout and the
- * same huge-PMD splits).
+ * absorbs the upper one; an anon_vma is imported when only one side has it). As in Linux, prev is
+ * tried first (and next with it when prev's and next's anon_vmas are compatible), then next.
+ * Caller holds mmap_sem for write. Model of mm/mmap.c:vma_merge() applied after the caller shaped
+ * the vma (the model splits first and merges after; vma_merge's eight cases give the same layout
+ * and the same huge-PMD splits).
  */
 export function vmaMerge(mm: MmStruct, vma: VmArea): VmArea {
-  let cur = vma;
-  const next = cur.vmNext;
-  if (next !== undefined && vmasMergeable(cur, next)) absorb(mm, cur, next);
-  const prev = cur.vmPrev;
-  if (prev !== undefined && vmasMergeable(prev, cur)) {
-    absorb(mm, prev, cur);
-    cur = prev;
+  if ((vma.vmFlags & VM_SPECIAL) !== 0) return vma;
+  const prev = vma.vmPrev;
+  const next = vma.vmNext;
+  if (prev !== undefined && canVmaMergeInto(prev, vma)) {
+    const withNext =
+      next !== undefined &&
+      canVmaMergeInto(next, vma) &&
+      isMergeableAnonVma(prev.anonVma, next.anonVma, null);
+    absorb(mm, prev, vma);
+    if (withNext) absorb(mm, prev, next);
+    return prev;
   }
-  return cur;
+  if (next !== undefined && canVmaMergeInto(next, vma)) absorb(mm, vma, next);
+  return vma;
 }
 
 function absorb(mm: MmStruct, lower: VmArea, upper: VmArea): void {

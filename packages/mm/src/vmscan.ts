@@ -10,17 +10,7 @@
  * (-EINVAL). Aging is second-chance on the PTE young bit in shrinkMm only; reclaimPage reclaims
  * the page it is given regardless of references (like MADV_PAGEOUT).
  */
-import {
-  EBUSY,
-  EINVAL,
-  ENOSPC,
-  HPAGE_PMD_NR,
-  PAGE_SIZE,
-  PGDIR_SIZE,
-  PMD_SIZE,
-  PUD_SIZE,
-  pteIndex,
-} from '@hmmsim/kernel';
+import { EBUSY, EINVAL, ENOSPC, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
 import {
   _PAGE_SWP_SOFT_DIRTY,
   compoundHead,
@@ -41,7 +31,6 @@ import {
   ptePresent,
   pteSoftDirty,
   pteYoung,
-  pudOffset,
   setPte,
   splitHugePage,
   swpEntryToPteBits,
@@ -53,7 +42,7 @@ import { deleteFromPageCache, unlockPageWake, writeOnePage } from './filemap.ts'
 import { splitHugePmd } from './huge-memory.ts';
 import type { Machine } from './machine.ts';
 import { mmPutPage } from './machine.ts';
-import { addrEnd, mmCounter, pteLookup, vmNormalPage } from './memory.ts';
+import { addrEnd, mmCounter, nextPmdAddr, pteLookup, vmNormalPage } from './memory.ts';
 import { addMmCounter, MM_ANONPAGES, MM_SWAPENTS, type MmStruct } from './mm-struct.ts';
 import {
   MMU_NOTIFY_CLEAR,
@@ -204,16 +193,8 @@ function scanRange(
   visit: (slot: number, addr: number, pfn: number) => void,
 ): void {
   const pt = vma.vmMm.pt;
-  for (let addr = start; addr < end; ) {
-    if (pudOffset(pt, addr) < 0) {
-      addr = addrEnd(addr, PGDIR_SIZE, end);
-      continue;
-    }
+  for (let addr = nextPmdAddr(pt, start, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const pmd = pmdOffset(pt, addr);
-    if (pmd < 0) {
-      addr = addrEnd(addr, PUD_SIZE, end);
-      continue;
-    }
     const next = addrEnd(addr, PMD_SIZE, end);
     const b = pt.bits[pmd] as number;
     if (pmdTransHuge(b)) visit(-1, addr, pt.val[pmd] as number);

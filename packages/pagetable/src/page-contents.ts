@@ -33,6 +33,7 @@ export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Arr
   checkSpan('readPage', offset, dst.length);
   const data = pm.contents.get(pfn);
   if (data === undefined) dst.fill(0);
+  else if (offset === 0 && dst.length === PAGE_SIZE) dst.set(data);
   else dst.set(data.subarray(offset, offset + dst.length));
 }
 

@@ -9,7 +9,8 @@
  *   walk_page_range_novma()).
  * - Empty entries above PTE level are reported by pteHole with the depth of the level: 1 for the
  *   top level (Linux folds the PGD into the P4D on 4-level x86, so its holes come at depth 1),
- *   2 PUD, 3 PMD. Empty PTEs are passed to pteEntry like any other PTE.
+ *   2 PUD, 3 PMD. Empty PTEs are passed to pteEntry like any other PTE. As in Linux, a level is
+ *   only descended when an op below it exists (ops with only pteHole see top-level holes only).
  * - pudEntry/pmdEntry see every non-empty entry (table, huge leaf or swap-format) and may set
  *   walk.action: 'again' re-reads the entry, 'continue' skips the level below. The walker cannot
  *   split huge entries: with a VMA, a leaf/swap-format PUD or PMD that would have to be descended
@@ -212,6 +213,9 @@ function walkPudRange<P>(
 function walkPgdRange<P>(ops: Ops<P>, walk: MmWalk<P>, start: number, end: number): number {
   const pt = walk.pt;
   const tablesEnd = Math.min(end, VADDR_LIMIT);
+  // As in Linux, populated top-level entries are descended only for ops that look below them.
+  const descend =
+    ops.pudEntry !== undefined || ops.pmdEntry !== undefined || ops.pteEntry !== undefined;
   let addr = start;
   while (addr < tablesEnd) {
     const next = Math.min((Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE, tablesEnd);
@@ -219,7 +223,9 @@ function walkPgdRange<P>(ops: Ops<P>, walk: MmWalk<P>, start: number, end: numbe
     const err =
       pt.bits[slot] === 0
         ? hole(ops, walk, addr, next, 1)
-        : walkPudRange(ops, walk, pt.val[slot] as number, addr, next);
+        : descend
+          ? walkPudRange(ops, walk, pt.val[slot] as number, addr, next)
+          : 0;
     if (err !== 0) return err;
     addr = next;
   }

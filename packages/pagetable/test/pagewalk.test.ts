@@ -237,6 +237,21 @@ describe('walkPageRange without VMAs', () => {
     ]);
   });
 
+  it('ops without any entry op only see holes of empty top-level entries (no descent)', () => {
+    // mm/pagewalk.c descends below a populated PGD (P4D) entry only for pud/pmd/pte ops.
+    const pt = createPageTables();
+    map(pt, 3 * PUD_SIZE, 7);
+    const log: Log = [];
+    const holesOnly: MmWalkOps<Log> = {
+      pteHole(addr, next, depth, walk) {
+        walk.private.push(`hole ${hex(addr)}-${hex(next)} d${depth}`);
+        return 0;
+      },
+    };
+    expect(walkPageRange(pt, 0, 2 * PGDIR_SIZE, holesOnly, log)).toBe(0);
+    expect(log).toEqual([`hole ${hex(PGDIR_SIZE)}-${hex(2 * PGDIR_SIZE)} d1`]);
+  });
+
   it('rejects bad ranges', () => {
     const pt = createPageTables();
     expect(walkPageRange(pt, PAGE_SIZE, PAGE_SIZE, {}, null)).toBe(-EINVAL);
