@@ -3,14 +3,24 @@
 import { cac } from 'cac';
 import { runDemo } from './commands/demo.ts';
 import { registerExploreCommand } from './commands/explore.ts';
+import { registerRaceCommand, runRaceSummary } from './commands/race.ts';
 
 /** Builds the CLI; `exit` receives each command's exit code. */
 export function buildCli(out: (line: string) => void, exit: (code: number) => void) {
   const cli = cac('hmmsim');
   cli
-    .command('demo', 'Map memory, fault it in, fork, unmap; print the invalidations the mm fired')
-    .action(async () => exit(await runDemo(out)));
+    .command(
+      'demo',
+      'Map memory, fault it in, fork, unmap and print the invalidations the mm fired; then run the seed race on all three mirror implementations',
+    )
+    .action(async () => {
+      const mmCode = await runDemo(out);
+      out('');
+      const raceOk = await runRaceSummary(out);
+      exit(mmCode === 0 && raceOk ? 0 : 1);
+    });
   registerExploreCommand(cli, { onExit: exit });
+  registerRaceCommand(cli, { onExit: exit });
   cli.help();
   return cli;
 }

@@ -27,6 +27,7 @@ import {
   toMermaid,
   type Violation,
 } from '@hmmsim/explorer';
+import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
 
@@ -39,6 +40,7 @@ export const EXIT_USAGE = 2;
 export const EXPLORE_SCENARIO_SOURCES: readonly ScenarioSource[] = [
   { package: '@hmmsim/explorer', scenarios: explorerScenarios },
   { package: '@hmmsim/mmu-notifier', scenarios: mmuNotifierScenarios },
+  { package: '@hmmsim/hmm-mirror', scenarios: hmmMirrorScenarios },
 ];
 
 /** Where the command writes: lines to stdout/stderr, files, and an optional wall clock (ms). */

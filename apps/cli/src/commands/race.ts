@@ -1,0 +1,229 @@
+/**
+ * `hmmsim race [--impl legacy|shim|interval|all] [--bound N]`: explore the seed race (CPU0
+ * munmaps / mprotects / reclaims a mirrored page while CPU1 runs a device fault) for each
+ * implementation and print the schedules explored, the violations, and for a violation the
+ * minimal trace and the freed page that now belongs to another process.
+ * Exit codes as for `hmmsim explore`: 0 no violation, 1 a violation, 2 bad usage.
+ */
+import { DEFAULT_DFS_BOUND, formatTraceTable } from '@hmmsim/explorer';
+import {
+  RACE_IMPLS,
+  type RaceImpl,
+  type RaceOpResult,
+  type RaceReport,
+  runRace,
+} from '@hmmsim/hmm-mirror';
+import type { CAC } from 'cac';
+
+/** Exit codes of the command. */
+export const RACE_EXIT_OK = 0;
+export const RACE_EXIT_VIOLATION = 1;
+export const RACE_EXIT_USAGE = 2;
+
+/** Where the command writes. */
+export interface RaceIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** What cac parsed. */
+export interface RaceCommandInput {
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Option names the host CLI defines globally (accepted and ignored here). */
+  readonly globalOptions?: readonly string[] | undefined;
+}
+
+const USAGE = 'usage: hmmsim race [--impl legacy|shim|interval|all] [--bound N]';
+const IMPL_CHOICES = [...RACE_IMPLS, 'all'] as const;
+const KNOWN = new Set(['impl', 'bound', '--', 'h', 'help', 'v', 'version']);
+const MAX_BOUND = 4;
+
+/** What each implementation is. */
+const IMPL_TITLE: Readonly<Record<RaceImpl, string>> = {
+  legacy: 'v5.4 nouveau-style driver on the legacy hmm_mirror API (valid flag)',
+  shim: 'the same driver, unchanged, on the compat shim (mmu_interval_notifier + sequence)',
+  interval: 'native v5.5 driver (read_begin / read_retry / set_seq)',
+};
+
+/** A usage error: the message for stderr. */
+class UsageError extends Error {}
+
+/** Validated arguments. */
+interface RaceArgs {
+  readonly impls: readonly RaceImpl[];
+  readonly bound: number;
+}
+
+/** The single value of option `name`, or undefined. */
+function single(options: Readonly<Record<string, unknown>>, name: string): unknown {
+  const v = options[name];
+  if (Array.isArray(v)) throw new UsageError(`--${name} was given more than once`);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+/** Validate what cac parsed; throws UsageError. */
+function parseArgs(input: RaceCommandInput): RaceArgs {
+  if (input.args.length > 0) {
+    throw new UsageError(`unexpected argument '${input.args[0]}'`);
+  }
+  const known = new Set([...KNOWN, ...(input.globalOptions ?? [])]);
+  for (const name of Object.keys(input.options)) {
+    if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
+  }
+  const impl = single(input.options, 'impl') ?? 'all';
+  const choice = IMPL_CHOICES.find((c) => c === impl);
+  if (choice === undefined) {
+    throw new UsageError(`--impl ${String(impl)}: expected one of ${IMPL_CHOICES.join(', ')}`);
+  }
+  const b = single(input.options, 'bound') ?? DEFAULT_DFS_BOUND;
+  if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0 || b > MAX_BOUND) {
+    throw new UsageError(`--bound ${String(b)}: expected an integer in [0, ${MAX_BOUND}]`);
+  }
+  return { impls: choice === 'all' ? RACE_IMPLS : [choice], bound: b };
+}
+
+/** 'VIOLATION' / 'no violation (exhausted)' for one scenario. */
+function verdict(r: RaceOpResult): string {
+  if (r.violation !== undefined) return 'VIOLATION (stopped at the first one)';
+  return r.exhausted ? 'no violation (every schedule explored)' : 'no violation (budget ran out)';
+}
+
+/** Print one violation: schedule, broken entries, the freed page's new owner, the trace. */
+function printViolation(r: RaceOpResult, impl: RaceImpl, io: RaceIo): void {
+  const v = r.violation;
+  if (v === undefined) return;
+  const p = `${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}`;
+  io.out('');
+  io.out(`  ${r.op}: minimal schedule '${v.schedule}' (${p}, ${v.steps} steps)`);
+  io.out(`    replay: hmmsim explore ${r.scenario} --replay '${v.schedule}'`);
+  for (const b of v.broken) {
+    const at = `0x${b.addr.toString(16)}`;
+    io.out(
+      b.kind === 'stale'
+        ? `    stale device entry: ${at} -> pfn ${b.pfn}, but the CPU no longer maps it there`
+        : `    writable device entry: ${at} -> pfn ${b.pfn}, but the CPU maps it read-only`,
+    );
+  }
+  if (v.reallocated !== undefined) {
+    io.out(
+      `    freed page: pfn ${v.reallocated.pfn} was freed by CPU0 and now belongs to ${v.reallocated.owner}` +
+        ` — the ${impl} device still maps it`,
+    );
+  }
+  if (v.trace !== undefined) {
+    io.out('');
+    for (const line of formatTraceTable(v.trace).split('\n')) io.out(`    ${line}`);
+  }
+}
+
+/** Print one implementation's report. */
+function printReport(rep: RaceReport, io: RaceIo): void {
+  io.out('');
+  io.out(`== ${rep.impl}: ${IMPL_TITLE[rep.impl]}`);
+  for (const r of rep.results) {
+    io.out(`  ${r.op.padEnd(8)} ${String(r.schedules).padStart(5)} schedules  ${verdict(r)}`);
+  }
+  io.out(
+    `  total: ${rep.schedules} schedules explored, ${rep.violations} violation${rep.violations === 1 ? '' : 's'}`,
+  );
+  for (const r of rep.results) printViolation(r, rep.impl, io);
+}
+
+/**
+ * The race command as a pure function of its parsed arguments and an output sink: 0 (no
+ * violation), 1 (a violation was found; minimal traces printed), 2 (bad usage).
+ */
+export async function runRaceCommand(input: RaceCommandInput, io: RaceIo): Promise<number> {
+  let a: RaceArgs;
+  try {
+    a = parseArgs(input);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`hmmsim race: ${error.message}`);
+    io.err(USAGE);
+    return RACE_EXIT_USAGE;
+  }
+  io.out(
+    `hmmsim race: CPU0 munmaps / mprotects / reclaims a mirrored page while CPU1 runs a device fault; ` +
+      `every schedule with at most ${a.bound} preemption${a.bound === 1 ? '' : 's'} (bounded DFS)`,
+  );
+  io.out(
+    '  invariant: no device entry maps a page the CPU no longer maps there, none is writable where the CPU is not',
+  );
+  let found = false;
+  for (const impl of a.impls) {
+    const rep = await runRace(impl, { bound: a.bound });
+    printReport(rep, io);
+    if (rep.violations > 0) found = true;
+  }
+  return found ? RACE_EXIT_VIOLATION : RACE_EXIT_OK;
+}
+
+/**
+ * Run all three implementations and say, for each, whether it behaved as expected (legacy racy,
+ * shim and native clean over every schedule with preemption bound 2); true if all did.
+ */
+export async function runRaceSummary(out: (line: string) => void): Promise<boolean> {
+  let all = true;
+  out('The seed race (hmm_range.valid, v5.4) under every schedule with at most 2 preemptions:');
+  for (const impl of RACE_IMPLS) {
+    const rep = await runRace(impl);
+    all &&= rep.asExpected;
+    const saw =
+      rep.violations > 0
+        ? `${rep.violations}/${rep.results.length} scenarios violate the invariant`
+        : `0 violations in ${rep.schedules} schedules`;
+    const want = rep.expect === 'violation' ? 'racy' : 'clean';
+    const first = rep.results.find((r) => r.violation?.reallocated !== undefined)?.violation;
+    const extra =
+      first?.reallocated === undefined
+        ? ''
+        : ` (e.g. schedule '${first.schedule}': pfn ${first.reallocated.pfn} now belongs to ${first.reallocated.owner})`;
+    out(
+      `  ${impl.padEnd(8)} ${saw}${extra} — expected ${want}: ${rep.asExpected ? 'as expected' : 'NOT as expected'}`,
+    );
+  }
+  return all;
+}
+
+/** Lines to the process's stdout/stderr. */
+function processIo(): RaceIo {
+  return {
+    out: (text) => void process.stdout.write(`${text}\n`),
+    err: (text) => void process.stderr.write(`${text}\n`),
+  };
+}
+
+/** Options of registerRaceCommand(). */
+export interface RegisterRaceOptions {
+  readonly io?: RaceIo | undefined;
+  /** Receives the exit code; default sets process.exitCode. */
+  readonly onExit?: ((code: number) => void) | undefined;
+}
+
+/**
+ * Add `hmmsim race` to `cli`. The action resolves to the exit code (also passed to `onExit`,
+ * by default process.exitCode); option checking is done here so every usage error exits 2.
+ */
+export function registerRaceCommand(cli: CAC, opts: RegisterRaceOptions = {}): void {
+  cli
+    .command('race [...args]', 'Show the hmm_mirror seed race: legacy vs compat shim vs native')
+    .usage(USAGE.replace('usage: hmmsim ', ''))
+    .option('--impl [name]', 'legacy, shim, interval or all (default all)')
+    .option('--bound [n]', `preemption bound of the search (default ${DEFAULT_DFS_BOUND})`)
+    .example((bin) => `  $ ${bin} race --impl legacy`)
+    .allowUnknownOptions()
+    .action(async (args: string[], options: Record<string, unknown>) => {
+      const input: RaceCommandInput = {
+        args,
+        options,
+        globalOptions: cli.globalCommand.options.flatMap((o) => o.names),
+      };
+      const code = await runRaceCommand(input, opts.io ?? processIo());
+      if (opts.onExit === undefined) process.exitCode = code;
+      else opts.onExit(code);
+      return code;
+    });
+}

@@ -1,0 +1,245 @@
+/**
+ * A simulated device page table: one entry per page of the mirrored range, in typed arrays
+ * (pfn, and a flags byte with VALID/WRITE), plus the checks of spec invariants 1–2 against the
+ * CPU page table of the mirrored mm (read without side effects: no accessed bits are set).
+ *
+ * Mirrors: model-only (the GPU page table nouveau programs with its PFNMAP method / amdgpu's
+ * GART binding, reduced to what the invariants look at).
+ */
+import { InvalidArgumentError, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
+import type { MmStruct } from '@hmmsim/mm';
+import {
+  entryIsTable,
+  pmdOffset,
+  pmdProtnone,
+  pmdTransHuge,
+  pmdWrite,
+  ptePresent,
+  pteProtnone,
+  pteWrite,
+  tableSlot,
+} from '@hmmsim/pagetable';
+
+/**
+ * Device entry flag: the entry maps a page.
+ * Mirrors: model-only.
+ */
+export const DEV_PTE_VALID = 1;
+/**
+ * Device entry flag: the device may write the page.
+ * Mirrors: model-only.
+ */
+export const DEV_PTE_WRITE = 2;
+
+/**
+ * What the CPU maps at an address: the pfn and whether it is writable.
+ * Mirrors: model-only.
+ */
+export interface CpuMapping {
+  readonly pfn: number;
+  readonly write: boolean;
+}
+
+/**
+ * The CPU's present, accessible mapping of `addr` in `mm` (4 KiB or THP), or null; no side
+ * effects. PROT_NONE/NUMA-hinting entries count as not mapped.
+ * Mirrors: model-only (a side-effect-free follow_pte()).
+ */
+export function cpuMappingAt(mm: MmStruct, addr: number): CpuMapping | null {
+  if (mm.exited) return null;
+  const pt = mm.pt;
+  const pmd = pmdOffset(pt, addr);
+  if (pmd < 0) return null;
+  const pb = pt.bits[pmd] as number;
+  if (pmdTransHuge(pb)) {
+    if (pmdProtnone(pb)) return null;
+    const pfn = (pt.val[pmd] as number) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
+    return { pfn, write: pmdWrite(pb) };
+  }
+  if (!entryIsTable(pb)) return null;
+  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
+  const bits = pt.bits[slot] as number;
+  if (!ptePresent(bits) || pteProtnone(bits)) return null;
+  return { pfn: pt.val[slot] as number, write: pteWrite(bits) };
+}
+
+/**
+ * A device page table over `[start, start + npages * PAGE_SIZE)` of one mm.
+ * Mirrors: model-only.
+ */
+export class DevicePageTable {
+  /** pfn per page (meaningful when VALID is set). */
+  readonly pfn: Float64Array;
+  /** DEV_PTE_* bits per page. */
+  readonly flags: Uint8Array;
+  /** Entries programmed over the device's life (for tests and reports). */
+  programmed = 0;
+
+  constructor(
+    readonly name: string,
+    readonly start: number,
+    readonly npages: number,
+  ) {
+    if (!Number.isSafeInteger(start) || start % PAGE_SIZE !== 0 || start < 0) {
+      throw new InvalidArgumentError(
+        `DevicePageTable: start ${start} is not a page-aligned address`,
+      );
+    }
+    if (!Number.isSafeInteger(npages) || npages <= 0) {
+      throw new InvalidArgumentError(`DevicePageTable: npages ${npages}; expected an integer > 0`);
+    }
+    this.pfn = new Float64Array(npages);
+    this.flags = new Uint8Array(npages);
+  }
+
+  /** One past the last address covered. */
+  get end(): number {
+    return this.start + this.npages * PAGE_SIZE;
+  }
+
+  /** Page index of `addr`, or -1 outside the table. */
+  indexOf(addr: number): number {
+    if (addr < this.start || addr >= this.end) return -1;
+    return Math.floor((addr - this.start) / PAGE_SIZE);
+  }
+
+  /** Map page `i` to `pfn`, writable or not. */
+  set(i: number, pfn: number, write: boolean): void {
+    this.checkIndex(i);
+    this.pfn[i] = pfn;
+    this.flags[i] = DEV_PTE_VALID | (write ? DEV_PTE_WRITE : 0);
+    this.programmed++;
+  }
+
+  /** Unmap page `i`. */
+  clear(i: number): void {
+    this.checkIndex(i);
+    this.flags[i] = 0;
+    this.pfn[i] = 0;
+  }
+
+  /** Unmap every page of `[start, end)` (clipped to the table); returns how many were mapped. */
+  clearRange(start: number, end: number): number {
+    const lo = Math.max(start, this.start);
+    const hi = Math.min(end, this.end);
+    let n = 0;
+    for (let a = lo; a < hi; a += PAGE_SIZE) {
+      const i = this.indexOf(a);
+      if (((this.flags[i] as number) & DEV_PTE_VALID) !== 0) n++;
+      this.clear(i);
+    }
+    return n;
+  }
+
+  /** Unmap everything. */
+  clearAll(): number {
+    return this.clearRange(this.start, this.end);
+  }
+
+  /** The device's mapping of page `i`, or null. */
+  entry(i: number): CpuMapping | null {
+    this.checkIndex(i);
+    const f = this.flags[i] as number;
+    if ((f & DEV_PTE_VALID) === 0) return null;
+    return { pfn: this.pfn[i] as number, write: (f & DEV_PTE_WRITE) !== 0 };
+  }
+
+  /** Number of mapped entries. */
+  mappedCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.npages; i++)
+      if (((this.flags[i] as number) & DEV_PTE_VALID) !== 0) n++;
+    return n;
+  }
+
+  private checkIndex(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.npages) {
+      throw new InvalidArgumentError(
+        `DevicePageTable ${this.name}: page index ${i}; expected an integer in [0, ${this.npages})`,
+      );
+    }
+  }
+}
+
+/**
+ * One broken device entry.
+ * Mirrors: model-only.
+ */
+export interface DeviceMirrorViolation {
+  readonly index: number;
+  readonly addr: number;
+  /** The device's entry. */
+  readonly device: CpuMapping;
+  /** What the CPU maps there (null: nothing). */
+  readonly cpu: CpuMapping | null;
+  /** 'stale' (invariant 1) or 'writable' (invariant 2). */
+  readonly kind: 'stale' | 'writable';
+}
+
+/**
+ * Spec invariants 1–2 for one device: every device entry maps the page the CPU maps at that
+ * address, and is writable only where the CPU entry is. Returns the broken entries.
+ * Mirrors: model-only (hmmsim spec invariants 1 and 2).
+ */
+export function deviceMirrorViolations(
+  dev: DevicePageTable,
+  mm: MmStruct,
+): DeviceMirrorViolation[] {
+  const out: DeviceMirrorViolation[] = [];
+  for (let i = 0; i < dev.npages; i++) {
+    const d = dev.entry(i);
+    if (d === null) continue;
+    const addr = dev.start + i * PAGE_SIZE;
+    const cpu = cpuMappingAt(mm, addr);
+    if (cpu === null || cpu.pfn !== d.pfn)
+      out.push({ index: i, addr, device: d, cpu, kind: 'stale' });
+    else if (d.write && !cpu.write) out.push({ index: i, addr, device: d, cpu, kind: 'writable' });
+  }
+  return out;
+}
+
+/**
+ * Where else `pfn` is mapped: every (mm, address) of the given mms whose CPU page table maps it
+ * within `[start, end)` ranges given per mm. Used to show the freed page's new owner.
+ * Mirrors: model-only (a reverse lookup over a few known mappings).
+ */
+export function findPfnMappings(
+  pfn: number,
+  candidates: readonly { readonly mm: MmStruct; readonly start: number; readonly end: number }[],
+): { mm: MmStruct; addr: number }[] {
+  const out: { mm: MmStruct; addr: number }[] = [];
+  for (const c of candidates) {
+    for (let a = c.start; a < c.end; a += PAGE_SIZE) {
+      if (cpuMappingAt(c.mm, a)?.pfn === pfn) out.push({ mm: c.mm, addr: a });
+    }
+  }
+  return out;
+}
+
+/**
+ * A message for a list of violations ('' when none).
+ * Mirrors: model-only.
+ */
+export function describeViolations(
+  dev: DevicePageTable,
+  violations: readonly DeviceMirrorViolation[],
+): string {
+  return violations
+    .map((v) => {
+      const at = `${dev.name} page ${v.index} (0x${v.addr.toString(16)})`;
+      const cpu =
+        v.cpu === null ? 'nothing' : `pfn ${v.cpu.pfn}${v.cpu.write ? ' writable' : ' read-only'}`;
+      return v.kind === 'stale'
+        ? `stale device mapping: ${at} -> pfn ${v.device.pfn} on the device, but the CPU maps ${cpu} there`
+        : `device write without CPU write: ${at} -> pfn ${v.device.pfn} is writable on the device, but the CPU maps ${cpu}`;
+    })
+    .join('\n');
+}
+
+/**
+ * '0x10001000-0x10002000' for an address span (traces).
+ * Mirrors: model-only.
+ */
+export function describeSpan(span: { readonly start: number; readonly end: number }): string {
+  return `0x${span.start.toString(16)}-0x${span.end.toString(16)}`;
+}

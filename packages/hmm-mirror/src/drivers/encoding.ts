@@ -1,0 +1,106 @@
+/**
+ * The device-entry format the model drivers hand to hmm_range_fault(): nouveau's 2019 table
+ * (V = 0x1, W = 0x2, VRAM = 0x10; NONE = 0; ERROR = SPECIAL = ~V, here the 53-bit complement)
+ * with the address at bit 12, and the helpers that build requests and read results.
+ *
+ * Mirrors drivers/gpu/drm/nouveau/nouveau_svm.c (v5.4): nouveau_svm_pfn_flags,
+ * nouveau_svm_pfn_values, NVIF_VMM_PFNMAP_V0_ADDR_SHIFT.
+ */
+import {
+  createHmmRange,
+  HMM_PFN_DEVICE_PRIVATE,
+  HMM_PFN_FLAGS_MASK_ALL,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  type HmmRange,
+  hmmDeviceEntryToPfn,
+  hmmEntryComplement,
+  hmmEntryTest,
+} from '@hmmsim/hmm-range';
+import { PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
+import type { DevicePageTable } from './device-pagetable.ts';
+
+/** Valid bit. Mirrors NVIF_VMM_PFNMAP_V0_V. */
+export const DRV_V = 0x1;
+/** Writable bit. Mirrors NVIF_VMM_PFNMAP_V0_W. */
+export const DRV_W = 0x2;
+/** VRAM aperture (device-private page). Mirrors NVIF_VMM_PFNMAP_V0_VRAM. */
+export const DRV_VRAM = 0x10;
+/** Address shift. Mirrors NVIF_VMM_PFNMAP_V0_ADDR_SHIFT. */
+export const DRV_ADDR_SHIFT = 12;
+
+/** flags[] of the driver. Mirrors nouveau_svm_pfn_flags. */
+export const DRIVER_PFN_FLAGS: readonly number[] = Object.freeze([DRV_V, DRV_W, DRV_VRAM]);
+/** values[] of the driver: ERROR = ~V, NONE = 0, SPECIAL = ~V. Mirrors nouveau_svm_pfn_values. */
+export const DRIVER_PFN_VALUES: readonly number[] = Object.freeze([
+  hmmEntryComplement(DRV_V),
+  0,
+  hmmEntryComplement(DRV_V),
+]);
+
+/**
+ * A range over `[start, start + npages pages)` with the driver's table and per-page requests
+ * (pfnFlagsMask all ones, defaultFlags 0: nouveau's setting).
+ * Mirrors the range setup of nouveau_svm_fault() (v5.4).
+ */
+export function driverRange(start: number, npages: number): HmmRange {
+  return createHmmRange({
+    start,
+    end: start + npages * PAGE_SIZE,
+    flags: DRIVER_PFN_FLAGS,
+    values: DRIVER_PFN_VALUES,
+    defaultFlags: 0,
+    pfnFlagsMask: HMM_PFN_FLAGS_MASK_ALL,
+    pfnShift: DRV_ADDR_SHIFT,
+  });
+}
+
+/**
+ * (Re)write the per-page requests: VALID, plus WRITE for a write fault. Done before every
+ * hmm_range_fault() call because the call overwrites `pfns` with results (not doing it is R12).
+ * Mirrors the request setup of nouveau_svm_fault().
+ */
+export function setRequests(range: HmmRange, write: boolean): void {
+  const req = range.flags[HMM_PFN_VALID]! | (write ? range.flags[HMM_PFN_WRITE]! : 0);
+  range.pfns.fill(req);
+}
+
+/**
+ * Program `dev` from the results in `range.pfns` (page i of the range is page i of the device
+ * table): valid entries map their pfn (writable if the result has WRITE), the others are
+ * cleared; device-private entries are skipped (not CPU addressable). Returns the number mapped.
+ * Call with the driver lock held, after the collision check.
+ * Mirrors the PFNMAP programming of nouveau_svm_fault() (nouveau_dmem_convert_pfn + the method).
+ */
+export function programDevice(dev: DevicePageTable, range: HmmRange): number {
+  const dp = range.flags[HMM_PFN_DEVICE_PRIVATE]!;
+  const w = range.flags[HMM_PFN_WRITE]!;
+  let n = 0;
+  for (let i = 0; i < range.pfns.length; i++) {
+    const e = range.pfns[i]!;
+    const di = dev.indexOf(range.start + i * PAGE_SIZE);
+    if (di < 0) continue;
+    const pfn = hmmDeviceEntryToPfn(range, e);
+    if (pfn === ULONG_MAX || (dp !== 0 && hmmEntryTest(e, dp))) {
+      dev.clear(di);
+      continue;
+    }
+    dev.set(di, pfn, hmmEntryTest(e, w));
+    n++;
+  }
+  return n;
+}
+
+/**
+ * 'pfn 1 rw, pfn 2 r, none' for the results in `range.pfns` (traces).
+ * Mirrors: model-only.
+ */
+export function describeResults(range: HmmRange): string {
+  const w = range.flags[HMM_PFN_WRITE]!;
+  const out: string[] = [];
+  for (const e of range.pfns) {
+    const pfn = hmmDeviceEntryToPfn(range, e);
+    out.push(pfn === ULONG_MAX ? 'none' : `pfn ${pfn} ${hmmEntryTest(e, w) ? 'rw' : 'r'}`);
+  }
+  return out.join(', ');
+}

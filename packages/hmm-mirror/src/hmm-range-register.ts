@@ -1,0 +1,194 @@
+/**
+ * Legacy range tracking: `hmm_range_register` links a range into the mm's struct hmm (pinning
+ * mm_users) and sets `valid` to whether no invalidation of the mm is in flight;
+ * `hmm_range_unregister` undoes it; `hmm_range_valid` reads the flag; `hmm_range_wait_until_valid`
+ * sleeps on the struct hmm's wait queue until the flag is true or the timeout passes.
+ *
+ * The flag is a bool, not a sequence: invalidate_range_start clears it, and the end of the *last*
+ * invalidation of the mm sets it on every registered range. So an invalidation that starts and
+ * ends between a driver's hmm_range_fault() and its locked hmmRangeValid() check is invisible (the
+ * seed race, R1), and unrelated invalidations anywhere in the mm keep ranges invalid (R2).
+ *
+ * Mirrors mm/hmm.c (v5.4): hmm_range_register(), hmm_range_unregister(); include/linux/hmm.h
+ * (seed): hmm_range_valid(), hmm_range_wait_until_valid(), HMM_RANGE_DEFAULT_TIMEOUT.
+ */
+
+import type { HmmRange } from '@hmmsim/hmm-range';
+import {
+  EFAULT,
+  EINVAL,
+  InvalidArgumentError,
+  KernelBugError,
+  msecsToJiffies,
+  PAGE_SIZE,
+  spinLock,
+  spinUnlock,
+  waitEventTimeout,
+} from '@hmmsim/kernel';
+import { mmgetNotZero, mmput } from '@hmmsim/mm';
+import { type Hmm, type HmmKind, hmmOfMirror } from './hmm.ts';
+import type { HmmMirror } from './hmm-mirror.ts';
+import {
+  forgetRangeRegistration,
+  HMM_RANGE_POISON,
+  type RangeRegistration,
+  rangeRegistration,
+  recordRangeRegistration,
+} from './range-registry.ts';
+
+/**
+ * The wait budget drivers pass to hmmRangeWaitUntilValid(), in milliseconds (1000 ms =
+ * 250 jiffies of the virtual clock at HZ = 250).
+ * Mirrors include/linux/hmm.h:HMM_RANGE_DEFAULT_TIMEOUT.
+ */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+
+/**
+ * 0 when `[start, end)` is page aligned and non-empty, else -EINVAL.
+ * Mirrors the argument checks of mm/hmm.c:hmm_range_register() (v5.4).
+ */
+export function hmmRangeCheckBounds(range: Pick<HmmRange, 'start' | 'end'>): number {
+  const { start, end } = range;
+  for (const v of [start, end]) {
+    if (!Number.isSafeInteger(v) || v < 0 || v % PAGE_SIZE !== 0) return -EINVAL;
+  }
+  if (start >= end) return -EINVAL;
+  return 0;
+}
+
+/**
+ * The registration of a range about to be registered: KernelBugError if it already is (list_add
+ * of a node that is on a list).
+ * Mirrors: model-only (CONFIG_DEBUG_LIST's list_add corruption check).
+ */
+export function assertRangeNotRegistered(range: HmmRange, fn: string): void {
+  const r = rangeRegistration(range);
+  if (r !== undefined) {
+    throw new KernelBugError(
+      `${fn}: list_add corruption: the range [0x${range.start.toString(16)}, 0x${range.end.toString(16)}) ` +
+        `is already registered (on mm${r.hmm.mm?.id}); expected hmm_range_unregister() before registering it again`,
+    );
+  }
+}
+
+/**
+ * The registration of a range that must be registered through the `kind` API: KernelBugError
+ * otherwise (the kernel dereferences a NULL or poisoned `range->hmm`).
+ * Mirrors: model-only (the `range->hmm` dereference).
+ */
+export function registrationOf(range: HmmRange, fn: string, kind: HmmKind): RangeRegistration {
+  const r = rangeRegistration(range);
+  if (r === undefined) {
+    const what = range.hmm === HMM_RANGE_POISON ? 'poisoned (already unregistered)' : 'NULL';
+    throw new KernelBugError(
+      `${fn}: the range is not registered (range->hmm is ${what}: the kernel would oops); ` +
+        'expected a range registered with hmm_range_register() and not yet unregistered',
+    );
+  }
+  if (r.hmm.kind !== kind) {
+    throw new KernelBugError(
+      `${fn}: the range was registered through the ${r.hmm.kind} API; expected the ${kind} API for all of a range's calls`,
+    );
+  }
+  return r;
+}
+
+/**
+ * Throw unless `timeout` is an unsigned number of milliseconds.
+ * Mirrors: model-only.
+ */
+export function checkTimeout(timeout: number, fn: string): void {
+  if (!Number.isSafeInteger(timeout) || timeout < 0) {
+    throw new InvalidArgumentError(
+      `${fn}: got timeout ${timeout}; expected milliseconds as an integer >= 0 (HMM_RANGE_DEFAULT_TIMEOUT = 1000)`,
+    );
+  }
+}
+
+/**
+ * Start tracking CPU page-table changes over `[range.start, range.end)` for `mirror`: 0, -EINVAL
+ * (unaligned or empty range; `valid` false, `hmm` null), -EFAULT (the mm is exiting). Pins
+ * mm_users until unregister. The range starts valid only if no invalidation of the mm is in
+ * flight (R2: anywhere in the mm, not just in the range).
+ * Mirrors mm/hmm.c:hmm_range_register() (v5.4).
+ */
+export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
+  const hmm = hmmOfMirror(mirror, 'hmm_range_register', 'legacy');
+  assertRangeNotRegistered(range, 'hmm_range_register');
+  range.valid = false;
+  range.hmm = null;
+  const bad = hmmRangeCheckBounds(range);
+  if (bad !== 0) return bad;
+  const mm = hmm.mm;
+  if (mm === null || !mmgetNotZero(mm)) return -EFAULT;
+  await spinLock(hmm.rangesLock);
+  range.hmm = hmm;
+  hmm.ranges.unshift(range);
+  recordRangeRegistration(range, hmm, mirror);
+  if (hmm.notifiers === 0) range.valid = true;
+  spinUnlock(hmm.rangesLock);
+  const sched = mm.machine.sched;
+  if (sched.trace.enabled) {
+    sched.trace.emit(
+      'hmm.range_register',
+      `[0x${range.start.toString(16)}, 0x${range.end.toString(16)}) valid=${range.valid} notifiers=${hmm.notifiers}`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * Unlink `range` from `hmm.ranges` under ranges_lock and forget its registration.
+ * Mirrors the list_del_init() under ranges_lock of mm/hmm.c:hmm_range_unregister() (v5.4).
+ */
+export async function unlinkRange(hmm: Hmm, range: HmmRange): Promise<void> {
+  await spinLock(hmm.rangesLock);
+  const i = hmm.ranges.indexOf(range);
+  if (i >= 0) hmm.ranges.splice(i, 1);
+  forgetRangeRegistration(range);
+  spinUnlock(hmm.rangesLock);
+}
+
+/**
+ * Stop tracking `range`: unlink it, drop the mm_users reference taken by register, clear `valid`
+ * and poison `hmm` (other fields are left for the caller). Unregistering a range that is not
+ * registered is a NULL/poison dereference in the kernel: KernelBugError.
+ * Mirrors mm/hmm.c:hmm_range_unregister() (v5.4).
+ */
+export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
+  const { hmm } = registrationOf(range, 'hmm_range_unregister', 'legacy');
+  await unlinkRange(hmm, range);
+  const mm = hmm.mm;
+  if (mm === null) {
+    throw new KernelBugError(
+      'hmm_range_unregister: the struct hmm has no mm; expected a live registration',
+    );
+  }
+  await mmput(mm);
+  range.valid = false;
+  range.hmm = HMM_RANGE_POISON;
+}
+
+/**
+ * The legacy collision flag: true unless an invalidation overlapping the range started and the
+ * mm's invalidations have not all ended since. Only meaningful under the driver lock that
+ * sync_cpu_device_pagetables takes — and even then blind to a whole invalidation that ran since
+ * the snapshot (R1).
+ * Mirrors include/linux/hmm.h:hmm_range_valid() (seed).
+ */
+export function hmmRangeValid(range: HmmRange): boolean {
+  return range.valid;
+}
+
+/**
+ * Sleep until `range.valid` or `timeout` milliseconds of virtual time pass; true iff the flag was
+ * seen true (at once if it already is). Only a hint: nothing keeps the range valid afterwards.
+ * KernelBugError for a range that is not registered (NULL/poisoned `range->hmm`).
+ * Mirrors include/linux/hmm.h:hmm_range_wait_until_valid() (seed).
+ */
+export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): Promise<boolean> {
+  checkTimeout(timeout, 'hmm_range_wait_until_valid');
+  const { hmm } = registrationOf(range, 'hmm_range_wait_until_valid', 'legacy');
+  const left = await waitEventTimeout(hmm.wq, () => range.valid, msecsToJiffies(timeout));
+  return left !== 0;
+}
