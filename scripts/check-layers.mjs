@@ -27,7 +27,9 @@ function readMember(root, group, name) {
   if (!existsSync(manifestPath)) return undefined;
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   const declaredLayer = manifest.hmmsim?.layer;
-  const layer = group === 'packages' ? declaredLayer : TOP_LAYER;
+  // Apps and benchmarks sit on top unless they declare a layer (shared support code such as
+  // benchmarks/common does, so the others may import it).
+  const layer = group === 'packages' || declaredLayer !== undefined ? declaredLayer : TOP_LAYER;
   const deps = new Set([
     ...Object.keys(manifest.dependencies ?? {}),
     ...Object.keys(manifest.devDependencies ?? {}),

@@ -117,3 +117,21 @@ describe('importsOf / findCycle', () => {
     expect(findCycle(edges)).toBeUndefined();
   });
 });
+
+describe('checkLayers: shared support code outside packages/', () => {
+  it('lets a benchmark import a benchmark that declares a layer, but not one that does not', () => {
+    const root = workspace({
+      'benchmarks/common/package.json': JSON.stringify({ name: 'common', hmmsim: { layer: 7 } }),
+      'benchmarks/common/src/index.ts': 'export const c = 1;',
+      'benchmarks/other/package.json': JSON.stringify({ name: 'other' }),
+      'benchmarks/a/package.json': JSON.stringify({
+        name: 'a',
+        dependencies: { common: 'workspace:*', other: 'workspace:*' },
+      }),
+      'benchmarks/a/src/a.ts': "import { c } from 'common';\nimport { o } from 'other';",
+    });
+    expect(checkLayers(root)).toEqual([
+      "benchmarks/a/src/a.ts: import 'other': a (layer Infinity) may not import other (layer Infinity); import only from the same or a lower layer",
+    ]);
+  });
+});

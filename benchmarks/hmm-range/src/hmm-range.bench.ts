@@ -43,7 +43,7 @@ import {
   mmuIntervalReadBegin,
   mmuIntervalSetSeq,
 } from '@hmmsim/mmu-notifier';
-import { Bench } from 'tinybench';
+import { type Row, runSuite } from '@hmmsim-bench/common';
 
 const NR_PAGES = 262_144; // 1 GiB of 4 KiB pages
 const LEN = NR_PAGES * PAGE_SIZE;
@@ -126,21 +126,6 @@ function rawFill(): void {
   for (let i = 0; i < NR_PAGES; i++) raw[i] = i * 4096 + 3;
 }
 
-type Row = { task: string; ms: number };
-type Task = [string, () => void | Promise<void>, (() => void | Promise<void>)?];
-
-async function runBench(name: string, iterations: number, tasks: Task[]): Promise<Row[]> {
-  const bench = new Bench({ name, time: 1500, iterations });
-  for (const [task, fn, beforeEach] of tasks) {
-    bench.add(task, fn, beforeEach === undefined ? {} : { beforeEach });
-  }
-  await bench.run();
-  return bench.tasks.map((t) => {
-    if (!('period' in t.result)) throw new Error(`task ${t.name}: ${t.result.state}`);
-    return { task: t.name, ms: t.result.period };
-  });
-}
-
 const RAW = 'raw Float64Array fill (262144 entries)';
 const SNAP_4K = 'snapshot 1 GiB, 4 KiB pages';
 const SNAP_THP = 'snapshot 1 GiB, THP';
@@ -149,6 +134,9 @@ const FAULT_THP = 'fault-in 1 GiB from empty, THP (write)';
 const MM_4K = 'handle_mm_fault alone on every page, 4 KiB pages (write)';
 const MM_THP = 'handle_mm_fault alone on every 4 KiB page, THP (write)';
 
+/** Fault-in rebuilds a 1 GiB world before each operation: fewer iterations. */
+const FAULT_SUITE = { iterations: 5 } as const;
+
 async function main(): Promise<void> {
   const small = createMachine({ ramBytes: RAM_BYTES, thp: 'never', swapPages: 0 });
   const huge = createMachine({ ramBytes: RAM_BYTES, thp: 'always', swapPages: 0 });
@@ -156,7 +144,7 @@ async function main(): Promise<void> {
   await populate(snap4k, PAGE_SIZE);
   const snapThp = await createWorld(huge);
   await populate(snapThp, PMD_SIZE);
-  const rows = await runBench('@hmmsim/hmm-range snapshot', 20, [
+  const rows = await runSuite('@hmmsim/hmm-range snapshot', [
     [RAW, rawFill],
     [SNAP_4K, () => rangeFault(snap4k, HMM_FAULT_SNAPSHOT)],
     [SNAP_THP, () => rangeFault(snapThp, HMM_FAULT_SNAPSHOT)],
@@ -170,18 +158,26 @@ async function main(): Promise<void> {
     fresh = await createWorld(machine);
   };
   rows.push(
-    ...(await runBench('@hmmsim/hmm-range fault-in', 5, [
-      [FAULT_4K, () => rangeFault(fresh as World, 0), freshWorld(small)],
-      [MM_4K, () => mmFaultAlone(fresh as World), freshWorld(small)],
-    ])),
+    ...(await runSuite(
+      '@hmmsim/hmm-range fault-in',
+      [
+        [FAULT_4K, () => rangeFault(fresh as World, 0), freshWorld(small)],
+        [MM_4K, () => mmFaultAlone(fresh as World), freshWorld(small)],
+      ],
+      FAULT_SUITE,
+    )),
   );
   if (fresh !== undefined) await destroyWorld(fresh);
   fresh = undefined;
   rows.push(
-    ...(await runBench('@hmmsim/hmm-range fault-in THP', 5, [
-      [FAULT_THP, () => rangeFault(fresh as World, 0), freshWorld(huge)],
-      [MM_THP, () => mmFaultAlone(fresh as World), freshWorld(huge)],
-    ])),
+    ...(await runSuite(
+      '@hmmsim/hmm-range fault-in THP',
+      [
+        [FAULT_THP, () => rangeFault(fresh as World, 0), freshWorld(huge)],
+        [MM_THP, () => mmFaultAlone(fresh as World), freshWorld(huge)],
+      ],
+      FAULT_SUITE,
+    )),
   );
   report(rows);
 }

@@ -28,7 +28,7 @@ import {
   mmuIntervalSetSeq,
   mmuNotifierRegister,
 } from '@hmmsim/mmu-notifier';
-import { Bench } from 'tinybench';
+import { runSuite } from '@hmmsim-bench/common';
 import { ObjectIntervalTree } from './object-interval-tree.ts';
 
 const SIZES = [1, 10, 100, 1_000, 10_000] as const;
@@ -88,14 +88,12 @@ function invalidator(mm: MmStruct, n: number): () => Promise<void> {
 
 type Row = { task: string; ns: number };
 
+const SUITE = { time: 400, iterations: 200, warmupTime: 100 } as const;
+
+/** The suite's rows in ns per operation. */
 async function runBench(name: string, tasks: [string, () => unknown][]): Promise<Row[]> {
-  const bench = new Bench({ name, time: 400, iterations: 200, warmupTime: 100 });
-  for (const [task, fn] of tasks) bench.add(task, fn as () => Promise<void>);
-  await bench.run();
-  return bench.tasks.map((t) => {
-    if (!('period' in t.result)) throw new Error(`task ${t.name}: ${t.result.state}`);
-    return { task: t.name, ns: t.result.period * 1e6 };
-  });
+  const rows = await runSuite(name, tasks, SUITE);
+  return rows.map((r) => ({ task: r.task, ns: r.ms * 1e6 }));
 }
 
 /** Insert N intervals into both trees and query single pages: typed arrays vs objects. */

@@ -7,8 +7,7 @@
  *
  * Run: pnpm --filter @hmmsim-bench/pagetable bench   (or, from this folder, `pnpm bench`)
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+
 import { PAGE_SIZE, PTRS_PER_PTE, pteIndex } from '@hmmsim/kernel';
 import {
   createMachine,
@@ -42,7 +41,7 @@ import {
   setPte,
   walkPageRange,
 } from '@hmmsim/pagetable';
-import { Bench } from 'tinybench';
+import { jsBytes, type Row, runSuite } from '@hmmsim-bench/common';
 
 const NR_PAGES = 262_144; // 1 GiB of 4 KiB pages
 const BASE = 2 ** 40; // a user address well inside the 48-bit space
@@ -150,14 +149,6 @@ async function faultIn(): Promise<void> {
 }
 
 // ---- memory per populated page ----
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-function jsBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** Bytes per page: memmap at creation, page tables grown geometrically (x1.25), and presized tables. */
 function measureMemory(): { memmap: number; tables: number; total: number; presized: number } {
@@ -188,21 +179,6 @@ function createSmallMachine(): void {
   sink = [createPhysMem({ ramBytes: 16 * 2 ** 20 }), createPageTables()];
 }
 
-type Row = { task: string; ms: number };
-type Task = [string, () => void | Promise<void>, (() => void | Promise<void>)?];
-
-async function runBench(name: string, tasks: Task[]): Promise<Row[]> {
-  const bench = new Bench({ name, time: 1500, iterations: 20 });
-  for (const [task, fn, beforeEach] of tasks) {
-    bench.add(task, fn, beforeEach === undefined ? {} : { beforeEach });
-  }
-  await bench.run();
-  return bench.tasks.map((t) => {
-    if (!('period' in t.result)) throw new Error(`task ${t.name}: ${t.result.state}`);
-    return { task: t.name, ms: t.result.period };
-  });
-}
-
 const RAW = 'raw fill (262144 entries, bits+val)';
 const POPULATE = 'populate 1 GiB (pteAlloc + allocPages + setPte)';
 const WALK = 'walk 1 GiB, count present (walker monomorphic)';
@@ -223,7 +199,7 @@ async function main(): Promise<void> {
   let pm = createPhysMem({ ramBytes: RAM_BYTES });
   let pt = createPageTables();
   // Phase 1: only one ops object has gone through walkPageRange, so V8 inlines pteEntry.
-  const rows = await runBench('@hmmsim/pagetable', [
+  const rows = await runSuite('@hmmsim/pagetable', [
     [RAW, rawFill],
     [
       POPULATE,
@@ -239,7 +215,7 @@ async function main(): Promise<void> {
   // Phase 2: a second ops type makes the walker's call site polymorphic (the usual case in a
   // simulation where hmm, migrate and mm all walk): calls are no longer inlined.
   rows.push(
-    ...(await runBench('@hmmsim/pagetable (polymorphic)', [
+    ...(await runSuite('@hmmsim/pagetable (polymorphic)', [
       [WALK_EMPTY, () => void walkPageRange(walkPt, BASE, END, emptyOps, null)],
       [WALK_POLY, walkChecked],
       [
