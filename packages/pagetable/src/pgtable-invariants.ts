@@ -87,9 +87,15 @@ function checkSwapEntry(c: Check, slot: number, bits: number, val: number, level
   const entry = pteToSwpEntry(bits, val);
   const pfn = swpOffset(entry);
   if (isMigrationEntry(entry)) {
-    const head = isAllocated(pm, pfn) ? headOf(pm, pfn) : -1;
-    if (head < 0 || pfn >= pm.nrPages || ((pm.flags[head] as number) & PG_locked) === 0) {
-      fail(slot, `migration entry for pfn ${pfn}, which is not an allocated, locked RAM page`);
+    // A device-private page moving back to RAM is named by migration entries too (v5.4).
+    const device = isDevicePfn(pm, pfn) && level === PTE_LEVEL;
+    const head = device ? pfn : isAllocated(pm, pfn) ? headOf(pm, pfn) : -1;
+    const ram = head >= 0 && pfn < pm.nrPages;
+    if ((!ram && !device) || ((pm.flags[head] as number) & PG_locked) === 0) {
+      fail(
+        slot,
+        `migration entry for pfn ${pfn}, which is not an allocated, locked RAM page or a locked device page`,
+      );
     }
     if (
       level === PMD_LEVEL &&

@@ -359,6 +359,18 @@ describe('assertPageTableInvariants', () => {
     expect(() => assertPageTableInvariants(pt, pm)).toThrow(/migration entry/);
   });
 
+  it('accepts a migration entry naming a locked device page (device page moving back to RAM)', () => {
+    const { pm, pt } = setup();
+    const dev = memmapAddRange(pm, 4, 1);
+    pm.refcount[dev] = 2;
+    lockPage(pm, dev);
+    const m = swpEntryToPte(makeMigrationEntry(dev, false));
+    setPte(pt, pteAlloc(pt, 0), m.bits, m.val);
+    assertPageTableInvariants(pt, pm);
+    unlockPage(pm, dev);
+    expect(() => assertPageTableInvariants(pt, pm)).toThrow(/or a locked device page/);
+  });
+
   it('accepts a THP PMD migration entry on a locked head', () => {
     const pm = createPhysMem({ ramBytes: 8 * MiB });
     const pt = createPageTables();

@@ -28,6 +28,7 @@ import {
   type Violation,
 } from '@hmmsim/explorer';
 import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
+import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
 
@@ -41,6 +42,7 @@ export const EXPLORE_SCENARIO_SOURCES: readonly ScenarioSource[] = [
   { package: '@hmmsim/explorer', scenarios: explorerScenarios },
   { package: '@hmmsim/mmu-notifier', scenarios: mmuNotifierScenarios },
   { package: '@hmmsim/hmm-mirror', scenarios: hmmMirrorScenarios },
+  { package: '@hmmsim/migrate', scenarios: migrateScenarios },
 ];
 
 /** Where the command writes: lines to stdout/stderr, files, and an optional wall clock (ms). */

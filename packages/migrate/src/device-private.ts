@@ -1,0 +1,83 @@
+/**
+ * Device-private pages and their CPU page-table entries: the predicates of include/linux/mm.h and
+ * include/linux/swapops.h that need to know a page's dev_pagemap type, plus zone_device_data.
+ * The entry encoders themselves (makeDevicePrivateEntry, …) live in @hmmsim/pagetable.
+ */
+import { KernelBugError } from '@hmmsim/kernel';
+import type { Machine, MmStruct } from '@hmmsim/mm';
+import { pteLookup } from '@hmmsim/mm';
+import {
+  devicePrivateEntryToPfn,
+  isDevicePrivateEntry,
+  isSwapPte,
+  isWriteDevicePrivateEntry,
+  pteToSwpEntry,
+} from '@hmmsim/pagetable';
+import { DevPagemap, getDevPagemap, MEMORY_DEVICE_PRIVATE } from './memremap.ts';
+
+/**
+ * True for a ZONE_DEVICE page whose pgmap is MEMORY_DEVICE_PRIVATE.
+ * Mirrors include/linux/mm.h:is_device_private_page().
+ */
+export function isDevicePrivatePage(machine: Machine, pfn: number): boolean {
+  const pm = machine.phys;
+  if (pfn < pm.nrPages || pfn >= pm.memmapEnd) return false;
+  const id = pm.pgmap[pfn] as number;
+  if (id === 0) return false;
+  const pgmap = machine.devPagemaps.get(id);
+  return pgmap instanceof DevPagemap && pgmap.type === MEMORY_DEVICE_PRIVATE;
+}
+
+/**
+ * The device page named by a device-private swap entry (its pfn; the model's struct page *).
+ * KernelBugError for other entries. Mirrors include/linux/swapops.h:device_private_entry_to_page().
+ */
+export function devicePrivateEntryToPage(entry: number): number {
+  return devicePrivateEntryToPfn(entry);
+}
+
+/** What the CPU page table holds at one address, as far as device-private memory is concerned. */
+export interface DevicePrivatePte {
+  /** The device page. */
+  readonly pfn: number;
+  /** SWP_DEVICE_WRITE (true) or SWP_DEVICE_READ (false). */
+  readonly write: boolean;
+}
+
+/**
+ * The device-private entry mapped at `addr` in `mm`, or null when the PTE is anything else.
+ * Read-only look-up. Model helper (the PTE decode of mm/memory.c:do_swap_page()).
+ */
+export function devicePrivatePteAt(mm: MmStruct, addr: number): DevicePrivatePte | null {
+  const slot = pteLookup(mm, addr);
+  if (slot < 0) return null;
+  const bits = mm.pt.bits[slot] as number;
+  if (!isSwapPte(bits)) return null;
+  const entry = pteToSwpEntry(bits, mm.pt.val[slot] as number);
+  if (!isDevicePrivateEntry(entry)) return null;
+  return { pfn: devicePrivateEntryToPfn(entry), write: isWriteDevicePrivateEntry(entry) };
+}
+
+/**
+ * The driver's per-page pointer of a device page (undefined when unset or not a device page of a
+ * registered pgmap). Mirrors the read of struct page.zone_device_data.
+ */
+export function pageZoneDeviceData(machine: Machine, pfn: number): unknown {
+  const pgmap = getDevPagemap(machine, pfn);
+  if (pgmap === null || pgmap.res === null) return undefined;
+  return pgmap.zoneDeviceData[pfn - pgmap.res.start];
+}
+
+/**
+ * Set the driver's per-page pointer of a device page; KernelBugError for a page without a
+ * registered pgmap. Mirrors the write of struct page.zone_device_data.
+ */
+export function setPageZoneDeviceData(machine: Machine, pfn: number, data: unknown): void {
+  const pgmap = getDevPagemap(machine, pfn);
+  if (pgmap === null || pgmap.res === null) {
+    throw new KernelBugError(
+      `setPageZoneDeviceData: pfn ${pfn} is not a page of a registered dev_pagemap`,
+    );
+  }
+  pgmap.zoneDeviceData[pfn - pgmap.res.start] = data;
+}

@@ -1,0 +1,36 @@
+/**
+ * LRU isolation as migration sees it: a page on the LRU (PG_lru) is taken off it with an extra
+ * reference and later put back, dropping that reference. The model has no per-CPU pagevecs, so
+ * lru_add_drain()/lru_add_drain_all() have nothing to do.
+ */
+import { EBUSY, KernelBugError } from '@hmmsim/kernel';
+import { type Machine, mmPutPage } from '@hmmsim/mm';
+import { compoundHead, getPage, PG_lru } from '@hmmsim/pagetable';
+
+/**
+ * Take a page off the LRU: 0 with an extra reference and PG_lru cleared, or -EBUSY when it is not
+ * on the LRU. KernelBugError for a free page. Mirrors mm/vmscan.c:isolate_lru_page().
+ */
+export function isolateLruPage(machine: Machine, pfn: number): number {
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  if ((pm.refcount[head] as number) <= 0) {
+    throw new KernelBugError(`isolate_lru_page: pfn ${pfn} is free`);
+  }
+  const f = pm.flags[head] as number;
+  if ((f & PG_lru) === 0) return -EBUSY;
+  pm.flags[head] = f & ~PG_lru;
+  getPage(pm, head);
+  return 0;
+}
+
+/**
+ * Put an isolated page back on the LRU and drop the isolation reference (which may free it).
+ * Mirrors mm/vmscan.c:putback_lru_page().
+ */
+export function putbackLruPage(machine: Machine, pfn: number): void {
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  pm.flags[head] = (pm.flags[head] as number) | PG_lru;
+  mmPutPage(machine, head);
+}

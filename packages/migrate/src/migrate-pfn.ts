@@ -1,0 +1,66 @@
+/**
+ * MIGRATE_PFN_* entries of the migrate_vma src/dst arrays (v5.4 layout): `pfn << 6 | flags`.
+ *
+ * Entries are plain numbers computed with arithmetic (`pfn * 64 + flags`), never with bitwise
+ * operators, because pfns may exceed 2^25 and `pfn << 6` would overflow 32 bits. Safe-integer
+ * limit: an entry stays exact while pfn < 2^47 (entry < 2^53); the model's pfns are below 2^32
+ * (MAX_PFN_LIMIT of @hmmsim/pagetable), so entries are below 2^38. Flag tests use `entry % 64`,
+ * a 6-bit value, so they are ordinary 32-bit bit operations.
+ */
+
+/** The entry carries a pfn. Mirrors include/linux/migrate.h:MIGRATE_PFN_VALID. */
+export const MIGRATE_PFN_VALID = 1;
+/** (src) the slot may be / was migrated. Mirrors include/linux/migrate.h:MIGRATE_PFN_MIGRATE. */
+export const MIGRATE_PFN_MIGRATE = 2;
+/** The page is locked (src: by the core; dst: by the driver). Mirrors include/linux/migrate.h:MIGRATE_PFN_LOCKED. */
+export const MIGRATE_PFN_LOCKED = 4;
+/** (src) the CPU mapping was writable. Mirrors include/linux/migrate.h:MIGRATE_PFN_WRITE. */
+export const MIGRATE_PFN_WRITE = 8;
+/** Position of the pfn (bits 4 and 5, the ≤ v5.3 DEVICE and ERROR flags, stay unused). Mirrors include/linux/migrate.h:MIGRATE_PFN_SHIFT. */
+export const MIGRATE_PFN_SHIFT = 6;
+
+const SCALE = 2 ** MIGRATE_PFN_SHIFT;
+
+/** `(pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID`. Mirrors include/linux/migrate.h:migrate_pfn(). */
+export function migratePfn(pfn: number): number {
+  return pfn * SCALE + MIGRATE_PFN_VALID;
+}
+
+/** The page (pfn) of a VALID entry, -1 (NULL) otherwise. Mirrors include/linux/migrate.h:migrate_pfn_to_page(). */
+export function migratePfnToPage(mpfn: number): number {
+  return ((mpfn % SCALE) & MIGRATE_PFN_VALID) === 0 ? -1 : Math.floor(mpfn / SCALE);
+}
+
+/** The low six flag bits of an entry. Model helper (`mpfn & ((1 << MIGRATE_PFN_SHIFT) - 1)`). */
+export function migratePfnFlags(mpfn: number): number {
+  return mpfn % SCALE;
+}
+
+/** True if every bit of `flag` (< 64) is set in `mpfn`. Model helper (`(mpfn & flag) == flag`). */
+export function migratePfnHas(mpfn: number, flag: number): boolean {
+  return ((mpfn % SCALE) & flag) === flag;
+}
+
+/** `mpfn | flag` for flag bits below 64. Model helper. */
+export function migratePfnSet(mpfn: number, flag: number): number {
+  const low = mpfn % SCALE;
+  return mpfn - low + (low | flag);
+}
+
+/** `mpfn & ~flag` for flag bits below 64. Model helper. */
+export function migratePfnClear(mpfn: number, flag: number): number {
+  const low = mpfn % SCALE;
+  return mpfn - low + (low & ~flag);
+}
+
+/** Human-readable form of an entry ('pfn 0x1234 VALID|MIGRATE|LOCKED', 'MIGRATE', '0'). Model helper. */
+export function formatMigratePfn(mpfn: number): string {
+  const names: string[] = [];
+  if (migratePfnHas(mpfn, MIGRATE_PFN_VALID)) names.push('VALID');
+  if (migratePfnHas(mpfn, MIGRATE_PFN_MIGRATE)) names.push('MIGRATE');
+  if (migratePfnHas(mpfn, MIGRATE_PFN_LOCKED)) names.push('LOCKED');
+  if (migratePfnHas(mpfn, MIGRATE_PFN_WRITE)) names.push('WRITE');
+  const page = migratePfnToPage(mpfn);
+  const flags = names.length === 0 ? '0' : names.join('|');
+  return page < 0 ? flags : `pfn 0x${page.toString(16)} ${flags}`;
+}

@@ -1,0 +1,90 @@
+/**
+ * Replacing migration entries by real mappings again (of the new page on success, of the old page
+ * on restore). Mirrors mm/migrate.c:remove_migration_pte()/remove_migration_ptes().
+ */
+import {
+  type Machine,
+  maybeMkwrite,
+  pageAddAnonRmap,
+  pageAddFileRmap,
+  pteLookup,
+  type VmArea,
+  vmaAddress,
+} from '@hmmsim/mm';
+import {
+  _PAGE_SOFT_DIRTY,
+  getPage,
+  isMigrationEntry,
+  isSwapPte,
+  isWriteMigrationEntry,
+  isZoneDevicePage,
+  makeDevicePrivateEntry,
+  PG_anon,
+  pteMkold,
+  pteSwpSoftDirty,
+  pteToSwpEntry,
+  pteWrite,
+  setPte,
+  swpEntryToPteBits,
+  swpOffset,
+} from '@hmmsim/pagetable';
+import { isDevicePrivatePage } from './device-private.ts';
+
+/**
+ * If the PTE at `addr` in `vma` is a migration entry for `old`, map `newPage` there instead:
+ * a PTE from vm_page_prot made old (soft-dirty kept; writable iff the entry was a write entry and
+ * the vma is still VM_WRITE), or for a device-private `newPage` a device-private entry with that
+ * write-ness; takes a page reference and adds the rmap. Returns true if it replaced an entry.
+ * RSS is unchanged (a migration entry counts like the page). Mirrors mm/migrate.c:remove_migration_pte().
+ */
+export function removeMigrationPte(
+  machine: Machine,
+  vma: VmArea,
+  addr: number,
+  old: number,
+  newPage: number,
+): boolean {
+  const mm = vma.vmMm;
+  const slot = pteLookup(mm, addr);
+  if (slot < 0) return false;
+  const bits = mm.pt.bits[slot] as number;
+  if (!isSwapPte(bits)) return false;
+  const entry = pteToSwpEntry(bits, mm.pt.val[slot] as number);
+  if (!isMigrationEntry(entry) || swpOffset(entry) !== old) return false;
+  const pm = machine.phys;
+  getPage(pm, newPage);
+  let pte = pteMkold(vma.vmPageProt);
+  if (pteSwpSoftDirty(bits)) pte |= _PAGE_SOFT_DIRTY;
+  if (isWriteMigrationEntry(entry)) pte = maybeMkwrite(pte, vma);
+  if (isZoneDevicePage(pm, newPage) && isDevicePrivatePage(machine, newPage)) {
+    setPte(mm.pt, slot, swpEntryToPteBits(makeDevicePrivateEntry(newPage, pteWrite(pte))), newPage);
+  } else {
+    setPte(mm.pt, slot, pte, newPage);
+  }
+  if (((pm.flags[newPage] as number) & PG_anon) !== 0) pageAddAnonRmap(machine, newPage, vma, addr);
+  else pageAddFileRmap(machine, newPage);
+  return true;
+}
+
+/**
+ * Replace every migration entry for `old` by a mapping of `newPage`, over all mappings the
+ * reverse map of `newPage` (which carries `old`'s mapping and index) can reach.
+ * Mirrors mm/migrate.c:remove_migration_ptes().
+ */
+export function removeMigrationPtes(machine: Machine, old: number, newPage: number): void {
+  const pm = machine.phys;
+  const id = pm.mapping[newPage] as number;
+  const vmas =
+    ((pm.flags[newPage] as number) & PG_anon) !== 0
+      ? machine.anonVmas.get(id)?.vmas
+      : machine.addressSpaces.get(id)?.iMmap;
+  if (vmas === undefined) return;
+  const pgoff = pm.index[newPage] as number;
+  // rmap_walk over the new page's anon_vma / i_mmap (rmapCandidates without its allocations;
+  // migration pages are never compound).
+  for (const vma of vmas) {
+    const addr = vmaAddress(vma, pgoff);
+    if (addr >= vma.vmStart && addr < vma.vmEnd)
+      removeMigrationPte(machine, vma, addr, old, newPage);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Unlocking a page on the migration paths: clear PG_locked and wake the page's hashed wait queue
+ * only when someone waits on it (the kernel tests PG_waiters; the model asks the queue).
+ */
+import { waitqueueActive, wakeUpAll } from '@hmmsim/kernel';
+import type { Machine } from '@hmmsim/mm';
+import { unlockPage } from '@hmmsim/pagetable';
+
+/**
+ * Unlock `pfn` (KernelBugError if it is not locked) and wake its waiters, if any.
+ * Mirrors mm/filemap.c:unlock_page() (the PageWaiters() fast path of wake_up_page()).
+ */
+export function unlockPageWakeWaiters(machine: Machine, pfn: number): void {
+  unlockPage(machine.phys, pfn);
+  const wq = machine.pageWaitTable[pfn % machine.pageWaitTable.length];
+  if (wq !== undefined && waitqueueActive(wq)) wakeUpAll(wq);
+}
