@@ -25,7 +25,7 @@ import {
   spinUnlock,
   waitEventTimeout,
 } from '@hmmsim/kernel';
-import { mmgetNotZero, mmput } from '@hmmsim/mm';
+import { type MmStruct, mmgetNotZero, mmput } from '@hmmsim/mm';
 import { type Hmm, type HmmKind, hmmOfMirror } from './hmm.ts';
 import type { HmmMirror } from './hmm-mirror.ts';
 import {
@@ -106,14 +106,17 @@ export function checkTimeout(timeout: number, fn: string): void {
 }
 
 /**
- * Start tracking CPU page-table changes over `[range.start, range.end)` for `mirror`: 0, -EINVAL
- * (unaligned or empty range; `valid` false, `hmm` null), -EFAULT (the mm is exiting). Pins
- * mm_users until unregister. The range starts valid only if no invalidation of the mm is in
- * flight (R2: anywhere in the mm, not just in the range).
- * Mirrors mm/hmm.c:hmm_range_register() (v5.4).
+ * The common first half of legacy and shim range registration: the mirror's struct hmm (of API
+ * `kind`), `valid` and `hmm` cleared, the bounds checked (-EINVAL) and an mm_users reference taken
+ * (-EFAULT when the mm is exiting). Returns the struct hmm and its mm, or the errno.
+ * Mirrors the checks and mmget_not_zero() of mm/hmm.c:hmm_range_register() (v5.4).
  */
-export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
-  const hmm = hmmOfMirror(mirror, 'hmm_range_register', 'legacy');
+export function hmmRangeRegisterBegin(
+  range: HmmRange,
+  mirror: HmmMirror,
+  kind: HmmKind,
+): { readonly hmm: Hmm; readonly mm: MmStruct } | number {
+  const hmm = hmmOfMirror(mirror, 'hmm_range_register', kind);
   assertRangeNotRegistered(range, 'hmm_range_register');
   range.valid = false;
   range.hmm = null;
@@ -121,6 +124,20 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   if (bad !== 0) return bad;
   const mm = hmm.mm;
   if (mm === null || !mmgetNotZero(mm)) return -EFAULT;
+  return { hmm, mm };
+}
+
+/**
+ * Start tracking CPU page-table changes over `[range.start, range.end)` for `mirror`: 0, -EINVAL
+ * (unaligned or empty range; `valid` false, `hmm` null), -EFAULT (the mm is exiting). Pins
+ * mm_users until unregister. The range starts valid only if no invalidation of the mm is in
+ * flight (R2: anywhere in the mm, not just in the range).
+ * Mirrors mm/hmm.c:hmm_range_register() (v5.4).
+ */
+export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
+  const begun = hmmRangeRegisterBegin(range, mirror, 'legacy');
+  if (typeof begun === 'number') return begun;
+  const { hmm, mm } = begun;
   await spinLock(hmm.rangesLock);
   range.hmm = hmm;
   hmm.ranges.unshift(range);

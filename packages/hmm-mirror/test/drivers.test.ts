@@ -12,8 +12,6 @@ import {
 import {
   MMU_NOTIFY_CLEAR,
   mmput,
-  mmuNotifierInvalidateRangeEnd,
-  mmuNotifierInvalidateRangeStart,
   mmuNotifierInvalidateRangeStartNonblock,
   mmuNotifierRangeInit,
   mprotect,
@@ -44,7 +42,7 @@ import {
   setRequests,
   shimHmmMirrorApi,
 } from '../src/index.ts';
-import { BASE, clearRange, msleep, NPAGES, runTasks, world } from './helpers.ts';
+import { BASE, invalidateSlowly, NPAGES, runTasks, world } from './helpers.ts';
 
 describe('DevicePageTable', () => {
   it('maps, clears and counts entries by page index', () => {
@@ -192,10 +190,7 @@ for (const api of [legacyHmmMirrorApi, shimHmmMirrorApi]) {
       let ret: number | undefined;
       await runTasks(sched, {
         async invalidator() {
-          const u = clearRange(mm, BASE, BASE + PAGE_SIZE);
-          await mmuNotifierInvalidateRangeStart(u);
-          await msleep(sched, 3000);
-          await mmuNotifierInvalidateRangeEnd(u);
+          await invalidateSlowly(mm, BASE, BASE + PAGE_SIZE, 3000);
         },
         async device() {
           ret = await drv.fault(false);
@@ -217,10 +212,7 @@ describe('LegacyDriver options', () => {
     const users = mm.mmUsers;
     await runTasks(sched, {
       async invalidator() {
-        const u = clearRange(mm, BASE, BASE + PAGE_SIZE);
-        await mmuNotifierInvalidateRangeStart(u);
-        await msleep(sched, 3000);
-        await mmuNotifierInvalidateRangeEnd(u);
+        await invalidateSlowly(mm, BASE, BASE + PAGE_SIZE, 3000);
       },
       async device() {
         expect(await drv.fault(false)).toBe(-EBUSY);

@@ -112,6 +112,35 @@ export async function invalidate(mm: MmStruct, start: number, end: number): Prom
   await mmuNotifierInvalidateRangeEnd(r);
 }
 
+/** One blockable CLEAR of `[start, end)` held open for `ms` of virtual time (start, sleep, end). */
+export async function invalidateSlowly(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  ms: number,
+): Promise<void> {
+  const r = clearRange(mm, start, end);
+  await mmuNotifierInvalidateRangeStart(r);
+  await msleep(mm.machine.sched, ms);
+  await mmuNotifierInvalidateRangeEnd(r);
+}
+
+/**
+ * R2 load: two invalidations far from the range (1 and 2 MiB above BASE) that overlap in time,
+ * so the mm always has one in flight for 2 s of virtual time.
+ */
+export async function overlappingUnrelatedInvalidations(mm: MmStruct): Promise<void> {
+  const sched = mm.machine.sched;
+  const u1 = clearRange(mm, BASE + 0x100000, BASE + 0x101000);
+  const u2 = clearRange(mm, BASE + 0x200000, BASE + 0x201000);
+  await mmuNotifierInvalidateRangeStart(u1);
+  await msleep(sched, 800);
+  await mmuNotifierInvalidateRangeStart(u2);
+  await mmuNotifierInvalidateRangeEnd(u1);
+  await msleep(sched, 1200);
+  await mmuNotifierInvalidateRangeEnd(u2);
+}
+
 /** Sleep `ms` of virtual time (a wait that nothing ends). */
 export async function msleep(sched: Scheduler, ms: number): Promise<void> {
   const wq = new WaitQueueHead(sched, 'test.msleep');

@@ -18,7 +18,15 @@ import {
   mmuNotifierRangeInit,
   munmap,
 } from '@hmmsim/mm';
-import { mmuNotifierMmOf, mmuNotifierSynchronize } from '@hmmsim/mmu-notifier';
+import {
+  MmuNotifier,
+  mmuNotifierGet,
+  mmuNotifierMmOf,
+  mmuNotifierPut,
+  mmuNotifierRegister,
+  mmuNotifierSetOptions,
+  mmuNotifierSynchronize,
+} from '@hmmsim/mmu-notifier';
 import { describe, expect, it } from 'vitest';
 import {
   asHmm,
@@ -37,13 +45,23 @@ import {
   hmmRangeOverlaps,
   hmmRangeRegister,
   hmmRangeUnregister,
+  hmmRangeWaitUntilValid,
   hmmRelease,
   hmmSetOptions,
   hmmSyncMirrors,
   legacyHmmMirrorApi,
   shimHmmMirrorApi,
 } from '../src/index.ts';
-import { BASE, clearRange, invalidate, journalMirror, range, register, world } from './helpers.ts';
+import {
+  BASE,
+  clearRange,
+  invalidate,
+  journalMirror,
+  range,
+  register,
+  runTasks,
+  world,
+} from './helpers.ts';
 
 describe('hmm_mirror_register / struct hmm', () => {
   it('the first mirror creates the struct hmm (a legacy hlist notifier); later ones share it, newest first', async () => {
@@ -237,6 +255,44 @@ describe('hmm_mirror_register / struct hmm', () => {
     expect(hmm.notifiers).toBe(0);
   });
 
+  for (const mode of ['v5.4', 'fixed'] as const) {
+    it(`R3 (${mode}): a later hlist subscriber fails a non-blockable start after struct hmm's start succeeded`, async () => {
+      const { mm, sched } = await world();
+      mmuNotifierSetOptions(mm, { unpairedStartEnd: mode });
+      // Registered before struct hmm, so called after it (newest first); it has no end.
+      const failer = new MmuNotifier({
+        invalidateRangeStart: (_mn, u) => (u.flags & 1 ? 0 : -EAGAIN),
+      });
+      expect(await mmuNotifierRegister(failer, mm)).toBe(0);
+      const j: string[] = [];
+      const a = journalMirror('a', j);
+      expect(await register(legacyHmmMirrorApi, a, mm)).toBe(0);
+      const hmm = a.hmm as Hmm;
+      const r = range(BASE, 1);
+      expect(await hmmRangeRegister(r, a)).toBe(0);
+      const nb = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, BASE, BASE + 0x1000);
+      expect(await mmuNotifierInvalidateRangeStartNonblock(nb)).toBe(-EAGAIN);
+      expect(j).toEqual([`a:${MMU_NOTIFY_CLEAR} 0x10000000-0x10001000`]); // hmm's start ran
+      let waited: boolean | undefined;
+      await runTasks(sched, {
+        async driver() {
+          await invalidate(mm, BASE + 0x100000, BASE + 0x101000); // a later, complete one
+          waited = await hmmRangeWaitUntilValid(r, 100);
+        },
+      });
+      if (mode === 'v5.4') {
+        // hmm never gets the end of its successful start: notifiers leaks, the range is stuck.
+        expect(hmm.notifiers).toBe(1);
+        expect([r.valid, waited]).toEqual([false, false]);
+      } else {
+        // c2655835fd8c: every subscriber implementing end gets it, so hmm counts back to 0.
+        expect(hmm.notifiers).toBe(0);
+        expect([r.valid, waited]).toEqual([true, true]);
+      }
+      await hmmRangeUnregister(r);
+    });
+  }
+
   it('a mirror error in a blockable invalidation is the kernel WARN: KernelBugError, count undone', async () => {
     const { mm } = await world();
     const a = new HmmMirror({ syncCpuDevicePagetables: () => -EAGAIN });
@@ -302,9 +358,19 @@ describe('the overlap test (quirk Q11)', () => {
     await hmmRangeUnregister(r);
   });
 
-  it('the legacy ops object is shared (mmu_notifier_get finds the struct hmm by it)', () => {
+  it('the legacy ops object is shared (mmu_notifier_get finds the struct hmm by it)', async () => {
     expect(Object.isFrozen(hmmMmuNotifierOps)).toBe(true);
-    expect(typeof hmmMmuNotifierOps.allocNotifier).toBe('function');
+    const { mm } = await world();
+    const a = journalMirror('a', []);
+    expect(await register(legacyHmmMirrorApi, a, mm)).toBe(0);
+    const hmm = a.hmm as Hmm;
+    // Another get with the same ops object takes a reference on the same struct hmm.
+    expect(await mmuNotifierGet(hmmMmuNotifierOps, mm)).toBe(hmm);
+    expect(hmm.users).toBe(2);
+    await mmuNotifierPut(hmm);
+    expect(hmm.users).toBe(1);
+    await hmmMirrorUnregister(a);
+    expect(hmm.users).toBe(0);
   });
 });
 

@@ -28,8 +28,9 @@ import {
   BASE,
   clearRange,
   invalidate,
+  invalidateSlowly,
   journalMirror,
-  msleep,
+  overlappingUnrelatedInvalidations,
   range,
   register,
   runTasks,
@@ -196,10 +197,7 @@ describe('hmm_range_wait_until_valid (legacy)', () => {
     let got: boolean | undefined;
     await runTasks(sched, {
       async invalidator() {
-        const u = clearRange(mm, BASE, BASE + 0x1000);
-        await mmuNotifierInvalidateRangeStart(u);
-        await msleep(sched, 100);
-        await mmuNotifierInvalidateRangeEnd(u);
+        await invalidateSlowly(mm, BASE, BASE + 0x1000, 100);
       },
       async waiter() {
         got = await hmmRangeWaitUntilValid(r, HMM_RANGE_DEFAULT_TIMEOUT);
@@ -217,14 +215,7 @@ describe('hmm_range_wait_until_valid (legacy)', () => {
     await runTasks(sched, {
       async elsewhere() {
         // Two overlapping invalidations far from the range, 2 s in total: notifiers never drops to 0.
-        const u1 = clearRange(mm, BASE + 0x100000, BASE + 0x101000);
-        const u2 = clearRange(mm, BASE + 0x200000, BASE + 0x201000);
-        await mmuNotifierInvalidateRangeStart(u1);
-        await msleep(sched, 800);
-        await mmuNotifierInvalidateRangeStart(u2);
-        await mmuNotifierInvalidateRangeEnd(u1);
-        await msleep(sched, 1200);
-        await mmuNotifierInvalidateRangeEnd(u2);
+        await overlappingUnrelatedInvalidations(mm);
       },
       async driver() {
         expect(await hmmRangeRegister(r, mirror)).toBe(0);

@@ -34,8 +34,10 @@ import {
   BASE,
   clearRange,
   invalidate,
+  invalidateSlowly,
   journalMirror,
   msleep,
+  overlappingUnrelatedInvalidations,
   range,
   register,
   runTasks,
@@ -190,6 +192,23 @@ describe('compat shim: ranges', () => {
     await api.hmmRangeUnregister(r);
   });
 
+  it("differs from legacy's Q11: an invalidation ending exactly at range.start leaves it valid", async () => {
+    const answers: Record<string, boolean> = {};
+    for (const which of [legacyHmmMirrorApi, shimHmmMirrorApi]) {
+      const { mm } = await world();
+      const mirror = journalMirror('m', []);
+      expect(await register(which, mirror, mm)).toBe(0);
+      const r = range(BASE, 1);
+      expect(await which.hmmRangeRegister(r, mirror)).toBe(0);
+      const u = clearRange(mm, BASE - 0x1000, BASE); // touches the range's first byte
+      await mmuNotifierInvalidateRangeStart(u);
+      answers[which.name] = which.hmmRangeValid(r);
+      await mmuNotifierInvalidateRangeEnd(u);
+      await which.hmmRangeUnregister(r);
+    }
+    expect(answers).toEqual({ legacy: false, shim: true });
+  });
+
   it('a range registered during an in-flight invalidation starts invalid; wait sleeps until the window ends', async () => {
     const { mm, mirror, sched } = await setup();
     const r = range(BASE, 1);
@@ -198,10 +217,7 @@ describe('compat shim: ranges', () => {
     let windowOpen: boolean | undefined;
     await runTasks(sched, {
       async elsewhere() {
-        const u = clearRange(mm, BASE + 0x100000, BASE + 0x101000);
-        await mmuNotifierInvalidateRangeStart(u);
-        await msleep(sched, 100);
-        await mmuNotifierInvalidateRangeEnd(u);
+        await invalidateSlowly(mm, BASE + 0x100000, BASE + 0x101000, 100);
       },
       async driver() {
         expect(await api.hmmRangeRegister(r, mirror)).toBe(0);
@@ -225,10 +241,7 @@ describe('compat shim: ranges', () => {
     let waited = -1;
     await runTasks(sched, {
       async invalidator() {
-        const u = clearRange(mm, BASE, BASE + 0x1000);
-        await mmuNotifierInvalidateRangeStart(u);
-        await msleep(sched, 2000);
-        await mmuNotifierInvalidateRangeEnd(u);
+        await invalidateSlowly(mm, BASE, BASE + 0x1000, 2000);
       },
       async driver() {
         const j0 = sched.clock.jiffies;
@@ -250,14 +263,7 @@ describe('compat shim: ranges', () => {
     let got: boolean | undefined;
     await runTasks(sched, {
       async elsewhere() {
-        const u1 = clearRange(mm, BASE + 0x100000, BASE + 0x101000);
-        const u2 = clearRange(mm, BASE + 0x200000, BASE + 0x201000);
-        await mmuNotifierInvalidateRangeStart(u1);
-        await msleep(sched, 800);
-        await mmuNotifierInvalidateRangeStart(u2);
-        await mmuNotifierInvalidateRangeEnd(u1);
-        await msleep(sched, 1200);
-        await mmuNotifierInvalidateRangeEnd(u2);
+        await overlappingUnrelatedInvalidations(mm);
       },
       async driver() {
         expect(await api.hmmRangeRegister(r, mirror)).toBe(0);

@@ -210,13 +210,12 @@ async function __mmuIntervalNotifierInsert(
 }
 
 /**
- * Subscribe `mni` to `[start, start + length - 1]` of `mm` (the caller holds an mmget reference).
- * Switches the interval tree on (taking mmap_sem for write) the first time. Returns 0, -EOVERFLOW
- * (length 0 or past ULONG_MAX), or a registration error. On return the notifier may still be
- * pending (deferred) until the current invalidation window ends.
- * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_insert().
+ * Both inserts: check the arguments, switch the interval tree on with `register(NULL, mm)` the
+ * first time (the locking and non-locking registration differ only there), then insert.
+ * Mirrors the shared body of mmu_interval_notifier_insert() and _insert_locked().
  */
-export async function mmuIntervalNotifierInsert(
+async function insertWith(
+  register: (mn: null, mm: MmStruct) => Promise<number>,
   mni: MmuIntervalNotifier,
   mm: MmStruct,
   start: number,
@@ -226,11 +225,28 @@ export async function mmuIntervalNotifierInsert(
   checkInsertArgs(mni, start, length, ops);
   let m = mmuNotifierMmOf(mm);
   if (m === null || !m.hasItree) {
-    const ret = await mmuNotifierRegister(null, mm);
+    const ret = await register(null, mm);
     if (ret !== 0) return ret;
     m = mmuNotifierMmOf(mm) as MmuNotifierMm;
   }
   return __mmuIntervalNotifierInsert(mni, mm, m, start, length, ops);
+}
+
+/**
+ * Subscribe `mni` to `[start, start + length - 1]` of `mm` (the caller holds an mmget reference).
+ * Switches the interval tree on (taking mmap_sem for write) the first time. Returns 0, -EOVERFLOW
+ * (length 0 or past ULONG_MAX), or a registration error. On return the notifier may still be
+ * pending (deferred) until the current invalidation window ends.
+ * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_insert().
+ */
+export function mmuIntervalNotifierInsert(
+  mni: MmuIntervalNotifier,
+  mm: MmStruct,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): Promise<number> {
+  return insertWith(mmuNotifierRegister, mni, mm, start, length, ops);
 }
 
 /**
@@ -251,14 +267,7 @@ export async function mmuIntervalNotifierInsertLocked(
         'expected the caller to hold it (or use mmu_interval_notifier_insert)',
     );
   }
-  checkInsertArgs(mni, start, length, ops);
-  let m = mmuNotifierMmOf(mm);
-  if (m === null || !m.hasItree) {
-    const ret = await __mmuNotifierRegister(null, mm);
-    if (ret !== 0) return ret;
-    m = mmuNotifierMmOf(mm) as MmuNotifierMm;
-  }
-  return __mmuIntervalNotifierInsert(mni, mm, m, start, length, ops);
+  return insertWith(__mmuNotifierRegister, mni, mm, start, length, ops);
 }
 
 /**

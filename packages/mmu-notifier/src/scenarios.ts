@@ -45,6 +45,7 @@ import {
 } from '@hmmsim/mm';
 import { ptePresent } from '@hmmsim/pagetable';
 import { type MmuNotifierLog, mmuNotifierLogStart } from './event-log.ts';
+import { IT_NIL } from './interval-tree.ts';
 import {
   assertMmuNotifierHistory,
   assertMmuNotifierInvariants,
@@ -65,6 +66,19 @@ import { MmuNotifier, mmuNotifierRegister, mmuNotifierUnregister } from './mmu-n
 const BASE = 0x10000000;
 /** Attempts of the driver's fault loop (the kernel bounds it by HMM_RANGE_DEFAULT_TIMEOUT). */
 const MAX_TRIES = 3;
+
+/** Insert `mni` over `[start, start + length)` of `mm`; a non-zero result fails the run (`what`). */
+async function insertOrThrow(
+  what: string,
+  mni: MmuIntervalNotifier,
+  mm: MmStruct,
+  start: number,
+  length: number,
+  ops: MmuIntervalNotifierOps,
+): Promise<void> {
+  const ret = await mmuIntervalNotifierInsert(mni, mm, start, length, ops);
+  if (ret !== 0) throw new KernelBugError(`${what} returned ${ret}`);
+}
 
 /**
  * The pfn the CPU maps at `addr` (4 KiB pages), or null. Read-only: no accessed bit is set.
@@ -251,8 +265,7 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
   async setup(sched) {
     const w = makeWorld(sched);
     const a = new SeqDriver(sched, 'A');
-    const ret = await mmuIntervalNotifierInsert(a.mni, w.mm, BASE, 2 * PAGE_SIZE, a.ops);
-    if (ret !== 0) throw new KernelBugError(`setup: insert A returned ${ret}`);
+    await insertOrThrow('setup: insert A', a.mni, w.mm, BASE, 2 * PAGE_SIZE, a.ops);
     return { ...w, a, b: new SeqDriver(sched, 'B'), seqB: undefined };
   },
   tasks: [
@@ -260,14 +273,7 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
     {
       name: 'cpu1 insert B',
       async run(s) {
-        const ret = await mmuIntervalNotifierInsert(
-          s.b.mni,
-          s.mm,
-          BASE + PAGE_SIZE,
-          PAGE_SIZE,
-          s.b.ops,
-        );
-        if (ret !== 0) throw new KernelBugError(`insert B returned ${ret}`);
+        await insertOrThrow('insert B', s.b.mni, s.mm, BASE + PAGE_SIZE, PAGE_SIZE, s.b.ops);
         s.seqB = await mmuIntervalReadBegin(s.b.mni);
       },
     },
@@ -275,7 +281,7 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
   invariant: stepCheck,
   finalCheck(s) {
     endCheck(s);
-    if (s.b.mni.itNode === 0)
+    if (s.b.mni.itNode === IT_NIL)
       throw new KernelBugError('B is not in the tree after every window ended');
     if (s.seqB === undefined) throw new KernelBugError('read_begin(B) never returned');
   },
@@ -302,8 +308,7 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
   async setup(sched) {
     const w = makeWorld(sched);
     const a = new SeqDriver(sched, 'A');
-    const ret = await mmuIntervalNotifierInsert(a.mni, w.mm, BASE, PAGE_SIZE, a.ops);
-    if (ret !== 0) throw new KernelBugError(`setup: insert A returned ${ret}`);
+    await insertOrThrow('setup: insert A', a.mni, w.mm, BASE, PAGE_SIZE, a.ops);
     return { ...w, a, removed: false, callsAtRemove: -1 };
   },
   tasks: [
@@ -320,7 +325,7 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
   invariant: stepCheck,
   finalCheck(s) {
     endCheck(s);
-    if (!s.removed || s.a.mni.itNode !== 0)
+    if (!s.removed || s.a.mni.itNode !== IT_NIL)
       throw new KernelBugError('A was not removed from the tree');
     if (s.a.calls !== s.callsAtRemove) {
       throw new KernelBugError(
@@ -357,8 +362,7 @@ export const readBeginSleepsWhileInvalidated: Scenario<ReadState> = defineScenar
       [a, BASE],
       [b, BASE + 4 * PAGE_SIZE],
     ] as const) {
-      const ret = await mmuIntervalNotifierInsert(d.mni, w.mm, start, PAGE_SIZE, d.ops);
-      if (ret !== 0) throw new KernelBugError(`setup: insert returned ${ret}`);
+      await insertOrThrow('setup: insert', d.mni, w.mm, start, PAGE_SIZE, d.ops);
     }
     return { ...w, a, b, result: undefined };
   },
@@ -411,8 +415,7 @@ async function mirrorSetup(sched: Scheduler, forgetSetSeq: boolean): Promise<Mir
   const wr = await cpuWrite(w.mm, addr, new Uint8Array([1]));
   if (!wr.ok) throw new KernelBugError('setup: the first touch failed');
   const drv = new MirrorDriver(sched, w.mm, forgetSetSeq);
-  const ret = await mmuIntervalNotifierInsert(drv.mni, w.mm, addr, PAGE_SIZE, drv.ops);
-  if (ret !== 0) throw new KernelBugError(`setup: insert returned ${ret}`);
+  await insertOrThrow('setup: insert', drv.mni, w.mm, addr, PAGE_SIZE, drv.ops);
   return { ...w, drv, addr, faultRet: undefined };
 }
 

@@ -55,6 +55,28 @@ import { runTasks } from './run.ts';
 const range = (mm: MmStruct, start: number, end: number) =>
   mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, start, end);
 
+/**
+ * A callback held in flight: `invalidateRangeStart` completes `inCb`, waits for `leave`, then
+ * journals 'callback returns'; `cpu0` runs one whole invalidation of `mm` that calls it.
+ */
+function blockedStart(mm: MmStruct, journal: string[]) {
+  const sched = mm.machine.sched;
+  const inCb = new Completion(sched, 'in callback');
+  const leave = new Completion(sched, 'leave callback');
+  const invalidateRangeStart = async (): Promise<number> => {
+    complete(inCb);
+    await waitForCompletion(leave);
+    journal.push('callback returns');
+    return 0;
+  };
+  const cpu0 = async (): Promise<void> => {
+    const r = range(mm, 0, 0x1000);
+    await mmuNotifierInvalidateRangeStart(r);
+    await mmuNotifierInvalidateRangeEnd(r);
+  };
+  return { inCb, leave, invalidateRangeStart, cpu0 };
+}
+
 /** Ops that journal every call as '<name>:<op>'; `extra` overrides (undefined removes an op). */
 function journalOps(
   name: string,
@@ -412,26 +434,16 @@ describe('get / put', () => {
   it('free_notifier waits for a callback of the notifier that is still running', async () => {
     const { mm, sched } = world();
     const log = mmuNotifierLogStart(sched);
-    const inCb = new Completion(sched, 'in callback');
-    const leave = new Completion(sched, 'leave callback');
     const journal: string[] = [];
+    const { inCb, leave, invalidateRangeStart, cpu0 } = blockedStart(mm, journal);
     const ops: MmuNotifierOps = {
       allocNotifier: () => new MmuNotifier({}),
       freeNotifier: () => void journal.push('free_notifier'),
-      invalidateRangeStart: async () => {
-        complete(inCb);
-        await waitForCompletion(leave);
-        journal.push('callback returns');
-        return 0;
-      },
+      invalidateRangeStart,
     };
     const mn = (await mmuNotifierGet(ops, mm)) as MmuNotifier;
-    const r = range(mm, 0, 0x1000);
     await runTasks(sched, {
-      cpu0: async () => {
-        await mmuNotifierInvalidateRangeStart(r);
-        await mmuNotifierInvalidateRangeEnd(r);
-      },
+      cpu0,
       cpu1: async () => {
         await waitForCompletion(inCb);
         await mmuNotifierPut(mn);
@@ -476,25 +488,15 @@ describe('unregister and exit', () => {
   it('unregister waits for a callback in flight on another CPU', async () => {
     const { mm, sched } = world();
     const log = mmuNotifierLogStart(sched);
-    const inCb = new Completion(sched, 'in callback');
-    const leave = new Completion(sched, 'leave callback');
     const journal: string[] = [];
+    const { inCb, leave, invalidateRangeStart, cpu0 } = blockedStart(mm, journal);
     const mn = new MmuNotifier({
-      invalidateRangeStart: async () => {
-        complete(inCb);
-        await waitForCompletion(leave);
-        journal.push('callback returns');
-        return 0;
-      },
+      invalidateRangeStart,
       release: () => void journal.push('release'),
     });
     await mmuNotifierRegister(mn, mm);
-    const r = range(mm, 0, 0x1000);
     await runTasks(sched, {
-      cpu0: async () => {
-        await mmuNotifierInvalidateRangeStart(r);
-        await mmuNotifierInvalidateRangeEnd(r);
-      },
+      cpu0,
       cpu1: async () => {
         await waitForCompletion(inCb);
         complete(leave); // cpu0 may go on, but cpu1 runs until it sleeps in synchronize

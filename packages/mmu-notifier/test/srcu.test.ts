@@ -46,12 +46,18 @@ describe('SRCU', () => {
         journal.push('synchronize');
         complete(leave);
         const p = synchronizeSrcu(ss);
+        // A reader that begins after synchronize was called is not waited for: it stays open
+        // across the whole grace period (waiting for it would deadlock this task).
+        const after = srcuReadLock(ss);
         srcuReadUnlock(ss, late2); // ...(this one started before: it is waited for too)
         await p;
         journal.push('synchronize returned');
+        expect(ss.nrReaders).toBe(1);
+        srcuReadUnlock(ss, after);
       },
     });
     expect(journal).toEqual(['synchronize', 'old reader leaves', 'synchronize returned']);
+    expect(ss.nrReaders).toBe(0);
   });
 
   it('callSrcu never runs the callback inline; it runs once the grace period is over', async () => {

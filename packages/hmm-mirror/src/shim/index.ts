@@ -12,7 +12,8 @@
  * 3. hmmRangeWaitUntilValid is a read_begin bounded by the timeout (sleeps while the range's
  *    notifier is inside the current window, i.e. until the mm's last overlapping invalidation
  *    ends — when v5.4's `notifiers` would reach 0). Calling it between the fault and the valid
- *    check forgets a collision, as it did in v5.4.
+ *    check forgets a collision, as it did in v5.4. Its removal of notifiers of unregistered ranges
+ *    (see 5) can, rarely, wait for a window that opened meanwhile, past the timeout.
  * 4. A range registered during an in-flight invalidation starts invalid, as in v5.4, because
  *    mmu_interval_notifier_insert makes the window fully excluded; R2 (starvation by overlapping
  *    invalidations) is therefore kept. No `notifiers` count is maintained.
@@ -24,8 +25,11 @@
  * 7. The notifier callback calls set_seq without the driver lock; it is ordered before the
  *    mirror's locked sync callback because the core calls interval notifiers before hlist ones.
  * 8. A mirror returning -EAGAIN to a non-blockable start leaves the v5.5 core's interval window
- *    open (R3 of v5.5: the interval part is not undone), where v5.4 undid its own count.
- * 9. `range.valid` only caches the last answer; `range.notifier` belongs to the shim.
+ *    open for good (R3 of v5.5: the interval part is not undone): every range needing a new read
+ *    section then times out in hmmRangeWaitUntilValid. v5.4 undid its own count in that case.
+ * 9. The overlap test is exact: an invalidation ending at range.start does not invalidate the
+ *    range (v5.4's Q11 treated touching ranges as overlapping).
+ * 10. `range.valid` only caches the last answer; `range.notifier` belongs to the shim.
  *
  * Model compat shim; mirrors the semantics of include/linux/hmm.h (seed) hmm_mirror_* and
  * hmm_range_* on top of mm/mmu_notifier.c's interval notifier.

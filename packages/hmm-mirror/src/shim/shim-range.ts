@@ -33,14 +33,13 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
-  EFAULT,
   KernelBugError,
   msecsToJiffies,
   spinLock,
   spinUnlock,
   waitEventTimeout,
 } from '@hmmsim/kernel';
-import { type MmuNotifierRange, mmgetNotZero, mmput } from '@hmmsim/mm';
+import { type MmuNotifierRange, mmput } from '@hmmsim/mm';
 import {
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
@@ -51,12 +50,11 @@ import {
   mmuIntervalSetSeq,
   mmuNotifierMmOf,
 } from '@hmmsim/mmu-notifier';
-import { type Hmm, hmmOfMirror } from '../hmm.ts';
+import type { Hmm } from '../hmm.ts';
 import type { HmmMirror } from '../hmm-mirror.ts';
 import {
-  assertRangeNotRegistered,
   checkTimeout,
-  hmmRangeCheckBounds,
+  hmmRangeRegisterBegin,
   registrationOf,
   unlinkRange,
 } from '../hmm-range-register.ts';
@@ -142,14 +140,9 @@ function notifierOf(range: HmmRange, fn: string): ShimRangeNotifier {
  * Model compat shim; mirrors the semantics of mm/hmm.c:hmm_range_register().
  */
 export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
-  const hmm = hmmOfMirror(mirror, 'hmm_range_register', 'shim');
-  assertRangeNotRegistered(range, 'hmm_range_register');
-  range.valid = false;
-  range.hmm = null;
-  const bad = hmmRangeCheckBounds(range);
-  if (bad !== 0) return bad;
-  const mm = hmm.mm;
-  if (mm === null || !mmgetNotZero(mm)) return -EFAULT;
+  const begun = hmmRangeRegisterBegin(range, mirror, 'shim');
+  if (typeof begun === 'number') return begun;
+  const { hmm, mm } = begun;
   const mni = new ShimRangeNotifier(range);
   const ret = await mmuIntervalNotifierInsert(
     mni,
@@ -230,7 +223,8 @@ export function hmmRangeValid(range: HmmRange): boolean {
  * A read_begin bounded by `timeout` ms of virtual time: true at once if the current read section
  * is intact; otherwise sleep while the range's notifier is inside the current invalidation
  * window, then begin a new read section and return true; false on timeout (the range stays
- * invalid). First removes notifiers of unregistered ranges if no window is open.
+ * invalid). First removes notifiers of unregistered ranges if no window is open (a window that
+ * opens just then makes that removal wait for its end, which can outlast the timeout).
  * KernelBugError for a range that is not registered.
  * Model compat shim; mirrors the semantics of include/linux/hmm.h:hmm_range_wait_until_valid()
  * with mm/mmu_notifier.c:mmu_interval_read_begin().
