@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { runDemo } from './commands/demo.ts';
 import { registerExploreCommand } from './commands/explore.ts';
 import { registerRaceCommand, runRaceSummary } from './commands/race.ts';
+import { registerSelftestCommand } from './commands/selftest.ts';
 
 /** Builds the CLI; `exit` receives each command's exit code. */
 export function buildCli(out: (line: string) => void, exit: (code: number) => void) {
@@ -21,6 +22,7 @@ export function buildCli(out: (line: string) => void, exit: (code: number) => vo
     });
   registerExploreCommand(cli, { onExit: exit });
   registerRaceCommand(cli, { onExit: exit });
+  registerSelftestCommand(cli, { onExit: exit });
   cli.help();
   return cli;
 }

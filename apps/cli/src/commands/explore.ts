@@ -4,6 +4,7 @@
  * Exit codes: 0 no violation, 1 violation (or a broken scenario), 2 bad usage.
  */
 import { writeFileSync } from 'node:fs';
+import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
 import {
   createScenarioRegistry,
   DEFAULT_DFS_BOUND,
@@ -43,6 +44,7 @@ export const EXPLORE_SCENARIO_SOURCES: readonly ScenarioSource[] = [
   { package: '@hmmsim/mmu-notifier', scenarios: mmuNotifierScenarios },
   { package: '@hmmsim/hmm-mirror', scenarios: hmmMirrorScenarios },
   { package: '@hmmsim/migrate', scenarios: migrateScenarios },
+  { package: '@hmmsim/dmirror', scenarios: dmirrorScenarios },
 ];
 
 /** Where the command writes: lines to stdout/stderr, files, and an optional wall clock (ms). */

@@ -1,0 +1,88 @@
+/**
+ * The dmirror's device page table: an XArray keyed by virtual page number (`va >> PAGE_SHIFT`)
+ * whose values are the page the device accesses plus a small pointer tag (3 = writable, 1 =
+ * atomic, 0 = read-only). It holds no page references: the invalidate callback erases entries
+ * before the CPU mapping changes.
+ *
+ * Model: a Map from page number to `page * 4 + tag` (pages are pfns; no BigInt, no object per
+ * entry). Every operation is synchronous, so each one is atomic with respect to the scheduler, as
+ * the XArray's own lock makes it in the kernel.
+ *
+ * Mirrors lib/test_hmm.c: struct dmirror.pt, DPT_XA_TAG_WRITE, DPT_XA_TAG_ATOMIC, xa_store(),
+ * xa_load(), xa_erase(), dmirror_do_update().
+ */
+import { InvalidArgumentError } from '@hmmsim/kernel';
+
+/** Tag of a read-only entry (no tag). Mirrors lib/test_hmm.c (an untagged xa pointer). */
+export const DPT_XA_TAG_READ = 0;
+/** Tag of an atomic (device-exclusive) entry. Mirrors lib/test_hmm.c:DPT_XA_TAG_ATOMIC. */
+export const DPT_XA_TAG_ATOMIC = 1;
+/** Tag of a writable entry. Mirrors lib/test_hmm.c:DPT_XA_TAG_WRITE. */
+export const DPT_XA_TAG_WRITE = 3;
+
+/** One entry: the page (pfn) the device accesses and its tag. Mirrors an xa_tag_pointer() value. */
+export interface DptEntry {
+  readonly page: number;
+  readonly tag: number;
+}
+
+const TAGS = 4;
+
+/**
+ * A device page table. Mirrors struct xarray as lib/test_hmm.c uses it for `dmirror->pt`.
+ */
+export class DmirrorPageTable {
+  private readonly entries = new Map<number, number>();
+
+  /** Number of present entries. Model helper. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry at page number `vpn`, or null. Mirrors xa_load() + xa_untag_pointer()/xa_pointer_tag(). */
+  load(vpn: number): DptEntry | null {
+    const v = this.entries.get(vpn);
+    if (v === undefined) return null;
+    return { page: Math.floor(v / TAGS), tag: v % TAGS };
+  }
+
+  /** Store `page` with `tag` at `vpn` (replacing any entry). Mirrors xa_store(xa_tag_pointer()). */
+  store(vpn: number, page: number, tag: number): void {
+    if (!Number.isSafeInteger(page) || page < 0 || !Number.isInteger(tag) || tag < 0 || tag >= TAGS)
+      throw new InvalidArgumentError(`dmirror pt: store(page ${page}, tag ${tag}): bad entry`);
+    this.entries.set(vpn, page * TAGS + tag);
+  }
+
+  /** Remove the entry at `vpn` (if any). Mirrors xa_erase(). */
+  erase(vpn: number): void {
+    this.entries.delete(vpn);
+  }
+
+  /**
+   * Remove every entry from `firstVpn` through `lastVpn` inclusive; returns how many there were.
+   * Mirrors the xa_for_each_range() + xa_erase() loop of dmirror_do_update().
+   */
+  eraseRange(firstVpn: number, lastVpn: number): number {
+    let n = 0;
+    if (lastVpn - firstVpn >= this.entries.size) {
+      for (const vpn of [...this.entries.keys()]) {
+        if (vpn < firstVpn || vpn > lastVpn) continue;
+        this.entries.delete(vpn);
+        n++;
+      }
+      return n;
+    }
+    for (let vpn = firstVpn; vpn <= lastVpn; vpn++) if (this.entries.delete(vpn)) n++;
+    return n;
+  }
+
+  /** Present page numbers in increasing order. Model helper (xa_for_each()). */
+  vpns(): number[] {
+    return [...this.entries.keys()].sort((a, b) => a - b);
+  }
+
+  /** Drop every entry. Mirrors xa_destroy(). */
+  destroy(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The page_free callback: a device page became idle (its refcount returned to 1). Release its
+ * backing system page and, unless its chunk is being removed, put it back on the free list.
+ *
+ * Mirrors lib/test_hmm.c:dmirror_devmem_free().
+ */
+import { KernelBugError } from '@hmmsim/kernel';
+import { type Machine, mmPutPage } from '@hmmsim/mm';
+import { chunkPageData, dmirrorPageToChunk, NO_PAGE, setChunkPageData } from './dmirror-chunk.ts';
+import { freeListPush } from './free-list.ts';
+
+/**
+ * dev_pagemap_ops.page_free for a dmirror device page. KernelBugError for a page of no dmirror
+ * chunk. Mirrors lib/test_hmm.c:dmirror_devmem_free().
+ */
+export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
+  const chunk = dmirrorPageToChunk(machine, pfn);
+  if (chunk === null) {
+    throw new KernelBugError(`dmirror page_free: pfn ${pfn} is not a dmirror device page`);
+  }
+  const mdevice = chunk.mdevice;
+  const rpage = chunkPageData(chunk, pfn);
+  if (rpage !== NO_PAGE) {
+    mdevice.backingMirror.delete(rpage);
+    setChunkPageData(chunk, pfn, NO_PAGE);
+    mmPutPage(machine, rpage);
+  }
+  if (chunk.remove) return;
+  mdevice.cfree++;
+  freeListPush(mdevice, pfn);
+}

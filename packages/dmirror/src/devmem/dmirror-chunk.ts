@@ -1,0 +1,91 @@
+/**
+ * One chunk of simulated device memory: a 256 MiB MEMORY_DEVICE_PRIVATE dev_pagemap owned by a
+ * dmirror device, plus the per-page `zone_device_data` the driver keeps in it (the free-list link
+ * while a page is free, the backing system page while it is allocated).
+ *
+ * Mirrors lib/test_hmm.c: struct dmirror_chunk, DEVMEM_CHUNK_SIZE, dmirror_page_to_chunk(),
+ * dmirror_page_to_device(), BACKING_PAGE().
+ */
+import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  DevPagemap,
+  type DevPagemapOps,
+  getDevPagemap,
+  MEMORY_DEVICE_PRIVATE,
+} from '@hmmsim/migrate';
+import type { Machine } from '@hmmsim/mm';
+import type { DmirrorDevice } from '../dmirror-device.ts';
+
+/** Bytes of device memory per chunk (256 MiB). Mirrors lib/test_hmm.c:DEVMEM_CHUNK_SIZE. */
+export const DEVMEM_CHUNK_SIZE = 256 * 2 ** 20;
+/** Pages per chunk (65,536 at 4 KiB). Model helper (DEVMEM_CHUNK_SIZE >> PAGE_SHIFT). */
+export const DEVMEM_CHUNK_PAGES = DEVMEM_CHUNK_SIZE / PAGE_SIZE;
+/** Slots the chunk array grows by. Mirrors lib/test_hmm.c:DEVMEM_CHUNKS_RESERVE. */
+export const DEVMEM_CHUNKS_RESERVE = 16;
+/** The NULL of a free-list link. Model helper. */
+export const NO_PAGE = -1;
+
+/**
+ * A chunk: the dev_pagemap itself (so `page->pgmap` leads back to it, as container_of does),
+ * its device, and whether it is being removed.
+ * Mirrors lib/test_hmm.c:struct dmirror_chunk.
+ */
+export class DmirrorChunk extends DevPagemap {
+  /** Set while the chunk's pages are being evicted: freed pages do not return to the list. */
+  remove = false;
+
+  constructor(
+    readonly mdevice: DmirrorDevice,
+    ops: DevPagemapOps,
+  ) {
+    super(MEMORY_DEVICE_PRIVATE, DEVMEM_CHUNK_PAGES, ops);
+  }
+
+  /** First pfn of the chunk (after registration). */
+  get firstPfn(): number {
+    if (this.res === null) throw new KernelBugError('dmirror chunk: not registered');
+    return this.res.start;
+  }
+}
+
+/**
+ * The chunk a device page belongs to, or null for any other page (RAM, another driver's
+ * device memory). Mirrors lib/test_hmm.c:dmirror_page_to_chunk() (container_of on page->pgmap).
+ */
+export function dmirrorPageToChunk(machine: Machine, pfn: number): DmirrorChunk | null {
+  const pgmap = getDevPagemap(machine, pfn);
+  return pgmap instanceof DmirrorChunk ? pgmap : null;
+}
+
+/**
+ * The dmirror device a device page belongs to, or null.
+ * Mirrors lib/test_hmm.c:dmirror_page_to_device().
+ */
+export function dmirrorPageToDevice(machine: Machine, pfn: number): DmirrorDevice | null {
+  return dmirrorPageToChunk(machine, pfn)?.mdevice ?? null;
+}
+
+/** `page->zone_device_data` of a page of `chunk` (a pfn, or NO_PAGE). Mirrors the field read. */
+export function chunkPageData(chunk: DmirrorChunk, pfn: number): number {
+  const v = chunk.zoneDeviceData[pfn - chunk.firstPfn];
+  return typeof v === 'number' ? v : NO_PAGE;
+}
+
+/** Set `page->zone_device_data` of a page of `chunk`. Mirrors the field write. */
+export function setChunkPageData(chunk: DmirrorChunk, pfn: number, value: number): void {
+  chunk.zoneDeviceData[pfn - chunk.firstPfn] = value;
+}
+
+/**
+ * The system page that stores the data of an allocated device page of a private device.
+ * KernelBugError for a page that is not one of a dmirror chunk's. Mirrors lib/test_hmm.c:BACKING_PAGE().
+ */
+export function backingPage(machine: Machine, dpage: number): number {
+  const chunk = dmirrorPageToChunk(machine, dpage);
+  if (chunk === null) {
+    throw new KernelBugError(
+      `dmirror: BACKING_PAGE(pfn ${dpage}) of a page that is not a dmirror device page`,
+    );
+  }
+  return chunkPageData(chunk, dpage);
+}

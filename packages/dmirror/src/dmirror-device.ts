@@ -1,0 +1,48 @@
+/**
+ * A dmirror device (`/dev/hmm_dmirror<minor>`): its device-private memory (chunks, the LIFO free
+ * list of device pages and the calloc/cfree counters), the back pointers from backing pages to
+ * the mirror that migrated them, and the migrations it is running (whose invalidations its
+ * mirrors ignore).
+ *
+ * Mirrors lib/test_hmm.c:struct dmirror_device.
+ */
+import type { Machine } from '@hmmsim/mm';
+import type { DmirrorChunk } from './devmem/dmirror-chunk.ts';
+import { NO_PAGE } from './devmem/dmirror-chunk.ts';
+import type { Dmirror } from './dmirror.ts';
+import type { OwnMigration } from './own-migration.ts';
+import { HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from './uapi.ts';
+
+/**
+ * Per-device state. Fields are written only by this package.
+ * Mirrors lib/test_hmm.c:struct dmirror_device.
+ */
+export class DmirrorDevice {
+  /** HMM_DMIRROR_MEMORY_DEVICE_PRIVATE (the only type built). */
+  readonly zoneDeviceType = HMM_DMIRROR_MEMORY_DEVICE_PRIVATE;
+  /** Slots of `devmemChunks` (grows by DEVMEM_CHUNKS_RESERVE). */
+  devmemCapacity = 0;
+  /** Chunks registered. */
+  devmemCount = 0;
+  readonly devmemChunks: DmirrorChunk[] = [];
+  /** Device pages handed out (internal, never reaches userspace). */
+  calloc = 0;
+  /** Device pages returned by page_free. */
+  cfree = 0;
+  /** Head of the free list (a device pfn), NO_PAGE when empty. */
+  freePages = NO_PAGE;
+  /** `rpage->zone_device_data`: the mirror that migrated the data held by a backing page. */
+  readonly backingMirror = new Map<number, Dmirror>();
+  /** Migrations this device is running (model of MMU_NOTIFY_MIGRATE with owner = this device). */
+  readonly ownMigrations: OwnMigration[] = [];
+
+  constructor(
+    readonly machine: Machine,
+    readonly minor: number,
+  ) {}
+
+  /** '/dev/hmm_dmirror0'. Model helper. */
+  get name(): string {
+    return `hmm_dmirror${this.minor}`;
+  }
+}
