@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx --conditions=@hmmsim/source
 /** The hmmsim command line. */
 import { cac } from 'cac';
+import { registerBenchCommand } from 'hmmsim-bench';
 import { runDemo } from './commands/demo.ts';
 import { registerExploreCommand } from './commands/explore.ts';
 import { registerRaceCommand, runRaceSummary } from './commands/race.ts';
@@ -23,6 +24,7 @@ export function buildCli(out: (line: string) => void, exit: (code: number) => vo
   registerExploreCommand(cli, { onExit: exit });
   registerRaceCommand(cli, { onExit: exit });
   registerSelftestCommand(cli, { onExit: exit });
+  registerBenchCommand(cli, { onExit: exit });
   cli.help();
   return cli;
 }

@@ -20,22 +20,7 @@ import {
   hmmRangeFault,
 } from '@hmmsim/hmm-range';
 import { downRead, PAGE_SIZE, PMD_SIZE, upRead } from '@hmmsim/kernel';
-import {
-  createMachine,
-  createMm,
-  FAULT_FLAG_WRITE,
-  findVma,
-  handleMmFault,
-  MAP_ANONYMOUS,
-  MAP_FIXED,
-  MAP_PRIVATE,
-  type Machine,
-  type MmStruct,
-  mmap,
-  mmput,
-  PROT_READ,
-  PROT_WRITE,
-} from '@hmmsim/mm';
+import { createMachine, createMm, type Machine, type MmStruct, mmput } from '@hmmsim/mm';
 import {
   MmuIntervalNotifier,
   mmuIntervalNotifierInsert,
@@ -43,7 +28,13 @@ import {
   mmuIntervalReadBegin,
   mmuIntervalSetSeq,
 } from '@hmmsim/mmu-notifier';
-import { type Row, runSuite } from '@hmmsim-bench/common';
+import {
+  createRawFill,
+  faultInWrite,
+  mapAnonFixed,
+  type Row,
+  runSuite,
+} from '@hmmsim-bench/common';
 
 const NR_PAGES = 262_144; // 1 GiB of 4 KiB pages
 const LEN = NR_PAGES * PAGE_SIZE;
@@ -61,14 +52,7 @@ interface World {
 
 async function createWorld(machine: Machine): Promise<World> {
   const mm = createMm(machine);
-  const addr = await mmap(
-    mm,
-    BASE,
-    LEN,
-    PROT_READ | PROT_WRITE,
-    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-  );
-  if (addr !== BASE) throw new Error(`mmap failed: ${addr}`);
+  await mapAnonFixed(mm, BASE, LEN);
   const mni = new MmuIntervalNotifier();
   const ret = await mmuIntervalNotifierInsert(mni, mm, BASE, LEN, {
     invalidate(n, _range, curSeq) {
@@ -96,12 +80,7 @@ async function destroyWorld(w: World): Promise<void> {
 
 /** CPU write faults: every page (4 KiB) or one per 2 MiB (THP). */
 async function populate(w: World, step: number): Promise<void> {
-  const vma = findVma(w.mm, BASE);
-  if (vma === undefined) throw new Error('no vma');
-  for (let a = BASE; a < BASE + LEN; a += step) {
-    const r = await handleMmFault(vma, a, FAULT_FLAG_WRITE);
-    if (r !== 0) throw new Error(`fault returned ${r}`);
-  }
+  await faultInWrite(w.mm, BASE, LEN, step);
   if (w.mm.rssPages !== NR_PAGES) throw new Error(`rss ${w.mm.rssPages}`);
 }
 
@@ -121,10 +100,7 @@ async function rangeFault(w: World, flags: number): Promise<void> {
   if (ret !== NR_PAGES) throw new Error(`hmm_range_fault returned ${ret}`);
 }
 
-const raw = new Float64Array(NR_PAGES);
-function rawFill(): void {
-  for (let i = 0; i < NR_PAGES; i++) raw[i] = i * 4096 + 3;
-}
+const raw = createRawFill(NR_PAGES);
 
 const RAW = 'raw Float64Array fill (262144 entries)';
 const SNAP_4K = 'snapshot 1 GiB, 4 KiB pages';
@@ -145,7 +121,7 @@ async function main(): Promise<void> {
   const snapThp = await createWorld(huge);
   await populate(snapThp, PMD_SIZE);
   const rows = await runSuite('@hmmsim/hmm-range snapshot', [
-    [RAW, rawFill],
+    [RAW, raw.fill],
     [SNAP_4K, () => rangeFault(snap4k, HMM_FAULT_SNAPSHOT)],
     [SNAP_THP, () => rangeFault(snapThp, HMM_FAULT_SNAPSHOT)],
   ]);

@@ -8,15 +8,7 @@
  * Run: pnpm --filter @hmmsim-bench/mmu-notifier bench   (or, from this folder, `pnpm bench`)
  */
 import { PAGE_SIZE } from '@hmmsim/kernel';
-import {
-  createMachine,
-  createMm,
-  MMU_NOTIFY_CLEAR,
-  type MmStruct,
-  mmuNotifierInvalidateRangeEnd,
-  mmuNotifierInvalidateRangeStart,
-  mmuNotifierRangeInit,
-} from '@hmmsim/mm';
+import { createMachine, createMm, type MmStruct } from '@hmmsim/mm';
 import {
   IntervalTree,
   IT_NIL,
@@ -28,12 +20,18 @@ import {
   mmuIntervalSetSeq,
   mmuNotifierRegister,
 } from '@hmmsim/mmu-notifier';
-import { runSuite } from '@hmmsim-bench/common';
+import {
+  runSuite,
+  SLOT_BASE,
+  SLOT_STRIDE,
+  singlePageInvalidator,
+  slotAddress,
+} from '@hmmsim-bench/common';
 import { ObjectIntervalTree } from './object-interval-tree.ts';
 
 const SIZES = [1, 10, 100, 1_000, 10_000] as const;
-const BASE = 2 ** 32; // above 2^31: addresses never go through bitwise operators
-const STRIDE = 2 * PAGE_SIZE; // notifier i covers one page, with a one-page gap to the next
+const BASE = SLOT_BASE; // notifier i covers slot i: one page, with a one-page gap to the next
+const STRIDE = SLOT_STRIDE;
 const TARGET = 25;
 
 let calls = 0;
@@ -64,7 +62,7 @@ async function buildMm(n: number, kind: 'interval' | 'legacy'): Promise<MmStruct
         ? await mmuIntervalNotifierInsert(
             new MmuIntervalNotifier(),
             mm,
-            BASE + i * STRIDE,
+            slotAddress(i),
             PAGE_SIZE,
             intervalOps,
           )
@@ -72,18 +70,6 @@ async function buildMm(n: number, kind: 'interval' | 'legacy'): Promise<MmStruct
     if (ret !== 0) throw new Error(`registration ${i} failed: ${ret}`);
   }
   return mm;
-}
-
-/** One single-page invalidation of the page of notifier k (k walks the notifiers in a fixed order). */
-function invalidator(mm: MmStruct, n: number): () => Promise<void> {
-  let k = 0;
-  return async () => {
-    k = (k * 7_919 + 1) % n;
-    const start = BASE + k * STRIDE;
-    const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, start, start + PAGE_SIZE);
-    await mmuNotifierInvalidateRangeStart(range);
-    await mmuNotifierInvalidateRangeEnd(range);
-  };
 }
 
 type Row = { task: string; ns: number };
@@ -152,7 +138,8 @@ async function treeComparison(): Promise<Row[]> {
 async function main(): Promise<void> {
   const tasks: [string, () => unknown][] = [];
   for (const kind of ['interval', 'legacy'] as const) {
-    for (const n of SIZES) tasks.push([`${kind} n=${n}`, invalidator(await buildMm(n, kind), n)]);
+    for (const n of SIZES)
+      tasks.push([`${kind} n=${n}`, singlePageInvalidator(await buildMm(n, kind), n)]);
   }
   const rows = await runBench('@hmmsim/mmu-notifier single-page invalidation', tasks);
   const ns = (task: string) => rows.find((r) => r.task === task)?.ns ?? Number.NaN;
