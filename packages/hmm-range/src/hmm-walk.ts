@@ -43,7 +43,7 @@ import {
   SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE,
 } from '@hmmsim/pagetable';
-import { hmmEntryOr } from './hmm-pfn.ts';
+import { hmmEntryLowBits, hmmEntryOr } from './hmm-pfn.ts';
 import {
   HMM_FAULT_SNAPSHOT,
   HMM_PFN_DEVICE_PRIVATE,
@@ -59,7 +59,6 @@ import {
 // Local aliases: loads of imported bindings are not constant-folded in hot loops under tsx.
 const PAGE = PAGE_SIZE;
 const PTRS = PTRS_PER_PTE;
-const LOW = 2 ** 31;
 const PRESENT = _PAGE_PRESENT;
 const PROTNONE = _PAGE_PROTNONE;
 const PRESENT_OR_PROTNONE = _PAGE_PRESENT | _PAGE_PROTNONE;
@@ -182,8 +181,8 @@ export class HmmVmaWalk {
     this.special = vals[HMM_PFN_SPECIAL] as number;
     this.scale = 2 ** range.pfnShift;
     this.addFlags = (v | w | d) < this.scale;
-    this.defaultLo = range.defaultFlags % LOW;
-    this.maskLo = range.pfnFlagsMask % LOW;
+    this.defaultLo = hmmEntryLowBits(range.defaultFlags);
+    this.maskLo = hmmEntryLowBits(range.pfnFlagsMask);
     this.constReq = (this.maskLo & (v | w | d)) === 0;
     this.constNeedRO = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuV) : 0;
     this.constNeedRW = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuVW) : 0;
@@ -201,7 +200,7 @@ export class HmmVmaWalk {
 
 /** The request word of an input entry: (pfns[i] & pfnFlagsMask) | defaultFlags, low 31 bits. */
 export function hmmRequestOf(w: HmmVmaWalk, entry: number): number {
-  return w.constReq ? w.defaultLo : ((entry % LOW) & w.maskLo) | w.defaultLo;
+  return w.constReq ? w.defaultLo : (hmmEntryLowBits(entry) & w.maskLo) | w.defaultLo;
 }
 
 /**

@@ -9,7 +9,10 @@
 import {
   createHmmRange,
   HMM_PFN_DEVICE_PRIVATE,
+  HMM_PFN_ERROR,
   HMM_PFN_FLAGS_MASK_ALL,
+  HMM_PFN_NONE,
+  HMM_PFN_SPECIAL,
   HMM_PFN_VALID,
   HMM_PFN_WRITE,
   type HmmRange,
@@ -17,8 +20,8 @@ import {
   hmmEntryComplement,
   hmmEntryTest,
 } from '@hmmsim/hmm-range';
-import { PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
-import type { DevicePageTable } from './device-pagetable.ts';
+import { InvalidArgumentError, PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
+import { DEV_PTE_VALID, DEV_PTE_WRITE, type DevicePageTable } from './device-pagetable.ts';
 
 /** Valid bit. Mirrors NVIF_VMM_PFNMAP_V0_V. */
 export const DRV_V = 0x1;
@@ -73,23 +76,77 @@ export function setRequests(range: HmmRange, write: boolean): void {
  * Mirrors the PFNMAP programming of nouveau_svm_fault() (nouveau_dmem_convert_pfn + the method).
  */
 export function programDevice(dev: DevicePageTable, range: HmmRange): number {
-  const dp = range.flags[HMM_PFN_DEVICE_PRIVATE]!;
-  const w = range.flags[HMM_PFN_WRITE]!;
-  let n = 0;
-  for (let i = 0; i < range.pfns.length; i++) {
-    const e = range.pfns[i]!;
-    const di = dev.indexOf(range.start + i * PAGE_SIZE);
-    if (di < 0) continue;
-    const pfn = hmmDeviceEntryToPfn(range, e);
-    if (pfn === ULONG_MAX || (dp !== 0 && hmmEntryTest(e, dp))) {
-      dev.clear(di);
+  const lo = Math.max(range.start, dev.start);
+  const hi = Math.min(range.start + range.pfns.length * PAGE_SIZE, dev.end);
+  if (lo >= hi) return 0;
+  const i0 = (lo - range.start) / PAGE_SIZE;
+  // Validates pfnShift and flags[VALID] once; the loop then decodes as hmmDeviceEntryToPfn() does.
+  hmmDeviceEntryToPfn(range, range.pfns[i0]!);
+  const dec = decoderOf(range);
+  const d0 = (lo - dev.start) / PAGE_SIZE;
+  const n = (hi - lo) / PAGE_SIZE;
+  const pfns = range.pfns;
+  const devPfn = dev.pfn;
+  const devFlags = dev.flags;
+  let mapped = 0;
+  for (let k = 0; k < n; k++) {
+    const e = pfns[i0 + k]!;
+    const low = entryLowBits(e);
+    if (!mappable(dec, e, low)) {
+      devFlags[d0 + k] = 0;
+      devPfn[d0 + k] = 0;
       continue;
     }
-    dev.set(di, pfn, hmmEntryTest(e, w));
-    n++;
+    devPfn[d0 + k] = Math.floor(e / dec.scale);
+    devFlags[d0 + k] = (low & dec.write) !== 0 ? DEV_PTE_VALID | DEV_PTE_WRITE : DEV_PTE_VALID;
+    mapped++;
   }
-  return n;
+  dev.programmed += mapped;
+  return mapped;
 }
+
+/** A range's decoding table, read once per call (property loads stay out of the loop). */
+interface Decoder {
+  readonly none: number;
+  readonly error: number;
+  readonly special: number;
+  readonly valid: number;
+  readonly write: number;
+  readonly devicePrivate: number;
+  readonly scale: number;
+}
+
+/** The decoding table of `range`. */
+function decoderOf(range: HmmRange): Decoder {
+  return {
+    none: range.values[HMM_PFN_NONE]!,
+    error: range.values[HMM_PFN_ERROR]!,
+    special: range.values[HMM_PFN_SPECIAL]!,
+    valid: range.flags[HMM_PFN_VALID]!,
+    write: range.flags[HMM_PFN_WRITE]!,
+    devicePrivate: range.flags[HMM_PFN_DEVICE_PRIVATE]!,
+    scale: 2 ** range.pfnShift,
+  };
+}
+
+/** Low 31 bits of a safe-integer entry (exact; no fmod). Throws on a non-entry. */
+function entryLowBits(e: number): number {
+  if (!Number.isSafeInteger(e) || e < 0) {
+    throw new InvalidArgumentError(`programDevice: entry ${e} is not a safe integer >= 0`);
+  }
+  return e - Math.floor(e / LOW31) * LOW31;
+}
+
+/**
+ * True when the device may map the result entry: not a NONE/ERROR/SPECIAL value, VALID set (as
+ * hmmDeviceEntryToPfn()), and not a device-private page (not CPU addressable).
+ */
+function mappable(d: Decoder, e: number, low: number): boolean {
+  if (e === d.none || e === d.error || e === d.special || (low & d.valid) === 0) return false;
+  return (low & d.devicePrivate) === 0;
+}
+
+const LOW31 = 2 ** 31;
 
 /**
  * 'pfn 1 rw, pfn 2 r, none' for the results in `range.pfns` (traces).
