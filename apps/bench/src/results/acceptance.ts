@@ -167,10 +167,10 @@ function snapshotVsRaw(ms: readonly Measurement[]): Acceptance {
     note:
       (worst >= 0.25
         ? ''
-        : `missed by ${r2(0.25 / worst)}x through the drivers: the walk itself is fast, but every ` +
-          'driver then programs its device page table one entry at a time (programDevice: decode ' +
-          'the entry, DevicePageTable.set with its bounds check), over 100 ns per page, in ' +
-          '@hmmsim/hmm-mirror. ') +
+        : `missed by ${r2(0.25 / worst)}x through the drivers: the walk itself is fast, but each ` +
+          'driver loop then decodes every result entry and programs its device page table ' +
+          '(programDevice in @hmmsim/hmm-mirror, ~14 ns per page), and pays its fixed cost per ' +
+          'call (range registration or read_begin, mmap_sem, the driver lock, the collision check). ') +
       (bare.length === 0
         ? ''
         : `hmm_range_fault alone (the bare walk): ${bare.join(', ')} of the raw fill.`),
