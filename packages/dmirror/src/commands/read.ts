@@ -6,15 +6,14 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_read().
  */
-import { EFAULT, ENOENT, mutexLock, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
+import { EFAULT, PAGE_SIZE } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import { dmirrorBounceInit } from '../bounce.ts';
 import { dmirrorDoRead } from '../data-path.ts';
 import type { Dmirror } from '../dmirror.ts';
-import { dmirrorFault } from '../fault/fault.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 import { copyToUser } from '../user-copy.ts';
-import { assertFaultCanProgress } from './livelock.ts';
+import { dmirrorCopyLoop } from './copy-loop.ts';
 
 /**
  * Run READ on the kernel copy `cmd` for the caller `user` (whose memory `cmd.ptr` is in):
@@ -27,22 +26,9 @@ export async function dmirrorRead(
   user: MmStruct,
 ): Promise<number> {
   const size = cmd.npages * PAGE_SIZE;
-  let start = cmd.addr;
-  const end = start + size;
-  const bounce = dmirrorBounceInit(dmirror.mdevice.machine, start, size);
+  const bounce = dmirrorBounceInit(dmirror.mdevice.machine, cmd.addr, size);
   if (typeof bounce === 'number') return bounce;
-  let ret: number;
-  for (;;) {
-    await mutexLock(dmirror.mutex);
-    ret = dmirrorDoRead(dmirror, start, end, bounce);
-    mutexUnlock(dmirror.mutex);
-    if (ret !== -ENOENT) break;
-    start = cmd.addr + bounce.cpages * PAGE_SIZE;
-    ret = await dmirrorFault(dmirror, start, end, false);
-    if (ret !== 0) break;
-    assertFaultCanProgress(dmirror, 'dmirror_read');
-    cmd.faults++;
-  }
+  let ret = await dmirrorCopyLoop(dmirror, cmd, bounce, false, dmirrorDoRead);
   if (ret === 0 && !(await copyToUser(user, cmd.ptr, bounce.buf))) ret = -EFAULT;
   cmd.cpages = bounce.cpages;
   return ret;

@@ -6,15 +6,14 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_write().
  */
-import { EFAULT, ENOENT, mutexLock, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
+import { EFAULT, PAGE_SIZE } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import { dmirrorBounceInit } from '../bounce.ts';
 import { dmirrorDoWrite } from '../data-path.ts';
 import type { Dmirror } from '../dmirror.ts';
-import { dmirrorFault } from '../fault/fault.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 import { copyFromUser } from '../user-copy.ts';
-import { assertFaultCanProgress } from './livelock.ts';
+import { dmirrorCopyLoop } from './copy-loop.ts';
 
 /**
  * Run WRITE on the kernel copy `cmd` for the caller `user`: 0, -ENOMEM (bounce buffer), -EFAULT
@@ -27,25 +26,12 @@ export async function dmirrorWrite(
   user: MmStruct,
 ): Promise<number> {
   const size = cmd.npages * PAGE_SIZE;
-  let start = cmd.addr;
-  const end = start + size;
-  const bounce = dmirrorBounceInit(dmirror.mdevice.machine, start, size);
+  const bounce = dmirrorBounceInit(dmirror.mdevice.machine, cmd.addr, size);
   if (typeof bounce === 'number') return bounce;
   const data = await copyFromUser(user, cmd.ptr, size);
   if (data === null) return -EFAULT;
   bounce.buf.set(data);
-  let ret: number;
-  for (;;) {
-    await mutexLock(dmirror.mutex);
-    ret = dmirrorDoWrite(dmirror, start, end, bounce);
-    mutexUnlock(dmirror.mutex);
-    if (ret !== -ENOENT) break;
-    start = cmd.addr + bounce.cpages * PAGE_SIZE;
-    ret = await dmirrorFault(dmirror, start, end, true);
-    if (ret !== 0) break;
-    assertFaultCanProgress(dmirror, 'dmirror_write');
-    cmd.faults++;
-  }
+  const ret = await dmirrorCopyLoop(dmirror, cmd, bounce, true, dmirrorDoWrite);
   cmd.cpages = bounce.cpages;
   return ret;
 }
