@@ -107,6 +107,8 @@ const SNAP_4K = 'snapshot 1 GiB, 4 KiB pages';
 const SNAP_THP = 'snapshot 1 GiB, THP';
 const FAULT_4K = 'fault-in 1 GiB from empty, 4 KiB pages (write)';
 const FAULT_THP = 'fault-in 1 GiB from empty, THP (write)';
+const RESIDENT_4K = 'fault mode (VALID|WRITE requested), 1 GiB already resident, 4 KiB pages';
+const RESIDENT_THP = 'fault mode (VALID|WRITE requested), 1 GiB already resident, THP';
 const MM_4K = 'handle_mm_fault alone on every page, 4 KiB pages (write)';
 const MM_THP = 'handle_mm_fault alone on every 4 KiB page, THP (write)';
 
@@ -124,6 +126,8 @@ async function main(): Promise<void> {
     [RAW, raw.fill],
     [SNAP_4K, () => rangeFault(snap4k, HMM_FAULT_SNAPSHOT)],
     [SNAP_THP, () => rangeFault(snapThp, HMM_FAULT_SNAPSHOT)],
+    [RESIDENT_4K, () => rangeFault(snap4k, 0)],
+    [RESIDENT_THP, () => rangeFault(snapThp, 0)],
   ]);
   await destroyWorld(snap4k);
   await destroyWorld(snapThp);
@@ -185,6 +189,14 @@ function report(rows: Row[]): void {
     `${FAULT_THP}: ${(NR_PAGES / ms(FAULT_THP) / 1000).toFixed(3)} Mpages/s, ${ratio(FAULT_THP).toPrecision(3)}x raw fill, ` +
       `${(ms(SNAP_THP) / ms(FAULT_THP)).toPrecision(3)}x snapshot (target >= 0.2x snapshot)`,
   );
+  for (const [resident, snap] of [
+    [RESIDENT_4K, SNAP_4K],
+    [RESIDENT_THP, SNAP_THP],
+  ] as const) {
+    console.log(
+      `${resident}: ${(ms(snap) / ms(resident)).toPrecision(3)}x snapshot (the request check on every entry, no fault needed)`,
+    );
+  }
   const share = (fault: string, alone: string) =>
     `${((100 * ms(alone)) / ms(fault)).toFixed(0)}% of it is handle_mm_fault itself ` +
     `(hmm_range_fault adds ${(((ms(fault) - ms(alone)) * 1e6) / NR_PAGES).toFixed(0)} ns per page)`;
