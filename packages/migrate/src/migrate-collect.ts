@@ -107,8 +107,8 @@ function collectPtes(
 ): void {
   const pm = machine.phys;
   const pt = args.vma.vmMm.pt;
-  for (; addr < end; addr += PAGE) {
-    const slot = tableSlot(table, pteIndex(addr));
+  // One PTE table: consecutive slots from the first address's index (no per-page pteIndex()).
+  for (let slot = tableSlot(table, pteIndex(addr)); addr < end; addr += PAGE, slot++) {
     const bits = pt.bits[slot] as number;
     if (bits === 0) {
       push(args, MIGRATE_PFN_MIGRATE);

@@ -28,28 +28,35 @@ export function migratePfn(pfn: number): number {
 
 /** The page (pfn) of a VALID entry, -1 (NULL) otherwise. Mirrors include/linux/migrate.h:migrate_pfn_to_page(). */
 export function migratePfnToPage(mpfn: number): number {
-  return ((mpfn % SCALE) & MIGRATE_PFN_VALID) === 0 ? -1 : Math.floor(mpfn / SCALE);
+  // Entries exceed 2^31: `%` would be a floating-point fmod; floor arithmetic is exact here.
+  const pfn = Math.floor(mpfn / SCALE);
+  return ((mpfn - pfn * SCALE) & MIGRATE_PFN_VALID) === 0 ? -1 : pfn;
+}
+
+/** `mpfn % SCALE` for non-negative integer entries, without fmod. */
+function low6(mpfn: number): number {
+  return mpfn - Math.floor(mpfn / SCALE) * SCALE;
 }
 
 /** The low six flag bits of an entry. Model helper (`mpfn & ((1 << MIGRATE_PFN_SHIFT) - 1)`). */
 export function migratePfnFlags(mpfn: number): number {
-  return mpfn % SCALE;
+  return low6(mpfn);
 }
 
 /** True if every bit of `flag` (< 64) is set in `mpfn`. Model helper (`(mpfn & flag) == flag`). */
 export function migratePfnHas(mpfn: number, flag: number): boolean {
-  return ((mpfn % SCALE) & flag) === flag;
+  return (low6(mpfn) & flag) === flag;
 }
 
 /** `mpfn | flag` for flag bits below 64. Model helper. */
 export function migratePfnSet(mpfn: number, flag: number): number {
-  const low = mpfn % SCALE;
+  const low = low6(mpfn);
   return mpfn - low + (low | flag);
 }
 
 /** `mpfn & ~flag` for flag bits below 64. Model helper. */
 export function migratePfnClear(mpfn: number, flag: number): number {
-  const low = mpfn % SCALE;
+  const low = low6(mpfn);
   return mpfn - low + (low & ~flag);
 }
 

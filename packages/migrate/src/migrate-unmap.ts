@@ -20,7 +20,7 @@ import { tryToUnmapMigration } from './try-to-unmap.ts';
 
 /** Unmap one selected page; true if it may move on. */
 async function unmapSlot(machine: Machine, page: number): Promise<boolean> {
-  if (pageMapped(machine.phys, page) && !(await tryToUnmapMigration(machine, page))) return false;
+  if (!(await tryToUnmapMigration(machine, page))) return false;
   return migrateVmaCheckPage(machine, page);
 }
 
@@ -50,7 +50,10 @@ export async function migrateVmaUnmap(machine: Machine, args: ReadyMigrateVma): 
     const mpfn = args.src[i] as number;
     const page = migratePfnToPage(mpfn);
     if (page < 0 || !migratePfnHas(mpfn, MIGRATE_PFN_MIGRATE)) continue;
-    if (await unmapSlot(machine, page)) continue;
+    // Only a page still mapped somewhere needs the (asynchronous) rmap walk.
+    if (pageMapped(machine.phys, page)) {
+      if (await unmapSlot(machine, page)) continue;
+    } else if (migrateVmaCheckPage(machine, page)) continue;
     args.src[i] = migratePfnClear(args.src[i] as number, MIGRATE_PFN_MIGRATE);
     args.cpages--;
     toRestore++;

@@ -34,7 +34,7 @@ import {
 } from './migrate-pfn.ts';
 import { migrateVmaPrepare } from './migrate-prepare.ts';
 import { migrateVmaUnmap } from './migrate-unmap.ts';
-import { removeMigrationPtes } from './migration-ptes.ts';
+import { removeMigrationPtes, withPteCache } from './migration-ptes.ts';
 import { unlockPageWakeWaiters } from './page-lock.ts';
 
 /**
@@ -197,33 +197,30 @@ function fail(args: ReadyMigrateVma, i: number): void {
   args.src[i] = migratePfnClear(args.src[i] as number, MIGRATE_PFN_MIGRATE);
 }
 
-/** One slot of migrate_vma_pages(); returns the (possibly newly started) invalidation range. */
-async function pagesSlot(
-  machine: Machine,
-  args: ReadyMigrateVma,
-  i: number,
-  addr: number,
-  range: MmuNotifierRange | null,
-): Promise<MmuNotifierRange | null> {
+/**
+ * One slot of migrate_vma_pages() that needs no invalidation: returns true if it was handled,
+ * false for an empty MIGRATE slot with a dst page (to be populated; see populateSlot).
+ */
+function pagesSlot(machine: Machine, args: ReadyMigrateVma, i: number): boolean {
+  const src = args.src;
   const newPage = migratePfnToPage(args.dst[i] as number);
-  const page = migratePfnToPage(args.src[i] as number);
+  const s = src[i] as number;
+  const page = migratePfnToPage(s);
   if (newPage < 0) {
     fail(args, i);
-    return range;
+    return true;
   }
-  if (page < 0) {
-    if (!migratePfnHas(args.src[i] as number, MIGRATE_PFN_MIGRATE)) return range;
-    if (range === null) {
-      range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, args.vma.vmMm, addr, args.end);
-      await mmuNotifierInvalidateRangeStart(range);
-    }
-    if (migrateVmaInsertPage(machine, args.vma, addr, newPage)) args.src[i] = MIGRATE_PFN_MIGRATE;
-    else fail(args, i);
-    return range;
-  }
+  if (page < 0) return !migratePfnHas(s, MIGRATE_PFN_MIGRATE);
   if (!targetAccepts(machine, newPage, page)) fail(args, i);
   else if (migratePage(machine, newPage, page) !== MIGRATEPAGE_SUCCESS) fail(args, i);
-  return range;
+  return true;
+}
+
+/** Populate the empty slot i at `addr` (inside the started invalidation). */
+function populateSlot(machine: Machine, args: ReadyMigrateVma, i: number, addr: number): void {
+  const newPage = migratePfnToPage(args.dst[i] as number);
+  if (migrateVmaInsertPage(machine, args.vma, addr, newPage)) args.src[i] = MIGRATE_PFN_MIGRATE;
+  else fail(args, i);
 }
 
 /**
@@ -240,8 +237,14 @@ export async function migrateVmaPages(args: MigrateVma): Promise<void> {
   checkDstPages(machine, args, 'migrate_vma_pages');
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_pages' });
   let range: MmuNotifierRange | null = null;
-  for (let i = 0, addr = args.start; i < args.npages; i++, addr += PAGE_SIZE) {
-    range = await pagesSlot(machine, args, i, addr, range);
+  const npages = args.npages;
+  for (let i = 0, addr = args.start; i < npages; i++, addr += PAGE_SIZE) {
+    if (pagesSlot(machine, args, i)) continue;
+    if (range === null) {
+      range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, args.vma.vmMm, addr, args.end);
+      await mmuNotifierInvalidateRangeStart(range);
+    }
+    populateSlot(machine, args, i, addr);
   }
   if (range !== null) await mmuNotifierInvalidateRangeOnlyEnd(range);
 }
@@ -288,5 +291,7 @@ export async function migrateVmaFinalize(args: MigrateVma): Promise<void> {
   if (!checkStepArgs(args, 'migrate_vma_finalize')) return;
   const machine = machineOf(args);
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_finalize' });
-  for (let i = 0; i < args.npages; i++) finalizeSlot(machine, args, i);
+  withPteCache(() => {
+    for (let i = 0; i < args.npages; i++) finalizeSlot(machine, args, i);
+  });
 }

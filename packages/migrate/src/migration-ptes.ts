@@ -2,6 +2,7 @@
  * Replacing migration entries by real mappings again (of the new page on success, of the old page
  * on restore). Mirrors mm/migrate.c:remove_migration_pte()/remove_migration_ptes().
  */
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
 import {
   type Machine,
   maybeMkwrite,
@@ -19,16 +20,65 @@ import {
   isWriteMigrationEntry,
   isZoneDevicePage,
   makeDevicePrivateEntry,
+  type PageTables,
   PG_anon,
   pteMkold,
   pteSwpSoftDirty,
   pteToSwpEntry,
   pteWrite,
   setPte,
+  swpEntry,
   swpEntryToPteBits,
-  swpOffset,
+  swpType,
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
+
+/** TYPE_SCALE of swapops (the entry of type 1, offset 0). */
+const SWP_TYPE_SCALE = swpEntry(1, 0);
+
+/** swp_offset(entry) without `%` (entries exceed 2^31, where `%` is a floating-point fmod). */
+function swpOffsetOf(entry: number): number {
+  return entry - swpType(entry) * SWP_TYPE_SCALE;
+}
+
+// One-entry cache of the PTE table covering a PMD-sized range, so that a loop over consecutive
+// pages walks the upper levels once per table instead of once per page. Only enabled (withPteCache)
+// around synchronous loops that never free or replace page tables.
+let cacheOn = false;
+let cachePt: PageTables | null = null;
+let cacheBase = -1;
+let cacheTable = -1;
+
+/**
+ * Run `fn` (synchronous, must not change the upper page-table levels) with the PTE table cache on.
+ * Model helper (performance only; pteLookup gives the same slots).
+ */
+export function withPteCache(fn: () => void): void {
+  cacheOn = true;
+  cachePt = null;
+  try {
+    fn();
+  } finally {
+    cacheOn = false;
+    cachePt = null;
+  }
+}
+
+/** pteLookup(mm, addr), through the cache when it is on. */
+function lookupPte(mm: VmArea['vmMm'], addr: number): number {
+  if (!cacheOn) return pteLookup(mm, addr);
+  const pt = mm.pt;
+  const base = Math.floor(addr / PMD_SIZE);
+  if (pt !== cachePt || base !== cacheBase) {
+    const slot = pteLookup(mm, addr);
+    cachePt = pt;
+    cacheBase = base;
+    cacheTable = slot < 0 ? -1 : Math.floor(slot / PTRS_PER_PTE);
+    return slot;
+  }
+  if (cacheTable < 0) return -1;
+  return cacheTable * PTRS_PER_PTE + (Math.floor(addr / PAGE_SIZE) - base * PTRS_PER_PTE);
+}
 
 /**
  * If the PTE at `addr` in `vma` is a migration entry for `old`, map `newPage` there instead:
@@ -45,12 +95,12 @@ export function removeMigrationPte(
   newPage: number,
 ): boolean {
   const mm = vma.vmMm;
-  const slot = pteLookup(mm, addr);
+  const slot = lookupPte(mm, addr);
   if (slot < 0) return false;
   const bits = mm.pt.bits[slot] as number;
   if (!isSwapPte(bits)) return false;
   const entry = pteToSwpEntry(bits, mm.pt.val[slot] as number);
-  if (!isMigrationEntry(entry) || swpOffset(entry) !== old) return false;
+  if (!isMigrationEntry(entry) || swpOffsetOf(entry) !== old) return false;
   const pm = machine.phys;
   getPage(pm, newPage);
   let pte = pteMkold(vma.vmPageProt);

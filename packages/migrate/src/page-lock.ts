@@ -12,6 +12,9 @@ import { unlockPage } from '@hmmsim/pagetable';
  */
 export function unlockPageWakeWaiters(machine: Machine, pfn: number): void {
   unlockPage(machine.phys, pfn);
-  const wq = machine.pageWaitTable[pfn % machine.pageWaitTable.length];
+  const table = machine.pageWaitTable;
+  const n = table.length;
+  // pfns may exceed 2^31, where `%` is a floating-point fmod.
+  const wq = table[pfn - Math.floor(pfn / n) * n];
   if (wq !== undefined && waitqueueActive(wq)) wakeUpAll(wq);
 }
