@@ -13,6 +13,21 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
 }
 
+/** `from '<name>[/sub]'` → the file the `@hmmsim/source` condition of that export names. */
+function selfImportsToSource(
+  code: string,
+  manifest: { name: string; exports: Record<string, Record<string, string>> },
+): string {
+  let out = code;
+  for (const [sub, conds] of Object.entries(manifest.exports)) {
+    const spec = sub === '.' ? manifest.name : `${manifest.name}/${sub.slice(2)}`;
+    const src = conds['@hmmsim/source'];
+    if (src === undefined) continue;
+    out = out.replaceAll(`from '${spec}'`, `from '.${src}'`);
+  }
+  return out;
+}
+
 const readmes = readdirSync(join(root, 'packages'))
   .map((name) => ({ name, dir: join(root, 'packages', name) }))
   .filter((p) => existsSync(join(p.dir, 'README.md')));
@@ -37,11 +52,11 @@ describe('README examples', () => {
     });
     blocks.forEach((code, i) => {
       it(`packages/${name}/README.md example ${i + 1} runs`, async () => {
-        // The package's own name resolves to its source, as a consumer's import would.
-        const self = new RegExp(`from '${manifest.name}'`, 'g');
+        // The package's own name (and its subpaths) resolve to its source, as a consumer's
+        // import would through the `@hmmsim/source` condition of `exports`.
         const file = join(dir, SCRATCH, `example-${i + 1}.ts`);
         mkdirSync(join(dir, SCRATCH), { recursive: true });
-        writeFileSync(file, code.replace(self, "from '../src/index.ts'"));
+        writeFileSync(file, selfImportsToSource(code, manifest));
         const log = console.log;
         console.log = () => {};
         try {

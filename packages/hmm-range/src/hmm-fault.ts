@@ -38,8 +38,30 @@ import {
 } from '@hmmsim/mm';
 import { type WalkVmas, walkPageRange } from '@hmmsim/pagetable';
 import {
+  HMM_PFN_FLAG_MAX_V57,
+  type HmmCall,
+  hmmCheckRangeShape,
+  hmmResolveCall,
+  hmmVersionHasTables,
+} from './hmm-generation.ts';
+import {
+  HMM_PFN_PFN_SCALE,
+  HMM_PFN_ERROR as HMM_PFN_V58_ERROR,
+  HMM_PFN_VALID as HMM_PFN_V58_VALID,
+  HMM_PFN_WRITE as HMM_PFN_V58_WRITE,
+} from './hmm-pfns.ts';
+import type { HmmPfnsRange } from './hmm-pfns-range.ts';
+import {
   HMM_ENTRY_MAX,
   HMM_FAULT_ALLOW_RETRY,
+  HMM_FAULT_SNAPSHOT,
+  HMM_PFN_DEVICE_PRIVATE,
+  HMM_PFN_ERROR,
+  HMM_PFN_FLAG_MAX,
+  HMM_PFN_NONE,
+  HMM_PFN_SPECIAL,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
   type HmmFaultHandler,
   type HmmRange,
   type HmmRangeFaultOptions,
@@ -50,6 +72,7 @@ import {
 } from './hmm-range.ts';
 import {
   HmmVmaWalk,
+  type HmmWalkFormat,
   hmmRequestOf,
   hmmWalkOps,
   NEED_WRITE,
@@ -72,7 +95,7 @@ export const HMM_LIVELOCK_PASSES = 1000;
 
 /** Everything one call needs besides the walk state. */
 interface Call {
-  readonly range: HmmRange;
+  readonly range: HmmRange | HmmPfnsRange;
   readonly mm: MmStruct;
   readonly w: HmmVmaWalk;
   readonly vmas: WalkVmas;
@@ -114,7 +137,7 @@ function checkRepresentable(c: Call): void {
   const maxPfn = c.mm.machine.phys.memmapEnd - 1;
   if (maxPfn * w.scale + c.allFlags > HMM_ENTRY_MAX) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: output not representable: pfn ${maxPfn} << pfnShift ${c.range.pfnShift} | flags exceeds 2^53 - 1; ` +
+      `hmm_range_fault: output not representable: pfn ${maxPfn} << pfnShift ${Math.log2(w.scale)} | flags exceeds 2^53 - 1; ` +
         'expected a smaller pfnShift (entries are 53-bit safe integers)',
     );
   }
@@ -124,33 +147,41 @@ function checkRepresentable(c: Call): void {
  * Bad input that changes nothing: the kernel errno (-EINVAL, as walk_page_range() gives for an
  * empty range) or InvalidArgumentError for model-level misuse.
  */
-function checkInput(range: HmmRange, flags: number): number {
-  if (typeof range !== 'object' || range === null) {
-    throw new InvalidArgumentError('hmm_range_fault: expected an HmmRange');
-  }
+function checkInput(range: HmmRange, flags: number, flagMax: number): number {
   if (!Number.isInteger(flags) || flags < 0) {
     throw new InvalidArgumentError(
       `hmm_range_fault: flags ${flags}; expected HMM_FAULT_* bits (an integer >= 0)`,
     );
   }
-  hmmRangeCheckTables(range);
-  const { start, end } = range;
+  hmmRangeCheckTables(range, flagMax);
+  const bad = checkBounds(range.start, range.end);
+  if (bad !== 0) return bad;
+  if (!(range.pfns instanceof Float64Array)) {
+    throw new InvalidArgumentError('hmm_range_fault: range.pfns must be a Float64Array');
+  }
+  checkLength('pfns', range.pfns.length, range.start, range.end);
+  return 0;
+}
+
+/** [start, end): InvalidArgumentError unless safe integers >= 0; -EINVAL if empty, unaligned or past 2^48. */
+function checkBounds(start: number, end: number): number {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0) {
     throw new InvalidArgumentError(
       `hmm_range_fault: [${start}, ${end}) is not a pair of unsigned longs (safe integers >= 0)`,
     );
   }
   if (start % PAGE !== 0 || end % PAGE !== 0 || start >= end || end > VADDR_LIMIT) return -EINVAL;
-  if (!(range.pfns instanceof Float64Array)) {
-    throw new InvalidArgumentError('hmm_range_fault: range.pfns must be a Float64Array');
-  }
+  return 0;
+}
+
+/** The entry array must cover the range. */
+function checkLength(name: string, length: number, start: number, end: number): void {
   const npages = (end - start) / PAGE;
-  if (range.pfns.length < npages) {
+  if (length < npages) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: range.pfns has ${range.pfns.length} entries for a range of ${npages} pages; expected at least ${npages}`,
+      `hmm_range_fault: range.${name} has ${length} entries for a range of ${npages} pages; expected at least ${npages}`,
     );
   }
-  return 0;
 }
 
 /** Migration of `pfn` in progress: sleep until the page is unlocked. Mirrors mm/migrate.c:migration_entry_wait(). */
@@ -181,7 +212,8 @@ function faultResult(c: Call, ret: number, addr: number, holds: number): number 
   }
   if ((ret & VM_FAULT_ERROR) !== 0) {
     const w = c.w;
-    w.pfns[(addr - w.rangeStart) / PAGE] = w.error;
+    // v5.7 "do not set pfns when returning an error code": no ERROR marker from then on.
+    if (!w.modern) w.pfns[(addr - w.rangeStart) / PAGE] = w.error;
     return -EFAULT;
   }
   return -EBUSY;
@@ -205,7 +237,8 @@ async function runFaults(c: Call): Promise<number> {
     const i = (addr - w.rangeStart) / PAGE;
     let need = w.pendNeed;
     if (w.pendPerPage) need = pteNeedFault(w, hmmRequestOf(w, pfns[i] as number), w.pendCpu);
-    pfns[i] = w.none;
+    // v5.7 "do not unconditionally set pfns when returning EBUSY": the request stays.
+    if (!w.modern) pfns[i] = w.none;
     if (need === 0) continue;
     if (vma === undefined) {
       pfns[i] = w.error;
@@ -323,36 +356,75 @@ async function faultV54(c: Call, q1: boolean, q8: boolean): Promise<number> {
   return (w.last - range.start) / PAGE;
 }
 
-/**
- * Fill `range.pfns` with the CPU page-table state of [range.start, range.end), faulting pages in
- * as the requests `(pfns[i] & pfnFlagsMask) | defaultFlags` demand (never with HMM_FAULT_SNAPSHOT).
- * The caller holds mmap_sem (for read) and an mm_users reference; no page reference is taken.
- * Returns the number of pages from range.start that were processed (`(last - start) >> PAGE_SHIFT`),
- * or -EBUSY (collision: new notifierSeq / wait until valid), -EFAULT, -EPERM, -EAGAIN (only with
- * HMM_FAULT_ALLOW_RETRY; mmap_sem already released), -EINVAL (empty or unaligned range, nothing
- * changed). -ENOMEM is documented by the kernel but not produced by this code (VM_FAULT_OOM is a
- * VM_FAULT_ERROR and gives -EFAULT). `opts.version` selects '5.5' (default), 'seed' or '5.4'.
- * Mirrors mm/hmm.c:hmm_range_fault().
- */
-export async function hmmRangeFault(
-  range: HmmRange,
-  flags: number,
-  opts: HmmRangeFaultOptions = {},
-): Promise<number> {
-  const bad = checkInput(range, flags);
-  if (bad !== 0) return bad;
-  const mm = hmmRangeMm(range);
-  checkCaller(mm);
-  const version = opts.version ?? '5.5';
-  if (version !== '5.4' && version !== 'seed' && version !== '5.5') {
+/** The walk's entry format for a table range (v5.4–v5.7). */
+function tableFormat(range: HmmRange): HmmWalkFormat {
+  const f = range.flags;
+  const v = range.values;
+  return {
+    pfns: range.pfns,
+    rangeStart: range.start,
+    fValid: f[HMM_PFN_VALID] as number,
+    fWrite: f[HMM_PFN_WRITE] as number,
+    fDev: (f[HMM_PFN_DEVICE_PRIVATE] as number | undefined) ?? 0,
+    none: v[HMM_PFN_NONE] as number,
+    error: v[HMM_PFN_ERROR] as number,
+    special: v[HMM_PFN_SPECIAL] as number,
+    scale: 2 ** range.pfnShift,
+    defaultFlags: range.defaultFlags,
+    pfnFlagsMask: range.pfnFlagsMask,
+  };
+}
+
+/** The walk's entry format for an hmm_pfns range (v5.8+): fixed bits, SPECIAL reported as ERROR. */
+function pfnsFormat(range: HmmPfnsRange): HmmWalkFormat {
+  return {
+    pfns: range.hmmPfns,
+    rangeStart: range.start,
+    fValid: HMM_PFN_V58_VALID,
+    fWrite: HMM_PFN_V58_WRITE,
+    fDev: 0,
+    none: 0,
+    error: HMM_PFN_V58_ERROR,
+    special: HMM_PFN_V58_ERROR,
+    scale: HMM_PFN_PFN_SCALE,
+    defaultFlags: range.defaultFlags,
+    pfnFlagsMask: range.pfnFlagsMask,
+  };
+}
+
+/** Bad input of an hmm_pfns range (v5.8+): -EINVAL for an empty or unaligned range, else throws. */
+function checkPfnsInput(range: HmmPfnsRange): number {
+  const d = range.defaultFlags;
+  if (!Number.isInteger(d) || d < 0 || d > 0xff) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: version '${String(version)}'; expected '5.4', 'seed' or '5.5'`,
+      `hmm_range_fault: defaultFlags = ${d}; expected HMM_PFN_REQ_FAULT [| HMM_PFN_REQ_WRITE] (flag-byte bits, 0..0xff)`,
     );
   }
-  const quirks = { ...hmmQuirksFor(version), ...opts.quirks };
-  const w = new HmmVmaWalk(range, flags, quirks, version === '5.5', mm.machine);
+  const m = range.pfnFlagsMask;
+  if (!Number.isSafeInteger(m) || m < 0) {
+    throw new InvalidArgumentError(
+      `hmm_range_fault: pfnFlagsMask = ${m}; expected a safe integer >= 0 (HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE for per-page requests)`,
+    );
+  }
+  const bad = checkBounds(range.start, range.end);
+  if (bad !== 0) return bad;
+  if (!(range.hmmPfns instanceof Float64Array)) {
+    throw new InvalidArgumentError('hmm_range_fault: range.hmmPfns must be a Float64Array');
+  }
+  checkLength('hmmPfns', range.hmmPfns.length, range.start, range.end);
+  return 0;
+}
+
+/** The Call of one hmm_range_fault(): walk state, events, handler. */
+function makeCall(
+  range: HmmRange | HmmPfnsRange,
+  mm: MmStruct,
+  w: HmmVmaWalk,
+  flags: number,
+  opts: HmmRangeFaultOptions,
+): Call {
   const obj = `mm${mm.id}`;
-  const c: Call = {
+  return {
     range,
     mm,
     w,
@@ -362,11 +434,91 @@ export async function hmmRangeFault(
     evCheck: { kind: 'hmm.range_fault', label: 'check_retry', obj },
     evWalk: { kind: 'hmm.range_fault', label: 'walk_page_range', obj },
     evFault: { kind: 'hmm.range_fault', label: 'fault', obj },
-    allFlags: w.fValid | w.fWrite | w.fDev,
+    allFlags: w.fValid | w.fWrite | w.fDev | w.pudOrder,
     stuck: 0,
     stuckAt: -1,
   };
+}
+
+/** v5.4–v5.7: a range with driver tables. */
+async function faultTables(range: HmmRange, call: HmmCall): Promise<number> {
+  const { version, flags, opts } = call;
+  const v57 = version === '5.7';
+  const bad = checkInput(range, flags, v57 ? HMM_PFN_FLAG_MAX_V57 : HMM_PFN_FLAG_MAX);
+  if (bad !== 0) return bad;
+  const mm = hmmRangeMm(range);
+  checkCaller(mm);
+  const quirks = { ...hmmQuirksFor(version), ...opts.quirks };
+  const gen = {
+    snapshot: (flags & HMM_FAULT_SNAPSHOT) !== 0,
+    testVma: version === '5.5' || v57,
+    modern: v57,
+    owner: v57 ? (range.devPrivateOwner ?? null) : null,
+    mapOrder: false,
+  };
+  const w = new HmmVmaWalk(tableFormat(range), quirks, gen, mm.machine);
+  const c = makeCall(range, mm, w, flags, opts);
   checkRepresentable(c);
-  if (version === '5.5') return faultV55(c);
+  if (gen.testVma) return faultV55(c);
   return faultV54(c, quirks.q1StrayWalk, quirks.q8NoneFillOnError);
+}
+
+/** v5.8+: an hmm_pfns range; 0 or -errno. */
+async function faultPfns(range: HmmPfnsRange, call: HmmCall): Promise<number> {
+  const bad = checkPfnsInput(range);
+  if (bad !== 0) return bad;
+  const mm = hmmRangeMm(range);
+  checkCaller(mm);
+  const quirks = { ...hmmQuirksFor(call.version), ...call.opts.quirks };
+  const gen = {
+    snapshot: false,
+    testVma: true,
+    modern: true,
+    owner: range.devPrivateOwner ?? null,
+    mapOrder: call.version === '5.9',
+  };
+  const w = new HmmVmaWalk(pfnsFormat(range), quirks, gen, mm.machine);
+  const ret = await faultV55(makeCall(range, mm, w, 0, call.opts));
+  return Math.min(ret, 0);
+}
+
+/**
+ * Fill the range's entries with the CPU page-table state of [range.start, range.end), faulting
+ * pages in as the requests `(entry & pfnFlagsMask) | defaultFlags` demand. The caller holds
+ * mmap_sem (for read) and an mm_users reference; no page reference is taken. One function, the
+ * call shape of each generation (`opts.version`, see HmmVersion):
+ *
+ * - `hmmRangeFault(range, flags, opts?)`, v5.4 / seed / v5.5 (default '5.5'): driver tables,
+ *   HMM_FAULT_SNAPSHOT / HMM_FAULT_ALLOW_RETRY; returns the number of pages from range.start that
+ *   were processed, or -EBUSY (collision), -EFAULT, -EPERM, -EAGAIN (ALLOW_RETRY, mmap_sem
+ *   already released), -EINVAL (empty or unaligned range, nothing changed).
+ * - `hmmRangeFault(range, { version: '5.7' })`: no flags (a snapshot requests nothing),
+ *   `devPrivateOwner`, two-entry flags table, a notifier required; still the page count.
+ * - `hmmRangeFault(range, opts?)`, v5.8 / v5.9 (default '5.8'): an HmmPfnsRange with HMM_PFN_*
+ *   entries; returns 0 or -EBUSY / -EFAULT / -EPERM / -EINVAL. Only -EBUSY means "retry".
+ *
+ * A call whose arguments or range do not match the generation throws HmmGenerationError.
+ * Mirrors mm/hmm.c:hmm_range_fault().
+ */
+export function hmmRangeFault(
+  range: HmmRange,
+  flags: number,
+  opts?: HmmRangeFaultOptions,
+): Promise<number>;
+export function hmmRangeFault(
+  range: HmmRange | HmmPfnsRange,
+  opts?: HmmRangeFaultOptions,
+): Promise<number>;
+export async function hmmRangeFault(
+  range: HmmRange | HmmPfnsRange,
+  a?: number | HmmRangeFaultOptions,
+  b?: HmmRangeFaultOptions,
+): Promise<number> {
+  if (typeof range !== 'object' || range === null) {
+    throw new InvalidArgumentError('hmm_range_fault: expected an HmmRange or HmmPfnsRange');
+  }
+  const call = hmmResolveCall(a, b);
+  hmmCheckRangeShape(call.version, range);
+  if (hmmVersionHasTables(call.version)) return faultTables(range as HmmRange, call);
+  return faultPfns(range as HmmPfnsRange, call);
 }

@@ -10,6 +10,7 @@
 import { InvalidArgumentError, KernelBugError, PAGE_SHIFT, PAGE_SIZE } from '@hmmsim/kernel';
 import type { MmStruct, VmArea } from '@hmmsim/mm';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from '@hmmsim/mmu-notifier';
+import type { HmmPfnsRange } from './hmm-pfns-range.ts';
 
 // ---- enum hmm_pfn_flag_e: indexes into HmmRange.flags ----
 
@@ -88,6 +89,11 @@ export interface HmmRange {
   pfnShift: number;
   /** Legacy collision flag: false once an invalidation touched the registered range. */
   valid: boolean;
+  /**
+   * v5.7+: device-private pages whose dev_pagemap.owner is this are reported (VALID); others are
+   * not. Must stay null for v5.4–v5.5, which report every device's pages.
+   */
+  devPrivateOwner: unknown;
 }
 
 /** Fields of createHmmRange(); everything but start, end, flags and values has a default. */
@@ -107,6 +113,8 @@ export interface HmmRangeInit {
   readonly pfnShift?: number;
   /** Default false (as hmm_range_register leaves it before the first check). */
   readonly valid?: boolean;
+  /** Default null (v5.7+ only). */
+  readonly devPrivateOwner?: unknown;
 }
 
 /**
@@ -129,6 +137,7 @@ export function createHmmRange(init: HmmRangeInit): HmmRange {
     pfnFlagsMask: init.pfnFlagsMask ?? 0,
     pfnShift: init.pfnShift ?? PAGE_SHIFT,
     valid: init.valid ?? false,
+    devPrivateOwner: init.devPrivateOwner ?? null,
   };
 }
 
@@ -142,7 +151,7 @@ export function hmmRangeNpages(range: HmmRange): number {
  * when neither is set up (the kernel would oops on the NULL pointer).
  * Mirrors the seed's `range->notifier ? range->notifier->mm : range->hmm->mmu_notifier.mm`.
  */
-export function hmmRangeMm(range: HmmRange): MmStruct {
+export function hmmRangeMm(range: HmmRange | HmmPfnsRange): MmStruct {
   if (range.notifier !== null) {
     const mm = range.notifier.mm;
     if (mm === null) {
@@ -152,7 +161,7 @@ export function hmmRangeMm(range: HmmRange): MmStruct {
     }
     return mm;
   }
-  const mm = range.hmm?.mmuNotifier.mm ?? null;
+  const mm = (range as HmmRange).hmm?.mmuNotifier.mm ?? null;
   if (mm === null) {
     throw new KernelBugError(
       'hmm_range_fault: range has neither a notifier nor a registered hmm; expected range.notifier + notifierSeq (v5.5) or hmm_range_register() (legacy)',
@@ -166,20 +175,39 @@ export function hmmRangeMm(range: HmmRange): MmStruct {
  * with a notifier, else `!range.valid` (the legacy flag, race R1 included).
  * Mirrors the seed's needs-retry test in mm/hmm.c (hmm_range_fault()/hmm_range_dma_map()).
  */
-export function hmmRangeNeedsRetry(range: HmmRange): boolean {
+export function hmmRangeNeedsRetry(range: HmmRange | HmmPfnsRange): boolean {
   if (range.notifier !== null) return mmuIntervalCheckRetry(range.notifier, range.notifierSeq);
-  return !range.valid;
+  return !(range as HmmRange).valid;
 }
 
 // ---- versions and quirks ----
 
 /**
- * Which hmm_range_fault() to run: '5.4' (per-VMA loop with find_vma, all its quirks), 'seed'
- * (the same loop at 04ec32fbc2b2, where the zero-page fix Q3 is already in), '5.5' (one
- * walk_page_range per pass with a per-VMA test_walk). The collision check is the seed's
- * transitional one (notifier or `valid`) in all three.
+ * Which hmm_range_fault() to run — one switch over the API generations a 2019–2020 driver port
+ * went through:
+ * - '5.4' (per-VMA loop with find_vma, all its quirks), 'seed' (the same loop at 04ec32fbc2b2,
+ *   where the zero-page fix Q3 is already in), '5.5' (one walk_page_range per pass with a per-VMA
+ *   test_walk): `hmmRangeFault(range, flags)`, driver tables, the collision check of the seed
+ *   (interval notifier or the legacy `valid`), the count of valid pages returned;
+ * - '5.7': `hmmRangeFault(range)` with no flags (a snapshot requests nothing), `devPrivateOwner`,
+ *   tables without HMM_PFN_DEVICE_PRIVATE, a notifier required, still the count returned;
+ * - '5.8': the fixed `hmmPfns` format (hmm-pfns.ts) on an HmmPfnsRange, 0 or -errno;
+ * - '5.9': '5.8' plus the map order of each entry (hmmPfnToMapOrder).
  */
-export type HmmVersion = '5.4' | 'seed' | '5.5';
+export type HmmVersion = '5.4' | 'seed' | '5.5' | '5.7' | '5.8' | '5.9';
+
+/** The generations called as `hmmRangeFault(range, flags)`: driver tables and HMM_FAULT_* flags. */
+export type HmmFlagsVersion = '5.4' | 'seed' | '5.5';
+
+/** Every generation, oldest first. Model helper (for tests and listings). */
+export const HMM_VERSIONS: readonly HmmVersion[] = Object.freeze([
+  '5.4',
+  'seed',
+  '5.5',
+  '5.7',
+  '5.8',
+  '5.9',
+]);
 
 /**
  * Individual behaviours of the 2019 code (spec hmm.md §7). `true` reproduces the kernel's
@@ -199,10 +227,25 @@ export interface HmmQuirks {
   readonly q5PmdMigrationLeavesRequests: boolean;
   /** Q8: on error the v5.4 loop sets every entry from walk.last to the end to NONE. */
   readonly q8NoneFillOnError: boolean;
-  /** Q10: special PTEs and other non-present entries fail with -EFAULT even when nothing is requested; false: marker only. */
+  /**
+   * Q10: special PTEs and other non-present entries fail with -EFAULT even when nothing is
+   * requested; false (v5.7): a special PTE gets the SPECIAL marker, other entries NONE, and
+   * -EFAULT only when a fault is requested there.
+   */
   readonly q10SpecialFailsInSnapshot: boolean;
-  /** Q12: an unfaulted PTE-level PROT_NONE (NUMA hinting) entry is reported pfn|VALID; false: NONE. */
+  /**
+   * Q12: an unfaulted PROT_NONE (NUMA hinting) entry is reported pfn|VALID — at PTE level up to
+   * v5.5 (PMD level: NONE), at both levels in v5.7; false: NONE up to v5.5, the bare pfn (no
+   * flags) from v5.7, as v5.8 reports it.
+   */
   readonly q12ProtnoneReportedValid: boolean;
+  /**
+   * Q13 (v5.7–v5.18): a device-private page of another owner with a fault requested fails with
+   * -EFAULT instead of being faulted back through its owner's migrate_to_ram; false: faulted
+   * back, as since 8a295dbbaf72 ("mm/hmm: fault non-owner device private entries", v5.19).
+   * No effect before v5.7 (every owner's page is reported).
+   */
+  readonly q13ForeignPrivateFaultFails: boolean;
 }
 
 const QUIRKS_2019: HmmQuirks = {
@@ -214,16 +257,40 @@ const QUIRKS_2019: HmmQuirks = {
   q8NoneFillOnError: true,
   q10SpecialFailsInSnapshot: true,
   q12ProtnoneReportedValid: true,
+  q13ForeignPrivateFaultFails: false,
+};
+
+/** v5.7 (after the "hmm_range_fault() cleanups" series): Q4, Q5, Q10 fixed; Q13 new. */
+const QUIRKS_2020: HmmQuirks = {
+  ...QUIRKS_2019,
+  q1StrayWalk: false,
+  q3ZeroPageSpecial: false,
+  q4MigrationNoWait: false,
+  q5PmdMigrationLeavesRequests: false,
+  q8NoneFillOnError: false,
+  q10SpecialFailsInSnapshot: false,
+  q13ForeignPrivateFaultFails: true,
 };
 
 /**
  * The quirk settings of a version: '5.4' all on; 'seed' all but Q3; '5.5' without Q1, Q3, Q8
- * (fixed by d28c2c9a4877 and ac541f250372), the rest on. Model helper.
+ * (fixed by d28c2c9a4877 and ac541f250372), the rest on; '5.7' also without Q4, Q5, Q10 (the
+ * 2020 "hmm_range_fault() cleanups" and error-case series) but with Q13; '5.8'/'5.9' as '5.7'
+ * with Q12 off (the fixed format encodes a protnone entry as the bare pfn). Model helper.
  */
 export function hmmQuirksFor(version: HmmVersion): HmmQuirks {
   if (version === '5.4') return QUIRKS_2019;
   if (version === 'seed') return { ...QUIRKS_2019, q3ZeroPageSpecial: false };
-  return { ...QUIRKS_2019, q1StrayWalk: false, q3ZeroPageSpecial: false, q8NoneFillOnError: false };
+  if (version === '5.5') {
+    return {
+      ...QUIRKS_2019,
+      q1StrayWalk: false,
+      q3ZeroPageSpecial: false,
+      q8NoneFillOnError: false,
+    };
+  }
+  if (version === '5.7') return QUIRKS_2020;
+  return { ...QUIRKS_2020, q12ProtnoneReportedValid: false };
 }
 
 /**
@@ -234,7 +301,10 @@ export type HmmFaultHandler = (vma: VmArea, address: number, faultFlags: number)
 
 /** Options of hmmRangeFault() (model-only; the kernel has one behaviour per build). */
 export interface HmmRangeFaultOptions {
-  /** Default '5.5'. */
+  /**
+   * Default '5.5' for `hmmRangeFault(range, flags)`, '5.8' for `hmmRangeFault(range)` (the
+   * one-argument shape; a v5.7 range with tables needs `version: '5.7'`).
+   */
   readonly version?: HmmVersion;
   /** Overrides of single quirks on top of the version's set. */
   readonly quirks?: Partial<HmmQuirks>;
@@ -242,17 +312,23 @@ export interface HmmRangeFaultOptions {
   readonly faultHandler?: HmmFaultHandler;
 }
 
-function checkFlagTable(name: string, table: unknown, limit: number, what: string): void {
+function checkFlagTable(
+  name: string,
+  table: unknown,
+  count: number,
+  limit: number,
+  what: string,
+): void {
   if (!Array.isArray(table) && !ArrayBuffer.isView(table)) {
-    throw new InvalidArgumentError(`hmm_range: ${name} must be an array of ${HMM_PFN_FLAG_MAX}`);
+    throw new InvalidArgumentError(`hmm_range: ${name} must be an array of ${count}`);
   }
   const t = table as ArrayLike<unknown>;
-  if (t.length < HMM_PFN_FLAG_MAX) {
+  if (t.length < count) {
     throw new InvalidArgumentError(
-      `hmm_range: ${name} has ${t.length} entries; expected ${HMM_PFN_FLAG_MAX} (indexes 0..${HMM_PFN_FLAG_MAX - 1})`,
+      `hmm_range: ${name} has ${t.length} entries; expected ${count} (indexes 0..${count - 1})`,
     );
   }
-  for (let i = 0; i < HMM_PFN_FLAG_MAX; i++) {
+  for (let i = 0; i < count; i++) {
     const v = t[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limit) {
       throw new InvalidArgumentError(`hmm_range: ${name}[${i}] = ${String(v)}; expected ${what}`);
@@ -265,14 +341,21 @@ function checkFlagTable(name: string, table: unknown, limit: number, what: strin
  * and defaultFlags/pfnFlagsMask safe integers in [0, 2^53), pfnShift an integer in [0, 52].
  * Throws InvalidArgumentError. Model helper (the kernel trusts the driver).
  */
-export function hmmRangeCheckTables(range: HmmRange): void {
+export function hmmRangeCheckTables(range: HmmRange, flagMax = HMM_PFN_FLAG_MAX): void {
   checkFlagTable(
     'flags',
     range.flags,
+    flagMax,
     HMM_FLAG_LIMIT,
     'an integer bit mask in [0, 2^31) (bits 0..30)',
   );
-  checkFlagTable('values', range.values, 2 ** 53, 'a safe integer entry value in [0, 2^53)');
+  checkFlagTable(
+    'values',
+    range.values,
+    HMM_PFN_VALUE_MAX,
+    2 ** 53,
+    'a safe integer entry value in [0, 2^53)',
+  );
   for (const [name, v] of [
     ['defaultFlags', range.defaultFlags],
     ['pfnFlagsMask', range.pfnFlagsMask],

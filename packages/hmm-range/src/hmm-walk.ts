@@ -14,9 +14,12 @@ import {
   EBUSY,
   EFAULT,
   EPERM,
+  HPAGE_PMD_ORDER,
+  PAGE_SHIFT,
   PAGE_SIZE,
   PGDIR_SIZE,
   PTRS_PER_PTE,
+  PUD_SHIFT,
   PUD_SIZE,
   pgdIndex,
   pteIndex,
@@ -44,17 +47,7 @@ import {
   SWP_MIGRATION_WRITE,
 } from '@hmmsim/pagetable';
 import { hmmEntryLowBits, hmmEntryOr } from './hmm-pfn.ts';
-import {
-  HMM_FAULT_SNAPSHOT,
-  HMM_PFN_DEVICE_PRIVATE,
-  HMM_PFN_ERROR,
-  HMM_PFN_NONE,
-  HMM_PFN_SPECIAL,
-  HMM_PFN_VALID,
-  HMM_PFN_WRITE,
-  type HmmQuirks,
-  type HmmRange,
-} from './hmm-range.ts';
+import type { HmmQuirks } from './hmm-range.ts';
 
 // Local aliases: loads of imported bindings are not constant-folded in hot loops under tsx.
 const PAGE = PAGE_SIZE;
@@ -72,6 +65,8 @@ const TABLE_BITS = _PAGE_TABLE & ~_PAGE_USER;
 /** Bits that take a present PTE off the fast path (special, devmap). */
 const FAST_MASK = _PAGE_PRESENT | _PAGE_SPECIAL | _PAGE_DEVMAP;
 const VM_UNSUPPORTED = VM_IO | VM_PFNMAP | VM_MIXEDMAP;
+/** Order of a PUD leaf (PUD_SHIFT - PAGE_SHIFT = 18 on x86-64). */
+const PUD_ORDER = PUD_SHIFT - PAGE_SHIFT;
 
 /** Fault decision bits (hmm_pte_need_fault's fault / write_fault). */
 export const NEED_FAULT = 1;
@@ -89,11 +84,52 @@ export const PEND_FAULT = 1;
 export const PEND_MIGRATION_WAIT = 2;
 
 /**
- * Per-call walk state: the range's tables decoded into 32-bit words, the position reached
- * (`last`), the quirk switches and the pending fault. Mirrors mm/hmm.c:struct hmm_vma_walk.
+ * The entry format one call writes, decoded into numbers: the driver tables of v5.4–v5.7, or the
+ * fixed hmm_pfns format of v5.8+ (flag byte below the pfn, hmm-pfns.ts), which is the same
+ * mechanism with fixed values. Model-only.
+ */
+export interface HmmWalkFormat {
+  readonly pfns: Float64Array;
+  readonly rangeStart: number;
+  /** Request/output bits of VALID, WRITE, DEVICE_PRIVATE (0 where the generation has none). */
+  readonly fValid: number;
+  readonly fWrite: number;
+  readonly fDev: number;
+  readonly none: number;
+  readonly error: number;
+  readonly special: number;
+  /** 2^pfn position. */
+  readonly scale: number;
+  readonly defaultFlags: number;
+  readonly pfnFlagsMask: number;
+}
+
+/**
+ * What the generation being run does, beyond the quirk switches: the structural changes of the
+ * 2020 series that are API, not bug fixes. Model-only.
+ */
+export interface HmmWalkGeneration {
+  /** HMM_FAULT_SNAPSHOT was passed (v5.4–v5.5 only). */
+  readonly snapshot: boolean;
+  /** v5.5+: the per-VMA test runs in test_walk. */
+  readonly testVma: boolean;
+  /**
+   * v5.7+: dev_private_owner filter; no pfns written on error or before a fault; no-VMA holes and
+   * unsupported VMAs give ERROR; no get_dev_pagemap check; protnone encoded as a pfn.
+   */
+  readonly modern: boolean;
+  /** dev_private_owner (v5.7+). */
+  readonly owner: unknown;
+  /** v5.9: the map order goes into PMD/PUD entries (added to the output flags). */
+  readonly mapOrder: boolean;
+}
+
+/**
+ * Per-call walk state: the entry format decoded into 32-bit words, the position reached
+ * (`last`), the quirk and generation switches and the pending fault.
+ * Mirrors mm/hmm.c:struct hmm_vma_walk.
  */
 export class HmmVmaWalk {
-  readonly range: HmmRange;
   readonly pfns: Float64Array;
   readonly rangeStart: number;
   /** First address not yet known to be done (hmm_vma_walk.last). */
@@ -132,8 +168,17 @@ export class HmmVmaWalk {
   readonly q5: boolean;
   readonly q10: boolean;
   readonly q12: boolean;
+  readonly q13: boolean;
   /** v5.5: apply the per-VMA test (VM_IO/PFNMAP/MIXEDMAP, VM_READ) in testWalk. */
   readonly testVma: boolean;
+  /** v5.7+ structure (see HmmWalkGeneration.modern). */
+  readonly modern: boolean;
+  readonly owner: unknown;
+  /** Output flags of an unfaulted protnone entry (v5.7+); -1 before v5.7 (hole logic / Q12). */
+  readonly protnoneEnc: number;
+  /** Order bits added to PMD / PUD leaf entries (v5.9), else 0. */
+  readonly pmdOrder: number;
+  readonly pudOrder: number;
   readonly machine: Machine;
   readonly zeroPfn: number;
   // ---- pending work left by the last walk ----
@@ -148,22 +193,14 @@ export class HmmVmaWalk {
   pendVma: VmArea | undefined = undefined;
   pendPfn = 0;
 
-  constructor(
-    range: HmmRange,
-    hmmFlags: number,
-    quirks: HmmQuirks,
-    testVma: boolean,
-    machine: Machine,
-  ) {
-    this.range = range;
-    this.pfns = range.pfns;
-    this.rangeStart = range.start;
-    this.last = range.start;
-    this.snapshot = (hmmFlags & HMM_FAULT_SNAPSHOT) !== 0;
-    const f = range.flags;
-    const v = f[HMM_PFN_VALID] as number;
-    const w = f[HMM_PFN_WRITE] as number;
-    const d = f[HMM_PFN_DEVICE_PRIVATE] as number;
+  constructor(fmt: HmmWalkFormat, quirks: HmmQuirks, gen: HmmWalkGeneration, machine: Machine) {
+    this.pfns = fmt.pfns;
+    this.rangeStart = fmt.rangeStart;
+    this.last = fmt.rangeStart;
+    this.snapshot = gen.snapshot;
+    const v = fmt.fValid;
+    const w = fmt.fWrite;
+    const d = fmt.fDev;
     this.fValid = v;
     this.fWrite = w;
     this.fDev = d;
@@ -175,14 +212,12 @@ export class HmmVmaWalk {
     this.cpuVW = this.encVW;
     this.cpuDev = this.encDev;
     this.cpuDevW = this.encDevW;
-    const vals = range.values;
-    this.none = vals[HMM_PFN_NONE] as number;
-    this.error = vals[HMM_PFN_ERROR] as number;
-    this.special = vals[HMM_PFN_SPECIAL] as number;
-    this.scale = 2 ** range.pfnShift;
-    this.addFlags = (v | w | d) < this.scale;
-    this.defaultLo = hmmEntryLowBits(range.defaultFlags);
-    this.maskLo = hmmEntryLowBits(range.pfnFlagsMask);
+    this.none = fmt.none;
+    this.error = fmt.error;
+    this.special = fmt.special;
+    this.scale = fmt.scale;
+    this.defaultLo = hmmEntryLowBits(fmt.defaultFlags);
+    this.maskLo = hmmEntryLowBits(fmt.pfnFlagsMask);
     this.constReq = (this.maskLo & (v | w | d)) === 0;
     this.constNeedRO = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuV) : 0;
     this.constNeedRW = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuVW) : 0;
@@ -192,7 +227,15 @@ export class HmmVmaWalk {
     this.q5 = quirks.q5PmdMigrationLeavesRequests;
     this.q10 = quirks.q10SpecialFailsInSnapshot;
     this.q12 = quirks.q12ProtnoneReportedValid;
-    this.testVma = testVma;
+    this.q13 = quirks.q13ForeignPrivateFaultFails;
+    this.testVma = gen.testVma;
+    this.modern = gen.modern;
+    this.owner = gen.owner;
+    // v5.7 encodes a protnone entry as pfn | VALID (Q12); v5.8 as the bare pfn.
+    this.protnoneEnc = gen.modern ? (this.q12 ? v : 0) : -1;
+    this.pmdOrder = gen.mapOrder ? HPAGE_PMD_ORDER : 0;
+    this.pudOrder = gen.mapOrder ? PUD_ORDER : 0;
+    this.addFlags = (v | w | d | this.pudOrder) < this.scale;
     this.machine = machine;
     this.zeroPfn = machine.phys.zeroPfn;
   }
@@ -294,6 +337,11 @@ function blockFault(
 /** One hole chunk as the kernel's walker reports it. Mirrors mm/hmm.c:hmm_vma_walk_hole(). */
 function holeChunk(w: HmmVmaWalk, walk: MmWalk<HmmVmaWalk>, addr: number, end: number): number {
   const need = rangeNeedFault(w, indexOf(w, addr), (end - addr) / PAGE, 0);
+  if (w.modern && walk.vma === undefined) {
+    // v5.7 "return error for non-vma snapshots": ERROR, or -EFAULT with nothing written.
+    w.last = addr;
+    return need !== 0 ? -EFAULT : pfnsFill(w, addr, end, w.error);
+  }
   return blockFault(w, walk, addr, end, need, 0);
 }
 
@@ -332,16 +380,18 @@ function handleHuge(
   end: number,
   b: number,
   firstPfn: number,
+  order: number,
 ): number {
   const protnone = (b & PRESENT_OR_PROTNONE) === PROTNONE;
   const cpu = protnone ? 0 : (b & RW) !== 0 ? w.cpuVW : w.cpuV;
   const i = indexOf(w, addr);
   const n = (end - addr) / PAGE;
   const need = rangeNeedFault(w, i, n, cpu);
-  if (protnone || need !== 0) return blockFault(w, walk, addr, end, need, cpu);
-  if ((b & DEVMAP) !== 0 && !devPagemapLive(w, firstPfn, n)) return -EBUSY;
+  if (need !== 0 || (protnone && !w.modern)) return blockFault(w, walk, addr, end, need, cpu);
+  if (!w.modern && (b & DEVMAP) !== 0 && !devPagemapLive(w, firstPfn, n)) return -EBUSY;
   const pfns = w.pfns;
-  const enc = (b & RW) !== 0 ? w.encVW : w.encV;
+  // v5.7+: a protnone leaf is encoded too (no flags, no order from v5.8 on).
+  const enc = protnone ? w.protnoneEnc : ((b & RW) !== 0 ? w.encVW : w.encV) + order;
   if (w.addFlags) {
     const scale = w.scale;
     let e = firstPfn * scale + enc;
@@ -391,6 +441,7 @@ function handlePte(
   addr: number,
   end: number,
 ): number {
+  if (w.modern) return handlePteModern(w, walk, b, v, i, addr, end);
   const pfns = w.pfns;
   const orig = pfns[i] as number;
   pfns[i] = w.none;
@@ -441,6 +492,73 @@ function handlePte(
     return w.q10 ? -EFAULT : 0;
   }
   pfns[i] = encode(w, v, cpu === w.cpuVW ? w.encVW : w.encV);
+  return 0;
+}
+
+/** True if the device-private page `pfn` belongs to the range's dev_private_owner. */
+function ownerMatches(w: HmmVmaWalk, pfn: number): boolean {
+  const pgmap = w.machine.devPagemaps.get(w.machine.phys.pgmap[pfn] as number);
+  return pgmap !== undefined && (pgmap.owner ?? null) === w.owner;
+}
+
+/**
+ * handlePte() of v5.7+: the entry is written only when the walk goes on (never before a fault or
+ * on an error); device-private pages are reported only to their owner and never faulted; other
+ * non-present entries are NONE unless a fault is requested, then faulted (swap), waited on
+ * (migration) or -EFAULT (hwpoison; another owner's device page until v5.19, Q13).
+ * Mirrors mm/hmm.c:hmm_vma_handle_pte() (v5.7, v5.8).
+ */
+function handlePteModern(
+  w: HmmVmaWalk,
+  walk: MmWalk<HmmVmaWalk>,
+  b: number,
+  v: number,
+  i: number,
+  addr: number,
+  end: number,
+): number {
+  const pfns = w.pfns;
+  const req = hmmRequestOf(w, pfns[i] as number);
+  const faultEnd = w.q2 ? end : addr + PAGE;
+  if (b === 0) {
+    const need = pteNeedFault(w, req, 0);
+    if (need !== 0) return holeFault(w, walk, addr, faultEnd, need, false, 0);
+    pfns[i] = w.none;
+    return 0;
+  }
+  if ((b & PRESENT_OR_PROTNONE) === 0) {
+    const type = (b >>> SWP_TYPE_SHIFT) & 31;
+    const devPrivate = type === SWP_DEVICE_READ || type === SWP_DEVICE_WRITE;
+    if (devPrivate && ownerMatches(w, v)) {
+      pfns[i] = encode(w, v, type === SWP_DEVICE_WRITE ? w.encVW : w.encV);
+      return 0;
+    }
+    const need = pteNeedFault(w, req, 0);
+    if (need === 0) {
+      pfns[i] = w.none;
+      return 0;
+    }
+    if (type < MAX_SWAPFILES || (devPrivate && !w.q13)) {
+      return holeFault(w, walk, addr, faultEnd, need, false, 0);
+    }
+    if (type === SWP_MIGRATION_READ || type === SWP_MIGRATION_WRITE) {
+      w.last = addr;
+      w.pendKind = PEND_MIGRATION_WAIT;
+      w.pendPfn = v;
+      return WALK_PENDING;
+    }
+    return -EFAULT;
+  }
+  const protnone = (b & PRESENT) === 0;
+  const cpu = protnone ? 0 : (b & RW) !== 0 ? w.cpuVW : w.cpuV;
+  const need = pteNeedFault(w, req, cpu);
+  if (need !== 0) return holeFault(w, walk, addr, faultEnd, need, false, 0);
+  if ((b & SPECIAL) !== 0 && v !== w.zeroPfn) {
+    if (pteNeedFault(w, req, 0) !== 0) return -EFAULT;
+    pfns[i] = w.special;
+    return 0;
+  }
+  pfns[i] = encode(w, v, protnone ? w.protnoneEnc : cpu === w.cpuVW ? w.encVW : w.encV);
   return 0;
 }
 
@@ -579,13 +697,26 @@ function hmmPmdEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmV
       // Q5: the entries keep the caller's request bits.
       return w.q5 ? 0 : pfnsFill(w, addr, next, w.none);
     }
-    return pfnsFill(w, addr, next, w.error);
+    return badPmd(w, addr, next);
   }
   if ((b & PSE) !== 0) {
     const head = pt.val[slot] as number;
-    return handleHuge(w, walk, addr, next, b, head + pteIndex(addr));
+    return handleHuge(w, walk, addr, next, b, head + pteIndex(addr), w.pmdOrder);
   }
   // Present, not huge, not a well-formed table pointer: pmd_bad().
+  return badPmd(w, addr, next);
+}
+
+/**
+ * A PMD that is neither a table, a leaf nor a migration entry: ERROR; from v5.7 -EFAULT (nothing
+ * written) when a fault is requested there. Mirrors the !pmd_present / pmd_bad branches of
+ * mm/hmm.c:hmm_vma_walk_pmd().
+ */
+function badPmd(w: HmmVmaWalk, addr: number, next: number): number {
+  if (w.modern && rangeNeedFault(w, indexOf(w, addr), (next - addr) / PAGE, 0) !== 0) {
+    w.last = addr;
+    return -EFAULT;
+  }
   return pfnsFill(w, addr, next, w.error);
 }
 
@@ -603,7 +734,7 @@ function hmmPudEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmV
   if ((b & PRESENT) === 0) return holeChunk(w, walk, addr, next);
   const head = pt.val[slot] as number;
   const first = head + Math.floor((addr % PUD_SIZE) / PAGE);
-  return handleHuge(w, walk, addr, next, b, first);
+  return handleHuge(w, walk, addr, next, b, first, w.pudOrder);
 }
 
 /**
@@ -615,6 +746,7 @@ function hmmTestWalk(start: number, end: number, walk: MmWalk<HmmVmaWalk>): numb
   const w = walk.private;
   if (!w.testVma) return 0;
   const flags = (walk.vma as VmArea).vmFlags;
+  if (w.modern) return testWalkModern(w, start, end, flags);
   if ((flags & VM_UNSUPPORTED) !== 0) return -EFAULT;
   if ((flags & VM_READ) === 0) {
     if (rangeNeedFault(w, indexOf(w, start), (end - start) / PAGE, 0) !== 0) return -EFAULT;
@@ -623,6 +755,19 @@ function hmmTestWalk(start: number, end: number, walk: MmWalk<HmmVmaWalk>): numb
     return 1;
   }
   return 0;
+}
+
+/**
+ * test_walk of v5.7+: a VMA that is unsupported or without VM_READ fails with -EFAULT when a
+ * fault is requested in it, else its entries are ERROR and it is skipped.
+ * Mirrors mm/hmm.c:hmm_vma_walk_test() (v5.7).
+ */
+function testWalkModern(w: HmmVmaWalk, start: number, end: number, flags: number): number {
+  if ((flags & VM_UNSUPPORTED) === 0 && (flags & VM_READ) !== 0) return 0;
+  if (rangeNeedFault(w, indexOf(w, start), (end - start) / PAGE, 0) !== 0) return -EFAULT;
+  pfnsFill(w, start, end, w.error);
+  w.last = end;
+  return 1;
 }
 
 /** The walker ops of hmm_range_fault(). Mirrors mm/hmm.c:hmm_walk_ops. */

@@ -8,7 +8,7 @@ export class KernelBugError extends Error {
 
 /** Bad input to a model API (not a syscall argument: those return -errno). */
 export class InvalidArgumentError extends RangeError {
-  override readonly name = 'InvalidArgumentError';
+  override readonly name: string = 'InvalidArgumentError';
 }
 
 /**

@@ -13,7 +13,7 @@
  * Mirrors drivers/gpu/drm/nouveau/nouveau_svm.c after 20fef4ef84bf (v5.5) with the device update
  * done in the interval callback (spec mmu-notifier.md §5.6), and mm/mmu_notifier.c's usage rules.
  */
-import { type HmmVersion, hmmRangeFault } from '@hmmsim/hmm-range';
+import { type HmmFlagsVersion, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
   downRead,
   EBUSY,
@@ -55,7 +55,7 @@ export interface IntervalDriverOptions {
   /** Attempts before giving up with -EBUSY (besides the 1000 ms deadline). Default 3. */
   readonly maxTries?: number;
   /** hmm_range_fault() version. Default '5.5'. */
-  readonly hmmVersion?: HmmVersion;
+  readonly hmmVersion?: HmmFlagsVersion;
 }
 
 /**
@@ -72,7 +72,7 @@ export class IntervalDriver {
   invalidateRefused = 0;
   readonly faults: FaultRecord[] = [];
   private readonly maxTries: number;
-  private readonly hmmVersion: HmmVersion;
+  private readonly hmmVersion: HmmFlagsVersion;
 
   constructor(
     readonly mm: MmStruct,

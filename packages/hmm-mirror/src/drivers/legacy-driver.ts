@@ -20,7 +20,7 @@
  * nouveau_range_done, nouveau_svmm_sync_cpu_device_pagetables; and Documentation/vm/hmm.rst
  * (v5.4) "the usage pattern".
  */
-import { type HmmVersion, hmmRangeFault } from '@hmmsim/hmm-range';
+import { type HmmFlagsVersion, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
   downRead,
   downWrite,
@@ -52,7 +52,7 @@ export interface LegacyDriverOptions {
   /** Attempts before giving up with -EBUSY (the explorer needs a bound). Default 3. */
   readonly maxTries?: number;
   /** hmm_range_fault() version. Default '5.5'. */
-  readonly hmmVersion?: HmmVersion;
+  readonly hmmVersion?: HmmFlagsVersion;
 }
 
 /**
