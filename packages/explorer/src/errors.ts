@@ -21,6 +21,16 @@ export class NondeterminismError extends Error {
   }
 }
 
+/**
+ * The scenario cannot be explored as written: its tasks ran on another scheduler than the one
+ * passed to setup, or no two tasks ever reached a scheduling point together (so every schedule is
+ * the same sequential run, and "clean" would mean nothing). The message names the likely cause
+ * and the fix.
+ */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
 /** Thrown from the policy to end a run whose invariant failed (internal). */
 export class InvariantStop extends Error {
   override readonly name = 'InvariantStop';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
+import { ScenarioError } from './errors.ts';
 import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
 import { type ScheduleOutcome, type TraceRecord, toViolation, type Violation } from './outcome.ts';
 import { pctSearch } from './pct.ts';
@@ -72,15 +73,17 @@ function checkCount(what: string, n: number, min: number, infinite = false): voi
   }
 }
 
-/** Run the chosen strategy until the first violation. */
+/** Run the chosen strategy until the first violation; `seen` counts each run's interleavings. */
 async function search<S>(
   scenario: Scenario<S>,
   strategy: Strategy,
   opts: ExploreOptions<S>,
   found: (v: Violation) => void,
+  seen: (interleavings: number) => void,
 ): Promise<SearchResult> {
   const onSchedule = opts.onSchedule;
   const visit = (rec: RunRecord, run: number, seed?: number): boolean => {
+    seen(rec.interleavings);
     const v = toViolation(rec, run, seed);
     if (v !== undefined) found(v);
     return v !== undefined;
@@ -129,10 +132,22 @@ export async function explore<S>(
   checkOptions(strategy, opts);
   const start = opts.now?.();
   let violation: Violation | undefined;
-  const r = await search(scenario, strategy, opts, (v) => {
-    violation = v;
-  });
+  let interleavings = 0;
+  const r = await search(
+    scenario,
+    strategy,
+    opts,
+    (v) => {
+      violation = v;
+    },
+    (n) => {
+      interleavings += n;
+    },
+  );
   violation ??= r.nondeterminism;
+  if (violation === undefined && interleavings === 0 && scenario.tasks.length >= 2) {
+    throw noInterleavingError(scenario, r.schedules);
+  }
   let minimal: Violation | undefined;
   let minimisation: ExploreResult['minimisation'];
   let trace: TraceRecord | undefined;
@@ -166,6 +181,16 @@ export async function explore<S>(
     minimisation,
     trace,
   };
+}
+
+/** The ScenarioError of a search in which no two tasks ever reached a scheduling point together. */
+function noInterleavingError<S>(scenario: Scenario<S>, schedules: number): ScenarioError {
+  return new ScenarioError(
+    `scenario '${scenario.name}': in ${schedules} schedule(s) no task reached a scheduling point while another ` +
+      'task could run, so nothing interleaved and "no violation" would mean nothing. Likely causes: the state was ' +
+      'built on another scheduler (createMachine({ ..., sched }) with the `sched` argument of setup(sched)), or the ' +
+      'tasks are fully synchronous (only kernel primitives that sleep, lock or call sched.point() can be preempted).',
+  );
 }
 
 /** The default bound of a strategy. */

@@ -1,4 +1,10 @@
-import { type Choice, isPreemption, type PickContext, type SchedulePolicy } from '@hmmsim/kernel';
+import {
+  type Choice,
+  isPreemption,
+  type PickContext,
+  type SchedEvent,
+  type SchedulePolicy,
+} from '@hmmsim/kernel';
 import type { Chooser } from './chooser.ts';
 import { defaultIndex } from './chooser.ts';
 import { InvariantStop, PruneStop } from './errors.ts';
@@ -13,9 +19,10 @@ export function failureText(error: unknown): string {
 }
 
 /**
- * The schedule policy the explorer plugs into the scheduler: at every decision it checks the
- * scenario invariant, asks the strategy's chooser, and records the choice, the default choice
- * and whether it preempted. One harness per run.
+ * The schedule policy the explorer plugs into the scheduler: after every step (scheduling point,
+ * block, task exit) and at the start of the run it checks the scenario invariant; at every
+ * decision it asks the strategy's chooser and records the choice, the default choice and whether
+ * it preempted. One harness per run.
  */
 export class Harness<S> implements SchedulePolicy {
   readonly name = 'explorer';
@@ -30,6 +37,11 @@ export class Harness<S> implements SchedulePolicy {
   baseStep = 0;
   /** The scenario state, set once setup has built it. */
   state: S | undefined = undefined;
+  /**
+   * Decisions taken inside a task (at a scheduling point or block, not at the run's start or a
+   * task's exit) with two or more tasks to choose from: 0 means nothing could interleave.
+   */
+  interleavings = 0;
 
   constructor(
     private readonly scenario: Scenario<S>,
@@ -38,10 +50,20 @@ export class Harness<S> implements SchedulePolicy {
     private readonly pruneAtSteps: number,
   ) {}
 
-  /** Invariant, then the chooser's pick, recorded. */
+  /** The invariant after every step of a task (InvariantStop ends the run). */
+  observe(_step: number, _event: SchedEvent): void {
+    if (this.scenario.invariant !== undefined) this.checkInvariant();
+  }
+
+  /** Invariant at the start of the run, then the chooser's pick, recorded. */
   pick(ctx: PickContext): Choice {
     if (ctx.step - this.baseStep >= this.pruneAtSteps) throw new PruneStop('pruned');
-    if (this.scenario.invariant !== undefined) this.checkInvariant();
+    const ev = ctx.event;
+    if (ev === undefined) {
+      if (this.scenario.invariant !== undefined) this.checkInvariant();
+    } else if (ev.kind !== 'task.exit' && taskChoices(ctx) >= 2) {
+      this.interleavings++;
+    }
     const choice = this.chooser.choose(ctx, this.codes.length, this.preemptions);
     this.codes.push(choiceCode(choice));
     this.defaults.push(choiceCode(ctx.choices[defaultIndex(ctx)]!));
@@ -60,4 +82,11 @@ export class Harness<S> implements SchedulePolicy {
       throw new InvariantStop(failureText(error));
     }
   }
+}
+
+/** Number of tasks (not timers) among the choices. */
+function taskChoices(ctx: PickContext): number {
+  let n = 0;
+  for (const c of ctx.choices) if (c.type === 'task') n++;
+  return n;
 }

@@ -5,7 +5,7 @@ import {
   type TaskError,
 } from '@hmmsim/kernel';
 import type { Chooser } from './chooser.ts';
-import { errorText, InvariantStop, PruneStop } from './errors.ts';
+import { errorText, InvariantStop, PruneStop, ScenarioError } from './errors.ts';
 import { failureText, Harness } from './harness.ts';
 import type { Failure, ScheduleOutcome } from './outcome.ts';
 import type { Scenario } from './scenario.ts';
@@ -30,6 +30,21 @@ export interface RunRecord extends ScheduleOutcome {
   readonly pruned: boolean;
   /** Ended at a decision (invariant failure or pruning) rather than at the end of the run. */
   readonly cut: boolean;
+  /** Decisions inside tasks with two or more tasks runnable (see Harness.interleavings). */
+  readonly interleavings: number;
+}
+
+/**
+ * The ScenarioError for a run whose tasks stepped on another scheduler than the one given to
+ * setup. Mirrors: model-only.
+ */
+export function foreignSchedulerError(scenario: string, result: RunResult): ScenarioError {
+  return new ScenarioError(
+    `scenario '${scenario}': ${result.foreignSteps} scheduling point(s) of the tasks ran on a scheduler other than ` +
+      `the explorer's (first: ${result.foreignFirst ?? '?'}), so those steps can never interleave and every ` +
+      'schedule would look clean. Likely cause: setup() built the machine without the scheduler it was given; ' +
+      'fix: createMachine({ ..., sched }) with the `sched` argument of setup(sched).',
+  );
 }
 
 /** 'task 'T1' threw KernelBugError: ...' for each error, joined. */
@@ -99,7 +114,9 @@ export async function runSchedule<S>(
   let pruned = false;
   let cut = false;
   try {
-    failure = endFailure(scenario, state, await sched.run(), harness);
+    const result = await sched.run();
+    if (result.foreignSteps > 0) throw foreignSchedulerError(scenario.name, result);
+    failure = endFailure(scenario, state, result, harness);
   } catch (error) {
     if (error instanceof InvariantStop) failure = { kind: 'invariant', message: error.message };
     else if (error instanceof PruneStop) pruned = true;
@@ -118,6 +135,7 @@ export async function runSchedule<S>(
         : undefined,
     pruned,
     cut,
+    interleavings: harness.interleavings,
   };
   if (!pruned) opts.onSchedule?.(state, outcome);
   return outcome;

@@ -37,6 +37,12 @@ export interface SchedulePolicy {
   readonly name?: string;
   /** Must return one of ctx.choices (or an equal {type, task} value). */
   pick(ctx: PickContext): Choice;
+  /**
+   * Called at every step of a run — each scheduling point, block and task exit, whether or not
+   * there is a choice to make — before any pick() of that step; a throw aborts the run (run()
+   * rejects with it). Optional: a scheduler whose policy has none pays one property test per step.
+   */
+  observe?(step: number, event: SchedEvent): void;
 }
 
 /** Something a task can block on: every lock, wait queue and completion is one. */
@@ -92,6 +98,14 @@ export interface RunResult {
   readonly deadlock?: DeadlockInfo;
   /** True when the run was cut at `maxSteps` (remaining tasks are abandoned). */
   readonly stepLimitReached: boolean;
+  /**
+   * Scheduling points and sleeps that tasks of this run reached on ANOTHER scheduler (one that
+   * was not running): the state they touch was built on a scheduler other than this one, so those
+   * steps could never interleave. 0 in a well-formed run.
+   */
+  readonly foreignSteps: number;
+  /** The first such step ('hmm.range_fault check_retry (mm1)'), when there was one. */
+  readonly foreignFirst?: string;
 }
 
 /** Options of createScheduler(). */

@@ -28,11 +28,25 @@ const EXIT_EVENT: SchedEvent = Object.freeze({ kind: 'task.exit', label: '' });
 const WOKEN_EVENT: SchedEvent = Object.freeze({ kind: 'sched.wakeup', label: 'woken' });
 const TIMEOUT_EVENT: SchedEvent = Object.freeze({ kind: 'sched.wakeup', label: 'timeout' });
 
+/**
+ * The scheduler whose run() is in progress, if any. A step taken on another scheduler while one
+ * runs is counted on the running one (RunResult.foreignSteps): the classic mistake of building a
+ * machine on its own scheduler inside a scenario, which makes every task atomic.
+ */
+let runningScheduler: SchedulerImpl | undefined;
+
+/** 'hmm.range_fault check_retry (mm1)' */
+function describeEvent(ev: SchedEvent): string {
+  return `${ev.kind} ${ev.label}${ev.obj === undefined ? '' : ` (${ev.obj})`}`;
+}
+
 /** Book-keeping of the run in progress. */
 interface ActiveRun {
   readonly startStep: number;
   switches: number;
   preemptions: number;
+  foreignSteps: number;
+  foreignFirst: string | undefined;
   readonly errors: TaskError[];
   readonly resolve: (r: RunResult) => void;
   readonly reject: (e: unknown) => void;
@@ -128,10 +142,13 @@ class SchedulerImpl implements Scheduler {
         startStep: this.step,
         switches: 0,
         preemptions: 0,
+        foreignSteps: 0,
+        foreignFirst: undefined,
         errors: [],
         resolve,
         reject,
       };
+      runningScheduler = this;
       this.step++;
       const next = this.choose(undefined, undefined);
       if (next !== undefined) this.switchTo(next);
@@ -143,8 +160,12 @@ class SchedulerImpl implements Scheduler {
     this.clock.advance(this.nsPerStep);
     if (this.trace.enabled) this.trace.emit(ev.kind, ev.label, ev.obj);
     const run = this.active;
-    if (run === undefined) return RESOLVED;
+    if (run === undefined) {
+      noteForeign(this, ev);
+      return RESOLVED;
+    }
     if (this.step - run.startStep > this.maxSteps) return this.finish(true);
+    if (this.policy.observe !== undefined && !this.observe(ev)) return NEVER;
     const choices = this.choiceCache ?? this.choices();
     if (choices.length === 1) return RESOLVED;
     const cur = this.current;
@@ -198,8 +219,28 @@ class SchedulerImpl implements Scheduler {
     this.tasks.splice(this.tasks.indexOf(t), 1);
     this.choiceCache = undefined;
     this.step++;
+    if (this.policy.observe !== undefined && !this.observe(EXIT_EVENT)) return;
     const next = this.choose(t, EXIT_EVENT);
     if (next !== undefined) this.switchTo(next);
+  }
+
+  /** Tell the policy about this step; false when it threw (the run is then aborted). */
+  private observe(ev: SchedEvent): boolean {
+    try {
+      this.policy.observe?.(this.step, ev);
+      return true;
+    } catch (error) {
+      this.abort(error);
+      return false;
+    }
+  }
+
+  /** A step of another scheduler was taken while this one runs. */
+  noteForeignStep(ev: SchedEvent): void {
+    const run = this.active;
+    if (run === undefined) return;
+    run.foreignSteps++;
+    run.foreignFirst ??= `${describeEvent(ev)} by task '${this.current.name}'`;
   }
 
   /** Block the current task on `wq` and give the CPU away; resolves with the wake reason. */
@@ -215,7 +256,10 @@ class SchedulerImpl implements Scheduler {
     }
     const forever = timeout === undefined || timeout >= MAX_SCHEDULE_TIMEOUT;
     const t = this.current;
-    if (this.active === undefined) return this.bootSleep(wq, forever ? undefined : timeout);
+    if (this.active === undefined) {
+      noteForeign(this, { kind: 'sched.block', label: wq.name, obj: wq.obj });
+      return this.bootSleep(wq, forever ? undefined : timeout);
+    }
     t.state = 'blocked';
     t.waitingOn = wq;
     t.spinning = spinning;
@@ -224,7 +268,10 @@ class SchedulerImpl implements Scheduler {
     if (this.trace.enabled) this.trace.emit('sched.block', wq.name, wq.obj);
     const gate = t.park();
     this.step++;
-    const next = this.choose(t, { kind: 'sched.block', label: wq.name, obj: wq.obj });
+    const ev: SchedEvent = { kind: 'sched.block', label: wq.name, obj: wq.obj };
+    if (this.policy.observe !== undefined && !this.observe(ev))
+      return gate.then(() => t.wakeReason);
+    const next = this.choose(t, ev);
     if (next !== undefined) this.switchTo(next);
     await gate;
     return t.wakeReason;
@@ -340,6 +387,8 @@ class SchedulerImpl implements Scheduler {
       preemptions: run.preemptions,
       errors: run.errors,
       stepLimitReached: stepLimit,
+      foreignSteps: run.foreignSteps,
+      ...(run.foreignFirst === undefined ? {} : { foreignFirst: run.foreignFirst }),
     };
     this.reset();
     run.resolve(deadlock === undefined ? base : { ...base, deadlock });
@@ -361,6 +410,7 @@ class SchedulerImpl implements Scheduler {
     this.choiceCache = undefined;
     this.active = undefined;
     this.current = this.boot;
+    if (runningScheduler === this) runningScheduler = undefined;
   }
 
   /** Blocked tasks at the end of a run, or undefined if there are none. */
@@ -393,6 +443,12 @@ class SchedulerImpl implements Scheduler {
     const d = wq.describeWaiter?.(t);
     return d === undefined || d === '' ? '' : ` (${d})`;
   }
+}
+
+/** `sched` (not running) took a step: count it on the scheduler that is running, if another. */
+function noteForeign(sched: SchedulerImpl, ev: SchedEvent): void {
+  const running = runningScheduler;
+  if (running !== undefined && running !== sched) running.noteForeignStep(ev);
 }
 
 /**
