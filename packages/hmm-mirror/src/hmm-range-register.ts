@@ -36,12 +36,7 @@ import {
   recordRangeRegistration,
 } from './range-registry.ts';
 
-/**
- * The wait budget drivers pass to hmmRangeWaitUntilValid(), in milliseconds (1000 ms =
- * 250 jiffies of the virtual clock at HZ = 250).
- * Mirrors include/linux/hmm.h:HMM_RANGE_DEFAULT_TIMEOUT.
- */
-export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+export { HMM_RANGE_DEFAULT_TIMEOUT } from '@hmmsim/hmm-range';
 
 /**
  * 0 when `[start, end)` is page aligned and non-empty, else -EINVAL.

@@ -106,7 +106,9 @@ export function hmmDeviceEntryToPage(range: HmmRange, entry: number): number | n
 
 /**
  * The pfn stored in a device entry, or ULONG_MAX (the kernel's -1UL) for NONE/ERROR/SPECIAL values
- * and entries without flags[HMM_PFN_VALID]. Mirrors include/linux/hmm.h:hmm_device_entry_to_pfn().
+ * and entries without flags[HMM_PFN_VALID] — where hmmDeviceEntryToPage() says null (NULL) for the
+ * same entries: the two helpers differ exactly as the kernel's do.
+ * Mirrors include/linux/hmm.h:hmm_device_entry_to_pfn().
  */
 export function hmmDeviceEntryToPfn(range: HmmRange, entry: number): number {
   const valid = validFlag(range, 'hmm_device_entry_to_pfn');

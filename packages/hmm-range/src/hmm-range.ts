@@ -41,6 +41,13 @@ export const HMM_FAULT_ALLOW_RETRY = 1 << 0;
 /** Never fault: only report the current CPU page-table state. Mirrors include/linux/hmm.h:HMM_FAULT_SNAPSHOT. */
 export const HMM_FAULT_SNAPSHOT = 1 << 1;
 
+/**
+ * Milliseconds a driver waits for a range to settle before giving up (its retry-loop deadline:
+ * `jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT)`), in every generation's header.
+ * Mirrors include/linux/hmm.h:HMM_RANGE_DEFAULT_TIMEOUT.
+ */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+
 /** Largest entry value (2^53 - 1): entries, values[], defaultFlags and pfnFlagsMask stay at or below it. */
 export const HMM_ENTRY_MAX = Number.MAX_SAFE_INTEGER;
 /** `pfnFlagsMask` with every bit set, the model's `~0ULL` (53 ones). */

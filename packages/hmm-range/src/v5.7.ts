@@ -25,6 +25,7 @@ export {
   HMM_PFN_VALID,
   HMM_PFN_VALUE_MAX,
   HMM_PFN_WRITE,
+  HMM_RANGE_DEFAULT_TIMEOUT,
   type HmmRange,
   type HmmRangeInit,
 } from './hmm-range.ts';

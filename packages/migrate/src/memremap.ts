@@ -57,13 +57,17 @@ export interface PfnRange {
 /**
  * A ZONE_DEVICE memory range and its owner. `nrPages` is the size the driver asks for (the
  * resource size); `res`, `id` and `machine` are set by memremapPages(). `zoneDeviceData` is the
- * per-page driver pointer (`page->zone_device_data`).
- * Mirrors include/linux/memremap.h:struct dev_pagemap (v5.4: no `dev`, no `owner`).
+ * per-page driver pointer (`page->zone_device_data`). `owner` (v5.7) is the opaque identity of
+ * the managing driver, given at construction (default null, as in v5.4 where the field does not
+ * exist); v5.7+ migrate_vma and hmm_range_fault compare it by identity.
+ * Mirrors include/linux/memremap.h:struct dev_pagemap (no `dev`; `owner` from v5.7).
  */
 export class DevPagemap {
   readonly type: MemoryType;
   readonly nrPages: number;
   readonly ops: DevPagemapOps;
+  /** The managing driver's identity. Mirrors struct dev_pagemap.owner (v5.7). */
+  readonly owner: unknown;
   /** The pfn range, once registered. */
   res: PfnRange | null = null;
   /** memmap pgmap id (1..65535), 0 until registered. */
@@ -79,10 +83,11 @@ export class DevPagemap {
   /** True between memremapPages() and memunmapPages(). */
   live = false;
 
-  constructor(type: MemoryType, nrPages: number, ops: DevPagemapOps) {
+  constructor(type: MemoryType, nrPages: number, ops: DevPagemapOps, owner: unknown = null) {
     this.type = type;
     this.nrPages = nrPages;
     this.ops = ops;
+    this.owner = owner ?? null;
   }
 
   /**

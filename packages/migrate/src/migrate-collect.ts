@@ -1,8 +1,10 @@
 /**
- * Step 1 of migrate_vma_setup(): one MMU_NOTIFY_CLEAR invalidation of the whole range, then a
- * walk that fills src[] slot by slot and, for every page it can lock at once, replaces the PTE by
- * a migration entry. Mirrors mm/migrate.c:migrate_vma_collect() with migrate_vma_collect_hole(),
- * migrate_vma_collect_skip() and migrate_vma_collect_pmd() (v5.4).
+ * Step 1 of migrate_vma_setup(): one invalidation of the whole range (MMU_NOTIFY_CLEAR before
+ * v5.9, MMU_NOTIFY_MIGRATE with the pgmap owner from v5.9), then a walk that fills src[] slot by
+ * slot, taking only what the generation's selection allows (migrate-vma-select.ts), and, for every
+ * page it can lock at once, replaces the PTE by a migration entry. Mirrors
+ * mm/migrate.c:migrate_vma_collect() with migrate_vma_collect_hole(), migrate_vma_collect_skip()
+ * and migrate_vma_collect_pmd() (v5.4; v5.7; v5.9).
  */
 import { PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
 import {
@@ -13,9 +15,11 @@ import {
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
   mmuNotifierRangeInit,
+  mmuNotifierRangeInitMigrate,
   pageRemoveRmap,
   rmapCandidates,
   splitHugePmd,
+  vmaIsAnonymous,
   vmNormalPage,
 } from '@hmmsim/mm';
 import {
@@ -49,6 +53,7 @@ import {
   migratePfnToPage,
 } from './migrate-pfn.ts';
 import type { ReadyMigrateVma } from './migrate-vma.ts';
+import type { MigrateVmaSelect } from './migrate-vma-select.ts';
 import { unlockPageWakeWaiters } from './page-lock.ts';
 
 const PAGE = PAGE_SIZE;
@@ -60,8 +65,15 @@ function push(args: ReadyMigrateVma, mpfn: number): void {
   args.npages++;
 }
 
-/** Empty range (no page table): every slot MIGRATE, counted. Mirrors migrate_vma_collect_hole(). */
-function collectHole(args: ReadyMigrateVma, start: number, end: number): void {
+/**
+ * Empty range (no page table): every slot MIGRATE, counted (v5.9: only in an anonymous vma,
+ * else skipped). Mirrors migrate_vma_collect_hole().
+ */
+function collectHole(args: ReadyMigrateVma, holes: boolean, start: number, end: number): void {
+  if (!holes) {
+    collectSkip(args, start, end);
+    return;
+  }
   for (let addr = start; addr < end; addr += PAGE) {
     push(args, MIGRATE_PFN_MIGRATE);
     args.cpages++;
@@ -73,11 +85,25 @@ function collectSkip(args: ReadyMigrateVma, start: number, end: number): void {
   for (let addr = start; addr < end; addr += PAGE) push(args, 0);
 }
 
+/** Whether the selection takes the device-private page `page` (v5.7+: by pgmap owner). */
+function devicePrivateSelected(machine: Machine, sel: MigrateVmaSelect, page: number): boolean {
+  if (sel.devicePrivate === 'any') return true;
+  if (sel.devicePrivate === 'none') return false;
+  const owner = machine.devPagemaps.get(machine.phys.pgmap[page] as number)?.owner ?? null;
+  return owner === sel.owner;
+}
+
 /**
  * The src entry of one non-empty PTE before the page is pinned: 0 to skip it, -1 for the zero
  * page (an empty slot), else `migrate_pfn(p) | MIGRATE [| WRITE]` for the page p to collect.
  */
-function entryOf(machine: Machine, args: ReadyMigrateVma, bits: number, val: number): number {
+function entryOf(
+  machine: Machine,
+  args: ReadyMigrateVma,
+  sel: MigrateVmaSelect,
+  bits: number,
+  val: number,
+): number {
   const pm = machine.phys;
   let page: number;
   let mpfn: number;
@@ -85,9 +111,11 @@ function entryOf(machine: Machine, args: ReadyMigrateVma, bits: number, val: num
     const entry = pteToSwpEntry(bits, val);
     if (!isDevicePrivateEntry(entry)) return 0; // swap, migration, hwpoison: not migrated
     page = val;
+    if (!devicePrivateSelected(machine, sel, page)) return 0;
     mpfn = migratePfn(page) + MIGRATE_PFN_MIGRATE;
     if (isWriteDevicePrivateEntry(entry)) mpfn += MIGRATE_PFN_WRITE;
   } else {
+    if (!sel.system) return 0; // v5.7 src_owner set / v5.9 without SELECT_SYSTEM
     if (val === pm.zeroPfn) return -1;
     page = vmNormalPage(args.vma, bits, val);
     mpfn = migratePfn(val) + MIGRATE_PFN_MIGRATE + (pteWrite(bits) ? MIGRATE_PFN_WRITE : 0);
@@ -101,6 +129,8 @@ function entryOf(machine: Machine, args: ReadyMigrateVma, bits: number, val: num
 function collectPtes(
   machine: Machine,
   args: ReadyMigrateVma,
+  sel: MigrateVmaSelect,
+  holes: boolean,
   table: number,
   addr: number,
   end: number,
@@ -111,12 +141,14 @@ function collectPtes(
   for (let slot = tableSlot(table, pteIndex(addr)); addr < end; addr += PAGE, slot++) {
     const bits = pt.bits[slot] as number;
     if (bits === 0) {
-      push(args, MIGRATE_PFN_MIGRATE);
-      args.cpages++;
+      if (holes) {
+        push(args, MIGRATE_PFN_MIGRATE);
+        args.cpages++;
+      } else push(args, 0);
       continue;
     }
     const val = pt.val[slot] as number;
-    const mpfn = entryOf(machine, args, bits, val);
+    const mpfn = entryOf(machine, args, sel, bits, val);
     if (mpfn <= 0) {
       if (mpfn < 0) args.cpages++; // the zero page: an empty slot that may be populated
       push(args, mpfn < 0 ? MIGRATE_PFN_MIGRATE : 0);
@@ -164,9 +196,15 @@ async function splitThp(machine: Machine, head: number): Promise<boolean> {
 }
 
 /** Walk `[start, end)` PMD by PMD. Mirrors walk_page_range() with migrate_vma_walk_ops. */
-async function collectRange(machine: Machine, args: ReadyMigrateVma): Promise<void> {
+async function collectRange(
+  machine: Machine,
+  args: ReadyMigrateVma,
+  sel: MigrateVmaSelect,
+): Promise<void> {
   const pt = args.vma.vmMm.pt;
   const end = args.end;
+  // Empty slots may be populated (v5.9: only where migrate_vma_insert_page() could, anonymous vmas).
+  const holes = !sel.anonymousHolesOnly || vmaIsAnonymous(args.vma);
   for (let addr = args.start; addr < end; ) {
     const next = addrEnd(addr, PMD_SIZE, end);
     let slot = pmdOffset(pt, addr);
@@ -180,24 +218,31 @@ async function collectRange(machine: Machine, args: ReadyMigrateVma): Promise<vo
       slot = pmdOffset(pt, addr);
       bits = slot < 0 ? 0 : (pt.bits[slot] as number);
     }
-    if (slot < 0 || pmdNone(bits)) collectHole(args, addr, next);
+    if (slot < 0 || pmdNone(bits)) collectHole(args, holes, addr, next);
     else if (!entryIsTable(bits))
       collectSkip(args, addr, next); // pmd_bad, PMD migration entry
-    else collectPtes(machine, args, pt.val[slot] as number, addr, next);
+    else collectPtes(machine, args, sel, holes, pt.val[slot] as number, addr, next);
     addr = next;
   }
 }
 
 /**
- * Fill src[]/dst[] for `[args.start, args.end)` inside one CLEAR invalidation (vma NULL), then set
+ * Fill src[]/dst[] for `[args.start, args.end)` as `sel` allows inside one invalidation (v5.4/v5.7:
+ * CLEAR with vma NULL; v5.9: MIGRATE with the vma and the pgmap owner), then set
  * `end = start + npages * PAGE_SIZE`. Mirrors mm/migrate.c:migrate_vma_collect().
  */
-export async function migrateVmaCollect(machine: Machine, args: ReadyMigrateVma): Promise<void> {
+export async function migrateVmaCollect(
+  machine: Machine,
+  args: ReadyMigrateVma,
+  sel: MigrateVmaSelect,
+): Promise<void> {
   const mm = args.vma.vmMm;
-  const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, args.start, args.end);
+  const range = sel.notifyMigrate
+    ? mmuNotifierRangeInitMigrate(0, args.vma, mm, args.start, args.end, sel.notifyOwner)
+    : mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, args.start, args.end);
   await mmuNotifierInvalidateRangeStart(range);
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_collect', obj: `mm${mm.id}` });
-  await collectRange(machine, args);
+  await collectRange(machine, args, sel);
   await mmuNotifierInvalidateRangeEnd(range);
   args.end = args.start + args.npages * PAGE;
 }

@@ -1,9 +1,11 @@
 /**
  * `struct migrate_vma` and the three exported calls of the v5.4 API ("mm: turn migrate_vma upside
- * down"): migrate_vma_setup() collects, locks, pin-checks and unmaps the source pages; the driver
- * allocates and locks destination pages and copies the data; migrate_vma_pages() moves the
- * struct page state (or populates empty slots); migrate_vma_finalize() maps the new (or, on
- * failure, the old) pages back and drops every reference the operation held.
+ * down"), with the v5.7 `src_owner` and the v5.9 `pgmap_owner`/`flags` behind migrateVmaSetup()'s
+ * `version` option (migrate-vma-select.ts): migrate_vma_setup() collects, locks, pin-checks and
+ * unmaps the source pages; the driver allocates and locks destination pages and copies the data;
+ * migrate_vma_pages() moves the struct page state (or populates empty slots, always under
+ * MMU_NOTIFY_CLEAR); migrate_vma_finalize() maps the new (or, on failure, the old) pages back and
+ * drops every reference the operation held.
  * MIGRATE_PFN_* encoding: migrate-pfn.ts.
  */
 import { EINVAL, KernelBugError, PAGE_SIZE, pageAlignDown, rwsemIsLocked } from '@hmmsim/kernel';
@@ -34,6 +36,7 @@ import {
 } from './migrate-pfn.ts';
 import { migrateVmaPrepare } from './migrate-prepare.ts';
 import { migrateVmaUnmap } from './migrate-unmap.ts';
+import { type MigrateVmaSetupOptions, migrateVmaSelect } from './migrate-vma-select.ts';
 import { removeMigrationPtes, withPteCache } from './migration-ptes.ts';
 import { unlockPageWakeWaiters } from './page-lock.ts';
 
@@ -42,8 +45,10 @@ import { unlockPageWakeWaiters } from './page-lock.ts';
  * core (the driver must not change it after migrateVmaSetup), `dst` by the driver (not to be
  * changed after migrateVmaPages); both need (end - start) / PAGE_SIZE entries. `npages` is the
  * number of slots the walk produced, `cpages` the number currently selected for migration.
- * The caller holds mmap_sem for read across all three calls.
- * Mirrors include/linux/migrate.h:struct migrate_vma (v5.4: no src_owner/pgmap_owner/flags).
+ * The caller holds mmap_sem for read across all three calls. `srcOwner` (v5.7–v5.8) and
+ * `pgmapOwner` + `flags` (v5.9) are read only by the matching `version` of migrateVmaSetup() and
+ * must stay null / 0 otherwise.
+ * Mirrors include/linux/migrate.h:struct migrate_vma (v5.4; src_owner v5.7; pgmap_owner, flags v5.9).
  */
 export interface MigrateVma {
   vma: VmArea | null;
@@ -57,6 +62,12 @@ export interface MigrateVma {
   end: number;
   cpages: number;
   npages: number;
+  /** v5.7–v5.8 `src_owner`: the pgmap owner whose device-private pages to collect; null = unset. */
+  srcOwner: unknown;
+  /** v5.9 `pgmap_owner`: whose device-private pages to collect, and the collect invalidation's owner. */
+  pgmapOwner: unknown;
+  /** v5.9 MIGRATE_VMA_SELECT_* bits; 0 before v5.9. */
+  flags: number;
 }
 
 /** A MigrateVma whose vma and arrays are present (what the steps work on after the checks). */
@@ -64,7 +75,8 @@ export type ReadyMigrateVma = MigrateVma & { vma: VmArea; src: Float64Array; dst
 
 /**
  * A MigrateVma for `[start, end)` of `vma` with zeroed src/dst arrays of (end - start) /
- * PAGE_SIZE entries (at least 0). Model helper (a C designated initializer plus two arrays).
+ * PAGE_SIZE entries (at least 0), no owner and no flags. Model helper (a C designated
+ * initializer plus two arrays).
  */
 export function createMigrateVma(vma: VmArea | null, start: number, end: number): MigrateVma {
   const n = Math.max(0, Math.ceil((end - start) / PAGE_SIZE));
@@ -77,6 +89,9 @@ export function createMigrateVma(vma: VmArea | null, start: number, end: number)
     end,
     cpages: 0,
     npages: 0,
+    srcOwner: null,
+    pgmapOwner: null,
+    flags: 0,
   };
 }
 
@@ -123,10 +138,17 @@ function machineOf(args: ReadyMigrateVma): Machine {
  * range, range outside the vma, missing arrays) with nothing changed except that start and end
  * are page aligned in place (npages is computed before the alignment, as in v5.4). After 0,
  * every src entry with VALID|MIGRATE is locked and mapped only by migration entries; MIGRATE
- * alone marks an empty slot the driver may populate; 0 marks a skipped slot.
- * Mirrors mm/migrate.c:migrate_vma_setup() (v5.4).
+ * alone marks an empty slot the driver may populate; 0 marks a skipped slot. `opts.version`
+ * ('5.4' default, '5.7', '5.9') chooses which pages are collected and the collect invalidation
+ * (migrate-vma-select.ts); owner/flags fields of another generation or v5.9 flags that select
+ * nothing throw InvalidArgumentError before anything changes.
+ * Mirrors mm/migrate.c:migrate_vma_setup() (v5.4; v5.7 src_owner; v5.9 pgmap_owner and flags).
  */
-export async function migrateVmaSetup(args: MigrateVma): Promise<number> {
+export async function migrateVmaSetup(
+  args: MigrateVma,
+  opts: MigrateVmaSetupOptions = {},
+): Promise<number> {
+  const sel = migrateVmaSelect(args, opts);
   // v5.4 computes nr_pages from the unsigned difference: end < start gives a huge count.
   const nrPages =
     args.end >= args.start
@@ -142,7 +164,7 @@ export async function migrateVmaSetup(args: MigrateVma): Promise<number> {
   ready.cpages = 0;
   ready.npages = 0;
   const machine = machineOf(ready);
-  await migrateVmaCollect(machine, ready);
+  await migrateVmaCollect(machine, ready, sel);
   if (ready.cpages > 0) await migrateVmaPrepare(machine, ready);
   if (ready.cpages > 0) await migrateVmaUnmap(machine, ready);
   return 0;

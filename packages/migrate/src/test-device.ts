@@ -33,6 +33,7 @@ import {
   migrateVmaPages,
   migrateVmaSetup,
 } from './migrate-vma.ts';
+import type { MigrateVmaSetupOptions } from './migrate-vma-select.ts';
 
 /** Options of TestDevice.create(). */
 export interface TestDeviceOptions {
@@ -40,6 +41,8 @@ export interface TestDeviceOptions {
   readonly nrPages: number;
   /** Allocate zero-filled device pages for empty slots (holes, pte_none, zero page); default true. */
   readonly populateHoles?: boolean;
+  /** The pgmap's `owner` (v5.7 `dev_pagemap.owner`); default null. */
+  readonly owner?: unknown;
 }
 
 /** Options of the range migrations. */
@@ -62,7 +65,8 @@ export interface TestDeviceStats {
   sigbus: number;
 }
 
-type Direction = 'to-device' | 'to-system';
+/** Which way a TestDevice migration moves pages. */
+export type TestDeviceDirection = 'to-device' | 'to-system';
 
 /**
  * The driver. Free device pages sit at refcount 1 on a LIFO free list; an allocated page holds
@@ -106,10 +110,15 @@ export class TestDevice {
    */
   static create(machine: Machine, opts: TestDeviceOptions): TestDevice | number {
     let dev: TestDevice | undefined;
-    const pgmap = new DevPagemap(MEMORY_DEVICE_PRIVATE, opts.nrPages, {
-      pageFree: (pfn) => dev?.pageFree(pfn),
-      migrateToRam: (vmf) => (dev as TestDevice).migrateToRam(vmf),
-    });
+    const pgmap = new DevPagemap(
+      MEMORY_DEVICE_PRIVATE,
+      opts.nrPages,
+      {
+        pageFree: (pfn) => dev?.pageFree(pfn),
+        migrateToRam: (vmf) => (dev as TestDevice).migrateToRam(vmf),
+      },
+      opts.owner ?? null,
+    );
     const first = memremapPages(machine, pgmap);
     if (first < 0) return first;
     dev = new TestDevice(machine, pgmap, first, opts);
@@ -206,7 +215,7 @@ export class TestDevice {
   }
 
   /** Allocate and copy for every selected slot, then wait for the copy fence. */
-  private async allocAndCopy(args: MigrateVma, dir: Direction): Promise<void> {
+  private async allocAndCopy(args: MigrateVma, dir: TestDeviceDirection): Promise<void> {
     const src = args.src as Float64Array;
     const dst = args.dst as Float64Array;
     for (let i = 0; i < args.npages; i++) {
@@ -236,10 +245,15 @@ export class TestDevice {
 
   /**
    * One setup/copy/pages/finalize round over `[start, end)` of `vma` (mmap_sem held by the
-   * caller); returns the pages migrated or migrate_vma_setup's errno.
+   * caller); returns the pages migrated or migrate_vma_setup's errno. `setupOpts` is passed to
+   * migrateVmaSetup() (the generation whose owner/flags fields `args` carries).
    */
-  async migrateChunk(args: MigrateVma, dir: Direction): Promise<number> {
-    const ret = await migrateVmaSetup(args);
+  async migrateChunk(
+    args: MigrateVma,
+    dir: TestDeviceDirection,
+    setupOpts: MigrateVmaSetupOptions = {},
+  ): Promise<number> {
+    const ret = await migrateVmaSetup(args, setupOpts);
     if (ret !== 0) return ret;
     if (args.cpages === 0) return 0;
     await this.allocAndCopy(args, dir);
@@ -254,7 +268,7 @@ export class TestDevice {
     mm: MmStruct,
     start: number,
     end: number,
-    dir: Direction,
+    dir: TestDeviceDirection,
     opts: TestDeviceMigrateOptions,
   ): Promise<number> {
     const per = opts.pagesPerCall ?? 64;

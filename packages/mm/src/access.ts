@@ -10,6 +10,7 @@
  */
 import {
   downRead,
+  HPAGE_PMD_ORDER,
   KernelBugError,
   PAGE_SIZE,
   PMD_SIZE,
@@ -59,12 +60,44 @@ export interface CpuAccessFault {
 /** Result of cpuRead / cpuWrite. */
 export type CpuAccessResult = { readonly ok: true; readonly data?: Uint8Array } | CpuAccessFault;
 
+/** What the CPU maps at an address: the page, whether writable, and the mapping's order. */
+export interface PteMapping {
+  readonly pfn: number;
+  readonly write: boolean;
+  /** 0 for a PTE, HPAGE_PMD_ORDER (9) for a huge PMD. */
+  readonly order: number;
+}
+
 /**
- * The hardware walk: the pfn mapped at `addr` if the access (read, or write when `write`) would
- * succeed now, setting the accessed (and dirty) bit; null if it would fault. Model of the x86
- * hardware page walk (cf. mm/gup.c:follow_page_mask() for the software equivalent).
+ * What the CPU page table maps at `addr` right now — the page, writability and mapping order —
+ * or null when an access would fault (nothing present, PROT_NONE). Reads only: no accessed or
+ * dirty bit is set, no lock is taken, nothing changes, so invariant checks can call it at any
+ * step. Mirrors mm/memory.c:follow_pte() (which, like follow_pte_pmd(), also reports a huge PMD).
  */
-export function followPte(mm: MmStruct, addr: number, write: boolean): number | null {
+export function followPte(mm: MmStruct, addr: number): PteMapping | null {
+  const pt = mm.pt;
+  const pmd = pmdOffset(pt, addr);
+  if (pmd < 0) return null;
+  const pb = pt.bits[pmd] as number;
+  if (pmdTransHuge(pb)) {
+    if (pmdProtnone(pb)) return null;
+    const pfn = (pt.val[pmd] as number) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
+    return { pfn, write: pmdWrite(pb), order: HPAGE_PMD_ORDER };
+  }
+  if (!entryIsTable(pb)) return null;
+  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
+  const bits = pt.bits[slot] as number;
+  if (!ptePresent(bits) || pteProtnone(bits)) return null;
+  return { pfn: pt.val[slot] as number, write: pteWrite(bits), order: 0 };
+}
+
+/**
+ * The access the hardware (or GUP with FOLL_TOUCH) makes: the pfn mapped at `addr` if the access
+ * (read, or write when `write`) would succeed now, setting the accessed (and, for a write, dirty)
+ * bit; null if it would fault. For a lookup without side effects use followPte().
+ * Mirrors mm/gup.c:follow_page_mask() with FOLL_TOUCH [| FOLL_WRITE] (and the x86 hardware walk).
+ */
+export function followPageMask(mm: MmStruct, addr: number, write: boolean): number | null {
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return null;
@@ -95,7 +128,7 @@ async function translate(
   write: boolean,
 ): Promise<number | CpuAccessFault> {
   for (let tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
-    const pfn = followPte(mm, addr, write);
+    const pfn = followPageMask(mm, addr, write);
     if (pfn !== null) return pfn;
     const vma = findVma(mm, addr);
     if (vma === undefined || vma.vmStart > addr) {
@@ -153,7 +186,7 @@ async function userCopy(
     for (let p = addr; p < end; ) {
       const off = p % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, end - p);
-      let pfn = followPte(mm, p, write); // the MMU hit: no fault, no promise
+      let pfn = followPageMask(mm, p, write); // the MMU hit: no fault, no promise
       if (pfn === null) {
         const r = await translate(mm, p, write);
         if (typeof r !== 'number') return r;

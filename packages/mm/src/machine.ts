@@ -26,10 +26,17 @@ export interface MachineOptions {
   readonly thp?: ThpPolicy;
 }
 
-/** Hooks of a dev_pagemap that the core mm calls (set by the device-memory layer). Mirrors include/linux/memremap.h:struct dev_pagemap_ops (the fault side). */
+/**
+ * What the core mm sees of a dev_pagemap (set by the device-memory layer): the fault hook and,
+ * from v5.7, the opaque `owner` identifying the driver that manages the memory (undefined or
+ * null: none, as in v5.4). Mirrors include/linux/memremap.h:struct dev_pagemap_ops (the fault
+ * side) and struct dev_pagemap.owner (v5.7).
+ */
 export interface DevPagemapOps {
   /** CPU fault on a device-private entry; returns VM_FAULT_* bits. */
   migrateToRam(vmf: import('./memory.ts').VmFault): Promise<number>;
+  /** The pgmap's owner (v5.7 `dev_pagemap.owner`); compared by identity. */
+  readonly owner?: unknown;
 }
 
 /** Decides whether an allocation of `order` fails (fault injection); null = never. */

@@ -23,7 +23,7 @@ import {
   upWrite,
 } from '@hmmsim/kernel';
 import { pteAlloc, pteMkspecial, pteNone, setPte } from '@hmmsim/pagetable';
-import { followPte } from './access.ts';
+import { followPageMask } from './access.ts';
 import { FMODE_READ, FMODE_WRITE, type MmFile, shmemFileSetup } from './filemap.ts';
 import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR } from './memory.ts';
 import { MMAP_MIN_ADDR, type MmStruct, TASK_UNMAPPED_BASE } from './mm-struct.ts';
@@ -356,7 +356,7 @@ export async function mmPopulate(mm: MmStruct, start: number, len: number): Prom
       const write = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
       for (let a = nstart; a < nend; a += PAGE_SIZE) {
         for (let tries = 0; ; tries++) {
-          const r = followPte(mm, a, write);
+          const r = followPageMask(mm, a, write);
           if (r !== null) break;
           const ret = await handleMmFault(vma, a, write ? FAULT_FLAG_WRITE : 0);
           if ((ret & VM_FAULT_ERROR) !== 0) return -ENOMEM;

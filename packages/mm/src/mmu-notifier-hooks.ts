@@ -21,9 +21,14 @@ export const MMU_NOTIFY_PROTECTION_PAGE = 3;
 export const MMU_NOTIFY_SOFT_DIRTY = 4;
 /** Interval-tree teardown at exit (v5.5). Mirrors include/linux/mmu_notifier.h:MMU_NOTIFY_RELEASE. */
 export const MMU_NOTIFY_RELEASE = 5;
+/**
+ * migrate_vma_setup()'s collect invalidation (v5.9): `migratePgmapOwner` names the device whose
+ * migration caused it, so that device may skip it. Mirrors include/linux/mmu_notifier.h:MMU_NOTIFY_MIGRATE.
+ */
+export const MMU_NOTIFY_MIGRATE = 6;
 
-/** Event numbers 0..5 of `enum mmu_notifier_event`. */
-export type MmuNotifierEvent = 0 | 1 | 2 | 3 | 4 | 5;
+/** Event numbers 0..6 of `enum mmu_notifier_event` (6, MIGRATE, from v5.9). */
+export type MmuNotifierEvent = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
 /** The range may sleep in its callbacks. Mirrors MMU_NOTIFIER_RANGE_BLOCKABLE (1 << 0). */
 export const MMU_NOTIFIER_RANGE_BLOCKABLE = 1;
@@ -35,6 +40,7 @@ const EVENT_NAMES = [
   'MMU_NOTIFY_PROTECTION_PAGE',
   'MMU_NOTIFY_SOFT_DIRTY',
   'MMU_NOTIFY_RELEASE',
+  'MMU_NOTIFY_MIGRATE',
 ] as const;
 
 /** Kernel name of an event number ('MMU_NOTIFY_CLEAR' for 1). Model helper for traces and tests. */
@@ -44,6 +50,8 @@ export function mmuNotifyEventName(event: number): string {
 
 /**
  * One invalidation: `[start, end)` half-open, page aligned. `vma` may be null.
+ * `migratePgmapOwner` is the dev_pagemap owner of a v5.9 MMU_NOTIFY_MIGRATE range, null otherwise
+ * (the field does not exist before v5.9; null there).
  * Mirrors include/linux/mmu_notifier.h:struct mmu_notifier_range.
  */
 export interface MmuNotifierRange {
@@ -53,6 +61,7 @@ export interface MmuNotifierRange {
   end: number;
   flags: number;
   event: MmuNotifierEvent;
+  migratePgmapOwner: unknown;
 }
 
 /**
@@ -93,7 +102,7 @@ export function mmuNotifierSetHooks(
 }
 
 /**
- * Fill an invalidation range (flags as given; the start entry point sets BLOCKABLE).
+ * Fill an invalidation range (flags as given; the start entry point sets BLOCKABLE; no owner).
  * Mirrors include/linux/mmu_notifier.h:mmu_notifier_range_init().
  */
 export function mmuNotifierRangeInit(
@@ -104,7 +113,24 @@ export function mmuNotifierRangeInit(
   start: number,
   end: number,
 ): MmuNotifierRange {
-  return { mm, vma, start, end, flags, event };
+  return { mm, vma, start, end, flags, event, migratePgmapOwner: null };
+}
+
+/**
+ * Fill an MMU_NOTIFY_MIGRATE range carrying `owner` (the migrating dev_pagemap owner, or null)
+ * in `migratePgmapOwner`. Mirrors include/linux/mmu_notifier.h:mmu_notifier_range_init_migrate() (v5.9).
+ */
+export function mmuNotifierRangeInitMigrate(
+  flags: number,
+  vma: VmArea | null,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  owner: unknown,
+): MmuNotifierRange {
+  const range = mmuNotifierRangeInit(MMU_NOTIFY_MIGRATE, flags, vma, mm, start, end);
+  range.migratePgmapOwner = owner ?? null;
+  return range;
 }
 
 /** True when the range's callbacks may sleep. Mirrors include/linux/mmu_notifier.h:mmu_notifier_range_blockable(). */
@@ -206,6 +232,8 @@ export interface RecordedInvalidation {
   blockable: boolean;
   mm: MmStruct;
   onlyEnd?: boolean;
+  /** The range's `migratePgmapOwner` (start and end records only). */
+  migratePgmapOwner?: unknown;
 }
 
 /**
@@ -267,6 +295,7 @@ export class InvalidationRecorder implements MmuNotifierHooks {
       end: range.end,
       blockable,
       mm: range.mm,
+      migratePgmapOwner: range.migratePgmapOwner,
     });
     const veto = this.onStart?.(range);
     if (veto !== undefined && veto !== 0) return veto;
@@ -283,6 +312,7 @@ export class InvalidationRecorder implements MmuNotifierHooks {
       blockable: mmuNotifierRangeBlockable(range),
       mm: range.mm,
       onlyEnd,
+      migratePgmapOwner: range.migratePgmapOwner,
     });
     const next = this.next.get(range.mm);
     if (next) await next.invalidateRangeEnd(range, onlyEnd);

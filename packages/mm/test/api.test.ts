@@ -1,5 +1,7 @@
 import { EACCES, EINVAL, PMD_SIZE, ULONG_MAX } from '@hmmsim/kernel';
 import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
   getPage,
   makeDevicePrivateEntry,
   makeHwpoisonEntry,
@@ -27,6 +29,7 @@ import {
   findVmaContaining,
   findVmaIntersection,
   findVmaPrev,
+  followPageMask,
   followPte,
   fork,
   getMmCounter,
@@ -172,8 +175,26 @@ describe('vma helpers', () => {
     expect(await mmPopulate(mm, a, 2 * PAGE)).toBe(0);
     await mprotect(mm, a, PAGE, 0);
     expect(await mmPopulate(mm, a, PAGE)).toBe(-14);
-    expect(followPte(mm, a + PAGE, true)).not.toBeNull();
-    expect(followPte(mm, a, false)).toBeNull();
+    expect(followPageMask(mm, a + PAGE, true)).not.toBeNull();
+    expect(followPageMask(mm, a, false)).toBeNull();
+  });
+
+  it('followPte reads the mapping without setting the accessed or dirty bit; followPageMask sets them', async () => {
+    const { mm } = setup();
+    const a = await mmap(mm, 0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(await mmPopulate(mm, a, PAGE)).toBe(0);
+    const slot = pteOffset(mm.pt, a);
+    const clean = (mm.pt.bits[slot] as number) & ~(_PAGE_ACCESSED | _PAGE_DIRTY);
+    setPte(mm.pt, slot, clean, mm.pt.val[slot] as number);
+    const m = followPte(mm, a);
+    expect(m).toEqual({ pfn: mm.pt.val[slot], write: true, order: 0 });
+    expect(mm.pt.bits[slot]).toBe(clean);
+    expect(followPageMask(mm, a, true)).toBe(m?.pfn);
+    expect((mm.pt.bits[slot] as number) & (_PAGE_ACCESSED | _PAGE_DIRTY)).toBe(
+      _PAGE_ACCESSED | _PAGE_DIRTY,
+    );
+    await mprotect(mm, a, PAGE, 0);
+    expect(followPte(mm, a)).toBeNull();
   });
 });
 

@@ -37,7 +37,15 @@ export function h(n: number): string {
 
 /** Start records as compact `EVENT start-end` strings. */
 export function starts(rec: InvalidationRecorder, mm?: MmStruct): string[] {
-  const names = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE'];
+  const names = [
+    'UNMAP',
+    'CLEAR',
+    'PROTECTION_VMA',
+    'PROTECTION_PAGE',
+    'SOFT_DIRTY',
+    'RELEASE',
+    'MIGRATE',
+  ];
   return rec.starts(mm).map((r) => `${names[r.event]} ${h(r.start)}-${h(r.end)}`);
 }
 

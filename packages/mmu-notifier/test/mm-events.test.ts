@@ -91,7 +91,7 @@ describe('the mm fires the right events into interval notifiers', () => {
   it('reclaim → CLEAR of the page', async () => {
     const { mm, machine, addr, d } = await mapped(1);
     await touch(mm, addr, 1);
-    const pfn = followPte(mm, addr, false);
+    const pfn = followPte(mm, addr)?.pfn ?? null;
     expect(pfn).not.toBeNull();
     await reclaimPage(machine, pfn as number);
     expect(d.seen()).toContain(`CLEAR 0x${addr.toString(16)}-0x${(addr + PAGE_SIZE).toString(16)}`);

@@ -6,19 +6,8 @@
  * Mirrors: model-only (the GPU page table nouveau programs with its PFNMAP method / amdgpu's
  * GART binding, reduced to what the invariants look at).
  */
-import { InvalidArgumentError, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
-import type { MmStruct } from '@hmmsim/mm';
-import {
-  entryIsTable,
-  pmdOffset,
-  pmdProtnone,
-  pmdTransHuge,
-  pmdWrite,
-  ptePresent,
-  pteProtnone,
-  pteWrite,
-  tableSlot,
-} from '@hmmsim/pagetable';
+import { InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
+import { followPte, type MmStruct } from '@hmmsim/mm';
 
 /**
  * Device entry flag: the entry maps a page.
@@ -41,26 +30,12 @@ export interface CpuMapping {
 }
 
 /**
- * The CPU's present, accessible mapping of `addr` in `mm` (4 KiB or THP), or null; no side
- * effects. PROT_NONE/NUMA-hinting entries count as not mapped.
- * Mirrors: model-only (a side-effect-free follow_pte()).
+ * The CPU's present, accessible mapping of `addr` in `mm` (4 KiB or THP), or null once the mm
+ * has exited; no side effects. PROT_NONE/NUMA-hinting entries count as not mapped.
+ * Mirrors mm/memory.c:follow_pte() (@hmmsim/mm's followPte, which this calls).
  */
 export function cpuMappingAt(mm: MmStruct, addr: number): CpuMapping | null {
-  if (mm.exited) return null;
-  const pt = mm.pt;
-  const pmd = pmdOffset(pt, addr);
-  if (pmd < 0) return null;
-  const pb = pt.bits[pmd] as number;
-  if (pmdTransHuge(pb)) {
-    if (pmdProtnone(pb)) return null;
-    const pfn = (pt.val[pmd] as number) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
-    return { pfn, write: pmdWrite(pb) };
-  }
-  if (!entryIsTable(pb)) return null;
-  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
-  const bits = pt.bits[slot] as number;
-  if (!ptePresent(bits) || pteProtnone(bits)) return null;
-  return { pfn: pt.val[slot] as number, write: pteWrite(bits) };
+  return mm.exited ? null : followPte(mm, addr);
 }
 
 /**
