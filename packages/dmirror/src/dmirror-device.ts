@@ -1,8 +1,8 @@
 /**
  * A dmirror device (`/dev/hmm_dmirror<minor>`): its device-private memory (chunks, the LIFO free
- * list of device pages and the calloc/cfree counters), the back pointers from backing pages to
- * the mirror that migrated them, and the migrations it is running (whose invalidations its
- * mirrors ignore).
+ * list of device pages and the calloc/cfree counters) and the back pointers from backing pages to
+ * the mirror that migrated them. The device object itself is the `owner` of its dev_pagemaps,
+ * the `dev_private_owner` of its hmm ranges and the `pgmap_owner` of its migrations.
  *
  * Mirrors lib/test_hmm.c:struct dmirror_device.
  */
@@ -10,7 +10,6 @@ import type { Machine } from '@hmmsim/mm';
 import type { DmirrorChunk } from './devmem/dmirror-chunk.ts';
 import { NO_PAGE } from './devmem/dmirror-chunk.ts';
 import type { Dmirror } from './dmirror.ts';
-import type { OwnMigration } from './own-migration.ts';
 import { HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from './uapi.ts';
 
 /**
@@ -33,8 +32,6 @@ export class DmirrorDevice {
   freePages = NO_PAGE;
   /** `rpage->zone_device_data`: the mirror that migrated the data held by a backing page. */
   readonly backingMirror = new Map<number, Dmirror>();
-  /** Migrations this device is running (model of MMU_NOTIFY_MIGRATE with owner = this device). */
-  readonly ownMigrations: OwnMigration[] = [];
 
   constructor(
     readonly machine: Machine,

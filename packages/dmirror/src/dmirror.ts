@@ -19,7 +19,7 @@ import type { DmirrorConfig } from './options.ts';
 export interface DmirrorStats {
   /** Invalidations that erased table entries. */
   invalidations: number;
-  /** Invalidations ignored because this device's own migration caused them. */
+  /** Invalidations ignored as this device's own migrations (MMU_NOTIFY_MIGRATE, owner = the device). */
   ownMigrationsIgnored: number;
   /** Non-blockable invalidations refused because the mutex was taken. */
   invalidationsRefused: number;

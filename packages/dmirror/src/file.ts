@@ -35,19 +35,21 @@ export class DmirrorFile {
 
 /** The binding for the implementation the mirror was opened with. */
 function bindingFor(dmirror: Dmirror): MirrorBinding {
-  switch (dmirror.config.impl) {
+  const config = dmirror.config;
+  switch (config.impl) {
     case 'interval':
-      return new IntervalBinding(dmirror);
+      return new IntervalBinding(dmirror, config);
     case 'legacy':
-      return new LegacyBinding(dmirror, legacyHmmMirrorApi);
+      return new LegacyBinding(dmirror, legacyHmmMirrorApi, config);
     case 'shim':
-      return new LegacyBinding(dmirror, shimHmmMirrorApi);
+      return new LegacyBinding(dmirror, shimHmmMirrorApi, config);
   }
 }
 
 /**
  * Open `device` from the process whose mm is `mm`: the file, or the negative errno of the
- * subscription (nothing is left behind then). The mm must be live (mm_users > 0).
+ * subscription (nothing is left behind then). The mm must be live (mm_users > 0); an option the
+ * chosen binding cannot use throws DmirrorConfigError before anything happens.
  * Mirrors lib/test_hmm.c:dmirror_fops_open().
  */
 export async function dmirrorOpen(

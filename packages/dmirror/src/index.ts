@@ -3,8 +3,10 @@
  * model — open/close bound to an mm, READ / WRITE / MIGRATE_TO_DEV / MIGRATE_TO_SYS / SNAPSHOT
  * with the kernel's errnos and cpages/faults counters, its own device page table, chunked
  * device-private memory with a free list, the bounce buffer — built on the native
- * mmu_interval_notifier, the legacy hmm_mirror API or the compat shim (chosen at open), and the
- * kernel's HMM selftests as a conformance suite (`runSelftests`).
+ * mmu_interval_notifier with the v5.8+ hmm_range_fault() (hmm_pfns, dev_private_owner), or on the
+ * legacy hmm_mirror API or the compat shim with the v5.4-style call (chosen at open); migrations
+ * use the v5.9 migrate_vma (pgmap_owner, MMU_NOTIFY_MIGRATE) — and the kernel's HMM selftests as
+ * a conformance suite (`runSelftests`).
  */
 export * from './binding/interval-binding.ts';
 export * from './binding/legacy-binding.ts';
@@ -36,17 +38,20 @@ export * from './fault/collision-loop.ts';
 export * from './fault/do-fault.ts';
 export * from './fault/fault.ts';
 export * from './file.ts';
+export * from './hmm-mirror-range/map-order.ts';
+export * from './hmm-mirror-range/owner-filter.ts';
+export * from './hmm-mirror-range/pfn-encoding.ts';
+export * from './hmm-mirror-range/range-fault.ts';
+export * from './hmm-mirror-range/snapshot-errors.ts';
+export * from './hmm-mirror-range/to-hmm-pfns.ts';
 export * from './invalidate.ts';
 export * from './ioctl.ts';
+export * from './migrate-args.ts';
 export * from './module.ts';
 export * from './options.ts';
-export * from './own-migration.ts';
+export * from './range/address-limit.ts';
 export * from './range/dmirror-range.ts';
-export * from './range/map-order.ts';
-export * from './range/owner-filter.ts';
-export * from './range/pfn-encoding.ts';
 export * from './range/range-fault.ts';
-export * from './range/snapshot-errors.ts';
 export * from './scenarios.ts';
 export * from './selftest/buffer.ts';
 export * from './selftest/command.ts';

@@ -1,15 +1,15 @@
 /**
- * The mirror's invalidate callback, shared by every implementation: ignore this device's own
- * migrations, take the mirror mutex (trylock when the range may not block), record the new
+ * The mirror's invalidate callback, shared by every implementation: ignore the invalidations of
+ * this device's own migrations (MMU_NOTIFY_MIGRATE carrying this device as the migrating pgmap
+ * owner: the migration code keeps the table up to date itself), take the mirror mutex (trylock when the range may not block), record the new
  * sequence (interval notifier only), and erase the table entries from `start >> PAGE_SHIFT`
  * through `end >> PAGE_SHIFT` — inclusive, so one page past the end goes too, as in the kernel.
  *
  * Mirrors lib/test_hmm.c: dmirror_interval_invalidate(), dmirror_do_update().
  */
 import { mutexLock, mutexTrylock, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
-import { type MmuNotifierRange, mmuNotifierRangeBlockable } from '@hmmsim/mm';
+import { MMU_NOTIFY_MIGRATE, type MmuNotifierRange, mmuNotifierRangeBlockable } from '@hmmsim/mm';
 import type { Dmirror } from './dmirror.ts';
-import { isOwnMigrationEvent } from './own-migration.ts';
 
 /**
  * Erase the entries of `[start, end]` (page numbers of start through end, inclusive); returns how
@@ -30,7 +30,7 @@ export async function dmirrorInvalidate(
   range: MmuNotifierRange,
   setSeq: (() => void) | null,
 ): Promise<boolean> {
-  if (isOwnMigrationEvent(dmirror.mdevice, range)) {
+  if (range.event === MMU_NOTIFY_MIGRATE && range.migratePgmapOwner === dmirror.mdevice) {
     dmirror.stats.ownMigrationsIgnored++;
     return true;
   }

@@ -14,6 +14,7 @@ import {
 } from '@hmmsim/mm';
 import { describe, expect, it } from 'vitest';
 import {
+  DmirrorConfigError,
   dmirrorIoctl,
   dmirrorPageToDevice,
   dmirrorRelease,
@@ -21,6 +22,8 @@ import {
   HMM_DMIRROR_FLAGS,
   HMM_DMIRROR_MIGRATE_TO_DEV,
   HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_NONE,
   HMM_DMIRROR_PROT_PMD,
   HMM_DMIRROR_PROT_READ,
   HMM_DMIRROR_PROT_WRITE,
@@ -140,17 +143,23 @@ describe('commands beyond the 11 scenarios', () => {
     });
   }
 
-  it('after fork, a write to the own read-only device pages: -EFAULT (report) or COW (fault)', async () => {
-    for (const mode of ['report', 'fault'] as const) {
+  it('after fork, a write to the own read-only device pages: -EFAULT (report: interval, the kernel) or COW (fault: hmm_mirror emulation)', async () => {
+    const cases = [
+      ['interval', 'report'],
+      ['shim', 'report'],
+      ['shim', 'fault'],
+      ['legacy', 'fault'],
+    ] as const;
+    for (const [impl, mode] of cases) {
       const w = world();
-      const f = await open(w, 'interval');
+      const f = await open(w, impl);
       const ptr = await anon(w.mm, 4);
       const mirror = await anon(w.mm, 4);
       await write(w.mm, ptr, words(4));
       expect(await dmirrorIoctl(f, HMM_DMIRROR_MIGRATE_TO_DEV, cmd(ptr, mirror, 4))).toBe(0);
       const child = (await fork(w.mm)) as MmStruct;
       expect(devicePrivatePteAt(child, ptr)?.write).toBe(false);
-      const cf = await open(w, 'interval', 0, child, { ownReadOnlyWrite: mode });
+      const cf = await open(w, impl, 0, child, { ownReadOnlyWrite: mode });
       await write(
         child,
         mirror,
@@ -159,9 +168,10 @@ describe('commands beyond the 11 scenarios', () => {
       const c = cmd(ptr, mirror, 4);
       const ret = await dmirrorIoctl(cf, HMM_DMIRROR_WRITE, c, child);
       if (mode === 'report') {
-        expect(ret).toBe(-EFAULT);
+        expect(ret, impl).toBe(-EFAULT);
+        expect(devicePrivatePteAt(child, ptr)?.write).toBe(false); // never faulted
       } else {
-        expect(ret).toBe(0);
+        expect(ret, impl).toBe(0);
         expect([c.cpages, c.faults]).toEqual([4, 1]);
         expect([...(await read(child, ptr, 4 * PAGE_SIZE))]).toEqual([...words(4, (k) => -k)]);
       }
@@ -169,6 +179,69 @@ describe('commands beyond the 11 scenarios', () => {
       expect(await dmirrorRelease(cf)).toBe(0);
       await mmput(child);
     }
+  });
+
+  it("interval: the v5.8+ core never faults owned pages, so ownReadOnlyWrite 'fault' is refused at open", async () => {
+    const w = world();
+    await expect(open(w, 'interval', 0, w.mm, { ownReadOnlyWrite: 'fault' })).rejects.toThrow(
+      DmirrorConfigError,
+    );
+  });
+
+  for (const impl of IMPLS) {
+    it(`${impl}: foreignPrivateFault 'efault' (v5.7–v5.18, Q13): READ of another device's page fails, the page stays`, async () => {
+      const w = world();
+      const f0 = await open(w, impl, 0, w.mm, { foreignPrivateFault: 'efault' });
+      const f1 = await open(w, impl, 1);
+      const ptr = await anon(w.mm, 3);
+      const mirror = await anon(w.mm, 3);
+      await write(w.mm, ptr, words(3));
+      expect(await dmirrorIoctl(f1, HMM_DMIRROR_MIGRATE_TO_DEV, cmd(ptr, mirror, 3))).toBe(0);
+      const c = cmd(ptr, mirror, 3);
+      expect(await dmirrorIoctl(f0, HMM_DMIRROR_READ, c)).toBe(-EFAULT);
+      expect([c.cpages, c.faults]).toEqual([0, 0]);
+      expect(onDevice(w.mm, ptr, 1)).toBe(true);
+      // A snapshot never faults: the page is invisible to device 0 (NONE), local to device 1.
+      expect(await dmirrorIoctl(f0, HMM_DMIRROR_SNAPSHOT, cmd(ptr, mirror, 1))).toBe(0);
+      expect([...(await read(w.mm, mirror, 1))]).toEqual([HMM_DMIRROR_PROT_NONE]);
+      expect(await dmirrorIoctl(f1, HMM_DMIRROR_SNAPSHOT, cmd(ptr, mirror, 1))).toBe(0);
+      expect([...(await read(w.mm, mirror, 1))]).toEqual([
+        HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE,
+      ]);
+    });
+
+    it(`${impl}: MIGRATE_TO_DEV collects system pages only (MIGRATE_VMA_SELECT_SYSTEM): another device's page stays, read-back -ENOENT`, async () => {
+      const w = world();
+      const f0 = await open(w, impl, 0);
+      const f1 = await open(w, impl, 1);
+      const ptr = await anon(w.mm, 2);
+      const mirror = await anon(w.mm, 2);
+      await write(w.mm, ptr, words(2));
+      expect(await dmirrorIoctl(f1, HMM_DMIRROR_MIGRATE_TO_DEV, cmd(ptr, mirror, 1))).toBe(0);
+      const c = cmd(ptr, mirror, 2);
+      expect(await dmirrorIoctl(f0, HMM_DMIRROR_MIGRATE_TO_DEV, c)).toBe(-ENOENT);
+      expect(onDevice(w.mm, ptr, 1)).toBe(true);
+      expect(onDevice(w.mm, ptr + PAGE_SIZE, 0)).toBe(true);
+      // MIGRATE_TO_SYS of device 0 brings back only its own page.
+      const back = cmd(ptr, mirror, 2);
+      expect(await dmirrorIoctl(f0, HMM_DMIRROR_MIGRATE_TO_SYS, back)).toBe(0);
+      expect(back.cpages).toBe(1);
+      expect(onDevice(w.mm, ptr, 1)).toBe(true);
+    });
+  }
+
+  it("interval: hmmVersion '5.8' (no hmm_pfn_to_map_order) reports a THP without the PMD bit", async () => {
+    const w = world();
+    const f = await open(w, 'interval', 0, w.mm, { hmmVersion: '5.8' });
+    const mirror = await anon(w.mm, 512);
+    const raw = await anon(w.mm, 1024);
+    const map = Math.ceil(raw / PMD_SIZE) * PMD_SIZE;
+    expect(await madvise(w.mm, map, PMD_SIZE, MADV_HUGEPAGE)).toBe(0);
+    await write(w.mm, map, words(512));
+    expect(await dmirrorIoctl(f, HMM_DMIRROR_SNAPSHOT, cmd(map, mirror, 512))).toBe(0);
+    expect(new Set(await read(w.mm, mirror, 512))).toEqual(new Set([HMM_DMIRROR_PROT_WRITE]));
+    expect(await dmirrorIoctl(f, HMM_DMIRROR_READ, cmd(map, mirror, 512))).toBe(0);
+    expect([...(await read(w.mm, mirror, 512 * PAGE_SIZE))]).toEqual([...words(512)]);
   });
 
   it('legacy: the mm going away runs the mirror release, which empties the table', async () => {

@@ -4,6 +4,7 @@ import {
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_UNMAP,
   mmuNotifierRangeInit,
+  mmuNotifierRangeInitMigrate,
 } from '@hmmsim/mm';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,8 +12,6 @@ import {
   DPT_XA_TAG_READ,
   DPT_XA_TAG_WRITE,
   dmirrorInvalidate,
-  ownMigrationBegin,
-  ownMigrationEnd,
 } from '../src/index.ts';
 import { open, world } from './helpers.ts';
 
@@ -31,7 +30,7 @@ describe('the device page table', () => {
     expect(pt.size).toBe(0);
   });
 
-  it('an invalidation erases its pages and one page past the end; own migrations are ignored', async () => {
+  it('an invalidation erases its pages and one page past the end; own MMU_NOTIFY_MIGRATE is skipped', async () => {
     const w = world();
     const f = await open(w, 'interval');
     const d = f.privateData!;
@@ -46,21 +45,32 @@ describe('the device page table', () => {
     );
     expect(await dmirrorInvalidate(d, r, null)).toBe(true);
     expect(d.pt.vpns()).toEqual([100, 101, 105, 106, 107, 108, 109]);
-    const clear = mmuNotifierRangeInit(
-      MMU_NOTIFY_CLEAR,
-      MMU_NOTIFIER_RANGE_BLOCKABLE,
-      null,
-      w.mm,
-      106 * PAGE_SIZE,
-      107 * PAGE_SIZE,
-    );
-    const own = ownMigrationBegin(d.mdevice, w.mm, 106 * PAGE_SIZE, 108 * PAGE_SIZE);
-    expect(await dmirrorInvalidate(d, clear, null)).toBe(true);
+    const at = (event: 'own' | 'other' | 'clear') => {
+      const [s, e] = [106 * PAGE_SIZE, 107 * PAGE_SIZE];
+      if (event === 'clear') {
+        return mmuNotifierRangeInit(
+          MMU_NOTIFY_CLEAR,
+          MMU_NOTIFIER_RANGE_BLOCKABLE,
+          null,
+          w.mm,
+          s,
+          e,
+        );
+      }
+      const owner = event === 'own' ? d.mdevice : w.module.devices[1];
+      return mmuNotifierRangeInitMigrate(MMU_NOTIFIER_RANGE_BLOCKABLE, null, w.mm, s, e, owner);
+    };
+    // This device's own migration: skipped, whatever it covers.
+    expect(await dmirrorInvalidate(d, at('own'), null)).toBe(true);
     expect(d.pt.vpns()).toContain(106);
     expect(d.stats.ownMigrationsIgnored).toBe(1);
-    ownMigrationEnd(d.mdevice, own);
-    expect(await dmirrorInvalidate(d, clear, null)).toBe(true);
+    // Another device's migration, or a CLEAR: ordinary invalidations.
+    expect(await dmirrorInvalidate(d, at('other'), null)).toBe(true);
     expect(d.pt.vpns()).toEqual([100, 101, 105, 108, 109]);
+    d.pt.store(106, 106, DPT_XA_TAG_READ);
+    expect(await dmirrorInvalidate(d, at('clear'), null)).toBe(true);
+    expect(d.pt.vpns()).toEqual([100, 101, 105, 108, 109]);
+    expect(d.stats.ownMigrationsIgnored).toBe(1);
   });
 
   it('a non-blockable invalidation is refused while the mirror mutex is held', async () => {

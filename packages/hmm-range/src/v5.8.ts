@@ -10,7 +10,9 @@ import { hmmRangeFault as hmmRangeFaultAny } from './hmm-fault.ts';
 import { hmmFixVersion } from './hmm-generation.ts';
 import { HMM_PFN_FLAGS_V58 } from './hmm-pfns.ts';
 import type { HmmPfnsRange } from './hmm-pfns-range.ts';
+
 export { HMM_RANGE_DEFAULT_TIMEOUT } from './hmm-range.ts';
+
 import type { HmmQuirks, HmmRangeFaultOptions } from './hmm-range.ts';
 
 export {

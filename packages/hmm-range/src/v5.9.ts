@@ -8,7 +8,9 @@ import { hmmRangeFault as hmmRangeFaultAny } from './hmm-fault.ts';
 import { hmmFixVersion } from './hmm-generation.ts';
 import { HMM_PFN_FLAGS_V59 } from './hmm-pfns.ts';
 import type { HmmPfnsRange } from './hmm-pfns-range.ts';
+
 export { HMM_RANGE_DEFAULT_TIMEOUT } from './hmm-range.ts';
+
 import type { HmmRangeFaultPfnsOptions } from './v5.8.ts';
 
 export {

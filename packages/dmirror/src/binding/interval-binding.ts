@@ -1,13 +1,15 @@
 /**
  * The native build: the kernel driver's own design. One mmu_interval_notifier over the whole user
  * address space `[0, ULONG_MAX & PAGE_MASK)` whose invalidate erases table entries and calls
- * set_seq under the mirror mutex; fault passes use read_begin / read_retry on it; each snapshot
- * chunk registers a temporary notifier over exactly that chunk.
+ * set_seq under the mirror mutex; fault passes take read_begin / read_retry on it; each snapshot
+ * chunk registers a temporary notifier over exactly that chunk. Every pass is a v5.8+ struct
+ * hmm_range (hmm_pfns, dev_private_owner = the device) given to the one-argument
+ * hmm_range_fault().
  *
  * Mirrors lib/test_hmm.c: dmirror_fops_open()/release() (insert/remove), dmirror_range_fault(),
  * dmirror_range_snapshot(), dmirror_min_ops, dmirror_mrn_ops.
  */
-import type { HmmRange } from '@hmmsim/hmm-range';
+import type { HmmPfnsRange } from '@hmmsim/hmm-range';
 import { pageAlignDown, ULONG_MAX } from '@hmmsim/kernel';
 import {
   MmuIntervalNotifier,
@@ -19,22 +21,29 @@ import {
 } from '@hmmsim/mmu-notifier';
 import type { Dmirror } from '../dmirror.ts';
 import { dmirrorInvalidate, dmirrorSnapshotInvalidate } from '../invalidate.ts';
-import type { CollisionTracker, MirrorBinding } from './mirror-binding.ts';
+import type { DmirrorIntervalConfig } from '../options.ts';
+import { dmirrorHmmRange, dmirrorRangeRequest } from '../range/dmirror-range.ts';
+import { dmirrorHmmRangeFault } from '../range/range-fault.ts';
+import type { DmirrorRangePass, MirrorBinding } from './mirror-binding.ts';
 
-/** read_begin / read_retry on `mni` for `range`. */
-function sequenceTracker(
-  range: HmmRange,
+/** A pass over `range` protected by its notifier's sequence. */
+function sequencePass(
+  range: HmmPfnsRange,
   mni: MmuIntervalNotifier,
-  end: () => Promise<void>,
-): CollisionTracker {
-  range.notifier = mni;
+  config: DmirrorIntervalConfig,
+  finish: () => Promise<void>,
+): DmirrorRangePass {
   return {
+    start: range.start,
+    end: range.end,
+    hmmPfns: range.hmmPfns,
     async begin() {
       range.notifierSeq = await mmuIntervalReadBegin(mni);
       return true;
     },
+    fault: () => dmirrorHmmRangeFault(range, config),
     retry: () => mmuIntervalReadRetry(mni, range.notifierSeq),
-    end,
+    finish,
   };
 }
 
@@ -47,7 +56,10 @@ export class IntervalBinding implements MirrorBinding {
   /** The mirror's whole-address-space notifier. */
   readonly notifier = new MmuIntervalNotifier();
 
-  constructor(readonly dmirror: Dmirror) {}
+  constructor(
+    readonly dmirror: Dmirror,
+    readonly config: DmirrorIntervalConfig,
+  ) {}
 
   /** mmu_interval_notifier_insert() over `[0, ULONG_MAX & PAGE_MASK)`. Mirrors dmirror_fops_open(). */
   bind(): Promise<number> {
@@ -64,21 +76,24 @@ export class IntervalBinding implements MirrorBinding {
     return mmuIntervalNotifierRemove(this.notifier);
   }
 
-  /** Fault passes use the mirror's notifier. Mirrors dmirror_range_fault(). */
-  async trackFault(range: HmmRange): Promise<CollisionTracker> {
-    return sequenceTracker(range, this.notifier, async () => {});
+  /** A range on the mirror's notifier requesting faults. Mirrors dmirror_fault() / dmirror_range_fault(). */
+  async rangeFault(start: number, end: number, write: boolean): Promise<DmirrorRangePass> {
+    const req = dmirrorRangeRequest(false, write);
+    const range = dmirrorHmmRange(this.dmirror.mdevice, this.notifier, start, end, req);
+    return sequencePass(range, this.notifier, this.config, async () => {});
   }
 
-  /** A temporary notifier over exactly the range. Mirrors dmirror_range_snapshot(). */
-  async trackSnapshot(range: HmmRange): Promise<CollisionTracker | number> {
+  /** A temporary notifier over exactly the range, nothing requested. Mirrors dmirror_range_snapshot(). */
+  async rangeSnapshot(start: number, end: number): Promise<DmirrorRangePass | number> {
     const d = this.dmirror;
     const tmp = new MmuIntervalNotifier();
-    const ret = await mmuIntervalNotifierInsert(tmp, d.mm, range.start, range.end - range.start, {
+    const ret = await mmuIntervalNotifierInsert(tmp, d.mm, start, end - start, {
       invalidate: (mni, r, curSeq) =>
         dmirrorSnapshotInvalidate(d, r, () => mmuIntervalSetSeq(mni, curSeq)),
       userLock: d.mutex,
     });
     if (ret !== 0) return ret;
-    return sequenceTracker(range, tmp, () => mmuIntervalNotifierRemove(tmp));
+    const range = dmirrorHmmRange(d.mdevice, tmp, start, end, dmirrorRangeRequest(true, false));
+    return sequencePass(range, tmp, this.config, () => mmuIntervalNotifierRemove(tmp));
   }
 }

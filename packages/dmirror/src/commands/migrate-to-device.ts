@@ -7,22 +7,18 @@
  * Mirrors lib/test_hmm.c:dmirror_migrate_to_device() (v5.8: dmirror_migrate()).
  */
 import { PAGE_SIZE } from '@hmmsim/kernel';
-import {
-  type MigrateVma,
-  migrateVmaFinalize,
-  migrateVmaPages,
-  migrateVmaSetup,
-} from '@hmmsim/migrate';
+import { type MigrateVma, migrateVmaFinalize, migrateVmaPages } from '@hmmsim/migrate';
 import type { MmStruct } from '@hmmsim/mm';
 import { devmemFinalizeAndMap, devmemToDeviceCopy } from '../devmem/to-device-copy.ts';
 import type { Dmirror } from '../dmirror.ts';
+import { dmirrorMigrateVmaSetup } from '../migrate-args.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 import { dmirrorMigrateWalk } from './migrate-walk.ts';
 import { dmirrorReadBack } from './read-back.ts';
 
 /** One round: setup, allocate + copy, pages, map into the device table, finalize. */
 async function toDeviceRound(dmirror: Dmirror, args: MigrateVma): Promise<number> {
-  const ret = await migrateVmaSetup(args);
+  const ret = await dmirrorMigrateVmaSetup(args);
   if (ret !== 0) return ret;
   devmemToDeviceCopy(args, dmirror);
   await migrateVmaPages(args);
@@ -43,7 +39,7 @@ export async function dmirrorMigrateToDevice(
   user: MmStruct,
 ): Promise<number> {
   const end = cmd.addr + cmd.npages * PAGE_SIZE;
-  const ret = await dmirrorMigrateWalk(dmirror, cmd.addr, end, (args) =>
+  const ret = await dmirrorMigrateWalk(dmirror, cmd.addr, end, 'system', (args) =>
     toDeviceRound(dmirror, args),
   );
   if (ret !== 0) return ret;

@@ -15,10 +15,10 @@ import {
   migratePfnHas,
   migrateVmaFinalize,
   migrateVmaPages,
-  migrateVmaSetup,
 } from '@hmmsim/migrate';
 import { devmemToSystemCopy } from '../devmem/to-system-copy.ts';
 import type { Dmirror } from '../dmirror.ts';
+import { dmirrorMigrateVmaSetup } from '../migrate-args.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 import { dmirrorMigrateWalk } from './migrate-walk.ts';
 
@@ -35,7 +35,7 @@ export function dmirrorSuccessfulMigratedPages(args: MigrateVma): number {
 
 /** One round: setup, copy back, pages, count, finalize. */
 async function toSystemRound(dmirror: Dmirror, args: MigrateVma, cmd: HmmDmirrorCmd) {
-  const ret = await migrateVmaSetup(args);
+  const ret = await dmirrorMigrateVmaSetup(args);
   if (ret !== 0) return ret;
   devmemToSystemCopy(args, dmirror.mdevice, dmirror);
   await migrateVmaPages(args);
@@ -51,5 +51,7 @@ async function toSystemRound(dmirror: Dmirror, args: MigrateVma, cmd: HmmDmirror
 export function dmirrorMigrateToSystem(dmirror: Dmirror, cmd: HmmDmirrorCmd): Promise<number> {
   cmd.cpages = 0;
   const end = cmd.addr + cmd.npages * PAGE_SIZE;
-  return dmirrorMigrateWalk(dmirror, cmd.addr, end, (args) => toSystemRound(dmirror, args, cmd));
+  return dmirrorMigrateWalk(dmirror, cmd.addr, end, 'device-private', (args) =>
+    toSystemRound(dmirror, args, cmd),
+  );
 }

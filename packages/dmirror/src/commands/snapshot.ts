@@ -10,7 +10,6 @@ import { EFAULT, EINVAL, KernelBugError, mutexUnlock, PAGE_SIZE } from '@hmmsim/
 import { type MmStruct, mmgetNotZero, mmput } from '@hmmsim/mm';
 import type { Dmirror } from '../dmirror.ts';
 import { dmirrorCollisionLoop } from '../fault/collision-loop.ts';
-import { createDmirrorRange, type DmirrorRange } from '../range/dmirror-range.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 import { copyToUser } from '../user-copy.ts';
 import { dmirrorMkentry } from './prot.ts';
@@ -19,11 +18,9 @@ import { dmirrorMkentry } from './prot.ts';
 export const DMIRROR_SNAPSHOT_CHUNK_PAGES = 64;
 
 /** The bytes of a consistent snapshot. */
-function buildPerm(dmirror: Dmirror, dr: DmirrorRange): Uint8Array {
-  const perm = new Uint8Array(dr.order.length);
-  for (let i = 0; i < perm.length; i++) {
-    perm[i] = dmirrorMkentry(dmirror, dr.range.pfns[i] as number, dr.order[i] as number);
-  }
+function buildPerm(dmirror: Dmirror, hmmPfns: Float64Array): Uint8Array {
+  const perm = new Uint8Array(hmmPfns.length);
+  for (let i = 0; i < perm.length; i++) perm[i] = dmirrorMkentry(dmirror, hmmPfns[i] as number);
   return perm;
 }
 
@@ -38,19 +35,18 @@ export async function dmirrorRangeSnapshot(
 ): Promise<Uint8Array | number> {
   const binding = dmirror.binding;
   if (binding === null) throw new KernelBugError('dmirror_snapshot: the mirror has no binding');
-  const dr = createDmirrorRange(start, end, 0);
-  const tracker = await binding.trackSnapshot(dr.range);
-  if (typeof tracker === 'number') return tracker;
+  const pass = await binding.rangeSnapshot(start, end);
+  if (typeof pass === 'number') return pass;
   try {
-    const ret = await dmirrorCollisionLoop(dmirror, tracker, dr, { write: false, snapshot: true });
+    const ret = await dmirrorCollisionLoop(dmirror, pass);
     if (ret !== 0) return ret;
     try {
-      return buildPerm(dmirror, dr);
+      return buildPerm(dmirror, pass.hmmPfns);
     } finally {
       mutexUnlock(dmirror.mutex);
     }
   } finally {
-    await tracker.end();
+    await pass.finish();
   }
 }
 

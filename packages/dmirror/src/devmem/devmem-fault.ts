@@ -1,20 +1,15 @@
 /**
  * The migrate_to_ram callback: a CPU access hit a device-private entry of a dmirror device page.
  * Find the mirror that migrated it (through the backing page), migrate that one page back to a
- * system page (erasing the mirror's table entry), and let the fault retry.
+ * system page (erasing the mirror's table entry; the collect invalidation is this device's own
+ * MMU_NOTIFY_MIGRATE, which its mirrors skip), and let the fault retry.
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault().
  */
 import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
-import {
-  createMigrateVma,
-  devicePrivatePteAt,
-  migrateVmaFinalize,
-  migrateVmaPages,
-  migrateVmaSetup,
-} from '@hmmsim/migrate';
+import { devicePrivatePteAt, migrateVmaFinalize, migrateVmaPages } from '@hmmsim/migrate';
 import { VM_FAULT_SIGBUS, type VmFault } from '@hmmsim/mm';
-import { ownMigrationBegin, ownMigrationEnd } from '../own-migration.ts';
+import { dmirrorMigrateVma, dmirrorMigrateVmaSetup } from '../migrate-args.ts';
 import { chunkPageData, dmirrorPageToChunk } from './dmirror-chunk.ts';
 import { devmemToSystemCopy } from './to-system-copy.ts';
 
@@ -38,15 +33,16 @@ export async function dmirrorDevmemFault(vmf: VmFault): Promise<number> {
   }
   const mdevice = chunk.mdevice;
   const dmirror = mdevice.backingMirror.get(chunkPageData(chunk, page)) ?? null;
-  const args = createMigrateVma(vmf.vma, vmf.address, vmf.address + PAGE_SIZE);
-  const own = ownMigrationBegin(mdevice, mm, args.start, args.end);
-  try {
-    if ((await migrateVmaSetup(args)) !== 0) return VM_FAULT_SIGBUS;
-    devmemToSystemCopy(args, mdevice, dmirror);
-    await migrateVmaPages(args);
-    await migrateVmaFinalize(args);
-    return 0;
-  } finally {
-    ownMigrationEnd(mdevice, own);
-  }
+  const args = dmirrorMigrateVma(
+    mdevice,
+    vmf.vma,
+    vmf.address,
+    vmf.address + PAGE_SIZE,
+    'device-private',
+  );
+  if ((await dmirrorMigrateVmaSetup(args)) !== 0) return VM_FAULT_SIGBUS;
+  devmemToSystemCopy(args, mdevice, dmirror);
+  await migrateVmaPages(args);
+  await migrateVmaFinalize(args);
+  return 0;
 }

@@ -27,8 +27,9 @@ export const NO_PAGE = -1;
 
 /**
  * A chunk: the dev_pagemap itself (so `page->pgmap` leads back to it, as container_of does),
- * its device, and whether it is being removed.
- * Mirrors lib/test_hmm.c:struct dmirror_chunk.
+ * owned by its device (`pagemap.owner = mdevice`, what hmm_range_fault() and migrate_vma_setup()
+ * compare with the caller's owner), and whether it is being removed.
+ * Mirrors lib/test_hmm.c:struct dmirror_chunk (and the pagemap setup of dmirror_allocate_chunk()).
  */
 export class DmirrorChunk extends DevPagemap {
   /** Set while the chunk's pages are being evicted: freed pages do not return to the list. */
@@ -38,7 +39,7 @@ export class DmirrorChunk extends DevPagemap {
     readonly mdevice: DmirrorDevice,
     ops: DevPagemapOps,
   ) {
-    super(MEMORY_DEVICE_PRIVATE, DEVMEM_CHUNK_PAGES, ops);
+    super(MEMORY_DEVICE_PRIVATE, DEVMEM_CHUNK_PAGES, ops, mdevice);
   }
 
   /** First pfn of the chunk (after registration). */

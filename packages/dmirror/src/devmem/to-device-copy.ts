@@ -45,7 +45,8 @@ export function devmemToDeviceCopy(args: MigrateVma, dmirror: Dmirror): number {
     const s = src[i] as number;
     if (!migratePfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
     const spage = migratePfnToPage(s);
-    if (spage >= 0 && getDevPagemap(machine, spage) !== null) continue; // already device memory
+    // MIGRATE_VMA_SELECT_SYSTEM never collects a device page; the kernel WARNs and skips one.
+    if (spage >= 0 && getDevPagemap(machine, spage) !== null) continue;
     const dpage = dmirrorDevmemAllocPage(mdevice);
     if (dpage === NO_PAGE) continue;
     const chunk = dmirrorPageToChunk(machine, dpage);

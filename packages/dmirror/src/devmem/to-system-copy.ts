@@ -2,13 +2,13 @@
  * Allocate and copy for a migration from this device back to system memory: for every selected
  * slot holding one of this device's pages, a fresh locked system page receives the backing
  * page's data, the mirror's table entry for that address is erased, and the destination keeps
- * WRITE if the source had it. Other slots are left without a destination (not migrated): the v5.4
- * collect step of the model selects every page, so this is where the owner filter of
- * MIGRATE_VMA_SELECT_DEVICE_PRIVATE + pgmap_owner happens.
+ * WRITE if the source had it. Empty slots get no destination (nothing to bring back). The core
+ * collected only this device's pages (MIGRATE_VMA_SELECT_DEVICE_PRIVATE with pgmap_owner = the
+ * device, migrate-args.ts); any other page here is a model bug.
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault_alloc_and_copy().
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   MIGRATE_PFN_LOCKED,
   MIGRATE_PFN_MIGRATE,
@@ -43,7 +43,12 @@ export function devmemToSystemCopy(
     const spage = migratePfnToPage(s);
     if (spage < 0 || !migratePfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
     const chunk = dmirrorPageToChunk(machine, spage);
-    if (chunk === null || chunk.mdevice !== mdevice) continue;
+    if (chunk === null || chunk.mdevice !== mdevice) {
+      throw new KernelBugError(
+        `dmirror: migrate_vma_setup collected pfn ${spage}, not a page of ${mdevice.name}; ` +
+          'expected MIGRATE_VMA_SELECT_DEVICE_PRIVATE with pgmap_owner to select only its pages',
+      );
+    }
     const dpage = allocUserPage(machine, 0);
     if (dpage < 0) continue;
     lockPage(machine.phys, dpage); // a fresh page is never contended

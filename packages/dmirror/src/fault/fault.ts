@@ -8,8 +8,6 @@
 import { KernelBugError, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
 import { mmgetNotZero, mmput } from '@hmmsim/mm';
 import type { Dmirror } from '../dmirror.ts';
-import { createDmirrorRange } from '../range/dmirror-range.ts';
-import { DMIRROR_PFN_VALID, DMIRROR_PFN_WRITE } from '../range/pfn-encoding.ts';
 import { dmirrorCollisionLoop } from './collision-loop.ts';
 import { dmirrorDoFault } from './do-fault.ts';
 
@@ -34,20 +32,18 @@ export async function dmirrorRangeFaultChunk(
   end: number,
   write: boolean,
 ): Promise<number> {
-  const req = DMIRROR_PFN_VALID | (write ? DMIRROR_PFN_WRITE : 0);
-  const dr = createDmirrorRange(start, end, req);
-  const tracker = await bindingOf(dmirror).trackFault(dr.range);
-  if (typeof tracker === 'number') return tracker;
+  const pass = await bindingOf(dmirror).rangeFault(start, end, write);
+  if (typeof pass === 'number') return pass;
   try {
-    const ret = await dmirrorCollisionLoop(dmirror, tracker, dr, { write, snapshot: false });
+    const ret = await dmirrorCollisionLoop(dmirror, pass);
     if (ret !== 0) return ret;
     try {
-      return dmirrorDoFault(dmirror, dr.range, write);
+      return dmirrorDoFault(dmirror, pass.start, pass.hmmPfns, write);
     } finally {
       mutexUnlock(dmirror.mutex);
     }
   } finally {
-    await tracker.end();
+    await pass.finish();
   }
 }
 

@@ -1,27 +1,44 @@
 /**
- * An hmm_range as the dmirror uses it, plus the mapping order of each page (0, or 9 for a page
- * mapped by a huge PMD) that v5.7+ hmm_range_fault() reports in the entry and the snapshot
- * needs for its PMD bit.
+ * The struct hmm_range lib/test_hmm.c sets up for each fault pass and snapshot chunk: the
+ * mirror's notifier (or the chunk's temporary one), `[start, end)`, a fresh `hmm_pfns` array,
+ * per-range requests only (`pfn_flags_mask` 0, `default_flags` HMM_PFN_REQ_FAULT [|
+ * HMM_PFN_REQ_WRITE], or 0 for a snapshot) and `dev_private_owner` = the dmirror device, so that
+ * its own device-private pages are reported (and never faulted) and other devices' are not.
  *
- * Mirrors lib/test_hmm.c's struct hmm_range locals with hmm_pfn_to_map_order() (v5.13+).
+ * Mirrors the struct hmm_range initialisers of lib/test_hmm.c: dmirror_fault(),
+ * dmirror_range_snapshot().
  */
-import type { HmmRange } from '@hmmsim/hmm-range';
-import { PAGE_SIZE } from '@hmmsim/kernel';
-import { dmirrorHmmRange } from './pfn-encoding.ts';
+import { createHmmPfnsRange, type HmmPfnsRange } from '@hmmsim/hmm-range';
+import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '@hmmsim/hmm-range/v5.9';
+import type { MmuIntervalNotifier } from '@hmmsim/mmu-notifier';
+import type { DmirrorDevice } from '../dmirror-device.ts';
 
-/** A range and the map order of each of its pages. Mirrors: model-only. */
-export interface DmirrorRange {
-  readonly range: HmmRange;
-  readonly order: Uint8Array;
+/**
+ * The requests of a pass: HMM_PFN_REQ_FAULT, plus HMM_PFN_REQ_WRITE for a write; 0 for a
+ * snapshot. Mirrors the `default_flags` of dmirror_fault() / dmirror_range_snapshot().
+ */
+export function dmirrorRangeRequest(snapshot: boolean, write: boolean): number {
+  if (snapshot) return 0;
+  return HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
 }
 
-/** A DmirrorRange over `[start, end)` with `defaultFlags` requests. Model helper. */
-export function createDmirrorRange(start: number, end: number, defaultFlags: number): DmirrorRange {
-  const range = dmirrorHmmRange(start, end, defaultFlags);
-  return { range, order: new Uint8Array((end - start) / PAGE_SIZE) };
-}
-
-/** Number of pages of the range. Model helper. */
-export function dmirrorRangePages(dr: DmirrorRange): number {
-  return (dr.range.end - dr.range.start) / PAGE_SIZE;
+/**
+ * A range over `[start, end)` of `notifier`'s mm owned by `mdevice`, requesting `defaultFlags`
+ * for every page. Mirrors the struct hmm_range of lib/test_hmm.c: dmirror_fault().
+ */
+export function dmirrorHmmRange(
+  mdevice: DmirrorDevice,
+  notifier: MmuIntervalNotifier,
+  start: number,
+  end: number,
+  defaultFlags: number,
+): HmmPfnsRange {
+  return createHmmPfnsRange({
+    start,
+    end,
+    notifier,
+    defaultFlags,
+    pfnFlagsMask: 0,
+    devPrivateOwner: mdevice,
+  });
 }

@@ -1,10 +1,12 @@
 /**
- * The v5.7 change "return error for non-vma snapshots": in a snapshot, a page with no VMA, or in
- * a VMA hmm_range_fault() cannot handle (no VM_READ, VM_IO, VM_PFNMAP), is HMM_PFN_ERROR. The
- * v5.5 hmm_range_fault() of the model reports those pages NONE; this turns them into ERROR. Call
- * with mmap_sem held, right after the snapshot call.
+ * The v5.7 change "return error for non-vma snapshots", by hand, for the hmm_mirror builds: in a
+ * snapshot, a page with no VMA, or in a VMA hmm_range_fault() cannot handle (no VM_READ, VM_IO,
+ * VM_PFNMAP), is an error. The v5.4/v5.5 hmm_range_fault() reports those pages NONE; this turns
+ * them into ERROR. Call with mmap_sem held, right after the snapshot call. (The native build's
+ * v5.8+ core does this itself.)
  *
- * Mirrors mm/hmm.c (v5.7+): hmm_vma_walk_hole() without a vma and hmm_vma_walk_test().
+ * Mirrors mm/hmm.c (v5.7+): hmm_vma_walk_hole() without a vma and hmm_vma_walk_test(), done by
+ * the driver on the v5.4 API.
  */
 import type { HmmRange } from '@hmmsim/hmm-range';
 import { PAGE_SIZE } from '@hmmsim/kernel';

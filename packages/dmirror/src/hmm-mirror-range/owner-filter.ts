@@ -1,14 +1,15 @@
 /**
- * `dev_private_owner` on top of the v5.5 hmm_range_fault() of the model. v5.5 reports every
- * device-private entry (any owner) as VALID|DEVICE_PRIVATE and faults one only when the request
- * carries the DEVICE_PRIVATE bit; v5.7+ reports only the caller's own pages and treats other
- * owners' entries like swap entries (not valid in a snapshot, faulted back through their owner's
- * migrate_to_ram when a fault is requested). After each successful call this module hides other
- * owners' pages in a snapshot, and in a fault pass lists the pages that must be faulted back (a
- * second call then requests DEVICE_PRIVATE for exactly those pages).
+ * `dev_private_owner` by hand, for the hmm_mirror builds. The v5.4/v5.5 hmm_range_fault() reports
+ * every device-private entry (any owner) as VALID|DEVICE_PRIVATE and faults one only when the
+ * request carries the DEVICE_PRIVATE bit; the v5.7+ core (which the native build uses) reports
+ * only the caller's own pages and treats other owners' entries like swap entries: not valid in a
+ * snapshot, and in a fault pass faulted back through their owner's migrate_to_ram (v5.19+) or
+ * -EFAULT (v5.7–v5.18). A v5.4 driver that wanted that had to do it itself after each successful
+ * call: hide other owners' pages in a snapshot, and in a fault pass list the pages that must be
+ * faulted back (a second call then requests DEVICE_PRIVATE for exactly those pages).
  *
  * Mirrors mm/hmm.c (v5.7+): hmm_is_device_private_entry() and the device-private branch of
- * hmm_vma_handle_pte().
+ * hmm_vma_handle_pte(), done by the driver on the v5.4 API.
  */
 import type { HmmRange } from '@hmmsim/hmm-range';
 import type { Machine } from '@hmmsim/mm';
@@ -25,7 +26,7 @@ export interface RangeFaultRequest {
   readonly snapshot: boolean;
 }
 
-/** The device whose private pages count as the caller's own, and the fork switch. Mirrors struct hmm_range.dev_private_owner. */
+/** The device whose private pages count as the caller's own, and the fork switch. Mirrors struct hmm_range.dev_private_owner (v5.7). */
 export interface OwnerContext {
   readonly machine: Machine;
   readonly owner: DmirrorDevice;
@@ -53,11 +54,21 @@ export function hideForeignPrivate(range: HmmRange, ctx: OwnerContext): number {
   return n;
 }
 
+/** Fault pass: true if some entry is another owner's device-private page. Mirrors the Q13 test (v5.7–v5.18). */
+export function hasForeignPrivate(range: HmmRange, ctx: OwnerContext): boolean {
+  const pfns = range.pfns;
+  for (let i = 0; i < pfns.length; i++) {
+    const e = pfns[i] as number;
+    if (entryDevicePrivate(e) && foreign(ctx, e)) return true;
+  }
+  return false;
+}
+
 /**
  * Fault pass: the indexes of device-private entries that must be faulted back to system memory
  * — other owners' pages, and (with `ownReadOnlyWrite: 'fault'`) the caller's own read-only pages
  * when a write was requested.
- * Mirrors mm/hmm.c (v5.7+): hmm_pte_need_fault() for a non-owned device-private entry.
+ * Mirrors mm/hmm.c (v5.19+): hmm_pte_need_fault() for a non-owned device-private entry.
  */
 export function privateEntriesToFault(
   range: HmmRange,
