@@ -46,7 +46,11 @@ import {
   deviceMirrorViolations,
   findPfnMappings,
 } from './drivers/device-pagetable.ts';
-import { IntervalDriver } from './drivers/interval-driver.ts';
+import {
+  INTERVAL_DRIVER_MISTAKES,
+  IntervalDriver,
+  type IntervalDriverMistake,
+} from './drivers/interval-driver.ts';
 import { LegacyDriver } from './drivers/legacy-driver.ts';
 import { shimHmmMirrorApi } from './shim/index.ts';
 
@@ -139,6 +143,10 @@ export interface RaceScenarioOptions {
    * reclaim still can. Default false (mmap_sem dropped after the fault, as amdgpu did).
    */
   readonly holdMmapSem?: boolean;
+  /** The interval driver is built with this porting mistake (impl 'interval' only). */
+  readonly mistake?: IntervalDriverMistake;
+  /** The interval driver names its lock to the notifier core (default true). */
+  readonly lockdepHint?: boolean;
 }
 
 /** Build the machine, the two processes and the bound driver. */
@@ -170,7 +178,10 @@ async function raceSetup(
   );
   const driver =
     impl === 'interval'
-      ? new IntervalDriver(mm, RACE_BASE, RACE_NPAGES)
+      ? new IntervalDriver(mm, RACE_BASE, RACE_NPAGES, {
+          ...(opts.mistake === undefined ? {} : { mistake: opts.mistake }),
+          ...(opts.lockdepHint === undefined ? {} : { lockdepHint: opts.lockdepHint }),
+        })
       : new LegacyDriver(apiOf(impl), mm, RACE_BASE, RACE_NPAGES, {
           holdMmapSem: opts.holdMmapSem ?? false,
         });
@@ -303,9 +314,60 @@ export function raceScenario(
 }
 
 /**
- * Every race scenario: each operation × each implementation (legacy expected to violate).
+ * What each porting mistake breaks, as the first line a driver author reads.
  * Mirrors: model-only.
  */
-export const scenarios: readonly Scenario[] = RACE_OPS.flatMap((op) =>
-  RACE_IMPLS.map((impl) => raceScenario(op, impl) as Scenario),
-);
+export const MISTAKE_DESCRIPTIONS: Readonly<Record<IntervalDriverMistake, string>> = Object.freeze({
+  'forgot-set-seq':
+    'invalidate() never calls mmu_interval_set_seq(): mmu_interval_read_retry() cannot see the invalidation',
+  'set-seq-outside-lock':
+    'invalidate() bumps the sequence and clears the device without the driver lock: a fault can pass read_retry and program after the clear',
+  'retry-outside-lock':
+    'mmu_interval_read_retry() is checked before taking the driver lock: a whole invalidation can run before the device is programmed',
+  'program-before-retry':
+    'the device is programmed before mmu_interval_read_retry() is checked: the stale entry is live until the retry pass',
+  'begin-after-fault':
+    'mmu_interval_read_begin() is taken after hmm_range_fault() instead of before: an invalidation in between is never seen',
+  'begin-under-lock':
+    'mmu_interval_read_begin() is called with the driver lock held: it waits for the invalidation, which waits for the lock',
+  'refuse-blockable':
+    'invalidate() returns false for a blockable range: only a non-blockable range may be refused',
+});
+
+/**
+ * The munmap race with the native driver built with `mistake`: every one is caught (a stale
+ * device entry, a deadlock, or the core's WARN); the description says what the mistake breaks.
+ * Mirrors: model-only (the conversion rules of the v5.5 series).
+ */
+export function mistakeScenario(
+  mistake: IntervalDriverMistake,
+  opts: { readonly lockdepHint?: boolean } = {},
+): Scenario<RaceState> {
+  const base = raceScenario('munmap', 'interval', { mistake, ...opts });
+  const hint = opts.lockdepHint === false;
+  return defineScenario<RaceState>({
+    ...base,
+    name: `hmm-mistake-${mistake}${hint ? '-no-lockdep' : ''}`,
+    description:
+      `porting mistake: ${MISTAKE_DESCRIPTIONS[mistake]} (CPU0 munmaps a mirrored page while CPU1 faults the range` +
+      `${hint ? '; the notifier is not told which lock is the driver lock, so no lockdep check helps' : ''})`,
+    expect: 'violation',
+  });
+}
+
+/** The lock mistakes, which a lockdep-style check catches when the driver names its lock. */
+const LOCK_MISTAKES: readonly IntervalDriverMistake[] = [
+  'set-seq-outside-lock',
+  'retry-outside-lock',
+];
+
+/**
+ * Every race scenario (each operation × each implementation; legacy expected to violate), then
+ * the native driver with each porting mistake.
+ * Mirrors: model-only.
+ */
+export const scenarios: readonly Scenario[] = [
+  ...RACE_OPS.flatMap((op) => RACE_IMPLS.map((impl) => raceScenario(op, impl) as Scenario)),
+  ...INTERVAL_DRIVER_MISTAKES.map((m) => mistakeScenario(m) as Scenario),
+  ...LOCK_MISTAKES.map((m) => mistakeScenario(m, { lockdepHint: false }) as Scenario),
+];

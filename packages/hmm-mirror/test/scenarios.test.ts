@@ -2,6 +2,10 @@ import { explore, formatTraceTable, replaySchedule, type TraceRecord } from '@hm
 import { EFAULT, EPERM } from '@hmmsim/kernel';
 import { describe, expect, it } from 'vitest';
 import {
+  INTERVAL_DRIVER_MISTAKES,
+  type IntervalDriverMistake,
+  MISTAKE_DESCRIPTIONS,
+  mistakeScenario,
   RACE_IMPLS,
   RACE_OPS,
   type RaceImpl,
@@ -20,12 +24,16 @@ function indexOf(trace: TraceRecord, pred: (kind: string, label: string) => bool
 }
 
 describe('race scenarios: list', () => {
-  it('one per operation and implementation, legacy expected to violate', () => {
-    expect(scenarios.map((s) => s.name)).toEqual(
-      RACE_OPS.flatMap((op) => RACE_IMPLS.map((impl) => `hmm-race-${op}-${impl}`)),
-    );
+  it('one per operation and implementation (legacy expected to violate), then one per porting mistake', () => {
+    expect(scenarios.map((s) => s.name)).toEqual([
+      ...RACE_OPS.flatMap((op) => RACE_IMPLS.map((impl) => `hmm-race-${op}-${impl}`)),
+      ...INTERVAL_DRIVER_MISTAKES.map((m) => `hmm-mistake-${m}`),
+      'hmm-mistake-set-seq-outside-lock-no-lockdep',
+      'hmm-mistake-retry-outside-lock-no-lockdep',
+    ]);
     for (const s of scenarios) {
-      expect(s.expect).toBe(s.name.endsWith('-legacy') ? 'violation' : 'pass');
+      const bad = s.name.endsWith('-legacy') || s.name.startsWith('hmm-mistake-');
+      expect(s.expect).toBe(bad ? 'violation' : 'pass');
       expect(s.tasks.map((t) => t.name)[1]).toBe('cpu1 device fault');
     }
   });
@@ -144,5 +152,78 @@ describe('runRace', () => {
       expect(rep.violations).toBe(0);
       expect(rep.results[0]?.exhausted).toBe(true);
     }
+  });
+});
+
+/**
+ * Each porting mistake, at the lowest preemption bound that can show it, and how it shows: a
+ * stale device entry (invariant), the core's WARN or a lockdep-style report (task-error).
+ */
+const MISTAKE_FOUND: Record<IntervalDriverMistake, { bound: number; kind: string; text: RegExp }> =
+  {
+    'forgot-set-seq': { bound: 1, kind: 'invariant', text: /stale device mapping/ },
+    'set-seq-outside-lock': {
+      bound: 0,
+      kind: 'task-error',
+      text: /mmu_interval_set_seq\(\) by task .* without mutex/,
+    },
+    'retry-outside-lock': {
+      bound: 0,
+      kind: 'task-error',
+      text: /mmu_interval_read_retry\(\) by task .* without mutex/,
+    },
+    'program-before-retry': { bound: 1, kind: 'invariant', text: /stale device mapping/ },
+    'begin-after-fault': { bound: 1, kind: 'invariant', text: /stale device mapping/ },
+    'begin-under-lock': {
+      bound: 0,
+      kind: 'task-error',
+      text: /lockdep: mmu_interval_read_begin\(\) called .* while holding/,
+    },
+    'refuse-blockable': {
+      bound: 0,
+      kind: 'task-error',
+      text: /invalidate returned false for a blockable range/,
+    },
+  };
+
+describe('porting mistakes: each caught at the lowest bound that shows it', () => {
+  for (const m of INTERVAL_DRIVER_MISTAKES) {
+    const { bound, kind, text } = MISTAKE_FOUND[m];
+    it(`${m}: found at bound ${bound}${bound > 0 ? `, not at ${bound - 1}` : ''} (${kind})`, async () => {
+      const sc = mistakeScenario(m);
+      expect(sc.description).toContain(MISTAKE_DESCRIPTIONS[m]);
+      const r = await explore(sc, { bound });
+      expect(r.violation?.kind).toBe(kind);
+      expect(r.minimal?.message).toMatch(text);
+      if (bound > 0) {
+        const below = await explore(sc, { bound: bound - 1 });
+        expect(below.violation).toBeUndefined();
+        expect(below.exhausted).toBe(true);
+      }
+    });
+  }
+
+  for (const m of ['set-seq-outside-lock', 'retry-outside-lock'] as const) {
+    it(`${m} without the lockdep hint: the stale entry itself is found at bound 1`, async () => {
+      const sc = mistakeScenario(m, { lockdepHint: false });
+      expect((await explore(sc, { bound: 0 })).violation).toBeUndefined();
+      const r = await explore(sc, { bound: 1 });
+      expect(r.violation?.kind).toBe('invariant');
+      expect(r.minimal?.message).toMatch(/stale device mapping/);
+      expect(r.minimal?.preemptions).toBe(1);
+    });
+  }
+
+  it('program-before-retry is seen at bound 1 because the invariant runs after every step', async () => {
+    // The stale entry is overwritten by the retry pass before any decision with two runnable
+    // tasks: a check only at decisions would miss it at this bound.
+    const r = await explore(mistakeScenario('program-before-retry'), { bound: 1 });
+    expect(r.minimal?.preemptions).toBe(1);
+  });
+
+  it('the correct driver is clean where the mistakes are found (bound 2, exhausted)', async () => {
+    const r = await explore(raceScenario('munmap', 'interval'), { bound: 2 });
+    expect(r.violation).toBeUndefined();
+    expect(r.exhausted).toBe(true);
   });
 });

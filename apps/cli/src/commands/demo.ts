@@ -124,7 +124,7 @@ export async function runDemo(out: Out): Promise<number> {
   step('madvise(page 4, MADV_DONTNEED)');
   out(`    page 4 now reads ${await load(parent, base + 4 * PAGE_SIZE, 4)} (zero-filled again)`);
 
-  const pfn = followPte(parent, base + 5 * PAGE_SIZE, false);
+  const pfn = followPte(parent, base + 5 * PAGE_SIZE)?.pfn ?? null;
   if (pfn === null) throw new Error('page 5 is not mapped');
   ok('reclaimPage', await reclaimPage(machine, pfn));
   step(`reclaim the page behind page 5 (pfn ${pfn}, shared by parent and child): swapped out`);

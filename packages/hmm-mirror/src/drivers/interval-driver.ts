@@ -13,7 +13,7 @@
  * Mirrors drivers/gpu/drm/nouveau/nouveau_svm.c after 20fef4ef84bf (v5.5) with the device update
  * done in the interval callback (spec mmu-notifier.md §5.6), and mm/mmu_notifier.c's usage rules.
  */
-import { type HmmFlagsVersion, hmmRangeFault } from '@hmmsim/hmm-range';
+import { type HmmFlagsVersion, type HmmRange, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
   downRead,
   EBUSY,
@@ -48,6 +48,50 @@ import { describeResults, driverRange, programDevice, setRequests } from './enco
 import type { FaultRecord } from './legacy-driver.ts';
 
 /**
+ * A porting mistake the driver can be built with, each one a rule of the v5.5 conversion broken
+ * (the explorer scenarios `hmm-mistake-*` catch every one):
+ * - 'forgot-set-seq': invalidate never calls mmu_interval_set_seq(), so read_retry never fails;
+ * - 'set-seq-outside-lock': invalidate bumps the sequence and clears the device entries without
+ *   the driver lock, so a fault can pass read_retry and program the device after the clear;
+ * - 'retry-outside-lock': the fault path checks mmu_interval_read_retry() before taking the
+ *   lock, so a whole invalidation can run between the check and the programming;
+ * - 'program-before-retry': the device is programmed under the lock first and read_retry is
+ *   checked afterwards (a stale entry is visible until the retry pass overwrites it);
+ * - 'begin-after-fault': mmu_interval_read_begin() is taken after hmm_range_fault() instead of
+ *   before, so an invalidation between the two is never seen;
+ * - 'begin-under-lock': mmu_interval_read_begin() is called with the driver lock held; it sleeps
+ *   until the running invalidation ends, which waits for that lock: a deadlock;
+ * - 'refuse-blockable': invalidate returns false (as for a non-blockable range) even when it may
+ *   sleep, which the core WARNs on.
+ * Mirrors: model-only (the rules of mm/mmu_notifier.c's kerneldoc, the v5.5 conversion series).
+ */
+export type IntervalDriverMistake =
+  | 'forgot-set-seq'
+  | 'set-seq-outside-lock'
+  | 'retry-outside-lock'
+  | 'program-before-retry'
+  | 'begin-after-fault'
+  | 'begin-under-lock'
+  | 'refuse-blockable';
+
+/**
+ * Every mistake IntervalDriver can be built with.
+ * Mirrors: model-only.
+ */
+export const INTERVAL_DRIVER_MISTAKES: readonly IntervalDriverMistake[] = Object.freeze([
+  'forgot-set-seq',
+  'set-seq-outside-lock',
+  'retry-outside-lock',
+  'program-before-retry',
+  'begin-after-fault',
+  'begin-under-lock',
+  'refuse-blockable',
+]);
+
+/** The scheduling point of a device page-table update. */
+const PROGRAM_EVENT = Object.freeze({ kind: 'driver.program', label: 'write device page table' });
+
+/**
  * Options of IntervalDriver.
  * Mirrors: model-only.
  */
@@ -56,6 +100,14 @@ export interface IntervalDriverOptions {
   readonly maxTries?: number;
   /** hmm_range_fault() version. Default '5.5'. */
   readonly hmmVersion?: HmmFlagsVersion;
+  /** Build the driver with one porting mistake (default none: the correct driver). */
+  readonly mistake?: IntervalDriverMistake;
+  /**
+   * Tell the notifier core which lock is the driver lock (`ops.userLock`), so its lockdep-style
+   * checks catch set_seq / read_retry outside it at once. Default true; false leaves only the
+   * behaviour to catch them (as in a kernel without lockdep).
+   */
+  readonly lockdepHint?: boolean;
 }
 
 /**
@@ -73,6 +125,8 @@ export class IntervalDriver {
   readonly faults: FaultRecord[] = [];
   private readonly maxTries: number;
   private readonly hmmVersion: HmmFlagsVersion;
+  /** The porting mistake this driver was built with, if any. */
+  readonly mistake: IntervalDriverMistake | undefined;
 
   constructor(
     readonly mm: MmStruct,
@@ -88,12 +142,17 @@ export class IntervalDriver {
     }
     this.maxTries = maxTries;
     this.hmmVersion = opts.hmmVersion ?? '5.5';
+    if (opts.mistake !== undefined && !INTERVAL_DRIVER_MISTAKES.includes(opts.mistake)) {
+      throw new InvalidArgumentError(
+        `IntervalDriver: mistake '${String(opts.mistake)}'; expected one of ${INTERVAL_DRIVER_MISTAKES.join(', ')}`,
+      );
+    }
+    this.mistake = opts.mistake;
     this.lock = new Mutex(mm.machine.sched, 'interval-driver.user_lock');
     this.dev = new DevicePageTable('interval-device', start, npages);
-    this.ops = {
-      invalidate: (mni, range, curSeq) => this.invalidate(mni, range, curSeq),
-      userLock: this.lock,
-    };
+    const invalidate: MmuIntervalNotifierOps['invalidate'] = (mni, range, curSeq) =>
+      this.invalidate(mni, range, curSeq);
+    this.ops = opts.lockdepHint === false ? { invalidate } : { invalidate, userLock: this.lock };
   }
 
   /** ops.invalidate: set_seq and clear the device entries, under the user lock. */
@@ -103,17 +162,25 @@ export class IntervalDriver {
     curSeq: number,
   ): Promise<boolean> {
     this.invalidateCalls++;
-    if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
+    const mistake = this.mistake;
+    if (mistake === 'refuse-blockable') {
+      this.invalidateRefused++;
+      return false;
+    }
+    const locked = mistake !== 'set-seq-outside-lock';
+    if (!locked) {
+      // Nothing orders this against the fault path's locked read_retry + programming.
+    } else if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
     else if (mutexTrylock(this.lock) === 0) {
       this.invalidateRefused++;
       return false;
     }
-    mmuIntervalSetSeq(mni, curSeq);
+    if (mistake !== 'forgot-set-seq') mmuIntervalSetSeq(mni, curSeq);
     const n = this.dev.clearRange(range.start, range.end);
     const trace = this.mm.machine.sched.trace;
     if (trace.enabled)
       trace.emit('driver.invalidate', `clear device entries ${describeSpan(range)}: ${n}`);
-    mutexUnlock(this.lock);
+    if (locked) mutexUnlock(this.lock);
     return true;
   }
 
@@ -137,7 +204,6 @@ export class IntervalDriver {
     const mm = this.mm;
     if (!mmgetNotZero(mm)) return this.record(-EFAULT, 0);
     const clock = mm.machine.clock;
-    const trace = mm.machine.sched.trace;
     const deadline = clock.jiffies + msecsToJiffies(HMM_RANGE_DEFAULT_TIMEOUT);
     const range = driverRange(this.dev.start, this.dev.npages);
     range.notifier = this.mni;
@@ -149,33 +215,74 @@ export class IntervalDriver {
           ret = -EBUSY;
           break;
         }
-        range.notifierSeq = await mmuIntervalReadBegin(this.mni);
-        setRequests(range, write);
-        await downRead(mm.mmapSem);
-        ret = await hmmRangeFault(range, 0, { version: this.hmmVersion });
-        if (trace.enabled)
-          trace.emit(
-            'driver.hmm_range_fault',
-            `ret=${ret}${ret > 0 ? `: ${describeResults(range)}` : ''}`,
-          );
-        upRead(mm.mmapSem);
+        ret = await this.faultPass(range, write);
         if (ret === 0 || ret === -EBUSY) continue;
         if (ret < 0) break;
-        await mutexLock(this.lock);
-        if (mmuIntervalReadRetry(this.mni, range.notifierSeq)) {
-          mutexUnlock(this.lock);
-          continue;
+        if (await this.commit(range)) {
+          ret = 0;
+          break;
         }
-        programDevice(this.dev, range);
-        if (trace.enabled) trace.emit('driver.program', describeResults(range));
-        mutexUnlock(this.lock);
-        ret = 0;
-        break;
       }
     } finally {
       await mmput(mm);
     }
     return this.record(ret, tries);
+  }
+
+  /** read_begin (before or, mistakenly, after the fault), requests, hmm_range_fault under mmap_sem. */
+  private async faultPass(range: HmmRange, write: boolean): Promise<number> {
+    const mm = this.mm;
+    const trace = mm.machine.sched.trace;
+    const late = this.mistake === 'begin-after-fault';
+    if (this.mistake === 'begin-under-lock') {
+      await mutexLock(this.lock);
+      range.notifierSeq = await mmuIntervalReadBegin(this.mni);
+      mutexUnlock(this.lock);
+    } else if (!late) range.notifierSeq = await mmuIntervalReadBegin(this.mni);
+    setRequests(range, write);
+    await downRead(mm.mmapSem);
+    // With the mistake, hmm_range_fault() checks the sequence of the previous pass (none at first).
+    const ret = await hmmRangeFault(range, 0, { version: this.hmmVersion });
+    if (trace.enabled)
+      trace.emit(
+        'driver.hmm_range_fault',
+        `ret=${ret}${ret > 0 ? `: ${describeResults(range)}` : ''}`,
+      );
+    upRead(mm.mmapSem);
+    if (late) range.notifierSeq = await mmuIntervalReadBegin(this.mni);
+    return ret;
+  }
+
+  /**
+   * Under the user lock: check read_retry and program the device (in the order and with the
+   * locking the mistake dictates). True when the device was programmed from a valid sequence.
+   */
+  private async commit(range: HmmRange): Promise<boolean> {
+    const sched = this.mm.machine.sched;
+    const trace = sched.trace;
+    // Writing the device page table takes time (commands to the device): another CPU may run
+    // meanwhile, which is exactly what the driver lock must make harmless.
+    const program = async () => {
+      await sched.point(PROGRAM_EVENT);
+      programDevice(this.dev, range);
+      if (trace.enabled) trace.emit('driver.program', describeResults(range));
+    };
+    if (this.mistake === 'retry-outside-lock') {
+      if (mmuIntervalReadRetry(this.mni, range.notifierSeq)) return false;
+      await mutexLock(this.lock);
+      await program();
+      mutexUnlock(this.lock);
+      return true;
+    }
+    await mutexLock(this.lock);
+    if (this.mistake === 'program-before-retry') await program();
+    if (mmuIntervalReadRetry(this.mni, range.notifierSeq)) {
+      mutexUnlock(this.lock);
+      return false;
+    }
+    if (this.mistake !== 'program-before-retry') await program();
+    mutexUnlock(this.lock);
+    return true;
   }
 
   private record(ret: number, tries: number): number {
