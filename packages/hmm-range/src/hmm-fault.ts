@@ -80,6 +80,7 @@ import {
   PEND_MIGRATION_WAIT,
   PEND_NONE,
   pteNeedFault,
+  rangeNeedFault,
   WALK_PENDING,
 } from './hmm-walk.ts';
 
@@ -163,14 +164,34 @@ function checkInput(range: HmmRange, flags: number, flagMax: number): number {
   return 0;
 }
 
-/** [start, end): InvalidArgumentError unless safe integers >= 0; -EINVAL if empty, unaligned or past 2^48. */
-function checkBounds(start: number, end: number): number {
+/**
+ * [start, end): InvalidArgumentError unless safe integers >= 0; -EINVAL if empty or unaligned, and
+ * up to v5.7 (`beyondLimit` false) past 2^48. From v5.8 a range may reach past the user address
+ * space: the part above it is a hole without a VMA, as the kernel's walk finds it.
+ */
+function checkBounds(start: number, end: number, beyondLimit = false): number {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0) {
     throw new InvalidArgumentError(
       `hmm_range_fault: [${start}, ${end}) is not a pair of unsigned longs (safe integers >= 0)`,
     );
   }
-  if (start % PAGE !== 0 || end % PAGE !== 0 || start >= end || end > VADDR_LIMIT) return -EINVAL;
+  if (start % PAGE !== 0 || end % PAGE !== 0 || start >= end) return -EINVAL;
+  if (end > VADDR_LIMIT && !beyondLimit) return -EINVAL;
+  return 0;
+}
+
+/**
+ * The pages of [max(start, VADDR_LIMIT), end) after a successful walk below the limit: no VMA
+ * there, so ERROR, or -EFAULT (nothing written) when one of them requests a fault.
+ * Mirrors mm/hmm.c:hmm_vma_walk_hole() with no vma (v5.8), for addresses above TASK_SIZE.
+ */
+function beyondLimit(c: Call): number {
+  const w = c.w;
+  const from = Math.max(c.range.start, VADDR_LIMIT);
+  const i = (from - w.rangeStart) / PAGE;
+  const n = (c.range.end - from) / PAGE;
+  if (rangeNeedFault(w, i, n, 0) !== 0) return -EFAULT;
+  w.pfns.fill(w.error, i, i + n);
   return 0;
 }
 
@@ -294,17 +315,20 @@ function noteBusy(c: Call, lastBefore: number): void {
 async function faultV55(c: Call): Promise<number> {
   const { range, w } = c;
   const sched = c.mm.machine.sched;
-  let ret: number;
+  const end = Math.min(range.end, VADDR_LIMIT);
+  let ret = 0;
   for (;;) {
     await sched.point(c.evCheck);
     if (hmmRangeNeedsRetry(range)) return -EBUSY;
+    if (w.last >= end) break;
     await sched.point(c.evWalk);
     const before = w.last;
-    ret = await walkPass(c, w.last, range.end);
+    ret = await walkPass(c, w.last, end);
     if (ret !== -EBUSY) break;
     noteBusy(c, before);
   }
   if (ret !== 0) return ret;
+  if (range.end > VADDR_LIMIT) return beyondLimit(c);
   return (w.last - range.start) / PAGE;
 }
 
@@ -406,7 +430,7 @@ function checkPfnsInput(range: HmmPfnsRange): number {
       `hmm_range_fault: pfnFlagsMask = ${m}; expected a safe integer >= 0 (HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE for per-page requests)`,
     );
   }
-  const bad = checkBounds(range.start, range.end);
+  const bad = checkBounds(range.start, range.end, true);
   if (bad !== 0) return bad;
   if (!(range.hmmPfns instanceof Float64Array)) {
     throw new InvalidArgumentError('hmm_range_fault: range.hmmPfns must be a Float64Array');

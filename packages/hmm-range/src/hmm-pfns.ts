@@ -80,6 +80,9 @@ export function hmmPfnToPage(hmmPfn: number): number {
  * Mirrors include/linux/hmm.h:hmm_pfn_to_map_order() (v5.9).
  */
 export function hmmPfnToMapOrder(hmmPfn: number): number {
+  if (!(hmmPfn >= 0 && hmmPfn <= Number.MAX_SAFE_INTEGER) || hmmPfn !== Math.floor(hmmPfn)) {
+    checkHmmPfn('hmm_pfn_to_map_order', hmmPfn);
+  }
   // The model's order field starts at bit 0 (HMM_PFN_ORDER_SHIFT = 0): no shift. Not written as
   // a shift by the exported constant, whose module-cell load V8 does not hoist out of a loop.
   return hmmPfn & ORDER_MASK;
