@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
 import { ScenarioError } from './errors.ts';
+import { describeLivelock } from './livelock.ts';
 import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
 import { type ScheduleOutcome, type TraceRecord, toViolation, type Violation } from './outcome.ts';
 import { pctSearch } from './pct.ts';
@@ -165,6 +166,9 @@ export async function explore<S>(
     const checked = await verifyReplay(scenario, minimal);
     minimal = checked.violation;
     trace = checked.trace;
+    const loop =
+      minimal.kind === 'step-limit' && trace ? describeLivelock(trace.events) : undefined;
+    if (loop !== undefined) minimal = { ...minimal, message: `${minimal.message}; ${loop}` };
   }
   const end = opts.now?.();
   return {

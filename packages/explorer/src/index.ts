@@ -3,6 +3,7 @@ export * from './dfs.ts';
 export * from './errors.ts';
 export * from './explore.ts';
 export * from './hint-chooser.ts';
+export * from './livelock.ts';
 export * from './mermaid.ts';
 export * from './minimise.ts';
 export type * from './outcome.ts';

@@ -1,12 +1,22 @@
+import { cycleAt, describeLivelock } from './livelock.ts';
 import type { TraceRecord } from './outcome.ts';
 import { type TraceLane, type TraceRow, traceRows } from './trace-rows.ts';
 
-/** Widest column before text is cut with '…'. */
-const MAX_WIDTH = 44;
+/** Widest column; longer text continues on the next lines of the same cell (never cut). */
+const MAX_WIDTH = 60;
 
-/** `s` cut to `w` characters. */
-function fit(s: string, w: number): string {
-  return s.length <= w ? s : `${s.slice(0, w - 1)}…`;
+/** `s` in pieces of at most `w` characters, cut after a space where there is one. */
+function wrap(s: string, w: number): string[] {
+  const out: string[] = [];
+  let rest = s;
+  while (rest.length > w) {
+    const space = rest.lastIndexOf(' ', w);
+    const cut = space > w / 2 ? space + 1 : w;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut);
+  }
+  out.push(rest);
+  return out;
 }
 
 /** What a row shows in its cell (preemptions stand out). */
@@ -23,10 +33,24 @@ function widths(lanes: readonly TraceLane[], rows: readonly TraceRow[]): number[
   });
 }
 
-/** One table line: step, virtual time in microseconds, then a cell per lane. */
+/** One table line: step, virtual time in microseconds, then a cell per lane (one line each). */
 function line(step: string, time: string, cells: readonly string[], w: readonly number[]): string {
-  const body = cells.map((c, i) => fit(c, w[i]!).padEnd(w[i]!)).join('  ');
+  const body = cells.map((c, i) => c.padEnd(w[i]!)).join('  ');
   return `${step.padStart(5)}  ${time.padStart(9)}  ${body}`.trimEnd();
+}
+
+/** The lines of one row: its cell wrapped to the lane's width, step and time on the first. */
+function rowLines(r: TraceRow, lane: number, nLanes: number, w: readonly number[]): string[] {
+  return wrap(cellText(r), w[lane]!).map((piece, k) => {
+    const cells = Array.from({ length: nLanes }, () => '');
+    cells[lane] = piece;
+    return k === 0 ? line(String(r.step), String(r.time / 1000), cells, w) : line('', '', cells, w);
+  });
+}
+
+/** What identifies a row when folding repeats: its lane and text. */
+function rowKey(r: TraceRow): string {
+  return `${r.lane}\u0000${cellText(r)}`;
 }
 
 /**
@@ -46,14 +70,26 @@ export function formatTraceTable(trace: TraceRecord): string {
       w,
     ),
   ];
-  for (const r of rows) {
-    const cells = lanes.map(() => '');
-    const i = col.get(r.lane);
-    if (i === undefined) continue;
-    cells[i] = cellText(r);
-    out.push(line(String(r.step), String(r.time / 1000), cells, w));
+  const shown = rows.filter((r) => col.has(r.lane));
+  const keys = shown.map(rowKey);
+  for (let k = 0; k < shown.length; ) {
+    const c = cycleAt(keys, k);
+    const n = c === undefined ? 1 : c.period;
+    for (const r of shown.slice(k, k + n))
+      out.push(...rowLines(r, col.get(r.lane)!, lanes.length, w));
+    if (c !== undefined) {
+      const last = shown[k + c.period * c.repeats - 1]!;
+      out.push(
+        `  ... the ${c.period} row(s) above repeat ${c.repeats - 1} more time(s), identical, to step ${last.step} ...`,
+      );
+    }
+    k += c === undefined ? 1 : c.period * c.repeats;
   }
   const f = trace.failure;
+  if (f?.kind === 'step-limit') {
+    const loop = describeLivelock(trace.events);
+    if (loop !== undefined) out.push(loop);
+  }
   out.push(f === undefined ? 'no violation' : `VIOLATION (${f.kind}): ${f.message}`);
   return out.join('\n');
 }

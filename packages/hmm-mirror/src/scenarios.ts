@@ -332,6 +332,8 @@ export const MISTAKE_DESCRIPTIONS: Readonly<Record<IntervalDriverMistake, string
     'mmu_interval_read_begin() is called with the driver lock held: it waits for the invalidation, which waits for the lock',
   'refuse-blockable':
     'invalidate() returns false for a blockable range: only a non-blockable range may be refused',
+  'retry-with-stale-seq':
+    'after -EBUSY, hmm_range_fault() is retried with the old sequence (no new mmu_interval_read_begin()) and no deadline: it never succeeds again',
 });
 
 /**

@@ -184,6 +184,11 @@ const MISTAKE_FOUND: Record<IntervalDriverMistake, { bound: number; kind: string
       kind: 'task-error',
       text: /invalidate returned false for a blockable range/,
     },
+    'retry-with-stale-seq': {
+      bound: 1,
+      kind: 'step-limit',
+      text: /livelock: 'cpu1 device fault' repeated the same \d+-event turn [\d,]+ times .*sequence it retries with never changes/,
+    },
   };
 
 describe('porting mistakes: each caught at the lowest bound that shows it', () => {

@@ -543,6 +543,25 @@ export async function hmmRangeFault(
   }
   const call = hmmResolveCall(a, b);
   hmmCheckRangeShape(call.version, range);
-  if (hmmVersionHasTables(call.version)) return faultTables(range as HmmRange, call);
-  return faultPfns(range as HmmPfnsRange, call);
+  const ret = hmmVersionHasTables(call.version)
+    ? await faultTables(range as HmmRange, call)
+    : await faultPfns(range as HmmPfnsRange, call);
+  traceResult(range, call.version, ret);
+  return ret;
+}
+
+/** 'v5.8 [0x10000000, 0x10002000) seq=4 (now 5) -> -16' on the trace, when tracing. */
+function traceResult(range: HmmRange | HmmPfnsRange, version: string, ret: number): void {
+  const mm = range.notifier?.mm ?? (range as HmmRange).hmm?.mmuNotifier.mm ?? null;
+  const trace = mm?.machine.sched.trace;
+  if (trace === undefined || !trace.enabled) return;
+  const n = range.notifier;
+  const seq =
+    n === null
+      ? `valid=${(range as HmmRange).valid}`
+      : `seq=${range.notifierSeq} (now ${n.invalidateSeq})`;
+  trace.emit(
+    'hmm.range_fault',
+    `v${version} [0x${range.start.toString(16)}, 0x${range.end.toString(16)}) ${seq} -> ${ret}`,
+  );
 }

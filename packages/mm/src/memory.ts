@@ -838,6 +838,14 @@ export async function unmapPageRange(
   end: number,
 ): Promise<void> {
   const pt = vma.vmMm.pt;
+  const trace = vma.vmMm.machine.sched.trace;
+  if (trace.enabled) {
+    trace.emit(
+      'mm.zap',
+      `zap PTEs [0x${addr.toString(16)}, 0x${end.toString(16)})`,
+      `mm${vma.vmMm.id}`,
+    );
+  }
   for (addr = nextPmdAddr(pt, addr, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const pmdSlot = pmdOffset(pt, addr);
     const next = addrEnd(addr, PMD_SIZE, end);

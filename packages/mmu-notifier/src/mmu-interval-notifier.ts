@@ -390,7 +390,12 @@ export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boo
   if (mm !== null) {
     const sched = mm.machine.sched;
     mmuNotifierLogOf(sched)?.record({ kind: 'read-retry', mni, seq, ret });
-    if (sched.trace.enabled) sched.trace.emit('mmu_interval.read_retry', `seq=${seq} -> ${ret}`);
+    if (sched.trace.enabled) {
+      sched.trace.emit(
+        'mmu_interval.read_retry',
+        `seq=${seq} (now ${mni.invalidateSeq}) -> ${ret}`,
+      );
+    }
   }
   return ret;
 }
@@ -403,8 +408,16 @@ export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boo
 export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): boolean {
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
-  if (mm !== null)
-    mmuNotifierLogOf(mm.machine.sched)?.record({ kind: 'check-retry', mni, seq, ret });
+  if (mm !== null) {
+    const sched = mm.machine.sched;
+    mmuNotifierLogOf(sched)?.record({ kind: 'check-retry', mni, seq, ret });
+    if (sched.trace.enabled) {
+      sched.trace.emit(
+        'mmu_interval.check_retry',
+        `seq=${seq} (now ${mni.invalidateSeq}) -> ${ret}`,
+      );
+    }
+  }
   return ret;
 }
 

@@ -62,7 +62,10 @@ import type { FaultRecord } from './legacy-driver.ts';
  * - 'begin-under-lock': mmu_interval_read_begin() is called with the driver lock held; it sleeps
  *   until the running invalidation ends, which waits for that lock: a deadlock;
  * - 'refuse-blockable': invalidate returns false (as for a non-blockable range) even when it may
- *   sleep, which the core WARNs on.
+ *   sleep, which the core WARNs on;
+ * - 'retry-with-stale-seq': after -EBUSY the fault is retried with the same sequence instead of
+ *   a new mmu_interval_read_begin(), and no deadline bounds the loop: once an invalidation has
+ *   passed it spins forever.
  * Mirrors: model-only (the rules of mm/mmu_notifier.c's kerneldoc, the v5.5 conversion series).
  */
 export type IntervalDriverMistake =
@@ -72,7 +75,8 @@ export type IntervalDriverMistake =
   | 'program-before-retry'
   | 'begin-after-fault'
   | 'begin-under-lock'
-  | 'refuse-blockable';
+  | 'refuse-blockable'
+  | 'retry-with-stale-seq';
 
 /**
  * Every mistake IntervalDriver can be built with.
@@ -86,6 +90,7 @@ export const INTERVAL_DRIVER_MISTAKES: readonly IntervalDriverMistake[] = Object
   'begin-after-fault',
   'begin-under-lock',
   'refuse-blockable',
+  'retry-with-stale-seq',
 ]);
 
 /** The scheduling point of a device page-table update. */
@@ -211,7 +216,8 @@ export class IntervalDriver {
     let tries = 0;
     try {
       for (;;) {
-        if (tries++ >= this.maxTries || clock.jiffies > deadline) {
+        const unbounded = this.mistake === 'retry-with-stale-seq';
+        if (!unbounded && (tries++ >= this.maxTries || clock.jiffies > deadline)) {
           ret = -EBUSY;
           break;
         }
@@ -238,6 +244,8 @@ export class IntervalDriver {
       await mutexLock(this.lock);
       range.notifierSeq = await mmuIntervalReadBegin(this.mni);
       mutexUnlock(this.lock);
+    } else if (this.mistake === 'retry-with-stale-seq') {
+      if (range.notifierSeq === 0) range.notifierSeq = await mmuIntervalReadBegin(this.mni);
     } else if (!late) range.notifierSeq = await mmuIntervalReadBegin(this.mni);
     setRequests(range, write);
     await downRead(mm.mmapSem);
