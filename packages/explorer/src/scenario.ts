@@ -31,7 +31,11 @@ export interface Scenario<S = unknown> {
   setup(sched: Scheduler): S | Promise<S>;
   /** The concurrent tasks, spawned in this order after setup (ids follow setup's own). */
   readonly tasks: readonly ScenarioTask<S>[];
-  /** Throws when the state is inconsistent; checked at every scheduling decision and at the end. */
+  /**
+   * Throws when the state is inconsistent. Checked after setup, after every step of every task
+   * (each scheduling point, block and task exit, whether or not another task could run there) and
+   * once more at the end — so it must be cheap and must not change the state it reads.
+   */
   invariant?(state: S): void;
   /** Throws when the outcome is wrong; checked once after all tasks finished. */
   finalCheck?(state: S): void;

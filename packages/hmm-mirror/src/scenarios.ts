@@ -13,7 +13,7 @@
  * of the range to read-only (write access dropped), `reclaim` of one page (swapped out, freed,
  * and reallocated to the other process).
  *
- * Invariant, checked at every scheduling decision (so in particular after every invalidation's
+ * Invariant, checked after every step (so in particular after every invalidation's
  * end): no device entry maps a page the CPU does not map at that address, and none is writable
  * where the CPU entry is not (spec invariants 1–4; 3 and 4 hold by construction of the drivers).
  *
