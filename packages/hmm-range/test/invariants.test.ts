@@ -91,6 +91,8 @@ describe('scheduling points and mmap_sem', () => {
       'fault',
       'check_retry',
       'walk_page_range',
+      // The result line (not a scheduling point): generation, range, collision state, return.
+      `v5.5 [0x${BASE.toString(16)}, 0x${(BASE + 4 * PAGE).toString(16)}) valid=true -> 4`,
     ]);
   });
 
