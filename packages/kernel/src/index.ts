@@ -16,4 +16,5 @@ export * from './spinlock.ts';
 export type { Task, TaskState } from './task.ts';
 export { formatTrace, type TraceEvent, Tracer } from './trace.ts';
 export * from './types.ts';
+export * from './validate.ts';
 export * from './waitqueue.ts';
