@@ -14,6 +14,7 @@ export * from './registry.ts';
 export * from './replay.ts';
 export * from './run-schedule.ts';
 export * from './scenario.ts';
+export * from './scenario-module.ts';
 export * from './schedule-string.ts';
 export * from './textbook/index.ts';
 export * from './trace-rows.ts';

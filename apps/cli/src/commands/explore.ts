@@ -1,9 +1,13 @@
 /**
- * `hmmsim explore`: list the registered concurrency scenarios, explore one with a strategy
- * (bounded DFS, seeded random, PCT), or replay one schedule; print the minimal failing trace.
- * Exit codes: 0 no violation, 1 violation (or a broken scenario), 2 bad usage.
+ * `hmmsim explore`: list the registered concurrency scenarios, explore one — registered, or
+ * exported by a scenario file of one's own (`hmmsim explore ./my-scenario.ts [--export NAME]`) —
+ * with a strategy (bounded DFS, seeded random, PCT), or replay one schedule; print the minimal
+ * failing trace. Exit codes: 0 no violation, 1 violation (or a scenario that failed outside the
+ * checks), 2 bad usage (including a file that exports no usable Scenario, and a scenario the
+ * explorer cannot explore as written: ScenarioError).
  */
 import { writeFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
 import {
   createScenarioRegistry,
@@ -18,6 +22,8 @@ import {
   type RegisteredScenario,
   replaySchedule,
   type Scenario,
+  ScenarioError,
+  ScenarioModuleError,
   type ScenarioSource,
   ScheduleMismatchError,
   type ScheduleOutcome,
@@ -32,6 +38,12 @@ import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
+import {
+  invocationDir,
+  isScenarioPath,
+  loadScenarioFile,
+  ScenarioFileError,
+} from '../scenario-file.ts';
 
 /** Exit codes of the command. */
 export const EXIT_OK = 0;
@@ -53,6 +65,8 @@ export interface ExploreIo {
   err(text: string): void;
   writeFile(path: string, text: string): void;
   now?: (() => number) | undefined;
+  /** Folder a relative scenario file path starts from (default: the shell's folder). */
+  cwd?: string | undefined;
 }
 
 /** What cac parsed: positional args, camelCased options, and the raw argv (for --replay). */
@@ -75,15 +89,18 @@ interface ExploreArgs {
   readonly seed: number | undefined;
   readonly replay: string | undefined;
   readonly mermaid: string | undefined;
+  /** The export of a scenario file to run. */
+  readonly exportName: string | undefined;
 }
 
 const USAGE =
   'usage: hmmsim explore --list\n' +
   '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] ' +
   '[--seed N] [--mermaid FILE]\n' +
-  '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]';
+  '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]\n' +
+  '       hmmsim explore ./my-scenario.ts [--export NAME] [any option above but --list]';
 
-const OWN_OPTIONS = ['list', 'strategy', 'bound', 'runs', 'seed', 'replay', 'mermaid'];
+const OWN_OPTIONS = ['list', 'strategy', 'bound', 'runs', 'seed', 'replay', 'mermaid', 'export'];
 const ALWAYS_KNOWN = ['--', 'h', 'help', 'v', 'version'];
 
 /** A usage error: the message for stderr. */
@@ -161,12 +178,23 @@ function stringOption(input: ExploreCommandInput, name: string): string | undefi
 function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: number): void {
   if (extraArgs > 0) throw new UsageError('expected at most one scenario name');
   if (a.list) {
-    if (a.scenario !== undefined || a.replay !== undefined || strategyGiven) {
+    if (
+      a.scenario !== undefined ||
+      a.replay !== undefined ||
+      a.exportName !== undefined ||
+      strategyGiven
+    ) {
       throw new UsageError('--list takes no scenario and no other option');
     }
     return;
   }
   if (a.scenario === undefined) throw new UsageError('missing scenario name (see --list)');
+  if (a.exportName !== undefined && !isScenarioPath(a.scenario)) {
+    throw new UsageError(
+      `--export picks an export of a scenario file; '${a.scenario}' is a registered name ` +
+        "(a file path starts with '.' or '/', or ends in .ts/.js/.mts/.mjs)",
+    );
+  }
   const tuning = strategyGiven || a.bound !== undefined || a.runs !== undefined;
   if (a.replay !== undefined && (tuning || a.seed !== undefined)) {
     throw new UsageError(
@@ -206,8 +234,10 @@ function parseArgs(input: ExploreCommandInput): ExploreArgs {
     seed: integerOption(o, 'seed', 0, MAX_SEED),
     replay: stringOption(input, 'replay'),
     mermaid: stringOption(input, 'mermaid'),
+    exportName: stringOption(input, 'export'),
   };
   if (args.mermaid === '') throw new UsageError('--mermaid needs a file name');
+  if (args.exportName === '') throw new UsageError('--export needs an export name');
   checkCombination(args, strategy !== undefined, Math.max(0, input.args.length - 1));
   return args;
 }
@@ -292,8 +322,14 @@ function minimisedHow(r: ExploreResult): string {
   return `minimised over ${m.schedules} schedules${m.complete ? '' : ', budget exhausted'}`;
 }
 
-/** Print an exploration's result; the exit code. */
-function reportExplore(r: ExploreResult, a: ExploreArgs, name: string, io: ExploreIo): number {
+/** Print an exploration's result; the exit code (`target` is how the command named it). */
+function reportExplore(
+  r: ExploreResult,
+  a: ExploreArgs,
+  name: string,
+  target: string,
+  io: ExploreIo,
+): number {
   io.out(`explore ${name}: ${strategyLine(r, a)}`);
   io.out(`  ${r.schedules} schedules, ${r.steps} steps${elapsed(r.elapsedMs)}; ${searchEnd(r)}`);
   const v = r.violation;
@@ -311,7 +347,7 @@ function reportExplore(r: ExploreResult, a: ExploreArgs, name: string, io: Explo
     return EXIT_VIOLATION;
   }
   io.out(`  minimal schedule:       ${scheduleSummary(m)}, ${minimisedHow(r)}`);
-  io.out(`  replay: hmmsim explore ${name} --replay '${m.schedule}'`);
+  io.out(`  replay: hmmsim explore ${target} --replay '${m.schedule}'`);
   if (r.trace !== undefined) printTrace(r.trace, `${name}: ${m.kind}`, a, io);
   return EXIT_VIOLATION;
 }
@@ -326,8 +362,13 @@ function reportReplay(o: ScheduleOutcome, a: ExploreArgs, name: string, io: Expl
   return o.failure === undefined ? EXIT_OK : EXIT_VIOLATION;
 }
 
-/** Explore or replay one scenario; the exit code. */
-async function runScenario(scenario: Scenario, a: ExploreArgs, io: ExploreIo): Promise<number> {
+/** Explore or replay one scenario; the exit code (`target` is how the command named it). */
+async function runScenario(
+  scenario: Scenario,
+  target: string,
+  a: ExploreArgs,
+  io: ExploreIo,
+): Promise<number> {
   if (a.replay !== undefined) {
     const o = await replaySchedule(scenario, a.replay, { trace: true });
     return reportReplay(o, a, scenario.name, io);
@@ -339,7 +380,7 @@ async function runScenario(scenario: Scenario, a: ExploreArgs, io: ExploreIo): P
     seed: a.seed,
     now: io.now,
   });
-  return reportExplore(r, a, scenario.name, io);
+  return reportExplore(r, a, scenario.name, target, io);
 }
 
 /**
@@ -359,25 +400,65 @@ export async function runExploreCommand(
       listScenarios(registry.list(), io);
       return EXIT_OK;
     }
-    const entry = registry.get(a.scenario ?? '');
+    const name = a.scenario ?? '';
+    if (isScenarioPath(name)) {
+      const scenario = await loadScenarioFile(name, { exportName: a.exportName, dir: io.cwd });
+      return await runScenario(scenario, fileTarget(name, a.exportName), a, io);
+    }
+    const entry = registry.get(name);
     if (entry === undefined) {
       throw new UsageError(`unknown scenario '${a.scenario}'; run 'hmmsim explore --list'`);
     }
-    return await runScenario(entry.scenario, a, io);
+    return await runScenario(entry.scenario, name, a, io);
   } catch (error) {
     return reportError(error, io);
   }
 }
 
-/** Print an error; usage problems (and schedules that do not fit) give 2, the rest 1. */
+/** A file argument as a shell word: quoted when it holds anything but path characters. */
+function shellWord(s: string): string {
+  return /^[\w./@:+,=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/** How the replay hint names a scenario file: './s.ts' or './s.ts --export racy'. */
+function fileTarget(path: string, exportName: string | undefined): string {
+  const exp = exportName === undefined ? '' : ` --export ${shellWord(exportName)}`;
+  return `${shellWord(path)}${exp}`;
+}
+
+/** The line that points at --export for a module error, if one helps. */
+function exportHint(error: ScenarioModuleError): string | undefined {
+  const c = error.candidates;
+  if (error.problem === 'several-scenarios') return `pick one with --export NAME (${c.join(', ')})`;
+  if (error.problem === 'import-failed' || c.length === 0) return undefined;
+  return `exports that are Scenarios: ${c.join(', ')} (--export NAME)`;
+}
+
+/**
+ * Print an error. Usage problems, schedules that do not fit, scenario files without a usable
+ * Scenario and scenarios that cannot be explored as written (ScenarioError) give 2; anything
+ * else the scenario threw gives 1.
+ */
 function reportError(error: unknown, io: ExploreIo): number {
   if (
     error instanceof UsageError ||
     error instanceof ScheduleSyntaxError ||
-    error instanceof ScheduleMismatchError
+    error instanceof ScheduleMismatchError ||
+    error instanceof ScenarioFileError
   ) {
     io.err(`hmmsim explore: ${error.message}`);
     io.err(USAGE);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ScenarioModuleError) {
+    io.err(`hmmsim explore: ${error.message}`);
+    const hint = exportHint(error);
+    if (hint !== undefined) io.err(`  ${hint}`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ScenarioError) {
+    io.err('hmmsim explore: the scenario cannot be explored as written (ScenarioError):');
+    io.err(`  ${error.message}`);
     return EXIT_USAGE;
   }
   io.err(
@@ -386,13 +467,18 @@ function reportError(error: unknown, io: ExploreIo): number {
   return EXIT_VIOLATION;
 }
 
-/** Lines to the process's stdout/stderr, files with writeFileSync, time with performance.now. */
+/**
+ * Lines to the process's stdout/stderr, files with writeFileSync (relative to the shell's
+ * folder, like scenario files), time with performance.now.
+ */
 function processIo(): ExploreIo {
+  const cwd = invocationDir();
   return {
     out: (text) => void process.stdout.write(`${text}\n`),
     err: (text) => void process.stderr.write(`${text}\n`),
-    writeFile: (path, text) => writeFileSync(path, text),
+    writeFile: (path, text) => writeFileSync(isAbsolute(path) ? path : resolve(cwd, path), text),
     now: () => performance.now(),
+    cwd,
   };
 }
 
@@ -411,7 +497,10 @@ export interface RegisterExploreOptions {
  */
 export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = {}): void {
   cli
-    .command('explore [...scenario]', 'Explore the interleavings of a concurrency scenario')
+    .command(
+      'explore [...scenario]',
+      'Explore the interleavings of a concurrency scenario: a registered name or a scenario file',
+    )
     .usage(USAGE.replace('usage: hmmsim ', '').replace(/\n {7}hmmsim /g, '\n  $ hmmsim '))
     .option('--list', 'List the scenarios of every package')
     .option('--strategy [name]', 'dfs (default), random or pct')
@@ -423,9 +512,14 @@ export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = 
     .option('--seed [n]', `random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`)
     .option('--replay [schedule]', "Rerun one schedule string (e.g. '1.1.2')")
     .option('--mermaid [file]', 'Write the Mermaid sequence diagram to a file')
+    .option(
+      '--export [name]',
+      'With a scenario file: the export to run (default: the default export, else the only Scenario)',
+    )
     .example((bin) => `  $ ${bin} explore --list`)
     .example((bin) => `  $ ${bin} explore lost-update --bound 1`)
     .example((bin) => `  $ ${bin} explore lost-update --replay '1.1.2' --mermaid lost-update.mmd`)
+    .example((bin) => `  $ ${bin} explore ./my-scenario.ts --export racy --bound 1`)
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: ExploreCommandInput = {
