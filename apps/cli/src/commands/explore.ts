@@ -326,11 +326,13 @@ function minimisedHow(r: ExploreResult): string {
 function reportExplore(
   r: ExploreResult,
   a: ExploreArgs,
-  name: string,
+  scenario: Scenario,
   target: string,
   io: ExploreIo,
 ): number {
+  const name = scenario.name;
   io.out(`explore ${name}: ${strategyLine(r, a)}`);
+  if (scenario.description !== '') io.out(`  ${scenario.description}`);
   io.out(`  ${r.schedules} schedules, ${r.steps} steps${elapsed(r.elapsedMs)}; ${searchEnd(r)}`);
   const v = r.violation;
   const m = r.minimal;
@@ -380,7 +382,7 @@ async function runScenario(
     seed: a.seed,
     now: io.now,
   });
-  return reportExplore(r, a, scenario.name, target, io);
+  return reportExplore(r, a, scenario, target, io);
 }
 
 /**
