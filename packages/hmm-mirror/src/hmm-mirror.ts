@@ -8,9 +8,15 @@
  * Mirrors include/linux/hmm.h:struct hmm_mirror / struct hmm_mirror_ops (seed) and mm/hmm.c
  * (v5.4): hmm_mirror_register(), hmm_mirror_unregister().
  */
-import { downWrite, EINVAL, KernelBugError, upWrite } from '@hmmsim/kernel';
+import { downWrite, EINVAL, InvalidArgumentError, KernelBugError, upWrite } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
-import { type MmuNotifierOps, mmuNotifierGetLocked, mmuNotifierPut } from '@hmmsim/mmu-notifier';
+import {
+  checkMmStruct,
+  describeArgument,
+  type MmuNotifierOps,
+  mmuNotifierGetLocked,
+  mmuNotifierPut,
+} from '@hmmsim/mmu-notifier';
 import { Hmm, type HmmKind, hmmMmuNotifierOps, hmmOfMirror } from './hmm.ts';
 import { rangesOfMirror } from './range-registry.ts';
 
@@ -43,6 +49,16 @@ export class HmmMirror {
   constructor(public ops: HmmMirrorOps | null) {}
 }
 
+/** Throw InvalidArgumentError unless `mirror` is an HmmMirror and `mm` an MmStruct. Model helper. */
+export function checkMirrorArgs(fn: string, mirror: unknown, mm: unknown): void {
+  if (!(mirror instanceof HmmMirror)) {
+    throw new InvalidArgumentError(
+      `${fn}: mirror is ${describeArgument(mirror)}; expected an HmmMirror (or NULL for -EINVAL)`,
+    );
+  }
+  checkMmStruct(fn, 'mm', mm);
+}
+
 /** Throw unless the current task holds `mm.mmapSem` for write (lockdep). */
 function assertMmapSemWriteHeld(mm: MmStruct, fn: string): void {
   const t = mm.machine.sched.current;
@@ -55,8 +71,8 @@ function assertMmapSemWriteHeld(mm: MmStruct, fn: string): void {
 }
 
 /**
- * The common part of legacy and shim mirror registration: checks, get the struct hmm of `ops`,
- * link the mirror. Returns 0, -EINVAL, or the errno of mmu_notifier_get_locked().
+ * The common part of legacy and shim mirror registration: checks, `prepare` (the shim switches
+ * the interval tree on there), get the struct hmm of `ops`, link the mirror. Returns 0, -EINVAL, or the errno of mmu_notifier_get_locked().
  * Mirrors mm/hmm.c:hmm_mirror_register() (v5.4).
  */
 export async function hmmMirrorRegisterWith(
@@ -65,10 +81,23 @@ export async function hmmMirrorRegisterWith(
   ops: MmuNotifierOps,
   kind: HmmKind,
   fn: string,
+  prepare?: (mm: MmStruct) => Promise<number>,
 ): Promise<number> {
   if (mm === null || mm === undefined || mirror === null || mirror === undefined) return -EINVAL;
+  checkMirrorArgs(fn, mirror, mm);
   assertMmapSemWriteHeld(mm, fn);
   if (mirror.ops === null || mirror.ops === undefined) return -EINVAL;
+  if (typeof mirror.ops !== 'object') {
+    throw new InvalidArgumentError(
+      `${fn}: mirror.ops is ${describeArgument(mirror.ops)}; expected an HmmMirrorOps object`,
+    );
+  }
+  if (mm.mmUsers <= 0) {
+    throw new KernelBugError(
+      `${fn}(mm${mm.id}): the mm has exited (mm_users ${mm.mmUsers}); expected a live mm with an mm_users ` +
+        'reference (the kernel BUG_ONs in __mmu_notifier_register)',
+    );
+  }
   if (typeof mirror.ops.syncCpuDevicePagetables !== 'function') {
     throw new KernelBugError(
       `${fn}: mirror.ops has no syncCpuDevicePagetables; expected it (the kernel calls it unconditionally)`,
@@ -80,6 +109,10 @@ export async function hmmMirrorRegisterWith(
       `${fn}: list_add corruption: the mirror is already registered (on mm${prev.mm?.id}); ` +
         'expected a mirror that is not on any list (hmm_mirror_unregister() it first)',
     );
+  }
+  if (prepare !== undefined) {
+    const ret = await prepare(mm);
+    if (ret !== 0) return ret;
   }
   const mn = await mmuNotifierGetLocked(ops, mm);
   if (typeof mn === 'number') return mn;
@@ -107,6 +140,11 @@ export async function hmmMirrorUnregisterWith(
   kind: HmmKind,
   fn: string,
 ): Promise<void> {
+  if (!(mirror instanceof HmmMirror)) {
+    throw new InvalidArgumentError(
+      `${fn}: mirror is ${describeArgument(mirror)}; expected an HmmMirror`,
+    );
+  }
   const hmm = hmmOfMirror(mirror, fn, kind);
   const sched = mirror.hmm?.mm?.machine.sched;
   if (sched !== undefined && hmm.releasing === sched.current) {

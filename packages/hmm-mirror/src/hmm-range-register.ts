@@ -15,6 +15,7 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
+  checkUlong,
   EFAULT,
   EINVAL,
   InvalidArgumentError,
@@ -39,16 +40,56 @@ import {
 export { HMM_RANGE_DEFAULT_TIMEOUT } from '@hmmsim/hmm-range';
 
 /**
- * 0 when `[start, end)` is page aligned and non-empty, else -EINVAL.
+ * 0 when `[start, end)` is page aligned and non-empty, else -EINVAL; InvalidArgumentError (naming
+ * `fn`) for bounds no C struct could hold (NaN, a fraction, a negative, 2^53 or more).
  * Mirrors the argument checks of mm/hmm.c:hmm_range_register() (v5.4).
  */
-export function hmmRangeCheckBounds(range: Pick<HmmRange, 'start' | 'end'>): number {
+export function hmmRangeCheckBounds(
+  range: Pick<HmmRange, 'start' | 'end'>,
+  fn = 'hmm_range_register',
+): number {
   const { start, end } = range;
-  for (const v of [start, end]) {
-    if (!Number.isSafeInteger(v) || v < 0 || v % PAGE_SIZE !== 0) return -EINVAL;
-  }
-  if (start >= end) return -EINVAL;
+  checkUlong(fn, 'range.start', start, 'an address');
+  checkUlong(fn, 'range.end', end, 'an address');
+  if (start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0 || start >= end) return -EINVAL;
   return 0;
+}
+
+/** Throw InvalidArgumentError unless `range` is a range object. Model helper. */
+export function checkRangeArg(fn: string, range: unknown): asserts range is HmmRange {
+  if (typeof range !== 'object' || range === null) {
+    throw new InvalidArgumentError(
+      `${fn}: range is ${range === null ? 'null' : `a ${typeof range}`}; expected an HmmRange (createHmmRange)`,
+    );
+  }
+}
+
+/**
+ * KernelBugError unless the range still has the bounds and struct hmm it was registered with:
+ * the invalidation code and the collision check read them, so a range whose start/end (or hmm)
+ * were changed after hmm_range_register() silently misses invalidations of the new part.
+ * Mirrors: model-only (the kernel trusts the driver not to touch a registered range).
+ */
+export function assertRegistrationIntact(range: HmmRange, r: RangeRegistration, fn: string): void {
+  const problem = registrationProblem(range, r);
+  if (problem !== undefined) {
+    throw new KernelBugError(
+      `${fn}: ${problem}; expected start, end and hmm to stay as registered until hmm_range_unregister()`,
+    );
+  }
+}
+
+/**
+ * What changed in a registered range since hmm_range_register(), or undefined.
+ * Mirrors: model-only.
+ */
+export function registrationProblem(range: HmmRange, r: RangeRegistration): string | undefined {
+  if (range.start !== r.start || range.end !== r.end) {
+    const h = (n: number) => (Number.isSafeInteger(n) ? `0x${n.toString(16)}` : String(n));
+    return `the range was registered as [${h(r.start)}, ${h(r.end)}) but is now [${h(range.start)}, ${h(range.end)})`;
+  }
+  if (range.hmm !== r.hmm) return 'range.hmm was changed after hmm_range_register()';
+  return undefined;
 }
 
 /**
@@ -72,6 +113,7 @@ export function assertRangeNotRegistered(range: HmmRange, fn: string): void {
  * Mirrors: model-only (the `range->hmm` dereference).
  */
 export function registrationOf(range: HmmRange, fn: string, kind: HmmKind): RangeRegistration {
+  checkRangeArg(fn, range);
   const r = rangeRegistration(range);
   if (r === undefined) {
     const what = range.hmm === HMM_RANGE_POISON ? 'poisoned (already unregistered)' : 'NULL';
@@ -93,11 +135,7 @@ export function registrationOf(range: HmmRange, fn: string, kind: HmmKind): Rang
  * Mirrors: model-only.
  */
 export function checkTimeout(timeout: number, fn: string): void {
-  if (!Number.isSafeInteger(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `${fn}: got timeout ${timeout}; expected milliseconds as an integer >= 0 (HMM_RANGE_DEFAULT_TIMEOUT = 1000)`,
-    );
-  }
+  checkUlong(fn, 'timeout', timeout, 'milliseconds (HMM_RANGE_DEFAULT_TIMEOUT = 1000)');
 }
 
 /**
@@ -111,8 +149,12 @@ export function hmmRangeRegisterBegin(
   mirror: HmmMirror,
   kind: HmmKind,
 ): { readonly hmm: Hmm; readonly mm: MmStruct } | number {
+  checkRangeArg('hmm_range_register', range);
   const hmm = hmmOfMirror(mirror, 'hmm_range_register', kind);
   assertRangeNotRegistered(range, 'hmm_range_register');
+  // Values no C struct could hold: a typed error before anything changes.
+  checkUlong('hmm_range_register', 'range.start', range.start, 'an address');
+  checkUlong('hmm_range_register', 'range.end', range.end, 'an address');
   range.valid = false;
   range.hmm = null;
   const bad = hmmRangeCheckBounds(range);
@@ -189,6 +231,9 @@ export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
  * Mirrors include/linux/hmm.h:hmm_range_valid() (seed).
  */
 export function hmmRangeValid(range: HmmRange): boolean {
+  checkRangeArg('hmm_range_valid', range);
+  const reg = rangeRegistration(range);
+  if (reg !== undefined) assertRegistrationIntact(range, reg, 'hmm_range_valid');
   return range.valid;
 }
 
@@ -200,7 +245,9 @@ export function hmmRangeValid(range: HmmRange): boolean {
  */
 export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): Promise<boolean> {
   checkTimeout(timeout, 'hmm_range_wait_until_valid');
-  const { hmm } = registrationOf(range, 'hmm_range_wait_until_valid', 'legacy');
+  const reg = registrationOf(range, 'hmm_range_wait_until_valid', 'legacy');
+  assertRegistrationIntact(range, reg, 'hmm_range_wait_until_valid');
+  const { hmm } = reg;
   const left = await waitEventTimeout(hmm.wq, () => range.valid, msecsToJiffies(timeout));
   return left !== 0;
 }

@@ -17,10 +17,12 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
+  checkUlong,
   downRead,
   downReadTrylock,
   EAGAIN,
   InvalidArgumentError,
+  isUlong,
   KernelBugError,
   RwSemaphore,
   Spinlock,
@@ -37,7 +39,7 @@ import {
   mmuNotifierRangeBlockable,
   mmuNotifyEventName,
 } from '@hmmsim/mm';
-import { MmuNotifier, type MmuNotifierOps } from '@hmmsim/mmu-notifier';
+import { checkMmStruct, MmuNotifier, type MmuNotifierOps } from '@hmmsim/mmu-notifier';
 import type { HmmMirror } from './hmm-mirror.ts';
 
 /**
@@ -67,16 +69,24 @@ export interface HmmOptions {
 export const DEFAULT_HMM_OPTIONS: HmmOptions = Object.freeze({ overlapTest: 'v5.4' });
 
 const optionsByMm = new WeakMap<MmStruct, HmmOptions>();
+/** Every struct hmm ever allocated for an mm (live ones are filtered by hmmsOf()). */
+const hmmsByMm = new WeakMap<MmStruct, Hmm[]>();
 
 /**
  * Set the version switches for the struct hmm of `mm`; returns the options now in force.
  * Mirrors: model-only.
  */
 export function hmmSetOptions(mm: MmStruct, opts: Partial<HmmOptions>): HmmOptions {
+  checkMmStruct('hmmSetOptions', 'mm', mm);
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError(
+      `hmmSetOptions: opts is ${opts === null ? 'null' : `a ${typeof opts}`}; expected an object of HmmOptions`,
+    );
+  }
   const next = { ...hmmOptionsOf(mm), ...opts };
   if (next.overlapTest !== 'v5.4' && next.overlapTest !== 'exact') {
     throw new InvalidArgumentError(
-      `hmmSetOptions: overlapTest '${String(next.overlapTest)}'; expected 'v5.4' or 'exact'`,
+      `hmmSetOptions: overlapTest is '${String(next.overlapTest)}'; expected 'v5.4' or 'exact'`,
     );
   }
   optionsByMm.set(mm, next);
@@ -124,12 +134,28 @@ export class Hmm extends MmuNotifier {
     this.rangesLock = new Spinlock(sched, 'hmm.ranges_lock', obj);
     this.mirrorsSem = new RwSemaphore(sched, 'hmm.mirrors_sem', obj);
     this.wq = new WaitQueueHead(sched, 'hmm.wq', obj);
+    const list = hmmsByMm.get(mm);
+    if (list === undefined) hmmsByMm.set(mm, [this]);
+    else {
+      // Forget the ones that are gone (freed, or allocated but never registered) as we go.
+      const live = list.filter((h) => !h.freed && h.mm !== null);
+      live.push(this);
+      hmmsByMm.set(mm, live);
+    }
   }
 
   /** The embedded notifier (`&hmm->mmu_notifier`): this object itself. */
   get mmuNotifier(): MmuNotifier {
     return this;
   }
+}
+
+/**
+ * The struct hmm objects of `mm` that are registered and not yet freed (legacy and shim; after
+ * exit too, while mirrors still hold them). Model helper (for the invariant checks).
+ */
+export function hmmsOf(mm: MmStruct): Hmm[] {
+  return (hmmsByMm.get(mm) ?? []).filter((h) => !h.freed && h.mm === mm);
 }
 
 /**
@@ -155,7 +181,21 @@ export function hmmRangeOverlaps(
   update: Pick<MmuNotifierRange, 'start' | 'end'>,
   overlapTest: HmmOptions['overlapTest'] = 'v5.4',
 ): boolean {
-  if (overlapTest === 'exact') return update.start < range.end && update.end > range.start;
+  const fn = 'hmmRangeOverlaps';
+  if (!isUlong(range.start)) checkUlong(fn, 'range.start', range.start, 'an address');
+  if (!isUlong(range.end)) checkUlong(fn, 'range.end', range.end, 'an address');
+  if (!isUlong(update.start)) checkUlong(fn, 'update.start', update.start, 'an address');
+  if (!isUlong(update.end)) checkUlong(fn, 'update.end', update.end, 'an address');
+  return overlaps(range, update, overlapTest === 'exact');
+}
+
+/** The test itself, unchecked: the invalidation loop runs it once per registered range. */
+function overlaps(
+  range: Pick<HmmRange, 'start' | 'end'>,
+  update: Pick<MmuNotifierRange, 'start' | 'end'>,
+  exact: boolean,
+): boolean {
+  if (exact) return update.start < range.end && update.end > range.start;
   return !(update.end < range.start || update.start >= range.end);
 }
 
@@ -233,11 +273,12 @@ export async function hmmSyncMirrors(hmm: Hmm, update: MmuNotifierRange): Promis
  * Mirrors mm/hmm.c:hmm_invalidate_range_start() (v5.4).
  */
 export async function hmmInvalidateRangeStart(hmm: Hmm, update: MmuNotifierRange): Promise<number> {
-  const overlapTest = hmmOptionsOf(update.mm).overlapTest;
+  // Registered bounds are checked at registration and update bounds by the notifier core.
+  const exact = hmmOptionsOf(update.mm).overlapTest === 'exact';
   await spinLock(hmm.rangesLock);
   hmm.notifiers++;
   for (const range of hmm.ranges) {
-    if (hmmRangeOverlaps(range, update, overlapTest)) range.valid = false;
+    if (overlaps(range, update, exact)) range.valid = false;
   }
   spinUnlock(hmm.rangesLock);
   const sched = update.mm.machine.sched;
@@ -327,6 +368,11 @@ export const hmmMmuNotifierOps: MmuNotifierOps = Object.freeze({
  * Mirrors: model-only (the `mirror->hmm` dereference).
  */
 export function hmmOfMirror(mirror: HmmMirror, fn: string, kind: HmmKind): Hmm {
+  if (typeof mirror !== 'object' || mirror === null || !('hmm' in mirror)) {
+    throw new InvalidArgumentError(
+      `${fn}: mirror is ${mirror === null ? 'null' : `a ${typeof mirror === 'object' ? 'non-mirror object' : typeof mirror}`}; expected an HmmMirror`,
+    );
+  }
   const hmm = mirror.hmm;
   if (hmm === null || !hmm.mirrors.includes(mirror)) {
     throw new KernelBugError(

@@ -9,6 +9,7 @@ export * from './drivers/index.ts';
 export * from './hmm.ts';
 export * from './hmm-mirror.ts';
 export * from './hmm-range-register.ts';
+export * from './invariants.ts';
 export * from './race-report.ts';
 export * from './range-registry.ts';
 export * from './scenarios.ts';

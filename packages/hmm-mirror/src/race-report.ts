@@ -13,8 +13,10 @@ import {
   runSchedule,
   type TraceRecord,
 } from '@hmmsim/explorer';
+import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
 import {
   describePfnOwner,
+  RACE_IMPLS,
   RACE_OPS,
   type RaceImpl,
   type RaceOp,
@@ -145,7 +147,20 @@ async function runOne(op: RaceOp, impl: RaceImpl, bound: number): Promise<RaceOp
  * Mirrors: model-only.
  */
 export async function runRace(impl: RaceImpl, opts: RunRaceOptions = {}): Promise<RaceReport> {
+  if (!RACE_IMPLS.includes(impl)) {
+    throw new InvalidArgumentError(
+      `runRace: impl is '${String(impl)}'; expected one of ${RACE_IMPLS.map((x) => `'${x}'`).join(', ')}`,
+    );
+  }
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
+  checkIntIn('runRace', 'bound', bound, 0, 64, 'a preemption bound in [0, 64]');
+  for (const op of opts.ops ?? []) {
+    if (!RACE_OPS.includes(op)) {
+      throw new InvalidArgumentError(
+        `runRace: ops contains '${String(op)}'; expected ${RACE_OPS.map((x) => `'${x}'`).join(', ')}`,
+      );
+    }
+  }
   const results: RaceOpResult[] = [];
   for (const op of opts.ops ?? RACE_OPS) results.push(await runOne(op, impl, bound));
   const expect = impl === 'legacy' ? 'violation' : 'pass';

@@ -17,6 +17,9 @@ import type { HmmMirror } from './hmm-mirror.ts';
 export interface RangeRegistration {
   readonly hmm: Hmm;
   readonly mirror: HmmMirror;
+  /** The bounds at registration (a registered range must keep them). */
+  readonly start: number;
+  readonly end: number;
 }
 
 const registrations = new WeakMap<HmmRange, RangeRegistration>();
@@ -44,7 +47,7 @@ export function rangeRegistration(range: HmmRange): RangeRegistration | undefine
  * Mirrors: model-only.
  */
 export function recordRangeRegistration(range: HmmRange, hmm: Hmm, mirror: HmmMirror): void {
-  registrations.set(range, { hmm, mirror });
+  registrations.set(range, { hmm, mirror, start: range.start, end: range.end });
   perMirror.set(mirror, (perMirror.get(mirror) ?? 0) + 1);
 }
 

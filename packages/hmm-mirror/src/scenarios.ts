@@ -20,7 +20,15 @@
  * Mirrors: model-only (spec hmm.md §10 and README race R1).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
-import { EBUSY, EFAULT, EPERM, KernelBugError, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
+import {
+  EBUSY,
+  EFAULT,
+  EPERM,
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+  type Scheduler,
+} from '@hmmsim/kernel';
 import {
   assertMmInvariants,
   cpuWrite,
@@ -37,6 +45,7 @@ import {
   PROT_WRITE,
   reclaimPage,
 } from '@hmmsim/mm';
+import { assertMmuNotifierInvariants } from '@hmmsim/mmu-notifier';
 import type { HmmMirrorApi } from './api.ts';
 import { legacyHmmMirrorApi } from './api.ts';
 import {
@@ -52,6 +61,7 @@ import {
   type IntervalDriverMistake,
 } from './drivers/interval-driver.ts';
 import { LegacyDriver } from './drivers/legacy-driver.ts';
+import { assertHmmMirrorInvariants } from './invariants.ts';
 import { shimHmmMirrorApi } from './shim/index.ts';
 
 /**
@@ -120,6 +130,15 @@ export interface RaceState {
   otherPfn: number | null;
   /** CPU1's device fault result. */
   faultRet: number | undefined;
+}
+
+/** Throw InvalidArgumentError unless `v` is one of `allowed`. */
+function checkChoice(fn: string, arg: string, v: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(v as string)) {
+    throw new InvalidArgumentError(
+      `${fn}: ${arg} is '${String(v)}'; expected one of ${allowed.map((x) => `'${x}'`).join(', ')}`,
+    );
+  }
 }
 
 /** Throw unless `ok`. */
@@ -250,10 +269,17 @@ export function describePfnOwner(s: RaceState, pfn: number): string {
     .join(', ');
 }
 
-/** Invariants 1–2; the message names the page's new owner when it was reallocated. */
+/**
+ * Invariants 1–2 (the message names the page's new owner when it was reallocated), then the
+ * notifier and hmm_mirror state checks of the mirrored mm.
+ */
 function raceInvariant(s: RaceState): void {
   const v = raceViolations(s);
-  if (v.length === 0) return;
+  if (v.length === 0) {
+    assertMmuNotifierInvariants(s.mm);
+    assertHmmMirrorInvariants(s.mm);
+    return;
+  }
   const owners = v
     .filter((x) => x.kind === 'stale')
     .map((x) => {
@@ -277,6 +303,8 @@ export function raceScenario(
   impl: RaceImpl,
   opts: RaceScenarioOptions = {},
 ): Scenario<RaceState> {
+  checkChoice('raceScenario', 'op', op, RACE_OPS);
+  checkChoice('raceScenario', 'impl', impl, RACE_IMPLS);
   const what: Record<RaceOp, string> = {
     munmap: 'munmaps a mirrored page (then another process gets the freed pfn)',
     mprotect: 'mprotects the mirrored range read-only',
@@ -345,6 +373,7 @@ export function mistakeScenario(
   mistake: IntervalDriverMistake,
   opts: { readonly lockdepHint?: boolean } = {},
 ): Scenario<RaceState> {
+  checkChoice('mistakeScenario', 'mistake', mistake, INTERVAL_DRIVER_MISTAKES);
   const base = raceScenario('munmap', 'interval', { mistake, ...opts });
   const hint = opts.lockdepHint === false;
   return defineScenario<RaceState>({

@@ -80,9 +80,6 @@ describe('hmm_range_register / hmm_range_unregister (legacy)', () => {
       [BASE, BASE + 0x1001],
       [BASE + 0x1000, BASE + 0x1000],
       [BASE + 0x2000, BASE + 0x1000],
-      [-0x1000, BASE],
-      [Number.NaN, BASE],
-      [BASE, Number.POSITIVE_INFINITY],
     ] as const) {
       const r = range();
       r.start = start;
@@ -92,6 +89,22 @@ describe('hmm_range_register / hmm_range_unregister (legacy)', () => {
       expect(r.valid).toBe(false);
       expect(r.hmm).toBeNull();
       expect(hmmRangeCheckBounds(r)).toBe(-EINVAL);
+    }
+    // Bounds no C struct could hold: a typed error before anything changes (valid stays true).
+    for (const [start, end] of [
+      [-0x1000, BASE],
+      [Number.NaN, BASE],
+      [BASE, Number.POSITIVE_INFINITY],
+    ] as const) {
+      const r = range();
+      r.start = start;
+      r.end = end;
+      r.valid = true;
+      await expect(hmmRangeRegister(r, mirror)).rejects.toThrow(
+        /hmm_range_register: range\.(start|end) is .*; expected an address/,
+      );
+      expect(r.valid).toBe(true);
+      expect(() => hmmRangeCheckBounds(r)).toThrow(InvalidArgumentError);
     }
     expect(hmm.ranges).toEqual([]);
     expect(mm.mmUsers).toBe(users);

@@ -109,9 +109,14 @@ describe('compat shim: the interval notifier of a range', () => {
     expect(await api.hmmRangeRegister(r, mirror)).toBe(0);
     const mni = r.notifier as MmuIntervalNotifier;
     const nb = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, mm, BASE, BASE + 0x1000);
-    expect(shim.shimIntervalOps.invalidate(mni, nb, 12345)).toBe(true);
-    expect(mni.invalidateSeq).toBe(12345);
+    // Non-blockable: the interval part runs (and never refuses); the journaling mirror accepts.
+    expect(await mmuNotifierInvalidateRangeStartNonblock(nb)).toBe(0);
+    const cur = mmuNotifierMmOf(mm)?.invalidateSeq as number;
+    expect(cur % 2).toBe(1);
+    expect(mni.invalidateSeq).toBe(cur);
+    expect(shim.shimIntervalOps.invalidate(mni, nb, cur)).toBe(true); // called again: same seq
     expect(api.hmmRangeValid(r)).toBe(false);
+    await mmuNotifierInvalidateRangeEnd(nb);
     await shim.reapShimNotifiers(hmm, false);
     expect(shim.shimPendingRemovals(hmm)).toEqual([]);
     await api.hmmRangeUnregister(r);

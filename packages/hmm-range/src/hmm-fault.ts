@@ -10,12 +10,15 @@
  * No page reference is taken (invariant 5).
  */
 import {
+  checkIntIn,
+  checkUlong,
   EAGAIN,
   EBUSY,
   EFAULT,
   EINVAL,
   EPERM,
   InvalidArgumentError,
+  isUlong,
   KernelBugError,
   PAGE_SIZE,
   type SchedEvent,
@@ -127,7 +130,7 @@ function checkCaller(mm: MmStruct): void {
   }
   if (mm.mmUsers <= 0 || mm.exited) {
     throw new KernelBugError(
-      `hmm_range_fault(mm${mm.id}) with mm_users ${mm.mmUsers}; expected the caller to hold an mm_users reference (mmget_not_zero / hmm_range_register)`,
+      `hmm_range_fault(mm${mm.id}) with mm_users ${mm.mmUsers}${mm.exited ? ' (the mm has exited)' : ''}; expected the caller to hold an mm_users reference (mmget_not_zero / hmm_range_register)`,
     );
   }
 }
@@ -144,24 +147,39 @@ function checkRepresentable(c: Call): void {
   }
 }
 
+const FN = 'hmm_range_fault';
+/** Largest `flags` argument: the kernel's is an unsigned int. */
+const UINT_MAX = 2 ** 32 - 1;
+
 /**
  * Bad input that changes nothing: the kernel errno (-EINVAL, as walk_page_range() gives for an
- * empty range) or InvalidArgumentError for model-level misuse.
+ * empty range) or InvalidArgumentError for values no C caller could pass.
  */
 function checkInput(range: HmmRange, flags: number, flagMax: number): number {
-  if (!Number.isInteger(flags) || flags < 0) {
+  checkIntIn(FN, 'flags', flags, 0, UINT_MAX, 'HMM_FAULT_* bits (an unsigned int)');
+  hmmRangeCheckTables(range, flagMax, FN);
+  checkSequence(range);
+  if (range.notifier === null && typeof range.valid !== 'boolean') {
     throw new InvalidArgumentError(
-      `hmm_range_fault: flags ${flags}; expected HMM_FAULT_* bits (an integer >= 0)`,
+      `${FN}: range.valid is ${range.valid === null ? 'null' : `a ${typeof range.valid}`}; expected a boolean (the legacy collision flag)`,
     );
   }
-  hmmRangeCheckTables(range, flagMax);
   const bad = checkBounds(range.start, range.end);
   if (bad !== 0) return bad;
-  if (!(range.pfns instanceof Float64Array)) {
-    throw new InvalidArgumentError('hmm_range_fault: range.pfns must be a Float64Array');
-  }
-  checkLength('pfns', range.pfns.length, range.start, range.end);
+  checkEntries('pfns', range.pfns, range.start, range.end, range.pfnFlagsMask);
   return 0;
+}
+
+/** With a notifier, `notifierSeq` is an unsigned long (what mmu_interval_read_begin() returns). */
+function checkSequence(range: HmmRange | HmmPfnsRange): void {
+  if (range.notifier !== null && !isUlong(range.notifierSeq)) {
+    checkUlong(
+      FN,
+      'range.notifierSeq',
+      range.notifierSeq,
+      'the sequence mmu_interval_read_begin() returned',
+    );
+  }
 }
 
 /**
@@ -170,11 +188,8 @@ function checkInput(range: HmmRange, flags: number, flagMax: number): number {
  * space: the part above it is a hole without a VMA, as the kernel's walk finds it.
  */
 function checkBounds(start: number, end: number, beyondLimit = false): number {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0) {
-    throw new InvalidArgumentError(
-      `hmm_range_fault: [${start}, ${end}) is not a pair of unsigned longs (safe integers >= 0)`,
-    );
-  }
+  checkUlong(FN, 'range.start', start, 'an address');
+  checkUlong(FN, 'range.end', end, 'an address');
   if (start % PAGE !== 0 || end % PAGE !== 0 || start >= end) return -EINVAL;
   if (end > VADDR_LIMIT && !beyondLimit) return -EINVAL;
   return 0;
@@ -195,13 +210,35 @@ function beyondLimit(c: Call): number {
   return 0;
 }
 
-/** The entry array must cover the range. */
-function checkLength(name: string, length: number, start: number, end: number): void {
-  const npages = (end - start) / PAGE;
-  if (length < npages) {
+/**
+ * The entry array must be a Float64Array covering the range; when requests are read from it
+ * (`pfnFlagsMask` not 0) every entry of the range must be an entry (a safe integer >= 0): the
+ * kernel's are u64 words, and a NaN or negative request would read as arbitrary bits.
+ */
+function checkEntries(
+  name: string,
+  entries: unknown,
+  start: number,
+  end: number,
+  mask: number,
+): void {
+  if (!(entries instanceof Float64Array)) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: range.${name} has ${length} entries for a range of ${npages} pages; expected at least ${npages}`,
+      `${FN}: range.${name} is ${entries === null ? 'null' : `a ${typeof entries === 'object' ? (entries.constructor?.name ?? 'object') : typeof entries}`}; expected a Float64Array`,
     );
+  }
+  const npages = (end - start) / PAGE;
+  if (entries.length < npages) {
+    throw new InvalidArgumentError(
+      `${FN}: range.${name} has ${entries.length} entries for a range of ${npages} pages; expected at least ${npages}`,
+    );
+  }
+  if (mask === 0) return;
+  for (let i = 0; i < npages; i++) {
+    const e = entries[i] as number;
+    if (!(e >= 0 && e <= HMM_ENTRY_MAX && e === Math.floor(e))) {
+      checkUlong(FN, `range.${name}[${i}]`, e, 'a request entry (a safe integer >= 0)');
+    }
   }
 }
 
@@ -418,24 +455,24 @@ function pfnsFormat(range: HmmPfnsRange): HmmWalkFormat {
 
 /** Bad input of an hmm_pfns range (v5.8+): -EINVAL for an empty or unaligned range, else throws. */
 function checkPfnsInput(range: HmmPfnsRange): number {
-  const d = range.defaultFlags;
-  if (!Number.isInteger(d) || d < 0 || d > 0xff) {
-    throw new InvalidArgumentError(
-      `hmm_range_fault: defaultFlags = ${d}; expected HMM_PFN_REQ_FAULT [| HMM_PFN_REQ_WRITE] (flag-byte bits, 0..0xff)`,
-    );
-  }
-  const m = range.pfnFlagsMask;
-  if (!Number.isSafeInteger(m) || m < 0) {
-    throw new InvalidArgumentError(
-      `hmm_range_fault: pfnFlagsMask = ${m}; expected a safe integer >= 0 (HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE for per-page requests)`,
-    );
-  }
+  checkIntIn(
+    FN,
+    'range.defaultFlags',
+    range.defaultFlags,
+    0,
+    0xff,
+    'HMM_PFN_REQ_FAULT [| HMM_PFN_REQ_WRITE] (flag-byte bits, 0..0xff)',
+  );
+  checkUlong(
+    FN,
+    'range.pfnFlagsMask',
+    range.pfnFlagsMask,
+    'a mask (HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE for per-page requests)',
+  );
+  checkSequence(range);
   const bad = checkBounds(range.start, range.end, true);
   if (bad !== 0) return bad;
-  if (!(range.hmmPfns instanceof Float64Array)) {
-    throw new InvalidArgumentError('hmm_range_fault: range.hmmPfns must be a Float64Array');
-  }
-  checkLength('hmmPfns', range.hmmPfns.length, range.start, range.end);
+  checkEntries('hmmPfns', range.hmmPfns, range.start, range.end, range.pfnFlagsMask);
   return 0;
 }
 

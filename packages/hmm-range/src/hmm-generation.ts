@@ -4,13 +4,14 @@
  * hmm_range had. A v5.4-only argument on a v5.8 call (or a v5.8-only field on a v5.5 range) is an
  * HmmGenerationError naming the generation and what that kernel expected; nothing is ignored.
  */
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkFunction, InvalidArgumentError } from '@hmmsim/kernel';
 import { type HmmPfnsRange, isHmmPfnsRange } from './hmm-pfns-range.ts';
 import {
   HMM_VERSIONS,
   type HmmRange,
   type HmmRangeFaultOptions,
   type HmmVersion,
+  hmmQuirksFor,
 } from './hmm-range.ts';
 
 /** Flag indexes of the v5.7 table (VALID, WRITE): HMM_PFN_DEVICE_PRIVATE was removed. Mirrors include/linux/hmm.h:HMM_PFN_FLAG_MAX (v5.7). */
@@ -47,7 +48,7 @@ export function hmmVersionTakesFlags(version: HmmVersion): boolean {
 function checkVersion(v: unknown): HmmVersion {
   if (!HMM_VERSIONS.includes(v as HmmVersion)) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: version '${String(v)}'; expected one of ${HMM_VERSIONS.map((x) => `'${x}'`).join(', ')}`,
+      `hmm_range_fault: options.version is '${String(v)}'; expected one of ${HMM_VERSIONS.map((x) => `'${x}'`).join(', ')}`,
     );
   }
   return v as HmmVersion;
@@ -65,14 +66,39 @@ export function hmmFixVersion(opts: unknown, version: HmmVersion): HmmRangeFault
   return { ...o, version };
 }
 
+const QUIRK_NAMES: ReadonlySet<string> = new Set(Object.keys(hmmQuirksFor('5.4')));
+
 function checkOpts(opts: unknown): HmmRangeFaultOptions {
   if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) {
     throw new InvalidArgumentError(
-      `hmm_range_fault: options ${String(opts)}; expected an object ({ version, quirks, faultHandler })`,
+      `hmm_range_fault: options is ${opts === null ? 'null' : `a ${typeof opts}`}; expected an object ({ version, quirks, faultHandler })`,
     );
   }
-  return opts as HmmRangeFaultOptions;
+  const o = opts as HmmRangeFaultOptions;
+  if (o.faultHandler !== undefined)
+    checkFunction('hmm_range_fault', 'options.faultHandler', o.faultHandler);
+  const q: unknown = o.quirks;
+  if (q !== undefined) {
+    if (typeof q !== 'object' || q === null) {
+      throw new InvalidArgumentError(
+        `hmm_range_fault: options.quirks is ${q === null ? 'null' : `a ${typeof q}`}; expected an object of quirk switches`,
+      );
+    }
+    for (const [k, v] of Object.entries(q)) {
+      if (!QUIRK_NAMES.has(k)) {
+        throw new InvalidArgumentError(
+          `hmm_range_fault: options.quirks.${k} is not a quirk; expected one of ${[...QUIRK_NAMES].join(', ')}`,
+        );
+      }
+      if (v !== undefined && typeof v !== 'boolean') {
+        throw new InvalidArgumentError(
+          `hmm_range_fault: options.quirks.${k} is ${String(v)}; expected true (the kernel's behaviour) or false (fixed)`,
+        );
+      }
+    }
+  }
+  return o;
 }
 
 /**

@@ -11,7 +11,8 @@
  *
  * The model's `struct page *` is the page's pfn (an index into the memmap).
  */
-import { InvalidArgumentError, ULONG_MAX } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, InvalidArgumentError, isUlong, ULONG_MAX } from '@hmmsim/kernel';
+import { entryLowBits, entryOr, entryTest } from './entry-bits.ts';
 import {
   HMM_ENTRY_MAX,
   HMM_FLAG_LIMIT,
@@ -22,13 +23,21 @@ import {
   type HmmRange,
 } from './hmm-range.ts';
 
-const LOW = 2 ** 31;
+const ENTRY = 'an entry (a safe integer >= 0)';
+const FLAG = 'flag bits below 2^31 (bits 0..30)';
 
-/** The low 31 bits of an entry (a non-negative safe integer), where all flag bits live. Model helper. */
+/** Throw InvalidArgumentError unless `f` is a flag word below 2^31. */
+function checkFlag(fn: string, arg: string, f: number): void {
+  if (!(isUlong(f) && f < HMM_FLAG_LIMIT)) checkIntIn(fn, arg, f, 0, HMM_FLAG_LIMIT - 1, FLAG);
+}
+
+/**
+ * The low 31 bits of an entry (a non-negative safe integer), where all flag bits live;
+ * InvalidArgumentError for anything else. Model helper.
+ */
 export function hmmEntryLowBits(x: number): number {
-  // Not `x % LOW`: on doubles above 2^31 V8 calls the C library's fmod (~40 ns). Dividing by a
-  // power of two, flooring and multiplying back is exact below 2^53 and a few instructions.
-  return x - Math.floor(x / LOW) * LOW;
+  if (!isUlong(x)) checkUlong('hmmEntryLowBits', 'x', x, ENTRY);
+  return entryLowBits(x);
 }
 
 /**
@@ -36,13 +45,16 @@ export function hmmEntryLowBits(x: number): number {
  * change. Model helper of the kernel's 64-bit OR.
  */
 export function hmmEntryOr(x: number, f: number): number {
-  const lo = hmmEntryLowBits(x);
-  return x - lo + (lo | f);
+  if (!isUlong(x)) checkUlong('hmmEntryOr', 'x', x, ENTRY);
+  checkFlag('hmmEntryOr', 'f', f);
+  return entryOr(x, f);
 }
 
 /** True if any bit of `f` (< 2^31) is set in entry `x`. Model helper of `x & f`. */
 export function hmmEntryTest(x: number, f: number): boolean {
-  return (hmmEntryLowBits(x) & f) !== 0;
+  if (!isUlong(x)) checkUlong('hmmEntryTest', 'x', x, ENTRY);
+  checkFlag('hmmEntryTest', 'f', f);
+  return entryTest(x, f);
 }
 
 /**
@@ -50,35 +62,32 @@ export function hmmEntryTest(x: number, f: number): boolean {
  * tables (nouveau's ERROR = SPECIAL = ~NVIF_VMM_PFNMAP_V0_V). Model helper.
  */
 export function hmmEntryComplement(v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw new InvalidArgumentError(`hmmEntryComplement: ${v} is not a safe integer >= 0`);
-  }
+  checkUlong('hmmEntryComplement', 'v', v, ENTRY);
   return HMM_ENTRY_MAX - v;
 }
 
 /** flags[HMM_PFN_VALID] after checking it and pfnShift (InvalidArgumentError otherwise). */
 function validFlag(range: HmmRange, fn: string): number {
-  const s = range.pfnShift;
-  if (!Number.isInteger(s) || s < 0 || s > 52) {
+  if (typeof range !== 'object' || range === null) {
     throw new InvalidArgumentError(
-      `${fn}: range.pfnShift ${s} is out of bounds; expected an integer in [0, 52]`,
+      `${fn}: range is ${range === null ? 'null' : `a ${typeof range}`}; expected an HmmRange (createHmmRange)`,
     );
   }
-  const f = range.flags[HMM_PFN_VALID];
-  if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f >= HMM_FLAG_LIMIT) {
+  checkIntIn(fn, 'range.pfnShift', range.pfnShift, 0, 52, 'a shift in [0, 52]');
+  const flags: unknown = range.flags;
+  if (!Array.isArray(flags) && !ArrayBuffer.isView(flags)) {
     throw new InvalidArgumentError(
-      `${fn}: range.flags[HMM_PFN_VALID] = ${String(f)}; expected an integer bit mask in [0, 2^31)`,
+      `${fn}: range.flags is not an array; expected the driver flags table`,
     );
   }
+  const f = (flags as ArrayLike<number>)[HMM_PFN_VALID];
+  checkIntIn(fn, 'range.flags[HMM_PFN_VALID]', f, 0, HMM_FLAG_LIMIT - 1, FLAG);
   return f;
 }
 
 function checkEntry(fn: string, entry: number): void {
-  if (!Number.isSafeInteger(entry) || entry < 0) {
-    throw new InvalidArgumentError(
-      `${fn}: entry ${entry} is not a device entry; expected a safe integer in [0, 2^53)`,
-    );
-  }
+  if (!isUlong(entry))
+    checkUlong(fn, 'entry', entry, 'a device entry (a safe integer in [0, 2^53))');
 }
 
 /** True if `entry` is a NONE/ERROR/SPECIAL value or lacks the valid bit. */
@@ -88,7 +97,7 @@ function entryInvalid(range: HmmRange, entry: number, valid: number): boolean {
     entry === v[HMM_PFN_NONE] ||
     entry === v[HMM_PFN_ERROR] ||
     entry === v[HMM_PFN_SPECIAL] ||
-    !hmmEntryTest(entry, valid)
+    !entryTest(entry, valid)
   );
 }
 
@@ -117,13 +126,11 @@ export function hmmDeviceEntryToPfn(range: HmmRange, entry: number): number {
   return Math.floor(entry / 2 ** range.pfnShift);
 }
 
-function fromPfn(fn: string, range: HmmRange, pfn: number): number {
+function fromPfn(fn: string, arg: string, range: HmmRange, pfn: number): number {
   const valid = validFlag(range, fn);
-  if (!Number.isSafeInteger(pfn) || pfn < 0) {
-    throw new InvalidArgumentError(`${fn}: pfn ${pfn} is not a safe integer >= 0`);
-  }
+  checkUlong(fn, arg, pfn, 'a pfn (a safe integer >= 0)');
   const base = pfn * 2 ** range.pfnShift;
-  const e = Number.isSafeInteger(base) ? hmmEntryOr(base, valid) : Number.POSITIVE_INFINITY;
+  const e = Number.isSafeInteger(base) ? entryOr(base, valid) : Number.POSITIVE_INFINITY;
   if (e > HMM_ENTRY_MAX) {
     throw new InvalidArgumentError(
       `${fn}: pfn ${pfn} << pfnShift ${range.pfnShift} | flags is not representable below 2^53; ` +
@@ -139,7 +146,7 @@ function fromPfn(fn: string, range: HmmRange, pfn: number): number {
  * Mirrors include/linux/hmm.h:hmm_device_entry_from_page().
  */
 export function hmmDeviceEntryFromPage(range: HmmRange, page: number): number {
-  return fromPfn('hmm_device_entry_from_page', range, page);
+  return fromPfn('hmm_device_entry_from_page', 'page', range, page);
 }
 
 /**
@@ -147,5 +154,5 @@ export function hmmDeviceEntryFromPage(range: HmmRange, page: number): number {
  * if not representable below 2^53. Mirrors include/linux/hmm.h:hmm_device_entry_from_pfn().
  */
 export function hmmDeviceEntryFromPfn(range: HmmRange, pfn: number): number {
-  return fromPfn('hmm_device_entry_from_pfn', range, pfn);
+  return fromPfn('hmm_device_entry_from_pfn', 'pfn', range, pfn);
 }

@@ -3,8 +3,9 @@
  * `hmmPfns` carries HMM_PFN_REQ_* requests in and HMM_PFN_* results out (hmm-pfns.ts), the
  * notifier is mandatory and `devPrivateOwner` selects which device-private pages are reported.
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, PAGE_SIZE } from '@hmmsim/kernel';
 import type { MmuIntervalNotifier } from '@hmmsim/mmu-notifier';
+import { checkRangeInit } from './hmm-range-init.ts';
 
 /**
  * A range being mirrored with the fixed entry format. Fields are written by the driver;
@@ -45,10 +46,22 @@ export interface HmmPfnsRangeInit {
 }
 
 /**
- * A new HmmPfnsRange with the given fields and the defaults listed in HmmPfnsRangeInit; no checks
- * (hmmRangeFault() validates). Model helper (a C designated initializer of struct hmm_range).
+ * A new HmmPfnsRange with the given fields and the defaults listed in HmmPfnsRangeInit. Values no
+ * C struct could hold are refused (InvalidArgumentError); unaligned or empty bounds are accepted
+ * (hmmRangeFault() answers -EINVAL). Model helper (a C designated initializer of struct hmm_range).
  */
 export function createHmmPfnsRange(init: HmmPfnsRangeInit): HmmPfnsRange {
+  checkRangeInit('createHmmPfnsRange', init);
+  if (init.defaultFlags !== undefined) {
+    checkIntIn(
+      'createHmmPfnsRange',
+      'defaultFlags',
+      init.defaultFlags,
+      0,
+      0xff,
+      'HMM_PFN_REQ_* bits (0..0xff)',
+    );
+  }
   const npages = Math.max(0, Math.floor((init.end - init.start) / PAGE_SIZE));
   return {
     notifier: init.notifier ?? null,

@@ -21,7 +21,7 @@
  * no BigInt is ever used on a hot path), `hmmPfnFormat(e)` a readable form. `hmmPfns` is a
  * `Float64Array`, written in place with no per-entry allocation.
  */
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, InvalidArgumentError, isUlong } from '@hmmsim/kernel';
 
 /** The entry maps a page (output); with HMM_PFN_REQ_FAULT, "fault it in" (input). Kernel bit 63. Mirrors include/linux/hmm.h:HMM_PFN_VALID (v5.8). */
 export const HMM_PFN_VALID = 0x80;
@@ -51,11 +51,8 @@ export const HMM_PFN_PFN_LIMIT = 2 ** 45;
 const ORDER_MASK = 0x1f;
 
 function checkHmmPfn(fn: string, e: number): void {
-  if (!Number.isSafeInteger(e) || e < 0) {
-    throw new InvalidArgumentError(
-      `${fn}: entry ${e} is not an hmm_pfns entry; expected a safe integer >= 0 (pfn * 256 + flag byte)`,
-    );
-  }
+  if (!isUlong(e))
+    checkUlong(fn, 'hmm_pfn', e, 'an hmm_pfns entry (pfn * 256 + flag byte, a safe integer >= 0)');
 }
 
 /**
@@ -93,14 +90,8 @@ export function hmmPfnToMapOrder(hmmPfn: number): number {
  * InvalidArgumentError for a pfn outside [0, 2^45) or flags outside a byte. Model helper.
  */
 export function hmmPfnMake(pfn: number, flags: number): number {
-  if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= HMM_PFN_PFN_LIMIT) {
-    throw new InvalidArgumentError(`hmmPfnMake: pfn ${pfn}; expected an integer in [0, 2^45)`);
-  }
-  if (!Number.isInteger(flags) || flags < 0 || flags > 0xff) {
-    throw new InvalidArgumentError(
-      `hmmPfnMake: flags ${flags}; expected HMM_PFN_* bits (an integer in [0, 0xff])`,
-    );
-  }
+  checkIntIn('hmmPfnMake', 'pfn', pfn, 0, HMM_PFN_PFN_LIMIT - 1, 'a pfn in [0, 2^45)');
+  checkIntIn('hmmPfnMake', 'flags', flags, 0, 0xff, 'HMM_PFN_* bits (an integer in [0, 0xff])');
   return pfn * HMM_PFN_PFN_SCALE + flags;
 }
 
@@ -121,7 +112,7 @@ export function hmmPfnToKernelWord(hmmPfn: number): bigint {
 export function hmmPfnFromKernelWord(word: bigint): number {
   if (typeof word !== 'bigint' || word < 0n || word >= 1n << 64n) {
     throw new InvalidArgumentError(
-      `hmmPfnFromKernelWord: ${String(word)}; expected a 64-bit unsigned BigInt`,
+      `hmmPfnFromKernelWord: word is ${typeof word === 'bigint' ? String(word) : `a ${typeof word}`}; expected a 64-bit unsigned BigInt`,
     );
   }
   return hmmPfnMake(Number(word & ((1n << 56n) - 1n)), Number(word >> 56n));

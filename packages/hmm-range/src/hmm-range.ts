@@ -7,10 +7,18 @@
  * `flags` are bit masks below 2^31 (bits 0..30), so every flag test works on the low 31 bits of an
  * entry and no bitwise operator sees a value of 2^31 or more.
  */
-import { InvalidArgumentError, KernelBugError, PAGE_SHIFT, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  checkUlong,
+  InvalidArgumentError,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import type { MmStruct, VmArea } from '@hmmsim/mm';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from '@hmmsim/mmu-notifier';
 import type { HmmPfnsRange } from './hmm-pfns-range.ts';
+import { checkRangeInit } from './hmm-range-init.ts';
+import { hmmRangeCollisionSource } from './hmm-range-notifier.ts';
 
 // ---- enum hmm_pfn_flag_e: indexes into HmmRange.flags ----
 
@@ -125,11 +133,17 @@ export interface HmmRangeInit {
 }
 
 /**
- * A new HmmRange with the given fields and the defaults listed in HmmRangeInit; no checks (the
- * kernel struct is filled by hand; hmmRangeFault() validates). Model helper (a C designated
- * initializer of struct hmm_range).
+ * A new HmmRange with the given fields and the defaults listed in HmmRangeInit. Only what a C
+ * initializer could not hold is refused (InvalidArgumentError: NaN, a fraction, a negative or
+ * 2^53 for an address, sequence or mask); an unaligned or empty range is a value the kernel
+ * refuses, with -EINVAL, in hmmRangeFault(). Model helper (a C designated initializer of struct
+ * hmm_range).
  */
 export function createHmmRange(init: HmmRangeInit): HmmRange {
+  checkRangeInit('createHmmRange', init);
+  if (init.pfnShift !== undefined) {
+    checkIntIn('createHmmRange', 'pfnShift', init.pfnShift, 0, 52, 'a shift in [0, 52]');
+  }
   const npages = Math.max(0, Math.floor((init.end - init.start) / PAGE_SIZE));
   return {
     notifier: init.notifier ?? null,
@@ -154,37 +168,32 @@ export function hmmRangeNpages(range: HmmRange): number {
 }
 
 /**
- * The mm of the range: the notifier's when there is one, else the legacy hmm's; KernelBugError
- * when neither is set up (the kernel would oops on the NULL pointer).
+ * The mm of the range: the notifier's when there is one, else the legacy hmm's. KernelBugError
+ * when neither is set up (the kernel would oops on the NULL pointer), when the notifier is not
+ * inserted (never, or already removed: collision detection would silently be off) or does not
+ * cover [start, end) (an invalidation of the uncovered part would go unseen).
  * Mirrors the seed's `range->notifier ? range->notifier->mm : range->hmm->mmu_notifier.mm`.
  */
-export function hmmRangeMm(range: HmmRange | HmmPfnsRange): MmStruct {
-  if (range.notifier !== null) {
-    const mm = range.notifier.mm;
-    if (mm === null) {
-      throw new KernelBugError(
-        'hmm_range_fault: range.notifier is not inserted (its mm is NULL); expected mmu_interval_notifier_insert() and mmu_interval_read_begin() first',
-      );
-    }
-    return mm;
-  }
-  const mm = (range as HmmRange).hmm?.mmuNotifier.mm ?? null;
-  if (mm === null) {
-    throw new KernelBugError(
-      'hmm_range_fault: range has neither a notifier nor a registered hmm; expected range.notifier + notifierSeq (v5.5) or hmm_range_register() (legacy)',
-    );
-  }
-  return mm;
+export function hmmRangeMm(range: HmmRange | HmmPfnsRange, fn = 'hmm_range_fault'): MmStruct {
+  return hmmRangeCollisionSource(range, fn);
 }
 
 /**
  * True if the range collided with an invalidation: mmuIntervalCheckRetry(notifier, notifierSeq)
- * with a notifier, else `!range.valid` (the legacy flag, race R1 included).
+ * with a notifier (KernelBugError if it is no longer inserted, InvalidArgumentError for a
+ * notifierSeq that is not an unsigned long), else `!range.valid` (the legacy flag, race R1
+ * included; InvalidArgumentError unless a boolean).
  * Mirrors the seed's needs-retry test in mm/hmm.c (hmm_range_fault()/hmm_range_dma_map()).
  */
 export function hmmRangeNeedsRetry(range: HmmRange | HmmPfnsRange): boolean {
   if (range.notifier !== null) return mmuIntervalCheckRetry(range.notifier, range.notifierSeq);
-  return !(range as HmmRange).valid;
+  const valid = (range as HmmRange).valid;
+  if (typeof valid !== 'boolean') {
+    throw new InvalidArgumentError(
+      `hmm_range_fault: range.valid is ${valid === null ? 'null' : `a ${typeof valid}`}; expected a boolean (false until hmm_range_register)`,
+    );
+  }
+  return !valid;
 }
 
 // ---- versions and quirks ----
@@ -286,6 +295,11 @@ const QUIRKS_2020: HmmQuirks = {
  * with Q12 off (the fixed format encodes a protnone entry as the bare pfn). Model helper.
  */
 export function hmmQuirksFor(version: HmmVersion): HmmQuirks {
+  if (!HMM_VERSIONS.includes(version)) {
+    throw new InvalidArgumentError(
+      `hmmQuirksFor: version is '${String(version)}'; expected one of ${HMM_VERSIONS.map((x) => `'${x}'`).join(', ')}`,
+    );
+  }
   if (version === '5.4') return QUIRKS_2019;
   if (version === 'seed') return { ...QUIRKS_2019, q3ZeroPageSpecial: false };
   if (version === '5.5') {
@@ -320,6 +334,7 @@ export interface HmmRangeFaultOptions {
 }
 
 function checkFlagTable(
+  fn: string,
   name: string,
   table: unknown,
   count: number,
@@ -327,29 +342,31 @@ function checkFlagTable(
   what: string,
 ): void {
   if (!Array.isArray(table) && !ArrayBuffer.isView(table)) {
-    throw new InvalidArgumentError(`hmm_range: ${name} must be an array of ${count}`);
+    throw new InvalidArgumentError(
+      `${fn}: range.${name} is ${table === null ? 'null' : `a ${typeof table}`}; expected an array of ${count}`,
+    );
   }
   const t = table as ArrayLike<unknown>;
   if (t.length < count) {
     throw new InvalidArgumentError(
-      `hmm_range: ${name} has ${t.length} entries; expected ${count} (indexes 0..${count - 1})`,
+      `${fn}: range.${name} has ${t.length} entries; expected ${count} (indexes 0..${count - 1})`,
     );
   }
-  for (let i = 0; i < count; i++) {
-    const v = t[i];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limit) {
-      throw new InvalidArgumentError(`hmm_range: ${name}[${i}] = ${String(v)}; expected ${what}`);
-    }
-  }
+  for (let i = 0; i < count; i++) checkIntIn(fn, `range.${name}[${i}]`, t[i], 0, limit - 1, what);
 }
 
 /**
  * Check the driver tables and scalar fields of a range: flags[] integers in [0, 2^31), values[]
  * and defaultFlags/pfnFlagsMask safe integers in [0, 2^53), pfnShift an integer in [0, 52].
- * Throws InvalidArgumentError. Model helper (the kernel trusts the driver).
+ * Throws InvalidArgumentError naming `fn`. Model helper (the kernel trusts the driver).
  */
-export function hmmRangeCheckTables(range: HmmRange, flagMax = HMM_PFN_FLAG_MAX): void {
+export function hmmRangeCheckTables(
+  range: HmmRange,
+  flagMax = HMM_PFN_FLAG_MAX,
+  fn = 'hmm_range_fault',
+): void {
   checkFlagTable(
+    fn,
     'flags',
     range.flags,
     flagMax,
@@ -357,26 +374,26 @@ export function hmmRangeCheckTables(range: HmmRange, flagMax = HMM_PFN_FLAG_MAX)
     'an integer bit mask in [0, 2^31) (bits 0..30)',
   );
   checkFlagTable(
+    fn,
     'values',
     range.values,
     HMM_PFN_VALUE_MAX,
     2 ** 53,
     'a safe integer entry value in [0, 2^53)',
   );
-  for (const [name, v] of [
-    ['defaultFlags', range.defaultFlags],
-    ['pfnFlagsMask', range.pfnFlagsMask],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) {
-      throw new InvalidArgumentError(
-        `hmm_range: ${name} = ${v}; expected a safe integer in [0, 2^53) (use HMM_PFN_FLAGS_MASK_ALL for ~0)`,
-      );
-    }
-  }
-  const s = range.pfnShift;
-  if (!Number.isInteger(s) || s < 0 || s > 52) {
-    throw new InvalidArgumentError(
-      `hmm_range: pfnShift ${s} is out of bounds; expected an integer in [0, 52] (entries are 53-bit numbers; the kernel expects <= PAGE_SHIFT)`,
-    );
-  }
+  checkUlong(fn, 'range.defaultFlags', range.defaultFlags, 'request bits (a safe integer >= 0)');
+  checkUlong(
+    fn,
+    'range.pfnFlagsMask',
+    range.pfnFlagsMask,
+    'a mask (a safe integer >= 0; use HMM_PFN_FLAGS_MASK_ALL for ~0)',
+  );
+  checkIntIn(
+    fn,
+    'range.pfnShift',
+    range.pfnShift,
+    0,
+    52,
+    'a shift in [0, 52] (entries are 53-bit numbers; the kernel expects <= PAGE_SHIFT)',
+  );
 }

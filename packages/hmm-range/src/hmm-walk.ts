@@ -46,7 +46,7 @@ import {
   SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE,
 } from '@hmmsim/pagetable';
-import { hmmEntryLowBits, hmmEntryOr } from './hmm-pfn.ts';
+import { entryLowBits, entryOr } from './entry-bits.ts';
 import type { HmmQuirks } from './hmm-range.ts';
 
 // Local aliases: loads of imported bindings are not constant-folded in hot loops under tsx.
@@ -216,8 +216,8 @@ export class HmmVmaWalk {
     this.error = fmt.error;
     this.special = fmt.special;
     this.scale = fmt.scale;
-    this.defaultLo = hmmEntryLowBits(fmt.defaultFlags);
-    this.maskLo = hmmEntryLowBits(fmt.pfnFlagsMask);
+    this.defaultLo = entryLowBits(fmt.defaultFlags);
+    this.maskLo = entryLowBits(fmt.pfnFlagsMask);
     this.constReq = (this.maskLo & (v | w | d)) === 0;
     this.constNeedRO = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuV) : 0;
     this.constNeedRW = this.constReq ? pteNeedFault(this, this.defaultLo, this.cpuVW) : 0;
@@ -243,7 +243,7 @@ export class HmmVmaWalk {
 
 /** The request word of an input entry: (pfns[i] & pfnFlagsMask) | defaultFlags, low 31 bits. */
 export function hmmRequestOf(w: HmmVmaWalk, entry: number): number {
-  return w.constReq ? w.defaultLo : (hmmEntryLowBits(entry) & w.maskLo) | w.defaultLo;
+  return w.constReq ? w.defaultLo : (entryLowBits(entry) & w.maskLo) | w.defaultLo;
 }
 
 /**
@@ -279,7 +279,7 @@ export function rangeNeedFault(w: HmmVmaWalk, i: number, n: number, cpu: number)
 /** Entry for `pfn` with flag word `enc` OR-ed in. Mirrors hmm_device_entry_from_pfn(range, pfn) | cpu_flags. */
 function encode(w: HmmVmaWalk, pfn: number, enc: number): number {
   const base = pfn * w.scale;
-  return w.addFlags ? base + enc : hmmEntryOr(base, enc);
+  return w.addFlags ? base + enc : entryOr(base, enc);
 }
 
 function indexOf(w: HmmVmaWalk, addr: number): number {

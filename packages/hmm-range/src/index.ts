@@ -36,6 +36,8 @@ export {
 } from './hmm-pfns.ts';
 export * from './hmm-pfns-range.ts';
 export * from './hmm-range.ts';
+export * from './hmm-range-invariants.ts';
+export { hmmRangeNotifierProblem } from './hmm-range-notifier.ts';
 export * as v57 from './v5.7.ts';
 export * as v58 from './v5.8.ts';
 export * as v59 from './v5.9.ts';

@@ -62,7 +62,7 @@ describe('bad input', () => {
     for (const shift of [-1, 53, 64, 1.5, Number.NaN]) {
       await rejects((r) => {
         r.pfnShift = shift;
-      }, /pfnShift .* out of bounds/);
+      }, /range\.pfnShift is .*; expected a shift in \[0, 52\]/);
     }
   });
 
@@ -112,10 +112,10 @@ describe('bad input', () => {
   it('start/end that are not unsigned longs', async () => {
     await rejects((r) => {
       r.start = -PAGE;
-    }, /unsigned longs/);
+    }, /range\.start is -4096, below 0; expected an address/);
     await rejects((r) => {
       r.end = Number.POSITIVE_INFINITY;
-    }, /unsigned longs/);
+    }, /range\.end is Infinity, not finite; expected an address/);
   });
 
   it('bad flags argument or version', async () => {
@@ -123,7 +123,7 @@ describe('bad input', () => {
     const e = await world();
     const r = legacyRange(e, BASE, 4);
     await expect(fault(e, r, 0, { version: '5.6' as unknown as '5.5' })).rejects.toThrow(
-      /version '5.6'/,
+      /options\.version is '5.6'/,
     );
   });
 

@@ -61,7 +61,7 @@ describe('hmmPfnToMapOrder bad input', () => {
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1, 1.5, 2 ** 53]) {
     it(`${bad}: InvalidArgumentError`, () => {
       expect(() => hmmPfnToMapOrder(bad)).toThrow(
-        /hmm_pfn_to_map_order: entry .* expected a safe integer/,
+        /hmm_pfn_to_map_order: hmm_pfn is .*; expected an hmm_pfns entry/,
       );
     });
   }

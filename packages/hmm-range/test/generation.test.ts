@@ -142,11 +142,11 @@ describe('hmmResolveCall: which generation a call shape means', () => {
       [
         { version: '5.6' },
         undefined,
-        /version '5\.6'; expected one of '5\.4', 'seed', '5\.5', '5\.7', '5\.8', '5\.9'/,
+        /options\.version is '5\.6'; expected one of '5\.4', 'seed', '5\.5', '5\.7', '5\.8', '5\.9'/,
       ],
-      [0, { version: '6.0' }, /version '6\.0'/],
-      [0, 'fast', /options fast; expected an object/],
-      [null, undefined, /options null; expected an object/],
+      [0, { version: '6.0' }, /options\.version is '6\.0'/],
+      [0, 'fast', /options is a string; expected an object/],
+      [null, undefined, /options is null; expected an object/],
     ] as const) {
       let err: unknown;
       try {

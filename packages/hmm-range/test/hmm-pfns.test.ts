@@ -94,7 +94,7 @@ describe('hmm_pfn_to_page()', () => {
     for (const x of BAD_NUMBERS) {
       expect(() => hmmPfnToPage(x)).toThrow(InvalidArgumentError);
       expect(() => hmmPfnToPage(x)).toThrow(
-        /is not an hmm_pfns entry; expected a safe integer >= 0/,
+        /hmm_pfn_to_page: hmm_pfn is .*; expected an hmm_pfns entry/,
       );
     }
   });
@@ -122,7 +122,7 @@ describe('hmmPfnMake()', () => {
     for (const pfn of [...BAD_NUMBERS, 2 ** 45, 2 ** 45 + 1, 2 ** 52]) {
       expect(() => hmmPfnMake(pfn, HMM_PFN_VALID)).toThrow(InvalidArgumentError);
       expect(() => hmmPfnMake(pfn, HMM_PFN_VALID)).toThrow(
-        /hmmPfnMake: pfn .*; expected an integer in \[0, 2\^45\)/,
+        /hmmPfnMake: pfn is .*; expected a pfn in \[0, 2\^45\)/,
       );
     }
   });
@@ -172,12 +172,12 @@ describe('kernel word conversions', () => {
     );
     for (const w of [1n << 45n, (1n << 63n) | (1n << 45n), (1n << 56n) - 1n]) {
       expect(() => hmmPfnFromKernelWord(w)).toThrow(InvalidArgumentError);
-      expect(() => hmmPfnFromKernelWord(w)).toThrow(/expected an integer in \[0, 2\^45\)/);
+      expect(() => hmmPfnFromKernelWord(w)).toThrow(/expected a pfn in \[0, 2\^45\)/);
     }
     for (const x of BAD_NUMBERS) {
       expect(() => hmmPfnToKernelWord(x)).toThrow(InvalidArgumentError);
       expect(() => hmmPfnToKernelWord(x)).toThrow(
-        /hmmPfnToKernelWord: entry .* is not an hmm_pfns entry/,
+        /hmmPfnToKernelWord: hmm_pfn is .*; expected an hmm_pfns entry/,
       );
     }
   });

@@ -8,6 +8,7 @@
 
 import type { Scheduler } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
+import { checkObject } from './arg-checks.ts';
 import type { MmuIntervalNotifier } from './mmu-interval-notifier.ts';
 import type { MmuNotifier } from './mmu-notifier.ts';
 
@@ -156,6 +157,7 @@ let activeLogs = 0;
  * Mirrors: model-only.
  */
 export function mmuNotifierLogStart(sched: Scheduler): MmuNotifierLog {
+  checkObject('mmuNotifierLogStart', 'sched', sched, 'the machine scheduler (machine.sched)');
   let log = logs.get(sched);
   if (log === undefined) {
     log = new MmuNotifierLog(sched);

@@ -18,6 +18,7 @@ export {
   mmuNotifierRangeInit,
   mmuNotifierRangeUpdateToReadOnly,
 } from '@hmmsim/mm';
+export * from './arg-checks.ts';
 export * from './event-log.ts';
 export * from './interval-tree.ts';
 export * from './invariants.ts';

@@ -13,7 +13,7 @@
  * Mirrors include/linux/interval_tree_generic.h (INTERVAL_TREE_DEFINE) and lib/rbtree.c as used
  * by mm/mmu_notifier.c for `mmn_mm->itree`.
  */
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkUlong, InvalidArgumentError, isUlong } from '@hmmsim/kernel';
 
 /**
  * The "no node" id (the NIL sentinel slot).
@@ -86,9 +86,11 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_insert().
    */
   insert(start: number, last: number, payload: T): number {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last) || start < 0 || last < start) {
+    checkUlong('IntervalTree.insert', 'start', start, 'an interval start');
+    checkUlong('IntervalTree.insert', 'last', last, 'an inclusive interval end');
+    if (last < start) {
       throw new InvalidArgumentError(
-        `IntervalTree.insert: got [${start}, ${last}]; expected safe integers with 0 <= start <= last`,
+        `IntervalTree.insert: [${start}, ${last}] has last < start; expected 0 <= start <= last`,
       );
     }
     const z = this.allocSlot();
@@ -172,6 +174,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_first().
    */
   iterFirst(start: number, last: number): number {
+    if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterFirst', start, last);
     const root = this.rootId;
     if (root === IT_NIL || (this.maxA[root] as number) < start) return IT_NIL;
     return this.subtreeSearch(root, start, last);
@@ -182,6 +185,12 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_next().
    */
   iterNext(id: number, start: number, last: number): number {
+    if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterNext', start, last);
+    if (id <= IT_NIL || id >= this.top || this.payloadA[id] === undefined) {
+      throw new InvalidArgumentError(
+        `IntervalTree.iterNext: id ${id} is not a linked node id; expected an id returned by iterFirst/iterNext`,
+      );
+    }
     const right = this.rightA;
     const parent = this.parentA;
     let node = id;
@@ -203,6 +212,12 @@ export class IntervalTree<T> {
       if (last < (this.startA[node] as number)) return IT_NIL;
       if (start <= (this.lastA[node] as number)) return node;
     }
+  }
+
+  /** Throw InvalidArgumentError for a query whose bounds are not unsigned longs. */
+  private checkQuery(fn: string, start: number, last: number): void {
+    checkUlong(fn, 'start', start, 'an address');
+    checkUlong(fn, 'last', last, 'an inclusive address');
   }
 
   /** Ids of all linked nodes in order (start, then insertion order). Model helper. */

@@ -158,7 +158,60 @@ export function checkMmPins(mm: MmStruct): string[] {
 }
 
 /**
- * All state checks (6, 7, 11, 14) of `mm`'s container; empty when it has none.
+ * The subscribers' own records agree with the container (a driver that writes a notifier's
+ * fields after insert, or a misuse that half-linked one, shows here): every linked interval
+ * notifier belongs to this mm, has ops with an invalidate function, and its [itStart, itLast]
+ * is the interval it is filed under in the tree; every hlist subscriber is hashed, of this mm,
+ * holds a reference (users >= 1) and is linked both ways; and every linked or pending interval
+ * notifier and every hlist subscriber holds one of the container's mm_count pins.
+ * Mirrors: model-only (what RB_EMPTY_NODE, the interval tree's keys, hlist_unhashed and the
+ * mmgrab of each registration promise).
+ */
+export function checkSubscriberRecords(m: MmuNotifierMm): string[] {
+  const errs: string[] = [];
+  let subscribers = 0;
+  for (const id of m.itree.inOrder()) {
+    const mni = m.itree.payload(id);
+    subscribers++;
+    const filed = `[${hex(m.itree.start(id))}, ${hex(m.itree.last(id))}]`;
+    if (mni.mm !== m.mm) {
+      errs.push(`inv7: ${mniText(mni)} is in the tree of mm${m.mm.id} but records mm${mni.mm?.id}`);
+    }
+    if (mni.itStart !== m.itree.start(id) || mni.itLast !== m.itree.last(id)) {
+      errs.push(
+        `inv7: ${mniText(mni)} is filed in the tree as ${filed}: its interval was changed after insert`,
+      );
+    }
+    if (mni.ops === null || typeof mni.ops.invalidate !== 'function') {
+      errs.push(`inv7: ${mniText(mni)} is in the tree without an invalidate op`);
+    }
+  }
+  for (const mni of m.deferredList) if (mni.itNode === IT_NIL) subscribers++;
+  let n = 0;
+  for (let mn = m.first, prev: MmuNotifier | null = null; mn !== null; prev = mn, mn = mn.hnext) {
+    if (++n > 1_000_000) {
+      errs.push(`hlist: mm${m.mm.id}'s subscriber list does not end (a cycle)`);
+      break;
+    }
+    subscribers++;
+    if (!mn.hashed) errs.push(`hlist: subscriber ${n} of mm${m.mm.id} is on the list but unhashed`);
+    if (mn.hprev !== prev)
+      errs.push(`hlist: subscriber ${n} of mm${m.mm.id} has a wrong back link`);
+    if (mn.mm !== m.mm)
+      errs.push(`hlist: subscriber ${n} of mm${m.mm.id} records mm${mn.mm?.id ?? ' NULL'}`);
+    if (mn.users < 1) errs.push(`hlist: subscriber ${n} of mm${m.mm.id} is listed with users 0`);
+  }
+  if (m.pins < subscribers) {
+    errs.push(
+      `inv14: mm${m.mm.id} records ${m.pins} notifier pin(s) for ${subscribers} subscriber(s); expected one mm_count pin per subscriber`,
+    );
+  }
+  return errs;
+}
+
+/**
+ * All state checks (6, 7, 11, 14 and the subscriber records) of `mm`'s container; empty when it
+ * has none.
  * Mirrors: model-only.
  */
 export function mmuNotifierStateViolations(mm: MmStruct): string[] {
@@ -169,6 +222,7 @@ export function mmuNotifierStateViolations(mm: MmStruct): string[] {
     ...checkDeferredState(m),
     ...checkActiveRanges(m),
     ...checkMmPins(mm),
+    ...checkSubscriberRecords(m),
   ];
 }
 

@@ -18,9 +18,11 @@
  * mmu_interval_set_seq, mmu_interval_read_retry, mmu_interval_check_retry).
  */
 import {
+  checkFunction,
+  checkUlong,
   EAGAIN,
   EOVERFLOW,
-  InvalidArgumentError,
+  isUlong,
   KernelBugError,
   mightSleep,
   spinLock,
@@ -39,6 +41,7 @@ import {
   mmuNotifierRangeBlockable,
   mmuNotifierRangeInit,
 } from '@hmmsim/mm';
+import { checkInstance, checkMmStruct, checkObject, checkUserLock } from './arg-checks.ts';
 import { mmuNotifierLogOf } from './event-log.ts';
 import { IT_NIL } from './interval-tree.ts';
 import {
@@ -103,46 +106,50 @@ export class MmuIntervalNotifier {
   state: MmuIntervalNotifierState = 'idle';
 }
 
+/** Throw InvalidArgumentError unless `mni` is an MmuIntervalNotifier. */
+function checkMni(fn: string, mni: unknown): asserts mni is MmuIntervalNotifier {
+  checkInstance(fn, 'mni', mni, MmuIntervalNotifier, 'an MmuIntervalNotifier');
+}
+
+/** Why `mni` (not between insert and the end of remove) cannot be used by `fn`. */
+function notInsertedError(mni: MmuIntervalNotifier, fn: string): KernelBugError {
+  const what =
+    mni.mm === null
+      ? 'it was never inserted'
+      : `it was removed from mm${mni.mm.id}: mmu_interval_notifier_remove() returned`;
+  return new KernelBugError(
+    `${fn}: the interval notifier is not inserted (${what}); expected a notifier between mmu_interval_notifier_insert() and mmu_interval_notifier_remove()`,
+  );
+}
+
 /** The container of an inserted notifier (throws if it is not inserted). */
 function containerOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
   const mm = mni.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
-  if (mni.state === 'idle' || mm === null || m === null) {
-    throw new KernelBugError(
-      `${fn}: the interval notifier is not inserted; expected mmu_interval_notifier_insert() first`,
-    );
-  }
+  if (mni.state === 'idle' || mm === null || m === null) throw notInsertedError(mni, fn);
   return m;
 }
 
-/** Check insert() arguments that the kernel takes as unsigned longs. */
+/** Check insert() arguments: the notifier, the mm, the unsigned longs and the ops. */
 function checkInsertArgs(
-  mni: MmuIntervalNotifier,
-  start: number,
-  length: number,
-  ops: MmuIntervalNotifierOps,
+  fn: string,
+  mni: unknown,
+  mm: unknown,
+  start: unknown,
+  length: unknown,
+  ops: unknown,
 ): void {
-  if (!(mni instanceof MmuIntervalNotifier)) {
-    throw new InvalidArgumentError('mmu_interval_notifier_insert: expected an MmuIntervalNotifier');
-  }
+  checkMni(fn, mni);
+  checkMmStruct(fn, 'mm', mm);
+  checkUlong(fn, 'start', start, 'an address');
+  checkUlong(fn, 'length', length, 'a length in bytes');
+  checkObject(fn, 'ops', ops, 'an MmuIntervalNotifierOps object with an invalidate function');
+  checkFunction(fn, 'ops.invalidate', (ops as MmuIntervalNotifierOps).invalidate);
+  const lock = (ops as MmuIntervalNotifierOps).userLock;
+  if (lock !== undefined) checkUserLock(fn, 'ops.userLock', lock);
   if (mni.state !== 'idle') {
     throw new KernelBugError(
-      `mmu_interval_notifier_insert: the notifier is already ${mni.state}; expected a notifier that is not in any tree`,
-    );
-  }
-  for (const [name, v] of [
-    ['start', start],
-    ['length', length],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) {
-      throw new InvalidArgumentError(
-        `mmu_interval_notifier_insert: got ${name} ${v}; expected an unsigned long (safe integer >= 0)`,
-      );
-    }
-  }
-  if (ops === null || typeof ops !== 'object' || typeof ops.invalidate !== 'function') {
-    throw new InvalidArgumentError(
-      'mmu_interval_notifier_insert: expected ops with an invalidate function',
+      `${fn}: the notifier is already ${mni.state}${mni.mm === null ? '' : ` on mm${mni.mm.id}`}; expected a notifier that is not in any tree (remove it first)`,
     );
   }
 }
@@ -156,8 +163,6 @@ async function __mmuIntervalNotifierInsert(
   length: number,
   ops: MmuIntervalNotifierOps,
 ): Promise<number> {
-  // last = start + length - 1 must not pass ULONG_MAX; length 0 is an overflow too.
-  if (length === 0 || length - 1 > ULONG_MAX - start) return -EOVERFLOW;
   const require = m.options.insertRequires;
   if (require === 'mm_count' ? mm.mmCount <= 0 : mm.mmUsers <= 0) {
     throw new KernelBugError(
@@ -215,6 +220,7 @@ async function __mmuIntervalNotifierInsert(
  * Mirrors the shared body of mmu_interval_notifier_insert() and _insert_locked().
  */
 async function insertWith(
+  fn: string,
   register: (mn: null, mm: MmStruct) => Promise<number>,
   mni: MmuIntervalNotifier,
   mm: MmStruct,
@@ -222,9 +228,18 @@ async function insertWith(
   length: number,
   ops: MmuIntervalNotifierOps,
 ): Promise<number> {
-  checkInsertArgs(mni, start, length, ops);
+  checkInsertArgs(fn, mni, mm, start, length, ops);
+  // last = start + length - 1 must not pass ULONG_MAX; length 0 is an overflow too. Checked
+  // before the tree is switched on (the kernel switches it on first): bad input changes nothing.
+  if (length === 0 || length - 1 > ULONG_MAX - start) return -EOVERFLOW;
   let m = mmuNotifierMmOf(mm);
   if (m === null || !m.hasItree) {
+    if (mm.mmUsers <= 0) {
+      throw new KernelBugError(
+        `BUG: ${fn}(mm${mm.id}) on an mm that has exited (mm_users ${mm.mmUsers}) before any interval notifier: ` +
+          '__mmu_notifier_register(NULL, mm) would BUG_ON; expected the caller to hold an mmget() reference',
+      );
+    }
     const ret = await register(null, mm);
     if (ret !== 0) return ret;
     m = mmuNotifierMmOf(mm) as MmuNotifierMm;
@@ -246,7 +261,15 @@ export function mmuIntervalNotifierInsert(
   length: number,
   ops: MmuIntervalNotifierOps,
 ): Promise<number> {
-  return insertWith(mmuNotifierRegister, mni, mm, start, length, ops);
+  return insertWith(
+    'mmu_interval_notifier_insert',
+    mmuNotifierRegister,
+    mni,
+    mm,
+    start,
+    length,
+    ops,
+  );
 }
 
 /**
@@ -260,6 +283,8 @@ export async function mmuIntervalNotifierInsertLocked(
   length: number,
   ops: MmuIntervalNotifierOps,
 ): Promise<number> {
+  const fn = 'mmu_interval_notifier_insert_locked';
+  checkInsertArgs(fn, mni, mm, start, length, ops);
   const t = mm.machine.sched.current;
   if (mm.mmapSem.writer !== t) {
     throw new KernelBugError(
@@ -267,7 +292,7 @@ export async function mmuIntervalNotifierInsertLocked(
         'expected the caller to hold it (or use mmu_interval_notifier_insert)',
     );
   }
-  return insertWith(__mmuNotifierRegister, mni, mm, start, length, ops);
+  return insertWith(fn, __mmuNotifierRegister, mni, mm, start, length, ops);
 }
 
 /**
@@ -277,6 +302,7 @@ export async function mmuIntervalNotifierInsertLocked(
  * Mirrors mm/mmu_notifier.c:mmu_interval_notifier_remove().
  */
 export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promise<void> {
+  checkMni('mmu_interval_notifier_remove', mni);
   const m = containerOf(mni, 'mmu_interval_notifier_remove');
   if (mni.state === 'removing') {
     throw new KernelBugError(
@@ -344,6 +370,7 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
  * Mirrors mm/mmu_notifier.c:mmu_interval_read_begin().
  */
 export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<number> {
+  checkMni('mmu_interval_read_begin', mni);
   const m = containerOf(mni, 'mmu_interval_read_begin');
   const sched = m.mm.machine.sched;
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_read_begin');
@@ -379,11 +406,25 @@ function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
 }
 
 /**
+ * The checks of the lock-free sequence helpers: `mni` a notifier between insert and the end of
+ * remove (a removing notifier may still be called, so set_seq and read_retry stay legal until
+ * remove returns), `seq` an unsigned long. Cheap on the fast path (every read_retry is checked).
+ */
+function checkSeqArgs(fn: string, mni: MmuIntervalNotifier, seq: number, arg: string): void {
+  if (!(mni instanceof MmuIntervalNotifier)) checkMni(fn, mni);
+  if (!isUlong(seq)) checkUlong(fn, arg, seq, 'a sequence number from mmu_interval_read_begin()');
+  if (mni.state === 'idle') throw notInsertedError(mni, fn);
+}
+
+/**
  * True if an invalidation of `mni` called set_seq since mmuIntervalReadBegin() returned `seq`:
- * discard the snapshot and start over. Call with the driver lock held.
+ * discard the snapshot and start over. Call with the driver lock held. On a notifier that is not
+ * inserted (never, or already removed) KernelBugError: its sequence can no longer change, so the
+ * answer would silently be "no collision".
  * Mirrors include/linux/mmu_notifier.h:mmu_interval_read_retry().
  */
 export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boolean {
+  checkSeqArgs('mmu_interval_read_retry', mni, seq, 'seq');
   assertUserLockHeld(mni, 'mmu_interval_read_retry');
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
@@ -402,10 +443,12 @@ export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boo
 
 /**
  * Lock-free hint of mmuIntervalReadRetry(): true is reliable (a later read_retry will be true),
- * false may be stale. Used to bail out of long operations early.
+ * false may be stale. Used to bail out of long operations early. Same argument checks as
+ * mmuIntervalReadRetry().
  * Mirrors include/linux/mmu_notifier.h:mmu_interval_check_retry().
  */
 export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): boolean {
+  checkSeqArgs('mmu_interval_check_retry', mni, seq, 'seq');
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
   if (mm !== null) {
@@ -422,24 +465,30 @@ export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): bo
 }
 
 /**
- * Record `curSeq` (odd) as the notifier's sequence; called by the driver's `invalidate`,
- * unconditionally, under the driver lock that read_retry is called with.
+ * Record `curSeq` as the notifier's sequence; called by the driver's `invalidate`,
+ * unconditionally, under the driver lock that read_retry is called with. `curSeq` must be the
+ * value invalidate() was given — the odd sequence of the invalidation in progress on the mm;
+ * anything else (a stale or invented value, a call outside a callback) would make a later
+ * read_retry answer wrongly, so it is a KernelBugError that changes nothing.
  * Mirrors include/linux/mmu_notifier.h:mmu_interval_set_seq().
  */
 export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): void {
-  if (!Number.isSafeInteger(curSeq)) {
-    throw new InvalidArgumentError(
-      `mmu_interval_set_seq: got ${curSeq}; expected the cur_seq passed to invalidate()`,
+  const fn = 'mmu_interval_set_seq';
+  if (!(mni instanceof MmuIntervalNotifier)) checkMni(fn, mni);
+  if (!isUlong(curSeq)) checkUlong(fn, 'cur_seq', curSeq, 'the cur_seq passed to invalidate()');
+  const m = containerOf(mni, fn);
+  assertUserLockHeld(mni, fn);
+  if (curSeq !== m.invalidateSeq || m.invalidateSeq % 2 === 0) {
+    throw new KernelBugError(
+      `${fn}: cur_seq ${curSeq} is not the sequence of an invalidation in progress on mm${m.mm.id} ` +
+        `(its invalidate_seq is ${m.invalidateSeq}${m.invalidateSeq % 2 === 0 ? ', even: none is' : ''}); ` +
+        'expected the cur_seq passed to invalidate(), from inside that callback',
     );
   }
-  assertUserLockHeld(mni, 'mmu_interval_set_seq');
   mni.invalidateSeq = curSeq;
-  const mm = mni.mm;
-  if (mm !== null) {
-    const sched = mm.machine.sched;
-    mmuNotifierLogOf(sched)?.record({ kind: 'set-seq', mni, seq: curSeq });
-    if (sched.trace.enabled) sched.trace.emit('mmu_interval.set_seq', `seq=${curSeq}`);
-  }
+  const sched = m.mm.machine.sched;
+  mmuNotifierLogOf(sched)?.record({ kind: 'set-seq', mni, seq: curSeq });
+  if (sched.trace.enabled) sched.trace.emit('mmu_interval.set_seq', `seq=${curSeq}`);
 }
 
 // ---- the interval-tree half of an invalidation (called by the mm's dispatcher) ---------------------------------------------------------------------

@@ -9,8 +9,10 @@
  * __mmu_notifier_mm_destroy().
  */
 import {
+  checkUlong,
   EAGAIN,
   InvalidArgumentError,
+  isUlong,
   KernelBugError,
   mightSleep,
   Spinlock,
@@ -26,6 +28,7 @@ import {
   mmuNotifierSetHooks,
   mmuNotifyEventName,
 } from '@hmmsim/mm';
+import { checkMmStruct, checkObject } from './arg-checks.ts';
 import { type MmuNotifierOpName, mmuNotifierLogOf } from './event-log.ts';
 import { IntervalTree } from './interval-tree.ts';
 import { explainNonBlockSleep, nonBlockEnd, nonBlockStart, type UserLock } from './lockdep.ts';
@@ -84,15 +87,17 @@ export function mmuNotifierSetOptions(
   mm: MmStruct,
   opts: Partial<MmuNotifierOptions>,
 ): MmuNotifierOptions {
+  checkMmStruct('mmuNotifierSetOptions', 'mm', mm);
+  checkObject('mmuNotifierSetOptions', 'opts', opts, 'an object of MmuNotifierOptions');
   const next = { ...mmuNotifierOptionsOf(mm), ...opts };
   if (next.unpairedStartEnd !== 'v5.4' && next.unpairedStartEnd !== 'fixed') {
     throw new InvalidArgumentError(
-      `unpairedStartEnd: got '${String(next.unpairedStartEnd)}'; expected 'v5.4' or 'fixed'`,
+      `mmuNotifierSetOptions: unpairedStartEnd is '${String(next.unpairedStartEnd)}'; expected 'v5.4' or 'fixed'`,
     );
   }
   if (next.insertRequires !== 'mm_count' && next.insertRequires !== 'mm_users') {
     throw new InvalidArgumentError(
-      `insertRequires: got '${String(next.insertRequires)}'; expected 'mm_count' or 'mm_users'`,
+      `mmuNotifierSetOptions: insertRequires is '${String(next.insertRequires)}'; expected 'mm_count' or 'mm_users'`,
     );
   }
   optionsByMm.set(mm, next);
@@ -120,6 +125,7 @@ export function mmuNotifierMmOf(mm: MmStruct): MmuNotifierMm | null {
  * Mirrors the allocation/publication half of mm/mmu_notifier.c:__mmu_notifier_register().
  */
 export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
+  checkMmStruct('mmu_notifier_mm_create', 'mm', mm);
   const existing = containers.get(mm);
   if (existing !== undefined) return existing;
   if (mm.notifier !== null) {
@@ -141,17 +147,31 @@ export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
 
 /** Check that `range` is a sane invalidation of `mm`. */
 function checkRange(mm: MmStruct, range: MmuNotifierRange, fn: string): void {
+  checkObject(fn, 'range', range, 'an mmu_notifier_range (mmuNotifierRangeInit)');
   if (range.mm !== mm) {
     throw new KernelBugError(
-      `${fn}: range of mm${range.mm.id} delivered to mm${mm.id}; expected range.mm to be the mm`,
+      `${fn}: range of mm${(range.mm as MmStruct | undefined)?.id} delivered to mm${mm.id}; expected range.mm to be the mm`,
     );
   }
   const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+  checkUlong(fn, 'range.start', start, 'an address');
+  checkUlong(fn, 'range.end', end, 'an address');
+  if (end <= start) {
     throw new InvalidArgumentError(
-      `${fn}: got range [${start}, ${end}); expected safe integers with 0 <= start < end`,
+      `${fn}: range [0x${start.toString(16)}, 0x${end.toString(16)}) is empty; expected start < end`,
     );
   }
+}
+
+/** Check the (mm, address numbers) of a synchronous hook: the container's mm, unsigned longs. */
+function checkHookArgs(m: MmuNotifierMm, fn: string, mm: MmStruct, a: number, b = 0): void {
+  if (mm !== m.mm) {
+    throw new KernelBugError(
+      `${fn}: mm${(mm as MmStruct | undefined)?.id} delivered to the container of mm${m.mm.id}; expected the same mm`,
+    );
+  }
+  if (!isUlong(a)) checkUlong(fn, 'start', a, 'an address');
+  if (!isUlong(b)) checkUlong(fn, 'end', b, 'an address');
 }
 
 /**
@@ -312,6 +332,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_invalidate_range().
    */
   invalidateRange(mm: MmStruct, start: number, end: number): void {
+    checkHookArgs(this, 'mmu_notifier_invalidate_range', mm, start, end);
     const idx = srcuReadLock(this.srcu);
     try {
       for (let mn = this.first; mn !== null; mn = mn.hnext) {
@@ -329,6 +350,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_change_pte().
    */
   changePte(mm: MmStruct, addr: number, bits: number, val: number): void {
+    checkHookArgs(this, 'mmu_notifier_change_pte', mm, addr);
     const idx = srcuReadLock(this.srcu);
     try {
       for (let mn = this.first; mn !== null; mn = mn.hnext) {
@@ -346,6 +368,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_clear_flush_young().
    */
   clearFlushYoung(mm: MmStruct, start: number, end: number): number {
+    checkHookArgs(this, 'mmu_notifier_clear_flush_young', mm, start, end);
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {
@@ -365,6 +388,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_clear_young().
    */
   clearYoung(mm: MmStruct, start: number, end: number): number {
+    checkHookArgs(this, 'mmu_notifier_clear_young', mm, start, end);
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {
@@ -384,6 +408,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_test_young().
    */
   testYoung(mm: MmStruct, addr: number): number {
+    checkHookArgs(this, 'mmu_notifier_test_young', mm, addr);
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {

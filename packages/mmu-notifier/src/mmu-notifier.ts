@@ -18,6 +18,7 @@ import {
   upWrite,
 } from '@hmmsim/kernel';
 import { type MmStruct, type MmuNotifierRange, mmdrop, mmgrab } from '@hmmsim/mm';
+import { checkInstance, checkMmStruct, checkObject } from './arg-checks.ts';
 import { mmuNotifierLogOf } from './event-log.ts';
 import { mmuNotifierMmCreate, mmuNotifierMmOf } from './mmu-notifier-mm.ts';
 import {
@@ -91,12 +92,25 @@ function assertMmapSemWriteHeld(mm: MmStruct, fn: string): void {
   }
 }
 
+/** Throw InvalidArgumentError unless `mn` is null or an MmuNotifier and `mm` an MmStruct. */
+function checkRegisterArgs(fn: string, mn: unknown, mm: unknown): void {
+  if (mn !== null) checkInstance(fn, 'mn', mn, MmuNotifier, 'an MmuNotifier (or null)');
+  checkMmStruct(fn, 'mm', mm);
+}
+
+/** Throw InvalidArgumentError unless `ops` is an ops object and `mm` an MmStruct. */
+function checkGetArgs(fn: string, ops: unknown, mm: unknown): void {
+  checkObject(fn, 'ops', ops, 'an MmuNotifierOps object');
+  checkMmStruct(fn, 'mm', mm);
+}
+
 /**
  * Register `mn` (or, with null, switch the interval tree on) for `mm`; caller holds mmap_sem for
  * write and an mm_users reference. Returns 0 (the model never fails allocation).
  * Mirrors mm/mmu_notifier.c:__mmu_notifier_register().
  */
 export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct): Promise<number> {
+  checkRegisterArgs('__mmu_notifier_register', mn, mm);
   assertMmapSemWriteHeld(mm, '__mmu_notifier_register');
   if (mm.mmUsers <= 0) {
     throw new KernelBugError(
@@ -132,6 +146,7 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
  * Mirrors mm/mmu_notifier.c:mmu_notifier_register().
  */
 export async function mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct): Promise<number> {
+  checkRegisterArgs('mmu_notifier_register', mn, mm);
   await downWrite(mm.mmapSem);
   try {
     return await __mmuNotifierRegister(mn, mm);
@@ -149,6 +164,7 @@ export async function mmuNotifierGetLocked(
   ops: MmuNotifierOps,
   mm: MmStruct,
 ): Promise<MmuNotifier | number> {
+  checkGetArgs('mmu_notifier_get_locked', ops, mm);
   assertMmapSemWriteHeld(mm, 'mmu_notifier_get_locked');
   const m = mmuNotifierMmOf(mm);
   if (m !== null) {
@@ -170,6 +186,11 @@ export async function mmuNotifierGetLocked(
   }
   const mn = ops.allocNotifier(mm);
   if (typeof mn === 'number') return mn;
+  if (!(mn instanceof MmuNotifier)) {
+    throw new KernelBugError(
+      `mmu_notifier_get_locked: alloc_notifier returned ${String(mn)}; expected an MmuNotifier or a negative errno (ERR_PTR)`,
+    );
+  }
   mn.ops = ops;
   const ret = await __mmuNotifierRegister(mn, mm);
   if (ret !== 0) {
@@ -187,6 +208,7 @@ export async function mmuNotifierGet(
   ops: MmuNotifierOps,
   mm: MmStruct,
 ): Promise<MmuNotifier | number> {
+  checkGetArgs('mmu_notifier_get', ops, mm);
   await downWrite(mm.mmapSem);
   try {
     return await mmuNotifierGetLocked(ops, mm);
@@ -201,6 +223,7 @@ export async function mmuNotifierGet(
  * Mirrors mm/mmu_notifier.c:mmu_notifier_put().
  */
 export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
+  checkInstance('mmu_notifier_put', 'mn', mn, MmuNotifier, 'an MmuNotifier from mmu_notifier_get');
   const mm = mn.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
   if (mm === null || m === null) {
@@ -246,10 +269,18 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
  * Mirrors mm/mmu_notifier.c:mmu_notifier_unregister().
  */
 export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Promise<void> {
+  checkInstance('mmu_notifier_unregister', 'mn', mn, MmuNotifier, 'an MmuNotifier');
+  checkMmStruct('mmu_notifier_unregister', 'mm', mm);
   const m = mmuNotifierMmOf(mm);
   if (mn.mm !== mm || m === null) {
     throw new KernelBugError(
       `mmu_notifier_unregister(mm${mm.id}): the notifier is not registered on this mm; expected a registered notifier`,
+    );
+  }
+  if (mn.users === 0) {
+    throw new KernelBugError(
+      `mmu_notifier_unregister(mm${mm.id}): the notifier was already released by its last mmu_notifier_put() ` +
+        '(free_notifier is pending); expected either unregister or the get/put pair, not both (mm_count would be dropped twice)',
     );
   }
   if (mn.hashed) {
@@ -286,5 +317,6 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
  * Mirrors mm/mmu_notifier.c:mmu_notifier_synchronize().
  */
 export async function mmuNotifierSynchronize(sched: Scheduler): Promise<void> {
+  checkObject('mmu_notifier_synchronize', 'sched', sched, 'the machine scheduler (machine.sched)');
   await srcuBarrier(mmuNotifierSrcu(sched));
 }

@@ -10,6 +10,7 @@
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import {
+  checkUlong,
   downRead,
   EBUSY,
   EFAULT,
@@ -44,6 +45,7 @@ import {
   pteLookup,
 } from '@hmmsim/mm';
 import { ptePresent } from '@hmmsim/pagetable';
+import { checkMmStruct } from './arg-checks.ts';
 import { type MmuNotifierLog, mmuNotifierLogStart } from './event-log.ts';
 import { IT_NIL } from './interval-tree.ts';
 import {
@@ -85,6 +87,8 @@ async function insertOrThrow(
  * Mirrors: model-only (a read-only follow_pte() without the accessed-bit update).
  */
 export function cpuPfnAt(mm: MmStruct, addr: number): number | null {
+  checkMmStruct('cpuPfnAt', 'mm', mm);
+  checkUlong('cpuPfnAt', 'addr', addr, 'an address');
   const slot = pteLookup(mm, addr);
   if (slot < 0) return null;
   return ptePresent(mm.pt.bits[slot] as number) ? (mm.pt.val[slot] as number) : null;
@@ -137,6 +141,7 @@ export class MirrorDriver {
 
   /** Device fault on `addr`: 0, -EFAULT (no CPU page / dying mm) or -EBUSY (ran out of tries). */
   async fault(addr: number): Promise<number> {
+    checkUlong('MirrorDriver.fault', 'addr', addr, 'an address');
     const mm = this.mm;
     if (!mmgetNotZero(mm)) return -EFAULT;
     try {

@@ -15,6 +15,7 @@
  * call_srcu, srcu_barrier).
  */
 import {
+  checkUlong,
   KernelBugError,
   mightSleep,
   type Scheduler,
@@ -95,6 +96,7 @@ export function srcuReadLock(ss: SrcuStruct): number {
  * Mirrors kernel/rcu/srcutree.c:__srcu_read_unlock().
  */
 export function srcuReadUnlock(ss: SrcuStruct, idx: number): void {
+  checkUlong('srcu_read_unlock', 'idx', idx, 'the index srcu_read_lock() returned');
   const n = ss.readers.get(idx);
   if (n === undefined || n <= 0) {
     throw new KernelBugError(

@@ -233,23 +233,62 @@ describe('the sequence protocol', () => {
     const { mm, sched } = world();
     const A = new TestDriver(sched, 'A');
     await A.insert(mm, 0x10000, 0x1000);
-    expect(() => mmuIntervalSetSeq(A.mni, 7)).toThrow(/without mutex A.user_lock/);
+    const m = container(mm);
+    // Inside an invalidation window of A (cur_seq = the odd global seq).
+    const r = range(mm, 0x10000, 0x11000);
+    await mmuNotifierInvalidateRangeStart(r);
+    const cur = m.invalidateSeq;
+    expect(cur % 2).toBe(1);
+    expect(() => mmuIntervalSetSeq(A.mni, cur)).toThrow(/without mutex A.user_lock/);
     expect(() => mmuIntervalReadRetry(A.mni, 1)).toThrow(KernelBugError);
     await mutexLock(A.lock);
-    mmuIntervalSetSeq(A.mni, 7);
-    expect(A.mni.invalidateSeq).toBe(7);
+    mmuIntervalSetSeq(A.mni, cur);
+    expect(A.mni.invalidateSeq).toBe(cur);
     expect(() => mmuIntervalSetSeq(A.mni, 1.5)).toThrow(InvalidArgumentError);
+    // A value other than the cur_seq of the invalidation in progress is refused, changing nothing.
+    expect(() => mmuIntervalSetSeq(A.mni, cur + 2)).toThrow(
+      /cur_seq \d+ is not the sequence of an invalidation in progress/,
+    );
+    expect(A.mni.invalidateSeq).toBe(cur);
     // read_begin and remove with the callback's lock held: lockdep says deadlock
     await expect(mmuIntervalReadBegin(A.mni)).rejects.toThrow(/lockdep: mmu_interval_read_begin/);
     await expect(mmuIntervalNotifierRemove(A.mni)).rejects.toThrow(
       /lockdep: mmu_interval_notifier_remove/,
     );
     mutexUnlock(A.lock);
+    await mmuNotifierInvalidateRangeEnd(r);
+    // Outside any window (the seq is even) there is no cur_seq to record.
+    await mutexLock(A.lock);
+    expect(() => mmuIntervalSetSeq(A.mni, cur)).toThrow(/even: none is/);
+    mutexUnlock(A.lock);
     // without a declared lock nothing is enforced
     const U = new TestDriver(sched, 'U', [], false);
     await U.insert(mm, 0x30000, 0x1000);
-    mmuIntervalSetSeq(U.mni, 9);
-    expect(mmuIntervalReadRetry(U.mni, 9)).toBe(false);
+    const r2 = range(mm, 0x30000, 0x31000);
+    await mmuNotifierInvalidateRangeStart(r2);
+    mmuIntervalSetSeq(U.mni, m.invalidateSeq);
+    expect(mmuIntervalReadRetry(U.mni, m.invalidateSeq)).toBe(false);
+    await mmuNotifierInvalidateRangeEnd(r2);
+  });
+
+  it('read_retry, check_retry and set_seq on a removed or never-inserted notifier throw, naming it', async () => {
+    const { mm, sched } = world();
+    const A = new TestDriver(sched, 'A', [], false);
+    expect(() => mmuIntervalReadRetry(A.mni, 1)).toThrow(
+      /is not inserted \(it was never inserted\)/,
+    );
+    expect(() => mmuIntervalCheckRetry(A.mni, 1)).toThrow(KernelBugError);
+    await A.insert(mm, 0x10000, 0x1000);
+    const s = await mmuIntervalReadBegin(A.mni);
+    await mmuIntervalNotifierRemove(A.mni);
+    // Before: read_retry answered false for ever (nothing can bump a removed notifier's seq).
+    expect(() => mmuIntervalReadRetry(A.mni, s)).toThrow(
+      /mmu_interval_read_retry: the interval notifier is not inserted \(it was removed from mm\d+/,
+    );
+    expect(() => mmuIntervalCheckRetry(A.mni, s)).toThrow(/mmu_interval_check_retry: .* removed/);
+    expect(() => mmuIntervalSetSeq(A.mni, 3)).toThrow(/mmu_interval_set_seq: .* removed/);
+    await expect(mmuIntervalReadBegin(A.mni)).rejects.toThrow(/read_begin: .* removed/);
+    expect(A.mni.invalidateSeq).toBe(s);
   });
 });
 

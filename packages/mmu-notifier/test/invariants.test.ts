@@ -22,6 +22,7 @@ import {
   checkRemoveAndDeferredInsert,
   checkSeqParity,
   checkStartEndPairing,
+  checkSubscriberRecords,
   checkTreeFrozen,
   checkUnregisterAndFree,
   MmuNotifier,
@@ -29,7 +30,6 @@ import {
   type MmuNotifierMm,
   mmuIntervalReadBegin,
   mmuIntervalReadRetry,
-  mmuIntervalSetSeq,
   mmuNotifierHistoryViolations,
   mmuNotifierLogStart,
   mmuNotifierLogStop,
@@ -63,9 +63,7 @@ describe('state checks', () => {
   it('inv 6 (checkSeqParity) catches an odd idle seq and an even notifier seq', async () => {
     const { mm, m, A } = await fixture();
     expect(checkSeqParity(m)).toEqual([]);
-    await mutexLock(A.lock);
-    mmuIntervalSetSeq(A.mni, 4); // a driver passing something other than cur_seq
-    mutexUnlock(A.lock);
+    A.mni.invalidateSeq = 4; // corrupted (set_seq itself refuses anything but cur_seq)
     expect(checkSeqParity(m)[0]).toMatch(/inv6: .* even invalidate_seq 4/);
     m.invalidateSeq = 5;
     expect(checkSeqParity(m).join()).toMatch(/odd with no active invalidation/);
@@ -120,6 +118,54 @@ describe('state checks', () => {
     mm.mmCount--;
     expect(checkMmPins(mm)[0]).toMatch(/inv14: .* 2 notifier pin/);
     expect(checkMmPins(world().mm)).toEqual([]);
+  });
+});
+
+describe('subscriber records (checkSubscriberRecords)', () => {
+  it('holds on a sound container and is part of mmuNotifierStateViolations', async () => {
+    const { mm, m } = await fixture();
+    await mmuNotifierRegister(new MmuNotifier({}), mm);
+    expect(checkSubscriberRecords(m)).toEqual([]);
+    m.pins = 0;
+    expect(mmuNotifierStateViolations(mm).join()).toMatch(
+      /inv14: .* 0 notifier pin\(s\) for 2 subscriber/,
+    );
+  });
+
+  it('catches a notifier whose interval was changed after insert (the tree still files the old one)', async () => {
+    const { m, A } = await fixture();
+    A.mni.itLast += 0x1000; // a driver "growing" its subscription in place
+    expect(checkSubscriberRecords(m).join()).toMatch(
+      /inv7: notifier \[0x1000, 0x2fff\] is filed in the tree as \[0x1000, 0x1fff\]/,
+    );
+  });
+
+  it('catches a linked notifier of another mm or without ops', async () => {
+    const { m, A } = await fixture();
+    const other = world().mm;
+    A.mni.mm = other;
+    expect(checkSubscriberRecords(m).join()).toMatch(/records mm\d+/);
+    A.mni.mm = m.mm;
+    A.mni.ops = null;
+    expect(checkSubscriberRecords(m).join()).toMatch(/without an invalidate op/);
+  });
+
+  it('catches an hlist subscriber unhashed, with users 0, a wrong back link or another mm', async () => {
+    const { mm, m } = await fixture();
+    const L = new MmuNotifier({});
+    const K = new MmuNotifier({});
+    await mmuNotifierRegister(L, mm);
+    await mmuNotifierRegister(K, mm); // K first, then L
+    expect(checkSubscriberRecords(m)).toEqual([]);
+    L.hashed = false;
+    L.users = 0;
+    L.hprev = null;
+    L.mm = null;
+    const errs = checkSubscriberRecords(m).join('\n');
+    expect(errs).toMatch(/subscriber 2 .* unhashed/);
+    expect(errs).toMatch(/subscriber 2 .* users 0/);
+    expect(errs).toMatch(/subscriber 2 .* wrong back link/);
+    expect(errs).toMatch(/subscriber 2 .* records mm NULL/);
   });
 });
 

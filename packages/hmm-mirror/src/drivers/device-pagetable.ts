@@ -6,8 +6,9 @@
  * Mirrors: model-only (the GPU page table nouveau programs with its PFNMAP method / amdgpu's
  * GART binding, reduced to what the invariants look at).
  */
-import { InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, InvalidArgumentError, isUlong, PAGE_SIZE } from '@hmmsim/kernel';
 import { followPte, type MmStruct } from '@hmmsim/mm';
+import { checkMmStruct } from '@hmmsim/mmu-notifier';
 
 /**
  * Device entry flag: the entry maps a page.
@@ -19,6 +20,29 @@ export const DEV_PTE_VALID = 1;
  * Mirrors: model-only.
  */
 export const DEV_PTE_WRITE = 2;
+
+/** Largest device page table (2^26 entries: 256 GiB mirrored, 576 MiB of typed arrays). */
+const MAX_DEVICE_PAGES = 2 ** 26;
+
+/**
+ * Throw InvalidArgumentError (naming `fn`) unless `[start, start + npages pages)` can be a device
+ * page table: a page-aligned address and a page count in [1, 2^26] ending below 2^53.
+ * Model helper (the drivers check their own arguments with it).
+ */
+export function checkDeviceSpan(fn: string, start: unknown, npages: unknown): void {
+  checkUlong(fn, 'start', start, 'a page-aligned address');
+  if (start % PAGE_SIZE !== 0) {
+    throw new InvalidArgumentError(
+      `${fn}: start 0x${start.toString(16)} is not page aligned; expected a multiple of ${PAGE_SIZE}`,
+    );
+  }
+  checkIntIn(fn, 'npages', npages, 1, MAX_DEVICE_PAGES, 'a page count in [1, 2^26]');
+  if (!Number.isSafeInteger(start + npages * PAGE_SIZE)) {
+    throw new InvalidArgumentError(
+      `${fn}: [0x${start.toString(16)}, +${npages} pages) ends past 2^53; expected a range of addresses`,
+    );
+  }
+}
 
 /**
  * What the CPU maps at an address: the pfn and whether it is writable.
@@ -35,6 +59,10 @@ export interface CpuMapping {
  * Mirrors mm/memory.c:follow_pte() (@hmmsim/mm's followPte, which this calls).
  */
 export function cpuMappingAt(mm: MmStruct, addr: number): CpuMapping | null {
+  if (!(isUlong(addr) && typeof mm === 'object' && mm !== null)) {
+    checkMmStruct('cpuMappingAt', 'mm', mm);
+    checkUlong('cpuMappingAt', 'addr', addr, 'an address');
+  }
   return mm.exited ? null : followPte(mm, addr);
 }
 
@@ -55,14 +83,7 @@ export class DevicePageTable {
     readonly start: number,
     readonly npages: number,
   ) {
-    if (!Number.isSafeInteger(start) || start % PAGE_SIZE !== 0 || start < 0) {
-      throw new InvalidArgumentError(
-        `DevicePageTable: start ${start} is not a page-aligned address`,
-      );
-    }
-    if (!Number.isSafeInteger(npages) || npages <= 0) {
-      throw new InvalidArgumentError(`DevicePageTable: npages ${npages}; expected an integer > 0`);
-    }
+    checkDeviceSpan('DevicePageTable', start, npages);
     this.pfn = new Float64Array(npages);
     this.flags = new Uint8Array(npages);
   }
@@ -74,6 +95,8 @@ export class DevicePageTable {
 
   /** Page index of `addr`, or -1 outside the table. */
   indexOf(addr: number): number {
+    if (!isUlong(addr))
+      checkUlong(`DevicePageTable ${this.name}.indexOf`, 'addr', addr, 'an address');
     if (addr < this.start || addr >= this.end) return -1;
     return Math.floor((addr - this.start) / PAGE_SIZE);
   }
@@ -81,6 +104,12 @@ export class DevicePageTable {
   /** Map page `i` to `pfn`, writable or not. */
   set(i: number, pfn: number, write: boolean): void {
     this.checkIndex(i);
+    checkUlong(`DevicePageTable ${this.name}.set`, 'pfn', pfn, 'a pfn (a safe integer >= 0)');
+    if (typeof write !== 'boolean') {
+      throw new InvalidArgumentError(
+        `DevicePageTable ${this.name}.set: write is ${String(write)}; expected a boolean`,
+      );
+    }
     this.pfn[i] = pfn;
     this.flags[i] = DEV_PTE_VALID | (write ? DEV_PTE_WRITE : 0);
     this.programmed++;
@@ -95,6 +124,9 @@ export class DevicePageTable {
 
   /** Unmap every page of `[start, end)` (clipped to the table); returns how many were mapped. */
   clearRange(start: number, end: number): number {
+    const fn = `DevicePageTable ${this.name}.clearRange`;
+    if (!isUlong(start)) checkUlong(fn, 'start', start, 'an address');
+    if (!isUlong(end)) checkUlong(fn, 'end', end, 'an address');
     const lo = Math.max(start, this.start);
     const hi = Math.min(end, this.end);
     let n = 0;
@@ -128,9 +160,14 @@ export class DevicePageTable {
   }
 
   private checkIndex(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.npages) {
-      throw new InvalidArgumentError(
-        `DevicePageTable ${this.name}: page index ${i}; expected an integer in [0, ${this.npages})`,
+    if (!(isUlong(i) && i < this.npages)) {
+      checkIntIn(
+        `DevicePageTable ${this.name}`,
+        'page index',
+        i,
+        0,
+        this.npages - 1,
+        `an index in [0, ${this.npages})`,
       );
     }
   }
@@ -182,6 +219,7 @@ export function findPfnMappings(
   pfn: number,
   candidates: readonly { readonly mm: MmStruct; readonly start: number; readonly end: number }[],
 ): { mm: MmStruct; addr: number }[] {
+  checkUlong('findPfnMappings', 'pfn', pfn, 'a pfn');
   const out: { mm: MmStruct; addr: number }[] = [];
   for (const c of candidates) {
     for (let a = c.start; a < c.end; a += PAGE_SIZE) {

@@ -15,13 +15,39 @@ import {
   HMM_PFN_SPECIAL,
   HMM_PFN_VALID,
   HMM_PFN_WRITE,
+  type HmmFlagsVersion,
   type HmmRange,
   hmmDeviceEntryToPfn,
   hmmEntryComplement,
   hmmEntryTest,
 } from '@hmmsim/hmm-range';
-import { InvalidArgumentError, PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, InvalidArgumentError, PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
 import { DEV_PTE_VALID, DEV_PTE_WRITE, type DevicePageTable } from './device-pagetable.ts';
+
+/**
+ * Throw InvalidArgumentError unless `write` is a boolean (a write fault or not).
+ * Model helper.
+ */
+export function checkWrite(fn: string, write: unknown): void {
+  if (typeof write !== 'boolean') {
+    throw new InvalidArgumentError(`${fn}: write is ${String(write)}; expected a boolean`);
+  }
+}
+
+/**
+ * Throw InvalidArgumentError unless `v` is undefined or a generation called with a flags
+ * argument ('5.4', 'seed', '5.5'), the ones the model drivers run. Model helper.
+ */
+export function checkFlagsVersion(
+  fn: string,
+  v: unknown,
+): asserts v is HmmFlagsVersion | undefined {
+  if (v !== undefined && v !== '5.4' && v !== 'seed' && v !== '5.5') {
+    throw new InvalidArgumentError(
+      `${fn}: hmmVersion is '${String(v)}'; expected '5.4', 'seed' or '5.5' (the drivers call hmmRangeFault(range, flags))`,
+    );
+  }
+}
 
 /** Valid bit. Mirrors NVIF_VMM_PFNMAP_V0_V. */
 export const DRV_V = 0x1;
@@ -47,6 +73,13 @@ export const DRIVER_PFN_VALUES: readonly number[] = Object.freeze([
  * Mirrors the range setup of nouveau_svm_fault() (v5.4).
  */
 export function driverRange(start: number, npages: number): HmmRange {
+  checkUlong('driverRange', 'start', start, 'an address');
+  checkIntIn('driverRange', 'npages', npages, 1, Number.MAX_SAFE_INTEGER, 'a page count >= 1');
+  if (!Number.isSafeInteger(start + npages * PAGE_SIZE)) {
+    throw new InvalidArgumentError(
+      `driverRange: ${npages} pages from 0x${start.toString(16)} end past 2^53; expected a range of addresses`,
+    );
+  }
   return createHmmRange({
     start,
     end: start + npages * PAGE_SIZE,
@@ -64,6 +97,7 @@ export function driverRange(start: number, npages: number): HmmRange {
  * Mirrors the request setup of nouveau_svm_fault().
  */
 export function setRequests(range: HmmRange, write: boolean): void {
+  checkWrite('setRequests', write);
   const req = range.flags[HMM_PFN_VALID]! | (write ? range.flags[HMM_PFN_WRITE]! : 0);
   range.pfns.fill(req);
 }

@@ -15,6 +15,7 @@
  */
 import { type HmmFlagsVersion, type HmmRange, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
+  checkIntIn,
   downRead,
   EBUSY,
   EFAULT,
@@ -34,6 +35,7 @@ import {
   mmuNotifierRangeBlockable,
 } from '@hmmsim/mm';
 import {
+  checkMmStruct,
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
   mmuIntervalNotifierInsert,
@@ -43,8 +45,15 @@ import {
   mmuIntervalSetSeq,
 } from '@hmmsim/mmu-notifier';
 import { HMM_RANGE_DEFAULT_TIMEOUT } from '../hmm-range-register.ts';
-import { DevicePageTable, describeSpan } from './device-pagetable.ts';
-import { describeResults, driverRange, programDevice, setRequests } from './encoding.ts';
+import { checkDeviceSpan, DevicePageTable, describeSpan } from './device-pagetable.ts';
+import {
+  checkFlagsVersion,
+  checkWrite,
+  describeResults,
+  driverRange,
+  programDevice,
+  setRequests,
+} from './encoding.ts';
 import type { FaultRecord } from './legacy-driver.ts';
 
 /**
@@ -139,12 +148,18 @@ export class IntervalDriver {
     npages: number,
     opts: IntervalDriverOptions = {},
   ) {
+    checkMmStruct('IntervalDriver', 'mm', mm);
+    checkDeviceSpan('IntervalDriver', start, npages);
     const maxTries = opts.maxTries ?? 3;
-    if (!Number.isSafeInteger(maxTries) || maxTries < 1) {
-      throw new InvalidArgumentError(
-        `IntervalDriver: maxTries ${maxTries}; expected an integer >= 1`,
-      );
-    }
+    checkIntIn(
+      'IntervalDriver',
+      'maxTries',
+      maxTries,
+      1,
+      Number.MAX_SAFE_INTEGER,
+      'an attempt count >= 1',
+    );
+    checkFlagsVersion('IntervalDriver', opts.hmmVersion);
     this.maxTries = maxTries;
     this.hmmVersion = opts.hmmVersion ?? '5.5';
     if (opts.mistake !== undefined && !INTERVAL_DRIVER_MISTAKES.includes(opts.mistake)) {
@@ -206,6 +221,7 @@ export class IntervalDriver {
    * hmm_range_fault().
    */
   async fault(write: boolean): Promise<number> {
+    checkWrite('IntervalDriver.fault', write);
     const mm = this.mm;
     if (!mmgetNotZero(mm)) return this.record(-EFAULT, 0);
     const clock = mm.machine.clock;

@@ -22,6 +22,7 @@
  */
 import { type HmmFlagsVersion, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
+  checkIntIn,
   downRead,
   downWrite,
   EAGAIN,
@@ -34,11 +35,19 @@ import {
   upWrite,
 } from '@hmmsim/kernel';
 import { type MmStruct, type MmuNotifierRange, mmuNotifierRangeBlockable } from '@hmmsim/mm';
+import { checkMmStruct } from '@hmmsim/mmu-notifier';
 import type { HmmMirrorApi } from '../api.ts';
 import { HmmMirror } from '../hmm-mirror.ts';
 import { HMM_RANGE_DEFAULT_TIMEOUT } from '../hmm-range-register.ts';
-import { DevicePageTable, describeSpan } from './device-pagetable.ts';
-import { describeResults, driverRange, programDevice, setRequests } from './encoding.ts';
+import { checkDeviceSpan, DevicePageTable, describeSpan } from './device-pagetable.ts';
+import {
+  checkFlagsVersion,
+  checkWrite,
+  describeResults,
+  driverRange,
+  programDevice,
+  setRequests,
+} from './encoding.ts';
 
 /**
  * Options of LegacyDriver.
@@ -89,12 +98,23 @@ export class LegacyDriver {
     npages: number,
     opts: LegacyDriverOptions = {},
   ) {
-    const maxTries = opts.maxTries ?? 3;
-    if (!Number.isSafeInteger(maxTries) || maxTries < 1) {
+    checkMmStruct('LegacyDriver', 'mm', mm);
+    checkDeviceSpan('LegacyDriver', start, npages);
+    if (typeof api !== 'object' || api === null || typeof api.hmmRangeRegister !== 'function') {
       throw new InvalidArgumentError(
-        `LegacyDriver: maxTries ${maxTries}; expected an integer >= 1`,
+        `LegacyDriver: api is ${api === null ? 'null' : `a ${typeof api}`} without the hmm_mirror calls; expected legacyHmmMirrorApi or shimHmmMirrorApi`,
       );
     }
+    const maxTries = opts.maxTries ?? 3;
+    checkIntIn(
+      'LegacyDriver',
+      'maxTries',
+      maxTries,
+      1,
+      Number.MAX_SAFE_INTEGER,
+      'an attempt count >= 1',
+    );
+    checkFlagsVersion('LegacyDriver', opts.hmmVersion);
     this.opts = {
       holdMmapSem: opts.holdMmapSem ?? false,
       leakRangeOnTimeout: opts.leakRangeOnTimeout ?? false,
@@ -155,6 +175,7 @@ export class LegacyDriver {
    * -EFAULT / -EPERM from hmm_range_fault(), or a registration error).
    */
   async fault(write: boolean): Promise<number> {
+    checkWrite('LegacyDriver.fault', write);
     const range = driverRange(this.dev.start, this.dev.npages);
     const api = this.api;
     const mm = this.mm;

@@ -38,19 +38,26 @@ export const shimMmuNotifierOps: MmuNotifierOps = Object.freeze({
  * interval tree of `mm` is switched on. 0, -EINVAL, or an allocation errno.
  * Model compat shim; mirrors the semantics of mm/hmm.c:hmm_mirror_register().
  */
-export async function hmmMirrorRegister(
+export function hmmMirrorRegister(
   mirror: HmmMirror | null | undefined,
   mm: MmStruct | null | undefined,
 ): Promise<number> {
-  if (mm !== null && mm !== undefined && mirror?.ops != null) {
-    const m = mmuNotifierMmOf(mm);
-    if (m === null || !m.hasItree) {
-      // Needs mmap_sem for write, which the caller holds (checked by the register below too).
-      const ret = await __mmuNotifierRegister(null, mm);
-      if (ret !== 0) return ret;
-    }
-  }
-  return hmmMirrorRegisterWith(mirror, mm, shimMmuNotifierOps, 'shim', 'hmm_mirror_register');
+  return hmmMirrorRegisterWith(
+    mirror,
+    mm,
+    shimMmuNotifierOps,
+    'shim',
+    'hmm_mirror_register',
+    switchTreeOn,
+  );
+}
+
+/** After the checks, before the struct hmm is got: switch the interval tree of `mm` on. */
+async function switchTreeOn(mm: MmStruct): Promise<number> {
+  const m = mmuNotifierMmOf(mm);
+  if (m?.hasItree) return 0;
+  // Needs mmap_sem for write, which the caller holds (checked before this runs).
+  return __mmuNotifierRegister(null, mm);
 }
 
 /**

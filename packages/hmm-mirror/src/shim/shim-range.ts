@@ -53,12 +53,14 @@ import {
 import type { Hmm } from '../hmm.ts';
 import type { HmmMirror } from '../hmm-mirror.ts';
 import {
+  assertRegistrationIntact,
+  checkRangeArg,
   checkTimeout,
   hmmRangeRegisterBegin,
   registrationOf,
   unlinkRange,
 } from '../hmm-range-register.ts';
-import { HMM_RANGE_POISON, recordRangeRegistration } from '../range-registry.ts';
+import { HMM_RANGE_POISON, rangeRegistration, recordRangeRegistration } from '../range-registry.ts';
 
 /**
  * The interval notifier backing one shim range; `range` is null once the range was unregistered
@@ -116,6 +118,10 @@ export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): 
   const list = orphansOf.get(hmm);
   while (list !== undefined && list.length > 0) {
     const mni = list[0] as ShimRangeNotifier;
+    if (mni.state === 'idle') {
+      list.shift(); // removed behind the shim's back: nothing left to do
+      continue;
+    }
     if (onlyOutsideWindows && coreOf(mni, 'hmm_range_wait_until_valid').isInvalidating()) return;
     list.shift();
     await mmuIntervalNotifierRemove(mni);
@@ -123,11 +129,17 @@ export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): 
 }
 
 /** The interval notifier of a registered shim range. */
-function notifierOf(range: HmmRange, fn: string): ShimRangeNotifier {
+function notifierOf(range: HmmRange, fn: string, allowRemoved = false): ShimRangeNotifier {
   const mni = range.notifier;
   if (!(mni instanceof ShimRangeNotifier) || mni.range !== range) {
     throw new KernelBugError(
       `${fn}: range.notifier was changed after hmm_range_register(); expected the shim's notifier to stay in place until hmm_range_unregister()`,
+    );
+  }
+  if (mni.state === 'idle' && !allowRemoved) {
+    throw new KernelBugError(
+      `${fn}: the range's interval notifier was removed (mmu_interval_notifier_remove() on the shim's notifier); ` +
+        'expected it to stay inserted until hmm_range_unregister(): the range can no longer see invalidations',
     );
   }
   return mni;
@@ -185,12 +197,15 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
  */
 export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
   const { hmm } = registrationOf(range, 'hmm_range_unregister', 'shim');
-  const mni = notifierOf(range, 'hmm_range_unregister');
+  // A notifier removed behind the shim's back is not queued again (its remove already ran).
+  const mni = notifierOf(range, 'hmm_range_unregister', true);
   await unlinkRange(hmm, range);
   mni.range = null;
-  const list = orphansOf.get(hmm);
-  if (list === undefined) orphansOf.set(hmm, [mni]);
-  else list.push(mni);
+  if (mni.state !== 'idle') {
+    const list = orphansOf.get(hmm);
+    if (list === undefined) orphansOf.set(hmm, [mni]);
+    else list.push(mni);
+  }
   range.notifier = null;
   range.valid = false;
   range.hmm = HMM_RANGE_POISON;
@@ -212,8 +227,11 @@ export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
  * mmu_interval_read_retry().
  */
 export function hmmRangeValid(range: HmmRange): boolean {
-  const mni = range.notifier;
-  if (!(mni instanceof ShimRangeNotifier) || mni.range !== range) return range.valid;
+  checkRangeArg('hmm_range_valid', range);
+  const reg = rangeRegistration(range);
+  if (reg === undefined) return range.valid;
+  assertRegistrationIntact(range, reg, 'hmm_range_valid');
+  const mni = notifierOf(range, 'hmm_range_valid');
   const valid = !mmuIntervalReadRetry(mni, range.notifierSeq);
   range.valid = valid;
   return valid;
@@ -231,7 +249,9 @@ export function hmmRangeValid(range: HmmRange): boolean {
  */
 export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): Promise<boolean> {
   checkTimeout(timeout, 'hmm_range_wait_until_valid');
-  const { hmm } = registrationOf(range, 'hmm_range_wait_until_valid', 'shim');
+  const reg = registrationOf(range, 'hmm_range_wait_until_valid', 'shim');
+  assertRegistrationIntact(range, reg, 'hmm_range_wait_until_valid');
+  const { hmm } = reg;
   const mni = notifierOf(range, 'hmm_range_wait_until_valid');
   await reapShimNotifiers(hmm, true);
   if (!mmuIntervalReadRetry(mni, range.notifierSeq)) {
