@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Consumer smoke test of `hmmsim explore ./my-scenario.ts` (not run by CI yet).
+# Consumer smoke test of `hmmsim explore ./my-scenario.ts`; CI runs it from scripts/consumer-smoke.sh.
 #
-# Builds every package, packs the `hmmsim` CLI and the @hmmsim/* packages it depends on into
-# tarballs, installs them with npm into a scratch folder outside the repository (a plain
+# Packs the `hmmsim` CLI and the @hmmsim/* packages it depends on into tarballs (their prepack
+# builds dist/), installs them with npm into a scratch folder outside the repository (a plain
 # `npm init` folder: CommonJS, no TypeScript set-up), writes scenario files there and runs the
 # installed command on them: clean and violating scenarios, --export, --replay, --mermaid, a
 # scenario whose setup ignores `sched` (ScenarioError), a file that is not a scenario, the
 # explorer README's "Check your own code" file, and files run from other folders.
 #
 # Usage: scripts/smoke-explore-file.sh [SCRATCH_DIR]   (default /tmp/scratch; TARBALLS=/tmp/tarballs)
+# With SMOKE_REUSE_TARBALLS=1 it installs the tarballs already in TARBALLS instead of packing them.
 # Needs Node >= 20.19 and network access to the npm registry (for cac, tsx, fast-check).
 set -euo pipefail
 
@@ -45,17 +46,17 @@ run() {
 # hmmsim ARGS...: the installed command (npx --no: never fetch it from the registry).
 hmmsim() { npx --no hmmsim "$@"; }
 
-step "build every package (dist/ is what the tarballs ship)"
-(cd "$repo" && "${pnpm[@]}" -r build >/dev/null)
-echo "built"
-
-step "pack into $tarballs"
-rm -rf "$tarballs"
-mkdir -p "$tarballs"
-for p in "${packages[@]}"; do
-  (cd "$repo/packages/$p" && "${pnpm[@]}" pack --pack-destination "$tarballs" >/dev/null)
-done
-(cd "$repo/apps/cli" && "${pnpm[@]}" pack --pack-destination "$tarballs" >/dev/null)
+if [ "${SMOKE_REUSE_TARBALLS:-0}" = 1 ]; then
+  step "reuse the tarballs in $tarballs"
+else
+  step "pack into $tarballs (each package's prepack builds the dist/ it ships)"
+  rm -rf "$tarballs"
+  mkdir -p "$tarballs"
+  for p in "${packages[@]}"; do
+    (cd "$repo/packages/$p" && "${pnpm[@]}" pack --pack-destination "$tarballs" >/dev/null)
+  done
+  (cd "$repo/apps/cli" && "${pnpm[@]}" pack --pack-destination "$tarballs" >/dev/null)
+fi
 ls "$tarballs"
 
 step "install the tarballs with npm into $scratch"
