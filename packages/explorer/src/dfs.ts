@@ -147,6 +147,7 @@ export interface DfsSearchOptions<S> {
   readonly visit: (rec: RunRecord, run: number) => boolean;
   /** Cut runs that reach this many steps (re-read before every run). */
   readonly pruneAtSteps?: (() => number) | undefined;
+  /** Called with the final state and outcome of every schedule run (not the pruned ones). */
   readonly onSchedule?: RunOptions<S>['onSchedule'];
 }
 

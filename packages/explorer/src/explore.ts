@@ -13,12 +13,16 @@ import { verifyReplay } from './verify-replay.ts';
 /** How schedules are chosen. */
 export type Strategy = 'dfs' | 'random' | 'pct';
 
+/** Every strategy explore() accepts, in the order the CLI lists them. */
 export const STRATEGIES: readonly Strategy[] = ['dfs', 'random', 'pct'];
 
-/** Defaults of explore(). */
+/** Default preemption bound of the DFS strategy. */
 export const DEFAULT_DFS_BOUND = 2;
+/** Default depth of the PCT strategy (priority change points + 1). */
 export const DEFAULT_PCT_DEPTH = 3;
+/** Default number of schedules the random and PCT strategies run. */
 export const DEFAULT_RUNS = 1000;
+/** Default base seed of the random and PCT strategies (run i uses seed + i). */
 export const DEFAULT_SEED = 1;
 
 /** Options of explore(). */

@@ -11,6 +11,7 @@ export interface SeededSearchOptions<S> {
   readonly seed: number;
   /** Called after every run with the run's seed (undefined for a probe); true stops. */
   readonly visit: (rec: RunRecord, run: number, seed: number | undefined) => boolean;
+  /** Called with the final state and outcome of every schedule run (not the pruned ones). */
   readonly onSchedule?: RunOptions<S>['onSchedule'];
 }
 

@@ -115,8 +115,8 @@ export type MmuNotifierLogEvent = { readonly step: number; readonly task: string
     }
 );
 
-/** Distributes Omit over the event union. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** Omit distributed over each member of a union (used for the event-log input type). Model helper. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
  * An event as passed to record(): step and task are filled in.

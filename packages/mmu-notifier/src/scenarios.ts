@@ -208,7 +208,7 @@ class SeqDriver {
 }
 
 /** Common state of the scenarios. */
-interface World {
+export interface World {
   readonly sched: Scheduler;
   readonly mm: MmStruct;
   readonly log: MmuNotifierLog;
@@ -250,7 +250,8 @@ function endCheck(w: World): void {
 
 // ---- insert during an invalidation is deferred ----------------------------------------------------
 
-interface InsertState extends World {
+/** State of the insert-during-invalidation scenario. Model-only. */
+export interface InsertState extends World {
   readonly a: SeqDriver;
   readonly b: SeqDriver;
   seqB: number | undefined;
@@ -294,7 +295,8 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
 
 // ---- remove waits for the window ------------------------------------------------------------------
 
-interface RemoveState extends World {
+/** State of the remove-waits scenario. Model-only. */
+export interface RemoveState extends World {
   readonly a: SeqDriver;
   removed: boolean;
   callsAtRemove: number;
@@ -342,7 +344,8 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
 
 // ---- read_begin sleeps while invalidated, read_retry judges right ---------------------------------
 
-interface ReadState extends World {
+/** State of the read_begin-sleeps scenario. Model-only. */
+export interface ReadState extends World {
   readonly a: SeqDriver;
   readonly b: SeqDriver;
   result: { seq: number; retry: boolean } | undefined;
@@ -400,7 +403,8 @@ export const readBeginSleepsWhileInvalidated: Scenario<ReadState> = defineScenar
 
 // ---- the collision-retry driver never keeps a stale mapping ---------------------------------------
 
-interface MirrorState extends World {
+/** State of the collision-retry scenarios (a mirrored range and its device copy). Model-only. */
+export interface MirrorState extends World {
   readonly drv: MirrorDriver;
   readonly addr: number;
   faultRet: number | undefined;
@@ -486,7 +490,8 @@ export const forgottenSetSeqCaught: Scenario<MirrorState> = defineScenario<Mirro
 
 // ---- legacy: unregister waits for a callback in flight --------------------------------------------
 
-interface UnregisterState extends World {
+/** State of the unregister-waits scenario. Model-only. */
+export interface UnregisterState extends World {
   readonly mn: MmuNotifier;
   inCallback: number;
   unregistered: boolean;

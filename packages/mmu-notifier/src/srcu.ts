@@ -25,7 +25,8 @@ import {
   wakeUpAll,
 } from '@hmmsim/kernel';
 
-interface PendingCallback {
+/** A callback queued by call_srcu(), run after the grace period it waits for. Model-only. */
+export interface PendingCallback {
   /** Readers of epochs <= this must be gone before `fn` runs. */
   readonly epoch: number;
   readonly fn: () => void;
