@@ -3,9 +3,15 @@
  * live mappings. An access through an address no live mapping covers, or against the mapping's
  * direction, is an IOMMU fault: recorded, and never served.
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { checkUlong, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
 import { compoundHead, readPage, writePage } from '@hmmsim/pagetable';
-import type { DmaDevice, DmaMapping, IommuFault, IommuFaultReason } from './dma-device.ts';
+import {
+  assertIsDmaDevice,
+  type DmaDevice,
+  type DmaMapping,
+  type IommuFault,
+  type IommuFaultReason,
+} from './dma-device.ts';
 import { dmaDirAllowsDeviceRead, dmaDirAllowsDeviceWrite } from './dma-direction.ts';
 
 /** Result of a device access: the bytes read, or the fault that stopped it. */
@@ -38,6 +44,14 @@ function translate(dev: DmaDevice, daddr: number, write: boolean): number | Iomm
   return pfn;
 }
 
+/** InvalidArgumentError unless `[daddr, daddr + len)` is a span of bus addresses below 2^53. */
+function checkBusSpan(fn: string, dev: DmaDevice, daddr: number, len: number): void {
+  assertIsDmaDevice(fn, dev);
+  checkUlong(fn, 'daddr', daddr, 'a bus address');
+  checkUlong(fn, 'len', len, 'a length in bytes');
+  checkUlong(fn, 'daddr + len', daddr + len, 'a span ending below 2^53');
+}
+
 /** Walk `[daddr, daddr + len)` page by page; stops at the first fault. */
 function access(
   dev: DmaDevice,
@@ -59,9 +73,12 @@ function access(
 
 /**
  * The device reads `len` bytes at bus address `daddr`: the bytes, or an IOMMU fault (unmapped,
- * wrong direction, or a page freed under a live mapping). Model of a device DMA read.
+ * wrong direction, or a page freed under a live mapping). An address or length that is not a
+ * u64 below 2^53 throws InvalidArgumentError (it would otherwise read nothing and succeed).
+ * Model of a device DMA read.
  */
 export function deviceDmaRead(dev: DmaDevice, daddr: number, len: number): DmaAccessResult {
+  checkBusSpan('deviceDmaRead', dev, daddr, len);
   const out = new Uint8Array(len);
   const pm = dev.machine.phys;
   const f = access(dev, daddr, len, false, (pfn, off, at, n) =>
@@ -72,9 +89,14 @@ export function deviceDmaRead(dev: DmaDevice, daddr: number, len: number): DmaAc
 
 /**
  * The device writes `bytes` at bus address `daddr`: done, or an IOMMU fault. Pages before the
- * faulting one are written (as a partial burst would). Model of a device DMA write.
+ * faulting one are written (as a partial burst would). A bad address (as for deviceDmaRead) or
+ * bytes that are not a Uint8Array throw InvalidArgumentError. Model of a device DMA write.
  */
 export function deviceDmaWrite(dev: DmaDevice, daddr: number, bytes: Uint8Array): DmaAccessResult {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InvalidArgumentError('deviceDmaWrite: bytes is not a Uint8Array');
+  }
+  checkBusSpan('deviceDmaWrite', dev, daddr, bytes.length);
   const pm = dev.machine.phys;
   const f = access(dev, daddr, bytes.length, true, (pfn, off, at, n) =>
     writePage(pm, pfn, off, bytes.subarray(at, at + n)),

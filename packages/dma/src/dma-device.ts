@@ -4,7 +4,7 @@
  * CONFIG_DMA_API_DEBUG does) and the IOMMU faults it raised.
  * Mirrors the DMA side of include/linux/device.h:struct device (dma_mask) plus an IOMMU domain.
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 import { DMA_BIT_MASK, type DmaDataDirection } from './dma-direction.ts';
 import { IovaDomain } from './iova.ts';
@@ -78,6 +78,7 @@ export class DmaDevice {
   readonly iovaPages: number | undefined;
 
   constructor(machine: Machine, opts: DmaDeviceOptions) {
+    checkDmaDeviceOptions(opts);
     this.machine = machine;
     this.name = opts.name ?? 'dma0';
     this.iommu = opts.iommu ?? true;
@@ -94,13 +95,69 @@ export class DmaDevice {
   }
 }
 
-/** Highest IOVA page a mask (and optional aperture) allows. Model helper (the IOVA domain limit of intel-iommu/dma-iommu, page granular). */
+/** InvalidArgumentError unless `dev` is a DmaDevice. Model helper. */
+export function assertIsDmaDevice(fn: string, dev: unknown): asserts dev is DmaDevice {
+  if (!(dev instanceof DmaDevice)) {
+    throw new InvalidArgumentError(
+      `${fn}: dev is ${dev === null ? 'null' : typeof dev}, not a DmaDevice; expected createDmaDevice()`,
+    );
+  }
+}
+
+/** The smallest mask the model accepts: one whole page above IOVA page 0. */
+const MIN_MASK = 2 * PAGE_SIZE - 1;
+
+/**
+ * Check createDmaDevice()'s options: a mask that could not be a dma_addr_t, or one that cannot
+ * address a page, an aperture that is not a positive page count, a name that is not a string:
+ * InvalidArgumentError naming the option. Model helper.
+ */
+export function checkDmaDeviceOptions(opts: DmaDeviceOptions): void {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError(`createDmaDevice: opts is ${String(opts)}; expected an object`);
+  }
+  if (opts.name !== undefined && typeof opts.name !== 'string') {
+    throw new InvalidArgumentError('createDmaDevice: opts.name is not a string');
+  }
+  if (opts.dmaMask !== undefined) {
+    checkIntIn(
+      'createDmaDevice',
+      'opts.dmaMask',
+      opts.dmaMask,
+      MIN_MASK,
+      Number.MAX_SAFE_INTEGER,
+      `a DMA mask of at least ${MIN_MASK} (use DMA_BIT_MASK)`,
+    );
+  }
+  if (opts.iovaPages !== undefined) {
+    checkIntIn(
+      'createDmaDevice',
+      'opts.iovaPages',
+      opts.iovaPages,
+      1,
+      Number.MAX_SAFE_INTEGER,
+      'a positive page count',
+    );
+  }
+}
+
+/**
+ * Highest IOVA page a mask (and optional aperture) allows; numbers that are not a mask or a page
+ * count throw InvalidArgumentError. Model helper (the IOVA domain limit of intel-iommu/dma-iommu,
+ * page granular).
+ */
 export function iovaLimitPfn(mask: number, aperturePages?: number): number {
+  checkUlong('iovaLimitPfn', 'mask', mask, 'a DMA mask');
+  if (aperturePages !== undefined)
+    checkUlong('iovaLimitPfn', 'aperturePages', aperturePages, 'a page count');
   const byMask = Math.floor((mask + 1) / PAGE_SIZE) - 1;
   return aperturePages === undefined ? byMask : Math.min(byMask, aperturePages);
 }
 
-/** Create a DMA device on `machine`. Model entry point (a PCI probe with dma_set_mask done). */
+/**
+ * Create a DMA device on `machine`; options that are not usable throw InvalidArgumentError
+ * (checkDmaDeviceOptions). Model entry point (a PCI probe with dma_set_mask done).
+ */
 export function createDmaDevice(machine: Machine, opts: DmaDeviceOptions = {}): DmaDevice {
   return new DmaDevice(machine, opts);
 }

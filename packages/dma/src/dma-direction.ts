@@ -7,6 +7,7 @@
  * Number.MAX_SAFE_INTEGER (as ULONG_MAX in @hmmsim/kernel), and DMA_BIT_MASK(n) for n >= 53
  * saturates to the same value — every model address fits such a mask.
  */
+import { checkIntIn, KernelBugError } from '@hmmsim/kernel';
 
 /** Both directions. Mirrors include/linux/dma-direction.h:DMA_BIDIRECTIONAL. */
 export const DMA_BIDIRECTIONAL = 0;
@@ -23,12 +24,28 @@ export type DmaDataDirection = 0 | 1 | 2 | 3;
 /** The address dma_map_page() returns on failure. Mirrors include/linux/dma-mapping.h:DMA_MAPPING_ERROR. */
 export const DMA_MAPPING_ERROR = Number.MAX_SAFE_INTEGER;
 
-/** The mask of an n-bit DMA address space (n in 1..64; saturated at 2^53 - 1). Mirrors include/linux/dma-mapping.h:DMA_BIT_MASK(). */
+/**
+ * The mask of an n-bit DMA address space (n in 1..64; saturated at 2^53 - 1); another n throws
+ * InvalidArgumentError. Mirrors include/linux/dma-mapping.h:DMA_BIT_MASK().
+ */
 export function DMA_BIT_MASK(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new RangeError(`DMA_BIT_MASK: ${n} is not a bit count in [1, 64]`);
-  }
+  checkIntIn('DMA_BIT_MASK', 'n', n, 1, 64, 'a bit count in [1, 64]');
   return n >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** n - 1;
+}
+
+/**
+ * Check a direction given to the streaming API: a value a C caller could not pass (NaN, a
+ * fraction, ...) throws InvalidArgumentError; an integer that is not BIDIRECTIONAL, TO_DEVICE or
+ * FROM_DEVICE (DMA_NONE included) is the kernel's BUG_ON(!valid_dma_direction()): KernelBugError.
+ * Model helper (include/linux/dma-direction.h:valid_dma_direction()).
+ */
+export function checkDmaDirection(fn: string, dir: unknown): asserts dir is DmaDataDirection {
+  checkIntIn(fn, 'dir', dir, 0, Number.MAX_SAFE_INTEGER, 'a DMA_* direction (0, 1 or 2)');
+  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
+    throw new KernelBugError(
+      `${fn}: invalid DMA direction ${dir} (valid_dma_direction() fails); expected DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)`,
+    );
+  }
 }
 
 /** True if a device may read memory through a mapping of direction `dir`. Model helper (IOMMU read permission). */

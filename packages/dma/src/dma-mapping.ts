@@ -3,36 +3,32 @@
  * dma_set_mask(), with the checks CONFIG_DMA_API_DEBUG makes (unmapping what was never mapped,
  * or with another size or direction, is a WARN: KernelBugError here).
  */
-import { EIO, ENOMEM, InvalidArgumentError, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, EIO, ENOMEM, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
 import { isDevicePrivatePage } from '@hmmsim/migrate';
 import { compoundHead, pfnValid } from '@hmmsim/pagetable';
-import type { DmaDevice, DmaMapping } from './dma-device.ts';
-import { iovaLimitPfn } from './dma-device.ts';
-import {
-  DMA_BIDIRECTIONAL,
-  DMA_FROM_DEVICE,
-  DMA_MAPPING_ERROR,
-  DMA_TO_DEVICE,
-  type DmaDataDirection,
-} from './dma-direction.ts';
+import { assertIsDmaDevice, type DmaDevice, type DmaMapping, iovaLimitPfn } from './dma-device.ts';
+import { checkDmaDirection, DMA_MAPPING_ERROR, type DmaDataDirection } from './dma-direction.ts';
 import { allocIova, freeIova, IovaDomain } from './iova.ts';
 
-function checkDir(fn: string, dir: number): asserts dir is DmaDataDirection {
-  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
-    throw new KernelBugError(`${fn}: invalid DMA direction ${dir} (valid_dma_direction() fails)`);
-  }
-}
-
 function checkSpan(fn: string, offset: number, size: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset >= PAGE_SIZE) {
-    throw new InvalidArgumentError(`${fn}: offset ${offset} must be in [0, ${PAGE_SIZE})`);
-  }
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new InvalidArgumentError(`${fn}: size ${size} must be a positive integer`);
-  }
+  checkIntIn(
+    fn,
+    'offset',
+    offset,
+    0,
+    PAGE_SIZE - 1,
+    `an offset into the page, in [0, ${PAGE_SIZE})`,
+  );
+  checkIntIn(fn, 'size', size, 1, Number.MAX_SAFE_INTEGER - offset, 'a positive size in bytes');
 }
 
+/**
+ * The pages of a new mapping: `page` must be a pfn (InvalidArgumentError otherwise, from the
+ * shared vocabulary) and it and the pages after it allocated struct pages (KernelBugError: the
+ * kernel would map whatever memory sits there).
+ */
 function checkPage(dev: DmaDevice, page: number, nr: number): void {
+  checkUlong('dma_map_page', 'page', page, 'a pfn');
   const pm = dev.machine.phys;
   for (let p = page; p < page + nr; p++) {
     if (!pfnValid(pm, p) || (pm.refcount[compoundHead(pm, p)] as number) <= 0) {
@@ -89,7 +85,9 @@ function busAddress(
  * the DMA mask without an IOMMU, or the page is device-private. Device-private pages are refused
  * on purpose: v5.4 would hand out the physical address of memory that does not exist (R9); the
  * model keeps invariant 18 instead and counts the refusal. KernelBugError for an invalid
- * direction or a free page. Mirrors include/linux/dma-mapping.h:dma_map_page_attrs().
+ * direction or a page that is not allocated (past the memmap included); InvalidArgumentError for
+ * a page, offset or size a C caller could not pass (NaN, ±Infinity, fractions, negatives, past
+ * 2^53) or a span leaving the page's offset range. Mirrors include/linux/dma-mapping.h:dma_map_page_attrs().
  */
 export function dmaMapPage(
   dev: DmaDevice,
@@ -98,7 +96,8 @@ export function dmaMapPage(
   size: number,
   dir: DmaDataDirection,
 ): number {
-  checkDir('dma_map_page', dir);
+  assertIsDmaDevice('dma_map_page', dev);
+  checkDmaDirection('dma_map_page', dir);
   checkSpan('dma_map_page', offset, size);
   const nr = Math.ceil((offset + size) / PAGE_SIZE);
   checkPage(dev, page, nr);
@@ -117,8 +116,8 @@ export function dmaMapPage(
 /**
  * Tear down a mapping made by dmaMapPage() with the same address, size and direction; anything
  * else is the DMA-API debug WARN ("device driver tries to free DMA memory it has not allocated",
- * "… with different size", "… with different direction"): KernelBugError, nothing changed.
- * Mirrors include/linux/dma-mapping.h:dma_unmap_page_attrs() (with kernel/dma/debug.c:check_unmap()).
+ * "… with different size", "… with different direction"): KernelBugError, nothing changed;
+ * numbers that could not be a dma_addr_t or a size throw InvalidArgumentError. Mirrors include/linux/dma-mapping.h:dma_unmap_page_attrs() (with kernel/dma/debug.c:check_unmap()).
  */
 export function dmaUnmapPage(
   dev: DmaDevice,
@@ -126,11 +125,21 @@ export function dmaUnmapPage(
   size: number,
   dir: DmaDataDirection,
 ): void {
-  checkDir('dma_unmap_page', dir);
+  assertIsDmaDevice('dma_unmap_page', dev);
+  checkUlong('dma_unmap_page', 'addr', daddr, 'a dma_addr_t');
+  checkIntIn(
+    'dma_unmap_page',
+    'size',
+    size,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'a positive size in bytes',
+  );
+  checkDmaDirection('dma_unmap_page', dir);
   const list = dev.live.get(daddr);
   if (list === undefined || list.length === 0) {
     throw new KernelBugError(
-      `DMA-API: ${dev.name}: device driver tries to free DMA memory it has not allocated [device address=0x${daddr.toString(16)}] [size=${size} bytes]`,
+      `dma_unmap_page: DMA-API: ${dev.name}: device driver tries to free DMA memory it has not allocated [device address=0x${daddr.toString(16)}] [size=${size} bytes]`,
     );
   }
   const m = list.find((x) => x.size === size && x.dir === dir);
@@ -141,7 +150,7 @@ export function dmaUnmapPage(
         ? `size (mapped ${first.size}, unmapped ${size})`
         : `direction (mapped ${first.dir}, unmapped ${dir})`;
     throw new KernelBugError(
-      `DMA-API: ${dev.name}: device driver frees DMA memory with different ${what} [device address=0x${daddr.toString(16)}]`,
+      `dma_unmap_page: DMA-API: ${dev.name}: device driver frees DMA memory with different ${what} [device address=0x${daddr.toString(16)}]`,
     );
   }
   untrack(dev, m);
@@ -150,24 +159,24 @@ export function dmaUnmapPage(
 }
 
 /**
- * 0 for a usable address, -ENOMEM for DMA_MAPPING_ERROR.
+ * 0 for a usable address, -ENOMEM for DMA_MAPPING_ERROR; a value that could not be a dma_addr_t
+ * (NaN, …) throws InvalidArgumentError rather than passing as usable.
  * Mirrors include/linux/dma-mapping.h:dma_mapping_error() (v5.4).
  */
 export function dmaMappingError(_dev: DmaDevice, daddr: number): number {
+  checkUlong('dma_mapping_error', 'dma_addr', daddr, 'a dma_addr_t');
   return daddr === DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
 
 /**
  * Set the device's DMA mask: 0, or -EIO when the mask cannot address even one page. The model
  * only allows it before the first mapping (drivers set it at probe time); later is KernelBugError.
+ * A mask that is not a u64 (NaN, fractions, negatives, past 2^53) throws InvalidArgumentError.
  * Mirrors include/linux/dma-mapping.h:dma_set_mask().
  */
 export function dmaSetMask(dev: DmaDevice, mask: number): number {
-  if (!Number.isSafeInteger(mask) || mask < 0) {
-    throw new InvalidArgumentError(
-      `dma_set_mask: mask ${mask} must be a safe integer (use DMA_BIT_MASK)`,
-    );
-  }
+  assertIsDmaDevice('dma_set_mask', dev);
+  checkUlong('dma_set_mask', 'mask', mask, 'a DMA mask (use DMA_BIT_MASK)');
   if (mask < 2 * PAGE_SIZE - 1) return -EIO;
   if (dev.nrLive !== 0) {
     throw new KernelBugError(

@@ -5,7 +5,7 @@
  *
  * Mirrors lib/test_hmm.c: struct dmirror_bounce, dmirror_bounce_init(), dmirror_bounce_fini().
  */
-import { ENOMEM, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkUlong, ENOMEM, PAGE_SIZE } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 
 /** A bounce buffer for `[addr, addr + size)`. Mirrors lib/test_hmm.c:struct dmirror_bounce. */
@@ -19,13 +19,16 @@ export interface DmirrorBounce {
 
 /**
  * A zeroed bounce buffer for `size` bytes at `addr`, or -ENOMEM when it cannot be allocated
- * (more than the machine's RAM: vmalloc would fail). Mirrors lib/test_hmm.c:dmirror_bounce_init().
+ * (more than the machine's RAM: vmalloc would fail); an addr or size that is not an unsigned
+ * long throws InvalidArgumentError. Mirrors lib/test_hmm.c:dmirror_bounce_init().
  */
 export function dmirrorBounceInit(
   machine: Machine,
   addr: number,
   size: number,
 ): DmirrorBounce | number {
+  checkUlong('dmirror_bounce_init', 'addr', addr, 'an address');
+  checkUlong('dmirror_bounce_init', 'size', size, 'a size in bytes');
   if (size > machine.phys.nrPages * PAGE_SIZE) return -ENOMEM;
   return { buf: new Uint8Array(size), size, addr, cpages: 0 };
 }

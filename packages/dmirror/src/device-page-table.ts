@@ -11,7 +11,7 @@
  * Mirrors lib/test_hmm.c: struct dmirror.pt, DPT_XA_TAG_WRITE, DPT_XA_TAG_ATOMIC, xa_store(),
  * xa_load(), xa_erase(), dmirror_do_update().
  */
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, isUlong } from '@hmmsim/kernel';
 
 /** Tag of a read-only entry (no tag). Mirrors lib/test_hmm.c (an untagged xa pointer). */
 export const DPT_XA_TAG_READ = 0;
@@ -28,8 +28,15 @@ export interface DptEntry {
 
 const TAGS = 4;
 
+/** InvalidArgumentError unless `vpn` is a page number (an unsigned long). */
+function checkVpn(fn: string, vpn: number): void {
+  if (!isUlong(vpn)) checkUlong(fn, 'index', vpn, 'a virtual page number');
+}
+
 /**
- * A device page table. Mirrors struct xarray as lib/test_hmm.c uses it for `dmirror->pt`.
+ * A device page table. Page numbers and pages that are not unsigned longs, and tags outside
+ * 0..3, throw InvalidArgumentError (a NaN key would otherwise be stored and never erased).
+ * Mirrors struct xarray as lib/test_hmm.c uses it for `dmirror->pt`.
  */
 export class DmirrorPageTable {
   private readonly entries = new Map<number, number>();
@@ -41,6 +48,7 @@ export class DmirrorPageTable {
 
   /** The entry at page number `vpn`, or null. Mirrors xa_load() + xa_untag_pointer()/xa_pointer_tag(). */
   load(vpn: number): DptEntry | null {
+    checkVpn('xa_load', vpn);
     const v = this.entries.get(vpn);
     if (v === undefined) return null;
     return { page: Math.floor(v / TAGS), tag: v % TAGS };
@@ -48,13 +56,15 @@ export class DmirrorPageTable {
 
   /** Store `page` with `tag` at `vpn` (replacing any entry). Mirrors xa_store(xa_tag_pointer()). */
   store(vpn: number, page: number, tag: number): void {
-    if (!Number.isSafeInteger(page) || page < 0 || !Number.isInteger(tag) || tag < 0 || tag >= TAGS)
-      throw new InvalidArgumentError(`dmirror pt: store(page ${page}, tag ${tag}): bad entry`);
+    checkVpn('xa_store', vpn);
+    checkIntIn('xa_store', 'page', page, 0, (Number.MAX_SAFE_INTEGER - (TAGS - 1)) / TAGS, 'a pfn');
+    checkIntIn('xa_store', 'tag', tag, 0, TAGS - 1, 'a DPT_XA_TAG_* value in [0, 3]');
     this.entries.set(vpn, page * TAGS + tag);
   }
 
   /** Remove the entry at `vpn` (if any). Mirrors xa_erase(). */
   erase(vpn: number): void {
+    checkVpn('xa_erase', vpn);
     this.entries.delete(vpn);
   }
 
@@ -63,6 +73,8 @@ export class DmirrorPageTable {
    * Mirrors the xa_for_each_range() + xa_erase() loop of dmirror_do_update().
    */
   eraseRange(firstVpn: number, lastVpn: number): number {
+    checkUlong('dmirror_do_update', 'first', firstVpn, 'a virtual page number');
+    checkUlong('dmirror_do_update', 'last', lastVpn, 'a virtual page number');
     let n = 0;
     if (lastVpn - firstVpn >= this.entries.size) {
       for (const vpn of [...this.entries.keys()]) {

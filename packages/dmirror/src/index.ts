@@ -45,6 +45,7 @@ export * from './hmm-mirror-range/range-fault.ts';
 export * from './hmm-mirror-range/snapshot-errors.ts';
 export * from './hmm-mirror-range/to-hmm-pfns.ts';
 export * from './invalidate.ts';
+export * from './invariants.ts';
 export * from './ioctl.ts';
 export * from './migrate-args.ts';
 export * from './module.ts';

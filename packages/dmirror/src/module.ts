@@ -6,6 +6,7 @@
  *
  * Mirrors lib/test_hmm.c: hmm_dmirror_init(), dmirror_device_init(), DMIRROR_NDEVICES.
  */
+import { checkIntIn } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 import { dmirrorAllocateChunk } from './devmem/chunk-alloc.ts';
 import { DmirrorDevice } from './dmirror-device.ts';
@@ -23,9 +24,17 @@ export interface DmirrorModule {
 
 /**
  * Create device `minor` with its first chunk of device memory: the device, or the negative errno
- * of the chunk allocation. Mirrors lib/test_hmm.c:dmirror_device_init().
+ * of the chunk allocation; a minor outside [0, DMIRROR_NDEVICES) throws InvalidArgumentError. Mirrors lib/test_hmm.c:dmirror_device_init().
  */
 export function dmirrorDeviceInit(machine: Machine, minor: number): DmirrorDevice | number {
+  checkIntIn(
+    'dmirror_device_init',
+    'minor',
+    minor,
+    0,
+    DMIRROR_NDEVICES - 1,
+    `a device minor in [0, ${DMIRROR_NDEVICES})`,
+  );
   const mdevice = new DmirrorDevice(machine, minor);
   const ret = dmirrorAllocateChunk(mdevice, false);
   return ret < 0 ? ret : mdevice;

@@ -1,9 +1,12 @@
 /**
  * A model-only check of the key safety property of the device page table: when the device
  * copies through an entry (under the mirror mutex), the CPU must still map that page at that
- * address — directly, or as a device-private entry whose backing page it is. An entry that fails
- * this is stale: an invalidation was missed (the legacy `valid` flag's race R1) and the device
- * is about to read or write a page the process no longer owns.
+ * address — directly, or as a device-private entry whose backing page it is, or as a migration
+ * entry of either while this device migrates it (the mirror skips its own MMU_NOTIFY_MIGRATE
+ * invalidations, as lib/test_hmm.c does: the page stays locked, its data is the current data,
+ * and the migration erases or replaces the entry itself). An entry that fails this is stale: an
+ * invalidation was missed (the legacy `valid` flag's race R1) and the device is about to read or
+ * write a page the process no longer owns.
  *
  * Mirrors: model-only (the property lib/test_hmm.c relies on: "the notifier erases entries before
  * the CPU-side mapping changes").
@@ -11,7 +14,8 @@
 import { cpuMappingAt } from '@hmmsim/hmm-mirror';
 import { PAGE_SIZE } from '@hmmsim/kernel';
 import { devicePrivatePteAt } from '@hmmsim/migrate';
-import { pageCount } from '@hmmsim/pagetable';
+import { pteLookup } from '@hmmsim/mm';
+import { isMigrationEntry, isSwapPte, pageCount, pteToSwpEntry } from '@hmmsim/pagetable';
 import { chunkPageData, dmirrorPageToChunk } from './devmem/dmirror-chunk.ts';
 import type { Dmirror } from './dmirror.ts';
 
@@ -19,6 +23,23 @@ import type { Dmirror } from './dmirror.ts';
 export function pageFreed(dmirror: Dmirror, page: number): boolean {
   const pm = dmirror.mm.machine.phys;
   return page >= pm.memmapEnd || pageCount(pm, page) <= 0;
+}
+
+/** The page a migration entry at `addr` names (the page under migration), or -1. */
+function migratingPageAt(mm: Dmirror['mm'], addr: number): number {
+  const slot = pteLookup(mm, addr);
+  if (slot < 0) return -1;
+  const bits = mm.pt.bits[slot] as number;
+  if (!isSwapPte(bits)) return -1;
+  const val = mm.pt.val[slot] as number;
+  return isMigrationEntry(pteToSwpEntry(bits, val)) ? val : -1;
+}
+
+/** True if `page` is `dpfn` itself or, for a dmirror device page, its backing page. */
+function holdsData(dmirror: Dmirror, dpfn: number, page: number): boolean {
+  if (dpfn === page) return true;
+  const chunk = dpfn < 0 ? null : dmirrorPageToChunk(dmirror.mm.machine, dpfn);
+  return chunk !== null && chunkPageData(chunk, dpfn) === page;
 }
 
 /**
@@ -34,6 +55,7 @@ export function dmirrorEntryStale(dmirror: Dmirror, vpn: number, page: number): 
   const dp = devicePrivatePteAt(mm, addr);
   const chunk = dp === null ? null : dmirrorPageToChunk(mm.machine, dp.pfn);
   if (dp !== null && chunk !== null && chunkPageData(chunk, dp.pfn) === page) return '';
+  if (cpu === null && dp === null && holdsData(dmirror, migratingPageAt(mm, addr), page)) return '';
   const now = cpu !== null ? `pfn ${cpu.pfn}` : dp !== null ? `device pfn ${dp.pfn}` : 'nothing';
   return `the CPU maps ${now} there, the device entry page ${page}`;
 }

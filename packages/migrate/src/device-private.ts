@@ -3,7 +3,7 @@
  * include/linux/swapops.h that need to know a page's dev_pagemap type, plus zone_device_data.
  * The entry encoders themselves (makeDevicePrivateEntry, …) live in @hmmsim/pagetable.
  */
-import { KernelBugError } from '@hmmsim/kernel';
+import { checkUlong, isUlong, KernelBugError } from '@hmmsim/kernel';
 import type { Machine, MmStruct } from '@hmmsim/mm';
 import { pteLookup } from '@hmmsim/mm';
 import {
@@ -16,10 +16,12 @@ import {
 import { DevPagemap, getDevPagemap, MEMORY_DEVICE_PRIVATE } from './memremap.ts';
 
 /**
- * True for a ZONE_DEVICE page whose pgmap is MEMORY_DEVICE_PRIVATE.
+ * True for a ZONE_DEVICE page whose pgmap is MEMORY_DEVICE_PRIVATE (false beyond the memmap);
+ * a pfn that is not an unsigned long throws InvalidArgumentError.
  * Mirrors include/linux/mm.h:is_device_private_page().
  */
 export function isDevicePrivatePage(machine: Machine, pfn: number): boolean {
+  if (!isUlong(pfn)) checkUlong('is_device_private_page', 'pfn', pfn, 'a pfn');
   const pm = machine.phys;
   if (pfn < pm.nrPages || pfn >= pm.memmapEnd) return false;
   const id = pm.pgmap[pfn] as number;
@@ -45,10 +47,11 @@ export interface DevicePrivatePte {
 }
 
 /**
- * The device-private entry mapped at `addr` in `mm`, or null when the PTE is anything else.
- * Read-only look-up. Model helper (the PTE decode of mm/memory.c:do_swap_page()).
+ * The device-private entry mapped at `addr` in `mm`, or null when the PTE is anything else
+ * (InvalidArgumentError for an addr that is not an unsigned long). Read-only look-up. Model helper (the PTE decode of mm/memory.c:do_swap_page()).
  */
 export function devicePrivatePteAt(mm: MmStruct, addr: number): DevicePrivatePte | null {
+  if (!isUlong(addr)) checkUlong('devicePrivatePteAt', 'addr', addr, 'an address');
   const slot = pteLookup(mm, addr);
   if (slot < 0) return null;
   const bits = mm.pt.bits[slot] as number;

@@ -1,5 +1,6 @@
 /**
- * Invariants 16–20 of the spec (README "Pages and migration") as exported checks. Each `check…`
+ * Invariants 16–20 of the spec (README "Pages and migration"), and the model's invariant 21
+ * (no page locked with no migration in flight), as exported checks. Each `check…`
  * returns a list of violations (empty = fine); assertMigrateInvariants() runs them all and throws
  * KernelBugError. "Quiescent" checks hold only when no migration is in flight (after a test, at
  * the end of an explorer schedule); the others hold at every scheduling point.
@@ -29,6 +30,11 @@ import {
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { DevPagemap } from './memremap.ts';
+import {
+  describeMigrateInFlight,
+  migrateInFlightPages,
+  migrationsInFlight,
+} from './migrate-in-flight.ts';
 import { MIGRATE_PFN_MIGRATE, migratePfnHas, migratePfnToPage } from './migrate-pfn.ts';
 import type { MigrateVma } from './migrate-vma.ts';
 
@@ -256,6 +262,42 @@ export function checkMigrationEntries(
   return out;
 }
 
+/**
+ * Invariant 21 (model): a page is locked only while something holds it. Quiescent (no task in
+ * the middle of a fault or a migration step), every locked page must be held by a migrate_vma
+ * between setup and finalize — and since quiescent also means no migration is in flight, each
+ * such migration is reported too ("set up and never finalized"); a locked page no migration
+ * holds is reported as locked with no migration in flight (e.g. a struct set up twice, which lost
+ * the first setup's pages). At every point, each source page a migration in flight holds must
+ * still be locked. Model check, no kernel counterpart.
+ */
+export function checkLockedPages(
+  machine: Machine,
+  opts: { readonly quiescent: boolean },
+): string[] {
+  const pm = machine.phys;
+  const out: string[] = [];
+  const held = new Set<number>();
+  for (const rec of migrationsInFlight(machine)) {
+    const what = describeMigrateInFlight(rec);
+    if (opts.quiescent) out.push(`invariant 21: ${what} was set up and never finalized`);
+    for (const page of migrateInFlightPages(rec)) {
+      held.add(page);
+      if (rec.stage === 'collecting') continue;
+      if ((pm.refcount[page] as number) > 0 && ((pm.flags[page] as number) & PG_locked) === 0) {
+        out.push(`invariant 21: pfn ${page} is held by the ${what} but not locked`);
+      }
+    }
+  }
+  if (!opts.quiescent) return out;
+  const flags = pm.flags;
+  for (let pfn = 0; pfn < pm.memmapEnd; pfn++) {
+    if (((flags[pfn] as number) & PG_locked) === 0) continue;
+    if (!held.has(pfn)) out.push(`invariant 21: pfn ${pfn} is locked with no migration in flight`);
+  }
+  return out;
+}
+
 /** Options of checkMigrateInvariants(). */
 export interface MigrateInvariantOptions extends RefcountCheckOptions {
   /** True when no migration is in flight: adds the quiescent checks (16, 19 lists, 20 none left). */
@@ -264,7 +306,7 @@ export interface MigrateInvariantOptions extends RefcountCheckOptions {
   readonly dmaPfns?: Iterable<number>;
 }
 
-/** Invariants 16 (quiescent), 18, 19 and 20 over the whole machine. Model check, no kernel counterpart. */
+/** Invariants 16 (quiescent), 18, 19, 20 and 21 over the whole machine. Model check, no kernel counterpart. */
 export function checkMigrateInvariants(machine: Machine, opts: MigrateInvariantOptions): string[] {
   const out = [
     ...checkDevicePrivateNotExposed(
@@ -273,6 +315,7 @@ export function checkMigrateInvariants(machine: Machine, opts: MigrateInvariantO
     ),
     ...checkDevicePageFree(machine, opts.quiescent ? (opts.freeLists ?? []) : []),
     ...checkMigrationEntries(machine, { quiescent: opts.quiescent }),
+    ...checkLockedPages(machine, { quiescent: opts.quiescent }),
   ];
   if (opts.quiescent) out.push(...checkPageRefcounts(machine, opts));
   return out;

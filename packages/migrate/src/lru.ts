@@ -6,12 +6,14 @@
 import { EBUSY, KernelBugError } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { compoundHead, getPage, PG_lru } from '@hmmsim/pagetable';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /**
  * Take a page off the LRU: 0 with an extra reference and PG_lru cleared, or -EBUSY when it is not
  * on the LRU. KernelBugError for a free page. Mirrors mm/vmscan.c:isolate_lru_page().
  */
 export function isolateLruPage(machine: Machine, pfn: number): number {
+  checkMachinePfn('isolate_lru_page', 'pfn', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
   if ((pm.refcount[head] as number) <= 0) {
@@ -29,6 +31,7 @@ export function isolateLruPage(machine: Machine, pfn: number): number {
  * Mirrors mm/vmscan.c:putback_lru_page().
  */
 export function putbackLruPage(machine: Machine, pfn: number): void {
+  checkMachinePfn('putback_lru_page', 'pfn', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
   pm.flags[head] = (pm.flags[head] as number) | PG_lru;

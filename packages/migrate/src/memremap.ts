@@ -10,9 +10,11 @@
  * A `struct page *` is the page's pfn; ids are the memmap's 16-bit pgmap ids.
  */
 import {
+  checkIntIn,
+  checkUlong,
   ENOMEM,
   HPAGE_PMD_NR,
-  InvalidArgumentError,
+  isUlong,
   KernelBugError,
   type Pfn,
 } from '@hmmsim/kernel';
@@ -156,8 +158,11 @@ function checkOps(pgmap: DevPagemap): void {
   if (pgmap.type === MEMORY_DEVICE_PRIVATE && pgmap.ops.pageFree === undefined) {
     throw new KernelBugError('memremap_pages: Missing page_free method (MEMORY_DEVICE_PRIVATE)');
   }
-  if (pgmap.type < MEMORY_DEVICE_PRIVATE || pgmap.type > MEMORY_DEVICE_PCI_P2PDMA) {
-    throw new KernelBugError(`memremap_pages: Invalid pgmap type ${pgmap.type}`);
+  const t: number = pgmap.type;
+  if (!Number.isInteger(t) || t < MEMORY_DEVICE_PRIVATE || t > MEMORY_DEVICE_PCI_P2PDMA) {
+    throw new KernelBugError(
+      `memremap_pages: Invalid pgmap type ${String(t)}; expected MEMORY_DEVICE_PRIVATE (1) … MEMORY_DEVICE_PCI_P2PDMA (4)`,
+    );
   }
   if (pgmap.ops.kill !== undefined || pgmap.ops.cleanup !== undefined) {
     throw new KernelBugError(
@@ -170,19 +175,28 @@ function checkOps(pgmap: DevPagemap): void {
  * Register `pgmap`: give it `pgmap.nrPages` struct pages of its own after RAM (each idle at
  * refcount 1, PG_reserved), install it for the core mm's fault path and page_free dispatch.
  * Returns the first pfn, or -ENOMEM when the pfn space or the 65,535 pgmap ids are exhausted.
- * Missing mandatory ops or an invalid type (the kernel's WARN) throw KernelBugError; registering
- * the same pgmap twice throws KernelBugError.
+ * Missing mandatory ops or an invalid type, NaN included (the kernel's WARN), throw
+ * KernelBugError; registering the same pgmap twice throws KernelBugError; an nrPages that is not
+ * a positive integer throws InvalidArgumentError.
  * Mirrors mm/memremap.c:memremap_pages() (with kernel/resource.c:request_free_mem_region()).
  */
 export function memremapPages(machine: Machine, pgmap: DevPagemap): Pfn | number {
   if (pgmap.live || pgmap.res !== null) {
     throw new KernelBugError(`memremap_pages: pgmap ${pgmap.id} is already registered`);
   }
-  if (!Number.isSafeInteger(pgmap.nrPages) || pgmap.nrPages <= 0) {
-    throw new InvalidArgumentError(
-      `memremap_pages: nrPages ${pgmap.nrPages} must be a positive integer`,
+  if (!(pgmap instanceof DevPagemap)) {
+    throw new KernelBugError(
+      'memremap_pages: pgmap is not a DevPagemap; expected new DevPagemap(…)',
     );
   }
+  checkIntIn(
+    'memremap_pages',
+    'pgmap.nrPages',
+    pgmap.nrPages,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'a positive page count',
+  );
   checkOps(pgmap);
   const id = nextPgmapId(machine);
   const firstFree = Math.ceil(machine.phys.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
@@ -222,12 +236,14 @@ export function memunmapPages(pgmap: DevPagemap): void {
 }
 
 /**
- * The registered dev_pagemap owning `pfn`, or null (RAM, or a pgmap not from this package).
+ * The registered dev_pagemap owning `pfn`, or null (RAM, beyond the memmap, or a pgmap not from
+ * this package); a pfn that is not an unsigned long throws InvalidArgumentError.
  * Mirrors mm/memremap.c:get_dev_pagemap() (without the percpu reference).
  */
 export function getDevPagemap(machine: Machine, pfn: number): DevPagemap | null {
+  if (!isUlong(pfn)) checkUlong('get_dev_pagemap', 'pfn', pfn, 'a pfn');
   const pm = machine.phys;
-  if (!Number.isInteger(pfn) || pfn < pm.nrPages || pfn >= pm.memmapEnd) return null;
+  if (pfn < pm.nrPages || pfn >= pm.memmapEnd) return null;
   const id = pm.pgmap[pfn] as number;
   if (id === 0) return null;
   const pgmap = machine.devPagemaps.get(id);

@@ -4,6 +4,7 @@
 import type { Machine } from '@hmmsim/mm';
 import { compoundHead, PG_anon, PG_swapcache, pageIsCompound } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /**
  * True if page_mapping() is non-NULL: a page-cache page (its address_space) or an anonymous page
@@ -11,6 +12,7 @@ import { isDevicePrivatePage } from './device-private.ts';
  * Mirrors mm/util.c:page_mapping() tested against NULL.
  */
 export function pageHasMapping(machine: Machine, pfn: number): boolean {
+  checkMachinePfn('page_mapping', 'page', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
   const f = pm.flags[head] as number;
@@ -26,6 +28,7 @@ export function pageHasMapping(machine: Machine, pfn: number): boolean {
  * set in the model). Mirrors mm/migrate.c:migrate_vma_check_page().
  */
 export function migrateVmaCheckPage(machine: Machine, pfn: number): boolean {
+  checkMachinePfn('migrate_vma_check_page', 'page', machine, pfn);
   const pm = machine.phys;
   if (pageIsCompound(pm, pfn)) return false;
   if (pm.pgmap[pfn] !== 0) return isDevicePrivatePage(machine, pfn);

@@ -2,7 +2,7 @@
  * Populating an empty slot (hole, pte_none or the zero page) with the driver's new page during
  * migrate_vma_pages(). Mirrors mm/migrate.c:migrate_vma_insert_page() (v5.4).
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { checkUlong, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   addMmCounter,
   anonVmaPrepare,
@@ -35,6 +35,7 @@ import {
   swpEntryToPteBits,
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /** The PTE words mapping the new page: a device-private entry or a normal PTE. */
 function newEntry(machine: Machine, vma: VmArea, page: number): { bits: number; val: number } {
@@ -71,6 +72,8 @@ export function migrateVmaInsertPage(
   addr: number,
   page: number,
 ): boolean {
+  checkUlong('migrate_vma_insert_page', 'addr', addr, 'an address');
+  checkMachinePfn('migrate_vma_insert_page', 'page', machine, page);
   if (!vmaIsAnonymous(vma)) return false;
   const pm = machine.phys;
   // Other ZONE_DEVICE types: v5.4 would build the entry from an uninitialised value; refuse.

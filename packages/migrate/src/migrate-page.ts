@@ -18,6 +18,7 @@ import {
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { pageHasMapping } from './migrate-check-page.ts';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /** Result of a successful migrate_page(). Mirrors include/linux/migrate.h:MIGRATEPAGE_SUCCESS. */
 export const MIGRATEPAGE_SUCCESS = 0;
@@ -27,6 +28,7 @@ export const MIGRATEPAGE_SUCCESS = 0;
  * (its idle reference), and for a page with a mapping the cache's. Mirrors mm/migrate.c:expected_page_refs().
  */
 export function expectedPageRefs(machine: Machine, pfn: number): number {
+  checkMachinePfn('expected_page_refs', 'page', machine, pfn);
   let n = 1;
   if (isDevicePrivatePage(machine, pfn)) n += 1;
   if (pageHasMapping(machine, pfn)) n += 1;
@@ -38,6 +40,8 @@ export function expectedPageRefs(machine: Machine, pfn: number): number {
  * the old page leaves the swap cache bookkeeping. Mirrors mm/migrate.c:migrate_page_states().
  */
 export function migratePageStates(machine: Machine, newPage: number, page: number): void {
+  checkMachinePfn('migrate_page_states', 'newpage', machine, newPage);
+  checkMachinePfn('migrate_page_states', 'page', machine, page);
   const pm = machine.phys;
   const f = pm.flags[page] as number;
   const copied = f & (PG_referenced | PG_uptodate | PG_dirty | PG_active);
@@ -55,6 +59,8 @@ export function migratePageStates(machine: Machine, newPage: number, page: numbe
  * writeback. Mirrors mm/migrate.c:migrate_page() in MIGRATE_SYNC_NO_COPY mode.
  */
 export function migratePage(machine: Machine, newPage: number, page: number): number {
+  checkMachinePfn('migrate_page', 'newpage', machine, newPage);
+  checkMachinePfn('migrate_page', 'page', machine, page);
   const pm = machine.phys;
   if (((pm.flags[page] as number) & PG_writeback) !== 0) {
     throw new KernelBugError(`migrate_page: pfn ${page} is under writeback`);

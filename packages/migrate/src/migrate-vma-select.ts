@@ -12,7 +12,7 @@
  *   vma and `migratePgmapOwner = pgmapOwner`, so the owner's mirror can skip it.
  * Holes and `pte_none` stay selectable in every generation.
  */
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkUlong, InvalidArgumentError } from '@hmmsim/kernel';
 import type { MigrateVma } from './migrate-vma.ts';
 
 /** Collect system (RAM) pages and the zero page. Mirrors include/linux/migrate.h:MIGRATE_VMA_SELECT_SYSTEM (v5.9). */
@@ -77,10 +77,7 @@ function hex(n: number): string {
 }
 
 /** The v5.9 fields: flags a non-negative integer of known bits with at least one select bit. */
-function checkV59Flags(flags: unknown, owner: unknown): number {
-  if (typeof flags !== 'number' || !Number.isSafeInteger(flags) || flags < 0) {
-    bad('5.9', `flags ${String(flags)}; expected MIGRATE_VMA_SELECT_* bits (an integer >= 0)`);
-  }
+function checkV59Flags(flags: number, owner: unknown): number {
   if (flags > SELECT_ALL) {
     bad(
       '5.9',
@@ -113,7 +110,18 @@ export function migrateVmaSelect(
   args: MigrateVma,
   opts: MigrateVmaSetupOptions = {},
 ): MigrateVmaSelect {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError(
+      `migrate_vma_setup: opts is ${String(opts)}; expected { version?: '5.4' | '5.7' | '5.9' }`,
+    );
+  }
   const version = checkVersion(opts.version ?? '5.4');
+  checkUlong(
+    `migrate_vma_setup (v${version})`,
+    'args.flags',
+    args.flags,
+    'MIGRATE_VMA_SELECT_* bits (0 before v5.9)',
+  );
   const srcOwnerSet = isSet(args.srcOwner);
   const v59Set = isSet(args.pgmapOwner) || args.flags !== 0;
   if (version === '5.4') {

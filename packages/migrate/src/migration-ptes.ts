@@ -2,7 +2,7 @@
  * Replacing migration entries by real mappings again (of the new page on success, of the old page
  * on restore). Mirrors mm/migrate.c:remove_migration_pte()/remove_migration_ptes().
  */
-import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
+import { checkUlong, PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
 import {
   type Machine,
   maybeMkwrite,
@@ -32,6 +32,7 @@ import {
   swpType,
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /** TYPE_SCALE of swapops (the entry of type 1, offset 0). */
 const SWP_TYPE_SCALE = swpEntry(1, 0);
@@ -94,6 +95,9 @@ export function removeMigrationPte(
   old: number,
   newPage: number,
 ): boolean {
+  checkUlong('remove_migration_pte', 'addr', addr, 'an address');
+  checkMachinePfn('remove_migration_pte', 'old', machine, old);
+  checkMachinePfn('remove_migration_pte', 'new', machine, newPage);
   const mm = vma.vmMm;
   const slot = lookupPte(mm, addr);
   if (slot < 0) return false;
@@ -122,6 +126,8 @@ export function removeMigrationPte(
  * Mirrors mm/migrate.c:remove_migration_ptes().
  */
 export function removeMigrationPtes(machine: Machine, old: number, newPage: number): void {
+  checkMachinePfn('remove_migration_ptes', 'old', machine, old);
+  checkMachinePfn('remove_migration_ptes', 'new', machine, newPage);
   const pm = machine.phys;
   const id = pm.mapping[newPage] as number;
   const vmas =

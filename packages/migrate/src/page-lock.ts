@@ -5,12 +5,14 @@
 import { waitqueueActive, wakeUpAll } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 import { unlockPage } from '@hmmsim/pagetable';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /**
  * Unlock `pfn` (KernelBugError if it is not locked) and wake its waiters, if any.
  * Mirrors mm/filemap.c:unlock_page() (the PageWaiters() fast path of wake_up_page()).
  */
 export function unlockPageWakeWaiters(machine: Machine, pfn: number): void {
+  checkMachinePfn('unlock_page', 'page', machine, pfn);
   unlockPage(machine.phys, pfn);
   const table = machine.pageWaitTable;
   const n = table.length;

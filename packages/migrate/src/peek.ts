@@ -3,7 +3,7 @@
  * page, page under migration, swap slot, nothing yet). Used by checks that must not change state
  * (explorer final checks). Model helper, no kernel counterpart.
  */
-import { PAGE_SIZE, PMD_SIZE, pageAlignDown, pteIndex } from '@hmmsim/kernel';
+import { checkUlong, PAGE_SIZE, PMD_SIZE, pageAlignDown, pteIndex } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import {
   entryIsTable,
@@ -49,6 +49,7 @@ function backing(mm: MmStruct, addr: number): { pfn: number; swapSlot: number } 
  * Model helper, no kernel counterpart.
  */
 export function peekUserPage(mm: MmStruct, addr: number): Uint8Array {
+  checkUlong('peekUserPage', 'addr', addr, 'an address');
   const out = new Uint8Array(PAGE_SIZE);
   const { pfn, swapSlot } = backing(mm, pageAlignDown(addr));
   if (pfn >= 0) readPage(mm.machine.phys, pfn, 0, out);
@@ -65,6 +66,9 @@ export function peekUserPage(mm: MmStruct, addr: number): Uint8Array {
 
 /** `len` bytes of user memory at `addr` (any alignment), read like peekUserPage(). Model helper, no kernel counterpart. */
 export function peekUser(mm: MmStruct, addr: number, len: number): Uint8Array {
+  checkUlong('peekUser', 'addr', addr, 'an address');
+  checkUlong('peekUser', 'len', len, 'a length');
+  checkUlong('peekUser', 'addr + len', addr + len, 'an end address below 2^53');
   const out = new Uint8Array(len);
   for (let p = addr; p < addr + len; ) {
     const off = p % PAGE_SIZE;

@@ -5,7 +5,16 @@
  * fault handler migrate_to_ram. Its "DMA engine" is copyPage() followed by one scheduling point
  * (the copy fence). Used by the tests, scenarios, README and benchmark of this package.
  */
-import { downRead, EINVAL, KernelBugError, PAGE_SIZE, upRead } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  checkUlong,
+  downRead,
+  EINVAL,
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+  upRead,
+} from '@hmmsim/kernel';
 import {
   allocUserPage,
   findVma,
@@ -26,13 +35,9 @@ import {
   migratePfnHas,
   migratePfnToPage,
 } from './migrate-pfn.ts';
-import {
-  createMigrateVma,
-  type MigrateVma,
-  migrateVmaFinalize,
-  migrateVmaPages,
-  migrateVmaSetup,
-} from './migrate-vma.ts';
+import { createMigrateVma, type MigrateVma, migrateVmaSetup } from './migrate-vma.ts';
+import { migrateVmaFinalize } from './migrate-vma-finalize.ts';
+import { migrateVmaPages } from './migrate-vma-pages.ts';
 import type { MigrateVmaSetupOptions } from './migrate-vma-select.ts';
 
 /** Options of TestDevice.create(). */
@@ -169,6 +174,7 @@ export class TestDevice {
    * A page already on the list throws KernelBugError (double free). Mirrors nouveau_dmem_page_free().
    */
   pageFree(pfn: number): void {
+    checkUlong('page_free', 'pfn', pfn, 'a pfn');
     if (!this.owns(pfn)) throw new KernelBugError(`page_free: pfn ${pfn} is not this device's`);
     const off = pfn - this.firstPfn;
     if (this.onFreeList[off] === 1) {
@@ -178,15 +184,45 @@ export class TestDevice {
     this.stats.frees++;
   }
 
-  /** The device reads its own memory (model of a device-side load). */
+  /** InvalidArgumentError unless `pfn` is one of this device's pages and [offset, offset + len) lies in it. */
+  private checkAccess(fn: string, pfn: number, offset: number, len: number): void {
+    checkUlong(fn, 'pfn', pfn, 'a pfn');
+    if (!this.owns(pfn)) {
+      throw new InvalidArgumentError(
+        `${fn}: pfn ${pfn} is not one of this device's pages; expected a pfn in [${this.firstPfn}, ${this.firstPfn + this.nrPages})`,
+      );
+    }
+    checkIntIn(fn, 'offset', offset, 0, PAGE_SIZE, `an offset in [0, ${PAGE_SIZE}]`);
+    checkIntIn(
+      fn,
+      'len',
+      len,
+      0,
+      PAGE_SIZE - offset,
+      `a length that ends inside the page (<= ${PAGE_SIZE - offset})`,
+    );
+  }
+
+  /**
+   * The device reads its own memory (model of a device-side load). A pfn that is not this
+   * device's, or a span that leaves the page, throws InvalidArgumentError.
+   */
   readDevice(pfn: number, offset: number, len: number): Uint8Array {
+    this.checkAccess('TestDevice.readDevice', pfn, offset, len);
     const out = new Uint8Array(len);
     readPage(this.machine.phys, pfn, offset, out);
     return out;
   }
 
-  /** The device writes its own memory (model of a device-side store). */
+  /**
+   * The device writes its own memory (model of a device-side store). A pfn that is not this
+   * device's, or bytes that leave the page, throw InvalidArgumentError.
+   */
   writeDevice(pfn: number, offset: number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new InvalidArgumentError('TestDevice.writeDevice: bytes is not a Uint8Array');
+    }
+    this.checkAccess('TestDevice.writeDevice', pfn, offset, bytes.length);
     writePage(this.machine.phys, pfn, offset, bytes);
   }
 
@@ -271,8 +307,11 @@ export class TestDevice {
     dir: TestDeviceDirection,
     opts: TestDeviceMigrateOptions,
   ): Promise<number> {
+    const fn = dir === 'to-device' ? 'TestDevice.migrateToDevice' : 'TestDevice.migrateToSystem';
+    checkUlong(fn, 'start', start, 'an address');
+    checkUlong(fn, 'end', end, 'an address');
     const per = opts.pagesPerCall ?? 64;
-    if (!Number.isSafeInteger(per) || per < 1) return -EINVAL;
+    checkIntIn(fn, 'opts.pagesPerCall', per, 1, Number.MAX_SAFE_INTEGER, 'a positive page count');
     const args = createMigrateVma(null, 0, per * PAGE_SIZE);
     let total = 0;
     await downRead(mm.mmapSem);
@@ -299,8 +338,8 @@ export class TestDevice {
 
   /**
    * Migrate `[start, end)` of `mm` to device memory (takes mmap_sem for read); returns the number
-   * of pages now on the device, or -EINVAL (no readable vma at some address, bad pagesPerCall) /
-   * migrate_vma_setup's errno. Pages that cannot move (pinned, file-backed, device out of memory)
+   * of pages now on the device, or -EINVAL (no readable vma at some address) / migrate_vma_setup's
+   * errno; start, end or pagesPerCall that are not such numbers throw InvalidArgumentError. Pages that cannot move (pinned, file-backed, device out of memory)
    * stay where they are. Mirrors lib/test_hmm.c:dmirror_migrate() / nouveau_dmem_migrate_vma().
    */
   migrateToDevice(

@@ -3,7 +3,7 @@
  * uses it: every remaining mapping of a page becomes a migration entry. (The mm package's
  * tryToUnmap is the reclaim flavour, which installs swap entries.)
  */
-import { PAGE_SIZE } from '@hmmsim/kernel';
+import { checkUlong, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   type Machine,
   MMU_NOTIFY_CLEAR,
@@ -36,6 +36,7 @@ import {
   swpEntryToPteBits,
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
+import { checkMachinePfn } from './pfn-check.ts';
 
 /** The migration-entry PTE bits replacing a mapping of `pfn` (write-ness and soft-dirty given). */
 function migrationPteBits(pfn: number, write: boolean, softDirty: boolean): number {
@@ -64,10 +65,19 @@ function unmapSlot(machine: Machine, vma: VmArea, slot: number, pfn: number): bo
   return true;
 }
 
+/** True while `addr` still lies in `vma` and the vma is in its mm (not split away or unmapped). */
+function stillCovers(vma: VmArea, addr: number): boolean {
+  return vma.linked && addr >= vma.vmStart && addr < vma.vmEnd;
+}
+
 /**
  * Replace the mapping of `pfn` at `addr` in `vma` by a migration entry inside a CLEAR bracket
- * over that page. Non-private ZONE_DEVICE pages are left alone. Mirrors mm/rmap.c:try_to_unmap_one()
- * with TTU_MIGRATION (its is_zone_device_page() branch for device-private entries).
+ * over that page. Non-private ZONE_DEVICE pages are left alone. The kernel's rmap walk holds the
+ * anon_vma / i_mmap lock, so the vma cannot be split or unmapped under it; the model's walk has
+ * scheduling points, so a candidate whose vma no longer covers `addr` (another mm's munmap or
+ * mprotect ran meanwhile) is skipped, before the bracket and again before the PTE is touched.
+ * Mirrors mm/rmap.c:try_to_unmap_one() with TTU_MIGRATION (its is_zone_device_page() branch for
+ * device-private entries).
  */
 export async function tryToUnmapOneMigration(
   machine: Machine,
@@ -75,12 +85,15 @@ export async function tryToUnmapOneMigration(
   addr: number,
   pfn: number,
 ): Promise<void> {
+  checkUlong('try_to_unmap_one', 'address', addr, 'an address');
+  checkMachinePfn('try_to_unmap_one', 'page', machine, pfn);
   if (isZoneDevicePage(machine.phys, pfn) && !isDevicePrivatePage(machine, pfn)) return;
+  if (!stillCovers(vma, addr)) return;
   const mm = vma.vmMm;
   const end = Math.min(vma.vmEnd, addr + PAGE_SIZE);
   const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, addr, end);
   await mmuNotifierInvalidateRangeStart(range);
-  const slot = pteLookup(mm, addr);
+  const slot = stillCovers(vma, addr) ? pteLookup(mm, addr) : -1;
   if (slot >= 0) unmapSlot(machine, vma, slot, pfn);
   await mmuNotifierInvalidateRangeEnd(range);
 }
@@ -91,6 +104,7 @@ export async function tryToUnmapOneMigration(
  * TTU_MIGRATION | TTU_IGNORE_MLOCK | TTU_IGNORE_ACCESS.
  */
 export async function tryToUnmapMigration(machine: Machine, pfn: number): Promise<boolean> {
+  checkMachinePfn('try_to_unmap', 'page', machine, pfn);
   for (const { vma, addr } of rmapCandidates(machine, pfn)) {
     if (!pageMapped(machine.phys, pfn)) break;
     await tryToUnmapOneMigration(machine, vma, addr, pfn);

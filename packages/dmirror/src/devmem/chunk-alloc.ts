@@ -15,7 +15,7 @@ import type { DmirrorDevice } from '../dmirror-device.ts';
 import { dmirrorDevmemFault } from './devmem-fault.ts';
 import { dmirrorDevmemFree } from './devmem-free.ts';
 import { DEVMEM_CHUNKS_RESERVE, DmirrorChunk } from './dmirror-chunk.ts';
-import { freeListPop, freeListPush } from './free-list.ts';
+import { freeListPop, freeListPushChunk } from './free-list.ts';
 
 /**
  * Add one chunk to `mdevice`. With `takePage`, pop one page of it for the caller (counted in
@@ -36,7 +36,6 @@ export function dmirrorAllocateChunk(mdevice: DmirrorDevice, takePage: boolean):
   }
   mdevice.devmemChunks.push(chunk);
   mdevice.devmemCount++;
-  const last = first + chunk.nrPages;
-  for (let pfn = first; pfn < last; pfn++) freeListPush(mdevice, pfn);
+  freeListPushChunk(mdevice, chunk);
   return takePage ? freeListPop(mdevice) : 0;
 }

@@ -11,12 +11,17 @@ import { freeListPush } from './free-list.ts';
 
 /**
  * dev_pagemap_ops.page_free for a dmirror device page. KernelBugError for a page of no dmirror
- * chunk. Mirrors lib/test_hmm.c:dmirror_devmem_free().
+ * chunk and for a page already free (double free), before anything changes. Mirrors lib/test_hmm.c:dmirror_devmem_free().
  */
 export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
   const chunk = dmirrorPageToChunk(machine, pfn);
   if (chunk === null) {
     throw new KernelBugError(`dmirror page_free: pfn ${pfn} is not a dmirror device page`);
+  }
+  if (chunk.onFreeList[pfn - chunk.firstPfn] === 1) {
+    throw new KernelBugError(
+      `dmirror page_free: device pfn ${pfn} is already on the free list (double free); nothing was changed`,
+    );
   }
   const mdevice = chunk.mdevice;
   const rpage = chunkPageData(chunk, pfn);

@@ -6,7 +6,7 @@
  * Mirrors lib/test_hmm.c: struct dmirror_chunk, DEVMEM_CHUNK_SIZE, dmirror_page_to_chunk(),
  * dmirror_page_to_device(), BACKING_PAGE().
  */
-import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   DevPagemap,
   type DevPagemapOps,
@@ -34,6 +34,8 @@ export const NO_PAGE = -1;
 export class DmirrorChunk extends DevPagemap {
   /** Set while the chunk's pages are being evicted: freed pages do not return to the list. */
   remove = false;
+  /** 1 for each page on its device's free list (a model guard against double frees). */
+  readonly onFreeList = new Uint8Array(DEVMEM_CHUNK_PAGES);
 
   constructor(
     readonly mdevice: DmirrorDevice,
@@ -51,9 +53,11 @@ export class DmirrorChunk extends DevPagemap {
 
 /**
  * The chunk a device page belongs to, or null for any other page (RAM, another driver's
- * device memory). Mirrors lib/test_hmm.c:dmirror_page_to_chunk() (container_of on page->pgmap).
+ * device memory) and for NO_PAGE; a pfn that is not an unsigned long throws InvalidArgumentError.
+ * Mirrors lib/test_hmm.c:dmirror_page_to_chunk() (container_of on page->pgmap).
  */
 export function dmirrorPageToChunk(machine: Machine, pfn: number): DmirrorChunk | null {
+  if (pfn === NO_PAGE) return null;
   const pgmap = getDevPagemap(machine, pfn);
   return pgmap instanceof DmirrorChunk ? pgmap : null;
 }
@@ -66,14 +70,31 @@ export function dmirrorPageToDevice(machine: Machine, pfn: number): DmirrorDevic
   return dmirrorPageToChunk(machine, pfn)?.mdevice ?? null;
 }
 
-/** `page->zone_device_data` of a page of `chunk` (a pfn, or NO_PAGE). Mirrors the field read. */
+/** InvalidArgumentError unless `pfn` is a page of `chunk`. */
+function checkChunkPfn(fn: string, chunk: DmirrorChunk, pfn: number): void {
+  const first = chunk.firstPfn;
+  checkIntIn(fn, 'pfn', pfn, first, first + chunk.nrPages - 1, `a page of chunk ${chunk.id}`);
+}
+
+/**
+ * `page->zone_device_data` of a page of `chunk` (a pfn, or NO_PAGE); a pfn outside the chunk
+ * throws InvalidArgumentError. Mirrors the field read.
+ */
 export function chunkPageData(chunk: DmirrorChunk, pfn: number): number {
+  checkChunkPfn('chunkPageData', chunk, pfn);
   const v = chunk.zoneDeviceData[pfn - chunk.firstPfn];
   return typeof v === 'number' ? v : NO_PAGE;
 }
 
-/** Set `page->zone_device_data` of a page of `chunk`. Mirrors the field write. */
+/**
+ * Set `page->zone_device_data` of a page of `chunk` (a pfn or NO_PAGE); a pfn outside the chunk
+ * or a value that is neither throws InvalidArgumentError. Mirrors the field write.
+ */
 export function setChunkPageData(chunk: DmirrorChunk, pfn: number, value: number): void {
+  checkChunkPfn('setChunkPageData', chunk, pfn);
+  if (value !== NO_PAGE) {
+    checkIntIn('setChunkPageData', 'value', value, 0, Number.MAX_SAFE_INTEGER, 'a pfn or NO_PAGE');
+  }
   chunk.zoneDeviceData[pfn - chunk.firstPfn] = value;
 }
 

@@ -1,6 +1,7 @@
 /**
  * A model-only check after each test process ends: every device page the test migrated has come
- * back to its device's free list (calloc = cfree), and the machine's core-mm and device-memory
+ * back to its device's free list (calloc = cfree), the free lists are consistent
+ * (checkDmirrorDevice), and the machine's core-mm and device-memory
  * invariants hold with nothing in flight. (The kernel test cannot look; the model can, and a leak
  * or a refcount slip there would make a passing test meaningless.)
  *
@@ -9,6 +10,7 @@
 
 import { assertMigrateInvariants } from '@hmmsim/migrate';
 import { assertMachineInvariants } from '@hmmsim/mm';
+import { checkDmirrorDevice } from '../invariants.ts';
 import { SelftestFailure } from './failure.ts';
 import type { SelftestProcess } from './process.ts';
 
@@ -21,6 +23,8 @@ export function checkQuiescent(proc: SelftestProcess): void {
       );
     }
   }
+  const device = proc.module.devices.flatMap((d) => checkDmirrorDevice(d));
+  if (device.length > 0) throw new SelftestFailure(`model invariant: ${device.join('; ')}`);
   try {
     assertMachineInvariants(proc.machine);
     assertMigrateInvariants(proc.machine, { quiescent: true });

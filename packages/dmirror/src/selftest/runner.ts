@@ -7,7 +7,13 @@
  * Mirrors tools/testing/selftests/kselftest_harness.h: test_harness_run() (sequential, one
  * result per test).
  */
-import { DMIRROR_IMPLS, type DmirrorImpl, type DmirrorOpenOptions } from '../options.ts';
+import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
+import {
+  DMIRROR_IMPLS,
+  type DmirrorImpl,
+  type DmirrorOpenOptions,
+  dmirrorConfig,
+} from '../options.ts';
 import { NTIMES } from './constants.ts';
 import { SelftestFailure } from './failure.ts';
 import { selectSelftests, selftestFullName } from './registry.ts';
@@ -75,11 +81,57 @@ function contextFor(opts: SelftestOptions, diagnostics: string[]): SelftestConte
   };
 }
 
+const MODES: readonly TeardownMode[] = ['free-running', 'random', 'explore'];
+
+/** Check the options before running anything (each case would otherwise fail alike, or pass vacuously). */
+function checkOptions(opts: SelftestOptions): void {
+  const fn = 'runSelftests';
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError(`${fn}: opts is ${String(opts)}; expected an options object`);
+  }
+  dmirrorConfig({ ...opts.openOptions, impl: opts.impl ?? 'interval' });
+  if (opts.filter !== undefined && typeof opts.filter !== 'string') {
+    throw new InvalidArgumentError(
+      `${fn}: filter is a ${typeof opts.filter}; expected a test name`,
+    );
+  }
+  if (opts.seed !== undefined) {
+    checkIntIn(
+      fn,
+      'seed',
+      opts.seed,
+      0,
+      Number.MAX_SAFE_INTEGER - 1,
+      'a seed (a safe integer >= 0)',
+    );
+  }
+  if (opts.teardownIterations !== undefined) {
+    checkIntIn(
+      fn,
+      'teardownIterations',
+      opts.teardownIterations,
+      1,
+      1e6,
+      'an iteration count in [1, 10^6]',
+    );
+  }
+  for (const m of opts.teardownModes ?? []) {
+    if (!MODES.includes(m)) {
+      throw new InvalidArgumentError(
+        `${fn}: teardown mode '${String(m)}'; expected one of ${MODES.join(', ')}`,
+      );
+    }
+  }
+}
+
 /**
- * Run the selected cases on one implementation and report each result.
+ * Run the selected cases on one implementation and report each result. Options that cannot be
+ * used (an unknown impl or open option: DmirrorConfigError; a seed, iteration count, filter or
+ * mode of the wrong kind: InvalidArgumentError) throw before any case runs.
  * Mirrors kselftest_harness.h:test_harness_run().
  */
 export async function runSelftests(opts: SelftestOptions = {}): Promise<SelftestReport> {
+  checkOptions(opts);
   const results: SelftestResult[] = [];
   for (const [i, c] of selectSelftests(opts.filter).entries()) {
     const diagnostics: string[] = [];
