@@ -46,7 +46,9 @@ export interface RefcountCheckOptions {
 
 /** A device allocator as the page_free check sees it (TestDevice fits). */
 export interface DeviceFreeList {
+  /** True if `pfn` is one of the device pages this list manages. */
   owns(pfn: number): boolean;
+  /** True if `pfn` is on the free list now. */
   isFree(pfn: number): boolean;
 }
 

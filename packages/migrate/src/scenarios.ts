@@ -42,7 +42,7 @@ const WRITE_OFFSET = 100;
 const WRITE_BYTES = new Uint8Array(8).fill(0xab);
 
 /** Common state: one machine, one mm with NPAGES written pages, one device. */
-interface World {
+export interface World {
   readonly machine: Machine;
   readonly mm: MmStruct;
   readonly dev: TestDevice;
@@ -117,7 +117,8 @@ async function migrateTask(w: World): Promise<void> {
 
 // ---- migration to device vs a CPU write to the same page ------------------------------------------
 
-interface WriteState extends World {
+/** State of the migration-races-a-CPU-write scenario. Model-only. */
+export interface WriteState extends World {
   writeResult: CpuAccessResult | undefined;
 }
 
@@ -157,7 +158,8 @@ export const migrateRacesCpuWrite: Scenario<WriteState> = defineScenario<WriteSt
 
 // ---- migration to device vs munmap ------------------------------------------------------------------
 
-interface MunmapState extends World {
+/** State of the migration-races-munmap scenario. Model-only. */
+export interface MunmapState extends World {
   munmapRet: number | undefined;
 }
 
@@ -207,7 +209,8 @@ export const migrateRacesMunmap: Scenario<MunmapState> = defineScenario<MunmapSt
 
 // ---- two CPU faults on the same device page --------------------------------------------------------
 
-interface FaultState extends World {
+/** State of the concurrent device-faults scenario. Model-only. */
+export interface FaultState extends World {
   readonly reads: (CpuAccessResult | undefined)[];
 }
 
