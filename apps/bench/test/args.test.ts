@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { commandLine, parseBenchArgs, rawOptionText } from '../src/cli/args.ts';
+import { BENCH_USAGE, commandLine, parseBenchArgs, rawOptionText } from '../src/cli/args.ts';
 import { BENCH_EXIT_USAGE, runBenchCommand } from '../src/command.ts';
+import { planCases, selectCases } from '../src/run/cases.ts';
+import { QUICK_PLAN } from '../src/run/plan.ts';
 import { captureIo, runCli } from './helpers.ts';
 
-describe('hmmsim bench: bad usage gives the usage message and exit code 2', () => {
+describe('hmmsim bench: bad usage is one line on stderr and exit code 2', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown flag', ['--bogus'], /unknown option --bogus/],
     ['an unknown short flag', ['-q'], /unknown option -q/],
+    ['an unknown dashed flag, as typed', ['--dry-run'], /unknown option --dry-run /],
+    ['a value given to --check', ['--check=yes'], /unexpected argument 'yes'/],
     ['a positional argument', ['extra'], /unexpected argument 'extra'/],
     ['a value given to a flag (--quick=1)', ['--quick=1'], /unexpected argument '1'/],
     ['a value given to --json-only', ['--json-only=yes'], /--json-only takes no value/],
@@ -32,11 +36,9 @@ describe('hmmsim bench: bad usage gives the usage message and exit code 2', () =
       const { code, returned, io } = await runCli(argv);
       expect(code).toBe(BENCH_EXIT_USAGE);
       expect(returned).toBe(BENCH_EXIT_USAGE);
-      const err = io.stderr.join('\n');
-      expect(err).toMatch(message);
-      expect(err).toContain(
-        'usage: hmmsim bench [--quick] [--out DIR] [--filter RE] [--seed N] [--json-only]',
-      );
+      expect(io.stderr).toHaveLength(1);
+      expect(io.stderr[0]).toMatch(message);
+      expect(io.stderr[0]).toMatch(/^hmmsim bench: .* \(hmmsim bench --help\)$/);
       expect(io.stdout).toEqual([]);
       expect(io.files.size).toBe(0);
     });
@@ -46,7 +48,19 @@ describe('hmmsim bench: bad usage gives the usage message and exit code 2', () =
     const io = captureIo(false);
     const code = await runBenchCommand({ args: [], options: { '--': [], colour: true } }, io);
     expect(code).toBe(BENCH_EXIT_USAGE);
-    expect(io.stderr[0]).toBe('hmmsim bench: unknown option --colour');
+    expect(io.stderr).toEqual(['hmmsim bench: unknown option --colour (hmmsim bench --help)']);
+  });
+
+  it('has one usage text, naming every option and the implementations', () => {
+    expect(BENCH_USAGE.split('\n')[0]).toBe(
+      'usage: hmmsim bench [--quick] [--out DIR] [--filter RE] [--seed N] [--json-only] [--check]',
+    );
+    for (const o of ['--quick', '--out DIR', '--filter RE', '--seed N', '--json-only', '--check']) {
+      expect(BENCH_USAGE).toContain(`\n  ${o} `);
+    }
+    expect(BENCH_USAGE).toContain("'contention/<legacy|shim|interval>'");
+    expect(BENCH_USAGE.match(/native/g)).toEqual(['native']);
+    expect(BENCH_USAGE).toContain("'native' is accepted for it in --filter");
   });
 });
 
@@ -60,8 +74,25 @@ describe('hmmsim bench: good arguments', () => {
       filterSource: null,
       seed: 1,
       jsonOnly: false,
+      check: false,
     });
     expect(commandLine(a)).toBe('hmmsim bench');
+  });
+
+  it('--check is a flag, recorded in the command line', () => {
+    const a = parseBenchArgs({ args: [], options: { '--': [], check: true, quick: true } });
+    expect(a.check).toBe(true);
+    expect(commandLine(a)).toBe('hmmsim bench --quick --check');
+  });
+
+  it("--filter matches an implementation's ids under its alias too (native = interval)", () => {
+    const cases = planCases(QUICK_PLAN);
+    const ids = (re: string) => selectCases(cases, new RegExp(re)).map((c) => c.id);
+    expect(ids('^contention/native$')).toEqual(['contention/interval']);
+    expect(ids('^contention/interval$')).toEqual(['contention/interval']);
+    expect(ids('contention/(legacy|native)')).toEqual(['contention/legacy', 'contention/interval']);
+    expect(ids('native')).toEqual(['contention/interval']);
+    expect(cases.map((c) => c.id).filter((id) => id.includes('native'))).toEqual([]);
   });
 
   it('reads --out and --filter from the raw argv (cac would turn 2024 into a number)', () => {

@@ -21,17 +21,17 @@ describe('binomial interval', () => {
 });
 
 describe('contention model', () => {
-  it('probes the read section: four steps for shim and native, none that retry for legacy (R1)', async () => {
+  it('probes the read section: four steps for shim and interval, none that retry for legacy (R1)', async () => {
     const l = DEFAULT_LAYOUT;
-    const native = await probeReadWindow('native', l);
+    const interval = await probeReadWindow('interval', l);
     const shim = await probeReadWindow('shim', l);
     const legacy = await probeReadWindow('legacy', l);
-    expect(native.wNs).toBe(4000);
+    expect(interval.wNs).toBe(4000);
     expect(shim.wNs).toBe(4000);
     expect(legacy.retrySteps).toEqual([]);
     expect(legacy.staleSteps.length).toBeGreaterThan(0);
-    for (const w of [native, shim, legacy]) expect(w.nonOverlapRetrySteps).toEqual([]);
-    expect(native.staleSteps).toEqual([]);
+    for (const w of [interval, shim, legacy]) expect(w.nonOverlapRetrySteps).toEqual([]);
+    expect(interval.staleSteps).toEqual([]);
     expect(shim.staleSteps).toEqual([]);
   });
 
@@ -40,7 +40,7 @@ describe('contention model', () => {
     const rate = 0.5 / (rangeFraction(l) * 4000);
     const once = async () => {
       const random = createRandom(99);
-      return runContention('native', l, new PoissonArrivals(random, rate), random, 200);
+      return runContention('interval', l, new PoissonArrivals(random, rate), random, 200);
     };
     const a = await once();
     const b = await once();

@@ -58,7 +58,7 @@ export async function runCli(argv: readonly string[], disk = false) {
       exit = c;
     },
   });
-  cli.help();
+  cli.option('-h, --help', ''); // as the hmmsim host declares it
   cli.parse(['node', 'hmmsim', 'bench', ...argv], { run: false });
   const returned = await cli.runMatchedCommand();
   return { code: exit, returned, io };

@@ -15,10 +15,10 @@ function validDoc(): Results {
     unit: 'pages/s',
     samples: [100, 120, 110],
   });
-  const native = measurement({
-    id: 'fault-throughput/snapshot/4k/4KiB/native',
+  const interval = measurement({
+    id: 'fault-throughput/snapshot/4k/4KiB/interval',
     scenario: 'fault-throughput',
-    implementation: 'native',
+    implementation: 'interval',
     parameters: { mode: 'snapshot', pages: '4k', rangeBytes: 4096, rangePages: 1 },
     unit: 'pages/s',
     samples: [10, 12, 11],
@@ -30,7 +30,7 @@ function validDoc(): Results {
     durationMs: 1234,
     options: { quick: true, seed: 1, filter: null, repetitions: 3 },
     environment: TEST_ENVIRONMENT,
-    measurements: [raw, native],
+    measurements: [raw, interval],
   });
 }
 
@@ -54,7 +54,28 @@ describe('results.json schema', () => {
   const cases: [string, (d: Doc) => void, RegExp][] = [
     ['a missing required field', (d) => delete d['environment'], /environment/],
     ['an unknown top-level field', (d) => (d['extra'] = 1), /extra|additional/i],
-    ['a wrong schema version', (d) => (d['schemaVersion'] = 2), /schemaVersion/],
+    ['a wrong schema version', (d) => (d['schemaVersion'] = 1), /schemaVersion/],
+    [
+      "the old name 'native' for interval (schema 1)",
+      (d) => (d['measurements'][1]['implementation'] = 'native'),
+      /measurements\/1\/implementation/,
+    ],
+    [
+      'a missed target without its reason',
+      (d) => (d['acceptance'][5]['reason'] = null),
+      /acceptance snapshot-vs-raw-fill: missed without a reason/,
+    ],
+    [
+      'a reason on a target that was not missed',
+      (d) => (d['acceptance'][0]['reason'] = 'because'),
+      /acceptance invalidation-interval-log-n: a reason but not missed/,
+    ],
+    [
+      'a reason of more than one line',
+      (d) => (d['acceptance'][5]['reason'] = 'one\ntwo'),
+      /the reason is not one line/,
+    ],
+    ['an acceptance entry without reason', (d) => delete d['acceptance'][0]['reason'], /reason/],
     [
       'a measurement without its unit',
       (d) => delete d['measurements'][0]['unit'],
@@ -114,6 +135,16 @@ describe('results.json schema', () => {
     });
   }
 
+  it('gives a missed target its one-line reason, and no other target one', () => {
+    const acc = validDoc().acceptance;
+    const snap = acc.find((a) => a.id === 'snapshot-vs-raw-fill')!;
+    expect(snap.pass).toBe(false);
+    expect(snap.reason).toMatch(/^missed by 2\.50x through the drivers: /);
+    expect(snap.reason).not.toContain('\n');
+    for (const a of acc.filter((x) => x.pass !== false)) expect(a.reason).toBeNull();
+    expect(acc.filter((a) => a.pass === null).length).toBe(acc.length - 1);
+  });
+
   it('rejects what is not a document at all', () => {
     for (const v of [null, 42, 'results', [], {}])
       expect(validateResults(v).length).toBeGreaterThan(0);
@@ -121,9 +152,9 @@ describe('results.json schema', () => {
 
   it('keeps measurement summaries consistent with their samples', () => {
     const m: Measurement = measurement({
-      id: 'memory/per-page/native',
+      id: 'memory/per-page/interval',
       scenario: 'memory',
-      implementation: 'native',
+      implementation: 'interval',
       parameters: {},
       unit: 'B/page',
       samples: [9, 8, 10, 11],

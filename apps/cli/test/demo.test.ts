@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../src/commands/demo.ts';
-import { buildCli } from '../src/main.ts';
+import { runCli } from '../src/main.ts';
 
 describe('hmmsim demo', () => {
   it('prints each operation with the invalidations Linux fires for it, and leaks nothing', async () => {
@@ -20,18 +20,18 @@ describe('hmmsim demo', () => {
     expect(text).toMatch(/\(0 leaked\)$/);
   });
 
-  it('runs through the CLI and reports its exit code', async () => {
-    const lines: string[] = [];
-    let exitCode = -1;
-    const cli = buildCli(
-      (l) => lines.push(l),
-      (c) => {
-        exitCode = c;
-      },
+  it('runs through the CLI and reports its exit code, with the race summary', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['demo'], {
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+    });
+    expect(code).toBe(0);
+    expect(err).toEqual([]);
+    expect(out[0]).toContain('hmmsim demo');
+    expect(out.join('\n')).toMatch(
+      /^ {2}interval\s+0 violations in \d+ schedules — expected clean/m,
     );
-    cli.parse(['node', 'hmmsim', 'demo'], { run: false });
-    await cli.runMatchedCommand();
-    expect(exitCode).toBe(0);
-    expect(lines[0]).toContain('hmmsim demo');
   });
 });

@@ -61,26 +61,35 @@ describe('hmmsim race', () => {
       expect(r.out).toMatch(new RegExp(`== ${impl}`));
   });
 
+  it("accepts 'native' for interval and reports it as interval", async () => {
+    const r = await run({ impl: 'native', bound: 1 });
+    expect(r.code).toBe(RACE_EXIT_OK);
+    expect(r.out).toMatch(/^== interval: v5\.5 driver on mmu_interval_notifier/m);
+    expect(r.out).not.toMatch(/native/);
+  });
+
   it('--bound 0: no preemption, no race found even for legacy', async () => {
     const r = await run({ impl: 'legacy', bound: 0 });
     expect(r.code).toBe(RACE_EXIT_OK);
     expect(r.out).toMatch(/at most 0 preemptions/);
   });
 
-  it('bad usage exits 2 with a message and the usage line', async () => {
+  it('bad usage exits 2 with a one-line message pointing at the usage', async () => {
     for (const [opts, args, msg] of [
       [{ impl: 'nouveau' }, [], /--impl nouveau: expected one of legacy, shim, interval, all/],
       [{ impl: true }, [], /--impl needs a value/],
       [{ impl: ['legacy', 'shim'] }, [], /more than once/],
-      [{ bound: 9 }, [], /--bound 9: expected an integer in \[0, 4\]/],
-      [{ bound: 'x' }, [], /--bound x/],
+      [{ bound: 9 }, [], /invalid --bound 9: expected an integer in \[0, 4\]/],
+      [{ bound: -1 }, [], /invalid --bound -1: expected an integer in \[0, 4\]/],
+      [{ bound: 'x' }, [], /invalid --bound x/],
+      [{ x: true }, [], /unknown option -x /],
       [{ frobnicate: 1 }, [], /unknown option --frobnicate/],
       [{}, ['legacy'], /unexpected argument 'legacy'/],
     ] as const) {
       const r = await run(opts as Record<string, unknown>, [...args]);
       expect(r.code).toBe(RACE_EXIT_USAGE);
       expect(r.err).toMatch(msg);
-      expect(r.err).toMatch(/usage: hmmsim race/);
+      expect(r.err).toMatch(/^hmmsim race: [^\n]+ \(hmmsim race --help\)$/);
       expect(r.out).toBe('');
     }
   });
@@ -95,7 +104,6 @@ describe('hmmsim race', () => {
         exit = c;
       },
     });
-    cli.help();
     cli.parse(['node', 'hmmsim', 'race', '--impl', 'interval'], { run: false });
     const returned = await cli.runMatchedCommand();
     expect(returned).toBe(RACE_EXIT_OK);
@@ -103,7 +111,7 @@ describe('hmmsim race', () => {
     expect(io.out_.join('\n')).toMatch(/== interval/);
   });
 
-  it('runRaceSummary: legacy racy, shim and native clean — all as expected', async () => {
+  it('runRaceSummary: legacy racy, shim and interval clean — all as expected', async () => {
     const lines: string[] = [];
     expect(await runRaceSummary((l) => lines.push(l))).toBe(true);
     expect(lines[1]).toMatch(

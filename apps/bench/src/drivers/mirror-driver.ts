@@ -51,7 +51,7 @@ export function createMirrorDriver(
   opts: MirrorDriverOptions = {},
 ): MirrorDriver {
   const o = opts.maxTries === undefined ? {} : { maxTries: opts.maxTries };
-  if (impl === 'native') {
+  if (impl === 'interval') {
     const d = new IntervalDriver(mm, start, npages, o);
     return wrap(impl, d, () => intervalSnapshot(d));
   }

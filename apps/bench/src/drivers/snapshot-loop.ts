@@ -67,7 +67,7 @@ export async function legacyApiSnapshot(
 }
 
 /**
- * The native driver's loop (mmget; read_begin; snapshot; lock; read_retry; program; mmput) with
+ * The interval driver's loop (mmget; read_begin; snapshot; lock; read_retry; program; mmput) with
  * HMM_FAULT_SNAPSHOT: 0, -EBUSY, -EFAULT or an errno.
  */
 export async function intervalSnapshot(

@@ -2,7 +2,7 @@
  * Invalidation scaling: the wall-clock cost of one single-page invalidation (start + end through
  * the mm's hooks, every subscriber's work included) with n = 1 … 10,000 registered ranges, or
  * with m = 1 … 64 mirrors, for each implementation. Ratios, all taken within a run: to the same
- * implementation at the smallest count, and to native at the same count.
+ * implementation at the smallest count, and to interval at the same count.
  */
 import { type BenchTask, runRepeated } from '@hmmsim-bench/common';
 import { IMPLS, type Impl } from '../drivers/impl.ts';
@@ -45,7 +45,7 @@ async function destroyWorlds(worlds: ReadonlyMap<string, ScalingWorld>): Promise
   for (const w of worlds.values()) await w.destroy();
 }
 
-/** The ratios of one measurement: to its implementation's smallest count, and to native. */
+/** The ratios of one measurement: to its implementation's smallest count, and to interval. */
 function ratiosOf(
   kind: ScalingKind,
   impl: Impl,
@@ -55,10 +55,10 @@ function ratiosOf(
 ): Ratio[] {
   const own = scalingId(kind, impl, count);
   const first = scalingId(kind, impl, counts[0]!);
-  const native = scalingId(kind, 'native', count);
+  const base = scalingId(kind, 'interval', count);
   const out: Ratio[] = [];
   if (own !== first) out.push(runRatio(first, ns(own), ns(first)));
-  if (impl !== 'native') out.push(runRatio(native, ns(own), ns(native)));
+  if (impl !== 'interval') out.push(runRatio(base, ns(own), ns(base)));
   return out;
 }
 

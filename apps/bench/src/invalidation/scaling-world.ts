@@ -1,7 +1,7 @@
 /**
  * Invalidation-scaling worlds on the shared slot layout (slot i: one page): n registered ranges
  * (legacy: hmm ranges on one mirror; shim: the same, each backed by an interval notifier;
- * native: one interval-notifier driver per range), or m mirrors with one range each (native: m
+ * interval: one interval-notifier driver per range), or m mirrors with one range each (interval: m
  * drivers). Nothing needs to be mapped: the invalidation goes straight through the mm's hooks.
  */
 import {
@@ -32,7 +32,7 @@ export function createScalingMm(): MmStruct {
 }
 
 /** The legacy API of a legacy-API implementation. */
-function apiOf(impl: Exclude<Impl, 'native'>): HmmMirrorApi {
+function apiOf(impl: Exclude<Impl, 'interval'>): HmmMirrorApi {
   return impl === 'legacy' ? legacyHmmMirrorApi : shimHmmMirrorApi;
 }
 
@@ -44,8 +44,8 @@ async function registerSlot(driver: LegacyDriver, i: number): Promise<HmmRange> 
   return range;
 }
 
-/** `count` native drivers, one per slot, each bound. */
-async function nativeDrivers(mm: MmStruct, count: number): Promise<IntervalDriver[]> {
+/** `count` interval drivers, one per slot, each bound. */
+async function intervalDrivers(mm: MmStruct, count: number): Promise<IntervalDriver[]> {
   const drivers: IntervalDriver[] = [];
   for (let i = 0; i < count; i++) {
     const d = new IntervalDriver(mm, slotAddress(i), 1);
@@ -56,9 +56,9 @@ async function nativeDrivers(mm: MmStruct, count: number): Promise<IntervalDrive
   return drivers;
 }
 
-/** A native world: one driver per slot. */
-async function nativeWorld(mm: MmStruct, count: number): Promise<ScalingWorld> {
-  const drivers = await nativeDrivers(mm, count);
+/** An interval world: one driver per slot. */
+async function intervalWorld(mm: MmStruct, count: number): Promise<ScalingWorld> {
+  const drivers = await intervalDrivers(mm, count);
   return {
     mm,
     invalidate: singlePageInvalidator(mm, count),
@@ -71,7 +71,7 @@ async function nativeWorld(mm: MmStruct, count: number): Promise<ScalingWorld> {
 
 /** Bind a legacy-API driver whose device covers slots [0, slots). */
 async function legacyDriver(
-  impl: Exclude<Impl, 'native'>,
+  impl: Exclude<Impl, 'interval'>,
   mm: MmStruct,
   first: number,
   slots: number,
@@ -107,7 +107,7 @@ export async function createRangesWorld(
   mm: MmStruct,
   n: number,
 ): Promise<ScalingWorld> {
-  if (impl === 'native') return nativeWorld(mm, n);
+  if (impl === 'interval') return intervalWorld(mm, n);
   const driver = await legacyDriver(impl, mm, 0, n);
   const ranges: HmmRange[] = [];
   for (let i = 0; i < n; i++) ranges.push(await registerSlot(driver, i));
@@ -120,7 +120,7 @@ export async function createMirrorsWorld(
   mm: MmStruct,
   m: number,
 ): Promise<ScalingWorld> {
-  if (impl === 'native') return nativeWorld(mm, m);
+  if (impl === 'interval') return intervalWorld(mm, m);
   const parts: { driver: LegacyDriver; ranges: HmmRange[] }[] = [];
   for (let j = 0; j < m; j++) {
     const driver = await legacyDriver(impl, mm, j, 1);

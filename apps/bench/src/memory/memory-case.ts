@@ -1,7 +1,7 @@
 /**
  * Memory: JS heap + ArrayBuffer bytes (after full GCs) per mirrored page — one range of P pages
  * bound and faulted in through each implementation, against the bare device page table — and per
- * registered one-page range (the invalidation-scaling worlds), against native.
+ * registered one-page range (the invalidation-scaling worlds), against interval.
  */
 import { DevicePageTable } from '@hmmsim/hmm-mirror';
 import { jsBytes } from '@hmmsim-bench/common';
@@ -79,9 +79,9 @@ function pageMeasurements(perPage: ReadonlyMap<Subject, number[]>, pages: number
   );
 }
 
-/** Per-range figures, legacy and shim against native. */
+/** Per-range figures, legacy and shim against interval. */
 function rangeMeasurements(perRange: ReadonlyMap<Impl, number[]>, ranges: number): Measurement[] {
-  const base = 'memory/per-range/native';
+  const base = 'memory/per-range/interval';
   return IMPLS.map((i) =>
     measurement({
       id: `memory/per-range/${i}`,
@@ -90,13 +90,13 @@ function rangeMeasurements(perRange: ReadonlyMap<Impl, number[]>, ranges: number
       parameters: {
         ranges,
         layout:
-          i === 'native'
+          i === 'interval'
             ? 'one driver + interval notifier per range'
             : 'one mirror, registered ranges',
       },
       unit: 'B/range',
       samples: perRange.get(i)!,
-      ratios: i === 'native' ? [] : [runRatio(base, perRange.get(i)!, perRange.get('native')!)],
+      ratios: i === 'interval' ? [] : [runRatio(base, perRange.get(i)!, perRange.get('interval')!)],
     }),
   );
 }

@@ -2,11 +2,13 @@
  * The report's charts as Vega-Lite specs: throughput against range size (one line per
  * implementation and baseline, a panel per CPU page size), invalidation cost against n and m
  * (log–log), and the measured retry probability against λ·f·W with the predicted curve.
- * Vertical bars are each figure's min–max over the runs.
+ * Vertical bars are each figure's min–max over the runs. Every implementation and baseline has
+ * one colour (and in the retry chart one shape) in every chart, and every log axis spans the
+ * data it shows, not the enclosing powers of ten.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { IMPLS } from '../drivers/impl.ts';
-import type { Measurement } from '../results/schema.ts';
+import { IMPLS, type Impl } from '../drivers/impl.ts';
+import type { Measurement, Subject } from '../results/schema.ts';
 import { FAULT_MODES } from '../throughput/fault-mode.ts';
 
 /** One chart: its file name, alt text and spec. */
@@ -17,7 +19,80 @@ export interface Chart {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const SUBJECT_ORDER = ['raw-fill', 'bare-walk', ...IMPLS];
+const SUBJECT_ORDER: readonly Subject[] = ['raw-fill', 'bare-walk', ...IMPLS];
+
+/** The colour of each implementation and baseline, the same in every chart. */
+export const SUBJECT_COLOURS: Readonly<Record<Subject, string>> = {
+  legacy: '#e45756',
+  shim: '#f58518',
+  interval: '#4c78a8',
+  'raw-fill': '#79706e',
+  'bare-walk': '#54a24b',
+  'device-table': '#b279a2',
+};
+
+/** The point shape of each implementation in the retry chart. */
+export const IMPL_SHAPES: Readonly<Record<Impl, string>> = {
+  legacy: 'square',
+  shim: 'triangle-up',
+  interval: 'circle',
+};
+
+/** Room around the data on a log axis: a factor at each end. */
+const LOG_PAD = 1.25;
+
+/** The subjects of `present`, in report order. */
+function ordered(present: Iterable<string>): Subject[] {
+  const set = new Set(present);
+  return SUBJECT_ORDER.filter((s) => set.has(s));
+}
+
+/** Colour by `field`, with the fixed colour of each subject present. */
+function colourBy(field: string, present: Iterable<string>): object {
+  const domain = ordered(present);
+  return {
+    field,
+    type: 'nominal',
+    title: 'implementation',
+    scale: { domain, range: domain.map((s) => SUBJECT_COLOURS[s]) },
+  };
+}
+
+/** A log scale that spans `values` (with a little room), not the enclosing powers of ten. */
+export function fittedLogScale(values: readonly number[]): {
+  type: 'log';
+  domain: [number, number];
+  nice: false;
+} {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return { type: 'log', domain: [lo / LOG_PAD, hi * LOG_PAD], nice: false };
+}
+
+/**
+ * Ticks at 1, 2 and 5 times a power of ten inside [lo, hi]; where that gives fewer than four
+ * (a domain of about a decade), at every multiple 1–9 of one.
+ */
+export function logTicks([lo, hi]: readonly [number, number]): number[] {
+  const at = (multiples: readonly number[]) => {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      for (const m of multiples) {
+        const v = Number((m * 10 ** e).toPrecision(12));
+        if (v >= lo && v <= hi) out.push(v);
+      }
+    }
+    return out;
+  };
+  const coarse = at([1, 2, 5]);
+  return coarse.length >= 4 ? coarse : at([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+/** A quantitative log axis on `field` fitted to `values`, with 1-2-5 ticks. */
+function fittedLogAxis(field: string, values: readonly number[], title: string): object {
+  const scale = fittedLogScale(values);
+  return { field, type: 'quantitative', scale, title, axis: { values: logTicks(scale.domain) } };
+}
 
 /** Axis labels for byte sizes on a log scale: '4 KiB', '2 MiB', '1 GiB'. */
 const BYTES_LABEL =
@@ -53,12 +128,19 @@ function throughputChart(ms: readonly Measurement[], mode: string): Chart | unde
   const x = {
     field: 'bytes',
     type: 'quantitative',
-    scale: { type: 'log' },
+    scale: { type: 'log', nice: false, padding: 14 },
     title: 'range size',
     axis: { values: sizes, labelExpr: BYTES_LABEL },
   };
-  const y = { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'Mpages/s' };
-  const color = { field: 'subject', type: 'nominal', sort: SUBJECT_ORDER, title: 'implementation' };
+  const y = fittedLogAxis(
+    'value',
+    rows.flatMap((r) => [r.min, r.max]),
+    'Mpages/s',
+  );
+  const color = colourBy(
+    'subject',
+    rows.map((r) => r.subject),
+  );
   const spec = {
     $schema: SCHEMA,
     title: `Fault throughput, ${mode}, against range size`,
@@ -91,17 +173,19 @@ function scalingChart(ms: readonly Measurement[], kind: 'ranges' | 'mirrors'): C
   const x = {
     field: 'count',
     type: 'quantitative',
-    scale: { type: 'log' },
+    scale: fittedLogScale(counts),
     title: `${letter} (registered ${kind})`,
     axis: { values: counts },
   };
-  const y = {
-    field: 'value',
-    type: 'quantitative',
-    scale: { type: 'log' },
-    title: 'ns per single-page invalidation',
-  };
-  const color = { field: 'impl', type: 'nominal', sort: [...IMPLS], title: 'implementation' };
+  const y = fittedLogAxis(
+    'value',
+    rows.flatMap((r) => [r.min, r.max]),
+    'ns per single-page invalidation',
+  );
+  const color = colourBy(
+    'impl',
+    rows.map((r) => r.impl),
+  );
   const spec = {
     $schema: SCHEMA,
     title: `Invalidation cost against ${letter} (log–log)`,
@@ -143,15 +227,32 @@ function retryChart(ms: readonly Measurement[]): Chart | undefined {
       };
     });
   if (rows.length === 0) return undefined;
-  const xs = rows.map((r) => r.x);
-  const x = { field: 'x', type: 'quantitative', scale: { type: 'log' }, title: 'λ·f·W' };
+  const xs = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
+  const xScale = fittedLogScale(xs);
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    scale: xScale,
+    title: 'λ·f·W',
+    axis: { values: xs },
+  };
   const y = {
     field: 'p',
     type: 'quantitative',
     scale: { domain: [0, 1] },
     title: 'P(first attempt retries)',
   };
-  const color = { field: 'impl', type: 'nominal', sort: [...IMPLS], title: 'implementation' };
+  const present = ordered(rows.map((r) => r.impl));
+  const color = colourBy('impl', present);
+  const shape = {
+    field: 'impl',
+    type: 'nominal',
+    title: 'implementation',
+    scale: { domain: present, range: present.map((s) => IMPL_SHAPES[s as Impl]) },
+  };
+  // One interval per λ·f·W: every implementation at that point has the same prediction.
+  const intervals = xs.map((v) => rows.find((r) => r.x === v)!);
+  const [lo, hi] = xScale.domain;
   const spec = {
     $schema: SCHEMA,
     title: {
@@ -163,17 +264,17 @@ function retryChart(ms: readonly Measurement[]): Chart | undefined {
     height: 300,
     layer: [
       {
-        data: { values: predictedCurve(Math.min(...xs) / 2, Math.max(...xs) * 2) },
+        data: { values: predictedCurve(lo, hi) },
         mark: { type: 'line', color: 'gray', strokeDash: [4, 3] },
         encoding: { x, y },
       },
       {
-        data: { values: rows.filter((r) => r.impl === 'native') },
+        data: { values: intervals },
         mark: { type: 'tick', color: 'gray', orient: 'horizontal' },
         encoding: { x, y: { field: 'low', type: 'quantitative' } },
       },
       {
-        data: { values: rows.filter((r) => r.impl === 'native') },
+        data: { values: intervals },
         mark: { type: 'tick', color: 'gray', orient: 'horizontal' },
         encoding: { x, y: { field: 'high', type: 'quantitative' } },
       },
@@ -184,13 +285,8 @@ function retryChart(ms: readonly Measurement[]): Chart | undefined {
       },
       {
         data: { values: rows },
-        mark: { type: 'point', filled: true, size: 60 },
-        encoding: {
-          x,
-          y,
-          color,
-          shape: { field: 'impl', type: 'nominal', sort: [...IMPLS], title: 'implementation' },
-        },
+        mark: { type: 'point', filled: false, strokeWidth: 2, size: 70 },
+        encoding: { x, y, color, shape },
       },
     ],
   };

@@ -2,6 +2,7 @@
  * report.md: what was run and where, the acceptance targets with notes, every scenario table
  * with each figure's min–max, the charts, and how to read the figures.
  */
+import { IMPL_TITLES, IMPLS } from '../drivers/impl.ts';
 import type { Results } from '../results/schema.ts';
 import type { Chart } from './charts.ts';
 import { renderMarkdown } from './table.ts';
@@ -31,6 +32,8 @@ export function reportMarkdown(r: Results, charts: readonly Chart[]): string {
     '',
     'Each figure: median (min–max over the runs). Ratios are taken within each run. Data: ' +
       '[results.json](results.json) ([schema](results.schema.json)).',
+    '',
+    `Implementations: ${IMPLS.map((i) => `**${i}** — ${IMPL_TITLES[i]}`).join('; ')}.`,
     '',
     ...renderMarkdown(acceptanceTable(r.acceptance)),
     '',

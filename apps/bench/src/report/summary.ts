@@ -1,6 +1,6 @@
 /**
  * The summary on stdout: every scenario table (medians) and the acceptance targets, as aligned
- * text.
+ * text; a missed target is followed by its one-line reason.
  */
 import type { Results } from '../results/schema.ts';
 import { renderText } from './table.ts';
@@ -14,6 +14,7 @@ export function summaryLines(r: Results): string[] {
   for (const a of r.acceptance) {
     const verdict = a.pass === null ? 'n/a   ' : a.pass ? 'met   ' : 'MISSED';
     out.push(`  ${verdict}  ${a.target}`, `          ${a.measured}`);
+    if (a.pass === false) out.push(`          why: ${a.reason ?? 'no reason given'}`);
   }
   return out;
 }

@@ -91,15 +91,15 @@ function scalingTable(
         fmtMeasure(ix.get(id(impl, c)), detailed),
         fmtRatio(ratioOf(ix, id(impl, c), id(impl, counts[0]!)), false),
       ];
-      return impl === 'native'
+      return impl === 'interval'
         ? cells
-        : [...cells, fmtRatio(ratioOf(ix, id(impl, c), id('native', c)), false)];
+        : [...cells, fmtRatio(ratioOf(ix, id(impl, c), id('interval', c)), false)];
     }),
   ]);
   const first = `x ${letter}=${counts[0]}`;
   return {
     title: `One single-page invalidation with ${letter} registered ${kind} (ns)`,
-    header: [letter, 'legacy', first, '÷ native', 'shim', first, '÷ native', 'native', first],
+    header: [letter, 'legacy', first, '÷ interval', 'shim', first, '÷ interval', 'interval', first],
     rows,
   };
 }
@@ -187,7 +187,12 @@ export function acceptanceTable(acc: readonly Acceptance[]): Table {
   return {
     title: 'Acceptance',
     header: ['target', 'result', 'measured', 'note'],
-    rows: acc.map((a) => [a.target, verdict(a.pass), a.measured, a.note]),
+    rows: acc.map((a) => [
+      a.target,
+      verdict(a.pass),
+      a.measured,
+      a.reason === null ? a.note : `**why:** ${a.reason}. ${a.note}`,
+    ]),
     leftColumns: 4,
   };
 }

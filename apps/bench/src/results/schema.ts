@@ -6,11 +6,15 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 
-/** Version of the document layout; bumped on any incompatible change. */
-export const RESULTS_SCHEMA_VERSION = 1;
+/**
+ * Version of the document layout; bumped on any incompatible change (2: the implementation
+ * `native` is named `interval`, as in every other hmmsim command; acceptance entries have a
+ * `reason`).
+ */
+export const RESULTS_SCHEMA_VERSION = 2;
 
 /** Where the schema says it lives (its `$id`). */
-export const RESULTS_SCHEMA_ID = 'urn:hmmsim:bench-results:v1';
+export const RESULTS_SCHEMA_ID = `urn:hmmsim:bench-results:v${RESULTS_SCHEMA_VERSION}`;
 
 /** The benchmark scenarios. */
 export const SCENARIOS = [
@@ -25,7 +29,7 @@ export const SCENARIOS = [
 export const SUBJECTS = [
   'legacy',
   'shim',
-  'native',
+  'interval',
   'raw-fill',
   'bare-walk',
   'device-table',
@@ -105,7 +109,10 @@ export const AcceptanceSchema = Type.Object(
     target: Type.String(),
     measured: Type.String(),
     pass: Type.Union([Type.Boolean(), Type.Null()], { description: 'null: not measured' }),
-    note: Type.String(),
+    reason: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      description: 'why the target was missed, in one line (null unless pass is false)',
+    }),
+    note: Type.String({ description: 'what the figures behind the verdict were' }),
   },
   closed,
 );
@@ -163,8 +170,9 @@ export const ResultsSchema = Type.Object(
     $id: RESULTS_SCHEMA_ID,
     title: 'hmmsim bench results',
     description:
-      'Fault throughput, invalidation scaling, contention and memory of the legacy hmm_mirror, ' +
-      'the compat shim and the native mmu_interval_notifier (hmmsim bench).',
+      'Fault throughput, invalidation scaling, contention and memory of legacy (the hmm_mirror ' +
+      'API), shim (the same driver on the compat shim) and interval (a driver on ' +
+      'mmu_interval_notifier) (hmmsim bench).',
   },
 );
 

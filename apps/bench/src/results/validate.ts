@@ -3,7 +3,7 @@
  * rules a schema cannot state. Returns the problems, one line each; empty means valid.
  */
 import { Value } from '@sinclair/typebox/value';
-import { type Measurement, type Results, ResultsSchema } from './schema.ts';
+import { type Acceptance, type Measurement, type Results, ResultsSchema } from './schema.ts';
 
 /** Relative slack for min <= median <= max and the samples' extremes (float noise). */
 const EPS = 1e-9;
@@ -51,6 +51,18 @@ function referenceProblems(ms: readonly Measurement[]): string[] {
   return out;
 }
 
+/** A missed target has its one-line reason; any other has none. */
+function acceptanceProblems(acc: readonly Acceptance[]): string[] {
+  return acc.flatMap((a) => {
+    if (a.pass === false && a.reason === null)
+      return [`acceptance ${a.id}: missed without a reason`];
+    if (a.pass !== false && a.reason !== null)
+      return [`acceptance ${a.id}: a reason but not missed`];
+    if (a.reason?.includes('\n')) return [`acceptance ${a.id}: the reason is not one line`];
+    return [];
+  });
+}
+
 /** Every problem of `doc` as a results document; [] when it is valid. */
 export function validateResults(doc: unknown): string[] {
   if (!Value.Check(ResultsSchema, doc)) {
@@ -59,5 +71,9 @@ export function validateResults(doc: unknown): string[] {
       .map((e) => `${e.path || '/'}: ${e.message}`);
   }
   const r = doc as Results;
-  return [...referenceProblems(r.measurements), ...r.measurements.flatMap(summaryProblems)];
+  return [
+    ...referenceProblems(r.measurements),
+    ...r.measurements.flatMap(summaryProblems),
+    ...acceptanceProblems(r.acceptance),
+  ];
 }

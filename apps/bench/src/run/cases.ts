@@ -1,10 +1,10 @@
 /**
  * Every benchmark case of a plan, in run order: fault throughput (ascending range sizes, 4 KiB
  * pages then THP), invalidation scaling (ranges, mirrors), contention (per implementation) and
- * memory; and the selection --filter makes.
+ * memory; and the selection --filter makes (an implementation's alias matches too).
  */
 import { contentionCase } from '../contention/contention-case.ts';
-import { IMPLS } from '../drivers/impl.ts';
+import { IMPL_ALIASES, IMPLS } from '../drivers/impl.ts';
 import { scalingCase } from '../invalidation/scaling-case.ts';
 import { memoryCase } from '../memory/memory-case.ts';
 import { throughputCase } from '../throughput/throughput-case.ts';
@@ -24,7 +24,21 @@ export function planCases(plan: BenchPlan): BenchCase[] {
   ];
 }
 
-/** The cases whose id matches `filter` (all when it is null). */
+/**
+ * A case id and its spellings with an implementation's alias ('contention/interval' is also
+ * 'contention/native').
+ */
+export function idSpellings(id: string): string[] {
+  const parts = id.split('/');
+  const out = [id];
+  for (const [alias, impl] of Object.entries(IMPL_ALIASES)) {
+    if (parts.includes(impl)) out.push(parts.map((p) => (p === impl ? alias : p)).join('/'));
+  }
+  return out;
+}
+
+/** The cases whose id (or its spelling with an alias) matches `filter`; all when it is null. */
 export function selectCases(cases: readonly BenchCase[], filter: RegExp | null): BenchCase[] {
-  return filter === null ? [...cases] : cases.filter((c) => filter.test(c.id));
+  if (filter === null) return [...cases];
+  return cases.filter((c) => idSpellings(c.id).some((id) => filter.test(id)));
 }

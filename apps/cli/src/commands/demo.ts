@@ -1,6 +1,7 @@
 /**
  * `hmmsim demo`: map memory, fault it in, fork, change and unmap it, and print every invalidation
- * the mm fired, step by step. Everything here goes through the public API of @hmmsim/mm.
+ * the mm fired, step by step (everything here goes through the public API of @hmmsim/mm); then
+ * the seed race on the three mirroring implementations (runRaceSummary).
  */
 import { PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
 import {
@@ -26,6 +27,15 @@ import {
   reclaimPage,
 } from '@hmmsim/mm';
 import { nrFreePages } from '@hmmsim/pagetable';
+import type { CAC } from 'cac';
+import {
+  checkKnownOptions,
+  type Lines,
+  processLines,
+  UsageError,
+  usageErrorLine,
+} from '../usage.ts';
+import { runRaceSummary } from './race.ts';
 
 /** Where the demo writes its lines. */
 export type Out = (line: string) => void;
@@ -144,4 +154,78 @@ export async function runDemo(out: Out): Promise<number> {
     `\n${rec.log.filter((r) => r.kind === 'start').length} invalidations; free pages back to ${nrFreePages(machine.phys)} of ${free0} at start (${leaked} leaked)`,
   );
   return leaked === 0 ? 0 : 1;
+}
+
+/** Exit codes of the command. */
+export const DEMO_EXIT_OK = 0;
+export const DEMO_EXIT_FAILED = 1;
+export const DEMO_EXIT_USAGE = 2;
+
+/** The usage text of the command (`hmmsim demo --help`). */
+export const DEMO_USAGE = [
+  'usage: hmmsim demo',
+  '',
+  'Map memory, fault it in, fork, change and unmap it, and print every mmu_notifier invalidation',
+  'the mm fired, step by step; then the seed race of the hmm_mirror API on legacy, shim and',
+  'interval under every schedule with at most 2 preemptions, saying whether each behaved as',
+  'expected (legacy racy, shim and interval clean). It takes no options.',
+  '',
+  'Exit codes: 0 no page leaked and every implementation behaved as expected, 1 otherwise,',
+  '2 bad usage.',
+].join('\n');
+
+/** What cac parsed. */
+export interface DemoCommandInput {
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Option names the host CLI defines globally (accepted and ignored here). */
+  readonly globalOptions?: readonly string[] | undefined;
+}
+
+/** The demo and the race summary; 0 when both went as expected, 1 if not, 2 on bad usage. */
+export async function runDemoCommand(input: DemoCommandInput, io: Lines): Promise<number> {
+  try {
+    if (input.args.length > 0) throw new UsageError(`unexpected argument '${input.args[0]}'`);
+    checkKnownOptions(input.options, [], input.globalOptions);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(usageErrorLine('demo', error.message));
+    return DEMO_EXIT_USAGE;
+  }
+  const mmCode = await runDemo(io.out);
+  io.out('');
+  const raceOk = await runRaceSummary(io.out);
+  return mmCode === 0 && raceOk ? DEMO_EXIT_OK : DEMO_EXIT_FAILED;
+}
+
+/** Options of registerDemoCommand(). */
+export interface RegisterDemoOptions {
+  readonly io?: Lines | undefined;
+  /** Receives the exit code; default sets process.exitCode. */
+  readonly onExit?: ((code: number) => void) | undefined;
+}
+
+/**
+ * Add `hmmsim demo` to `cli`, with DEMO_USAGE as its usage text. Arguments and options are
+ * checked here, not by cac, so a stray one is a one-line usage error (exit 2).
+ */
+export function registerDemoCommand(cli: CAC, opts: RegisterDemoOptions = {}): void {
+  cli
+    .command(
+      'demo [...args]',
+      'Map, fault, fork and unmap memory and print the invalidations; then the seed race',
+    )
+    .usage(DEMO_USAGE)
+    .allowUnknownOptions()
+    .action(async (args: string[], options: Record<string, unknown>) => {
+      const input: DemoCommandInput = {
+        args,
+        options,
+        globalOptions: cli.globalCommand.options.flatMap((o) => o.names),
+      };
+      const code = await runDemoCommand(input, opts.io ?? processLines);
+      if (opts.onExit === undefined) process.exitCode = code;
+      else opts.onExit(code);
+      return code;
+    });
 }

@@ -3,8 +3,8 @@
  * exported by a scenario file of one's own (`hmmsim explore ./my-scenario.ts [--export NAME]`) —
  * with a strategy (bounded DFS, seeded random, PCT), or replay one schedule; print the minimal
  * failing trace. Exit codes: 0 no violation, 1 violation (or a scenario that failed outside the
- * checks), 2 bad usage (including a file that exports no usable Scenario, and a scenario the
- * explorer cannot explore as written: ScenarioError).
+ * checks), 2 bad usage (one line; also a file that exports no usable Scenario, and a scenario
+ * the explorer cannot explore as written: ScenarioError).
  */
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -44,6 +44,13 @@ import {
   loadScenarioFile,
   ScenarioFileError,
 } from '../scenario-file.ts';
+import {
+  checkKnownOptions,
+  type Lines,
+  processLines,
+  UsageError,
+  usageErrorLine,
+} from '../usage.ts';
 
 /** Exit codes of the command. */
 export const EXIT_OK = 0;
@@ -93,18 +100,41 @@ interface ExploreArgs {
   readonly exportName: string | undefined;
 }
 
-const USAGE =
-  'usage: hmmsim explore --list\n' +
-  '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] ' +
-  '[--seed N] [--mermaid FILE]\n' +
-  '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]\n' +
-  '       hmmsim explore ./my-scenario.ts [--export NAME] [any option above but --list]';
+/** The usage text of the command (`hmmsim explore --help`). */
+export const EXPLORE_USAGE = [
+  'usage: hmmsim explore --list',
+  '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] [--seed N]',
+  '                      [--mermaid FILE]',
+  '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]',
+  '       hmmsim explore ./my-scenario.ts [--export NAME] [any option above but --list]',
+  '',
+  'Explore the interleavings of a concurrency scenario, a registered one (--list) or the Scenario',
+  'a file of your own exports, and print the minimal failing schedule with its trace and diagram.',
+  '',
+  '  --list             the scenarios of every package',
+  '  --strategy NAME    dfs (default; exhaustive up to the bound), random or pct',
+  `  --bound N          dfs: preemption bound (default ${DEFAULT_DFS_BOUND}, 'inf' for none);`,
+  `                     pct: depth (default ${DEFAULT_PCT_DEPTH})`,
+  `  --runs N           random/pct: schedules to run (default ${DEFAULT_RUNS}); dfs: a budget`,
+  `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
+  "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
+  '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
+  '  --export NAME      with a scenario file: the export to run (default: the default export,',
+  '                     else the only Scenario export)',
+  '  -h, --help         this text',
+  '',
+  'Exit codes: 0 no violation, 1 a violation (minimal trace printed) or a scenario that threw',
+  'outside its checks, 2 bad usage (also a file without a usable Scenario, and a scenario that',
+  'cannot be explored as written: ScenarioError).',
+  '',
+  'Examples:',
+  '  hmmsim explore --list',
+  '  hmmsim explore lost-update --bound 1',
+  "  hmmsim explore lost-update --replay '1.1.2' --mermaid lost-update.mmd",
+  '  hmmsim explore ./my-scenario.ts --export racy --bound 1',
+].join('\n');
 
 const OWN_OPTIONS = ['list', 'strategy', 'bound', 'runs', 'seed', 'replay', 'mermaid', 'export'];
-const ALWAYS_KNOWN = ['--', 'h', 'help', 'v', 'version'];
-
-/** A usage error: the message for stderr. */
-class UsageError extends Error {}
 
 /** The raw text after `--name` (or in `--name=value`) in argv, if present. */
 export function rawOptionValue(rawArgs: readonly string[], name: string): string | undefined {
@@ -142,17 +172,16 @@ function integerOption(
   const n = typeof v === 'number' ? v : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     const also = infinite ? " or 'inf'" : '';
-    throw new UsageError(`--${name} ${String(v)}: expected an integer in [${min}, ${max}]${also}`);
+    throw new UsageError(
+      `invalid --${name} ${String(v)}: expected an integer in [${min}, ${max}]${also}`,
+    );
   }
   return n;
 }
 
 /** Throw a UsageError for any option this command does not know. */
 function checkUnknown(input: ExploreCommandInput): void {
-  const known = new Set([...OWN_OPTIONS, ...ALWAYS_KNOWN, ...(input.globalOptions ?? [])]);
-  for (const name of Object.keys(input.options)) {
-    if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
-  }
+  checkKnownOptions(input.options, OWN_OPTIONS, input.globalOptions);
 }
 
 /** The strategy option, validated. */
@@ -448,8 +477,7 @@ function reportError(error: unknown, io: ExploreIo): number {
     error instanceof ScheduleMismatchError ||
     error instanceof ScenarioFileError
   ) {
-    io.err(`hmmsim explore: ${error.message}`);
-    io.err(USAGE);
+    io.err(usageErrorLine('explore', error.message));
     return EXIT_USAGE;
   }
   if (error instanceof ScenarioModuleError) {
@@ -470,14 +498,14 @@ function reportError(error: unknown, io: ExploreIo): number {
 }
 
 /**
- * Lines to the process's stdout/stderr, files with writeFileSync (relative to the shell's
- * folder, like scenario files), time with performance.now.
+ * Lines to `lines` (default the process's stdout/stderr), files with writeFileSync (relative to
+ * the shell's folder, like scenario files), time with performance.now.
  */
-function processIo(): ExploreIo {
+export function processIo(lines: Lines = processLines): ExploreIo {
   const cwd = invocationDir();
   return {
-    out: (text) => void process.stdout.write(`${text}\n`),
-    err: (text) => void process.stderr.write(`${text}\n`),
+    out: lines.out,
+    err: lines.err,
     writeFile: (path, text) => writeFileSync(isAbsolute(path) ? path : resolve(cwd, path), text),
     now: () => performance.now(),
     cwd,
@@ -493,9 +521,10 @@ export interface RegisterExploreOptions {
 }
 
 /**
- * Add `hmmsim explore` to `cli`. The action resolves to the exit code (also passed to
- * `onExit`, by default process.exitCode); option checking is done here, not by cac, so every
- * usage error gives exit code 2 with a message.
+ * Add `hmmsim explore` to `cli`, with EXPLORE_USAGE as its usage text (the host prints it for
+ * `hmmsim explore --help`). The action resolves to the exit code (also passed to `onExit`, by
+ * default process.exitCode); option checking is done here, not by cac, so every usage error
+ * gives exit code 2 with a one-line message.
  */
 export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = {}): void {
   cli
@@ -503,25 +532,16 @@ export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = 
       'explore [...scenario]',
       'Explore the interleavings of a concurrency scenario: a registered name or a scenario file',
     )
-    .usage(USAGE.replace('usage: hmmsim ', '').replace(/\n {7}hmmsim /g, '\n  $ hmmsim '))
-    .option('--list', 'List the scenarios of every package')
-    .option('--strategy [name]', 'dfs (default), random or pct')
-    .option(
-      '--bound [n]',
-      `dfs: preemption bound (default ${DEFAULT_DFS_BOUND}, 'inf' for none); pct: depth (default ${DEFAULT_PCT_DEPTH})`,
-    )
-    .option('--runs [n]', `random/pct: schedules to run (default ${DEFAULT_RUNS}); dfs: budget`)
-    .option('--seed [n]', `random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`)
-    .option('--replay [schedule]', "Rerun one schedule string (e.g. '1.1.2')")
-    .option('--mermaid [file]', 'Write the Mermaid sequence diagram to a file')
-    .option(
-      '--export [name]',
-      'With a scenario file: the export to run (default: the default export, else the only Scenario)',
-    )
-    .example((bin) => `  $ ${bin} explore --list`)
-    .example((bin) => `  $ ${bin} explore lost-update --bound 1`)
-    .example((bin) => `  $ ${bin} explore lost-update --replay '1.1.2' --mermaid lost-update.mmd`)
-    .example((bin) => `  $ ${bin} explore ./my-scenario.ts --export racy --bound 1`)
+    .usage(EXPLORE_USAGE)
+    // Declared for parsing only; the help is EXPLORE_USAGE alone.
+    .option('--list', '')
+    .option('--strategy [name]', '')
+    .option('--bound [n]', '')
+    .option('--runs [n]', '')
+    .option('--seed [n]', '')
+    .option('--replay [schedule]', '')
+    .option('--mermaid [file]', '')
+    .option('--export [name]', '')
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: ExploreCommandInput = {

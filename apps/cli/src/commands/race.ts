@@ -3,7 +3,7 @@
  * munmaps / mprotects / reclaims a mirrored page while CPU1 runs a device fault) for each
  * implementation and print the schedules explored, the violations, and for a violation the
  * minimal trace and the freed page that now belongs to another process.
- * Exit codes as for `hmmsim explore`: 0 no violation, 1 a violation, 2 bad usage.
+ * Exit codes as for `hmmsim explore`: 0 no violation, 1 a violation, 2 bad usage (one line).
  */
 import { DEFAULT_DFS_BOUND, formatTraceTable } from '@hmmsim/explorer';
 import {
@@ -14,6 +14,14 @@ import {
   runRace,
 } from '@hmmsim/hmm-mirror';
 import type { CAC } from 'cac';
+import {
+  checkKnownOptions,
+  type Lines,
+  processLines,
+  resolveImplAlias,
+  UsageError,
+  usageErrorLine,
+} from '../usage.ts';
 
 /** Exit codes of the command. */
 export const RACE_EXIT_OK = 0;
@@ -34,20 +42,33 @@ export interface RaceCommandInput {
   readonly globalOptions?: readonly string[] | undefined;
 }
 
-const USAGE = 'usage: hmmsim race [--impl legacy|shim|interval|all] [--bound N]';
 const IMPL_CHOICES = [...RACE_IMPLS, 'all'] as const;
-const KNOWN = new Set(['impl', 'bound', '--', 'h', 'help', 'v', 'version']);
 const MAX_BOUND = 4;
+
+/** The usage text of the command (`hmmsim race --help`). */
+export const RACE_USAGE = [
+  'usage: hmmsim race [--impl legacy|shim|interval|all] [--bound N]',
+  '',
+  'Show the seed race of the hmm_mirror API: CPU0 munmaps / mprotects / reclaims a mirrored page',
+  'while CPU1 runs a device fault, under every schedule up to the bound, on each implementation.',
+  '',
+  "  --impl NAME  legacy, shim, interval or all (default all); 'native' is accepted for interval",
+  `  --bound N    preemption bound of the search, 0 to ${MAX_BOUND} (default ${DEFAULT_DFS_BOUND})`,
+  '  -h, --help   this text',
+  '',
+  'Exit codes: 0 no violation, 1 a violation (its minimal trace printed), 2 bad usage.',
+  '',
+  'Examples:',
+  '  hmmsim race --impl legacy',
+  '  hmmsim race --impl interval --bound 3',
+].join('\n');
 
 /** What each implementation is. */
 const IMPL_TITLE: Readonly<Record<RaceImpl, string>> = {
   legacy: 'v5.4 nouveau-style driver on the legacy hmm_mirror API (valid flag)',
   shim: 'the same driver, unchanged, on the compat shim (mmu_interval_notifier + sequence)',
-  interval: 'native v5.5 driver (read_begin / read_retry / set_seq)',
+  interval: 'v5.5 driver on mmu_interval_notifier (read_begin / read_retry / set_seq)',
 };
-
-/** A usage error: the message for stderr. */
-class UsageError extends Error {}
 
 /** Validated arguments. */
 interface RaceArgs {
@@ -68,18 +89,15 @@ function parseArgs(input: RaceCommandInput): RaceArgs {
   if (input.args.length > 0) {
     throw new UsageError(`unexpected argument '${input.args[0]}'`);
   }
-  const known = new Set([...KNOWN, ...(input.globalOptions ?? [])]);
-  for (const name of Object.keys(input.options)) {
-    if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
-  }
-  const impl = single(input.options, 'impl') ?? 'all';
+  checkKnownOptions(input.options, ['impl', 'bound'], input.globalOptions);
+  const impl = resolveImplAlias(single(input.options, 'impl') ?? 'all');
   const choice = IMPL_CHOICES.find((c) => c === impl);
   if (choice === undefined) {
     throw new UsageError(`--impl ${String(impl)}: expected one of ${IMPL_CHOICES.join(', ')}`);
   }
   const b = single(input.options, 'bound') ?? DEFAULT_DFS_BOUND;
   if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0 || b > MAX_BOUND) {
-    throw new UsageError(`--bound ${String(b)}: expected an integer in [0, ${MAX_BOUND}]`);
+    throw new UsageError(`invalid --bound ${String(b)}: expected an integer in [0, ${MAX_BOUND}]`);
   }
   return { impls: choice === 'all' ? RACE_IMPLS : [choice], bound: b };
 }
@@ -141,8 +159,7 @@ export async function runRaceCommand(input: RaceCommandInput, io: RaceIo): Promi
     a = parseArgs(input);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.err(`hmmsim race: ${error.message}`);
-    io.err(USAGE);
+    io.err(usageErrorLine('race', error.message));
     return RACE_EXIT_USAGE;
   }
   io.out(
@@ -163,7 +180,7 @@ export async function runRaceCommand(input: RaceCommandInput, io: RaceIo): Promi
 
 /**
  * Run all three implementations and say, for each, whether it behaved as expected (legacy racy,
- * shim and native clean over every schedule with preemption bound 2); true if all did.
+ * shim and interval clean over every schedule with preemption bound 2); true if all did.
  */
 export async function runRaceSummary(out: (line: string) => void): Promise<boolean> {
   let all = true;
@@ -188,12 +205,9 @@ export async function runRaceSummary(out: (line: string) => void): Promise<boole
   return all;
 }
 
-/** Lines to the process's stdout/stderr. */
-function processIo(): RaceIo {
-  return {
-    out: (text) => void process.stdout.write(`${text}\n`),
-    err: (text) => void process.stderr.write(`${text}\n`),
-  };
+/** Lines to `lines` (default the process's stdout/stderr). */
+export function processIo(lines: Lines = processLines): RaceIo {
+  return { out: lines.out, err: lines.err };
 }
 
 /** Options of registerRaceCommand(). */
@@ -204,16 +218,20 @@ export interface RegisterRaceOptions {
 }
 
 /**
- * Add `hmmsim race` to `cli`. The action resolves to the exit code (also passed to `onExit`,
- * by default process.exitCode); option checking is done here so every usage error exits 2.
+ * Add `hmmsim race` to `cli`, with RACE_USAGE as its usage text (the host prints it for
+ * `hmmsim race --help`). The action resolves to the exit code (also passed to `onExit`, by
+ * default process.exitCode); option checking is done here so every usage error exits 2.
  */
 export function registerRaceCommand(cli: CAC, opts: RegisterRaceOptions = {}): void {
   cli
-    .command('race [...args]', 'Show the hmm_mirror seed race: legacy vs compat shim vs native')
-    .usage(USAGE.replace('usage: hmmsim ', ''))
-    .option('--impl [name]', 'legacy, shim, interval or all (default all)')
-    .option('--bound [n]', `preemption bound of the search (default ${DEFAULT_DFS_BOUND})`)
-    .example((bin) => `  $ ${bin} race --impl legacy`)
+    .command(
+      'race [...args]',
+      'Show the seed race of the hmm_mirror API on legacy, shim and interval',
+    )
+    .usage(RACE_USAGE)
+    // Declared for parsing only; the help is RACE_USAGE alone.
+    .option('--impl [name]', '')
+    .option('--bound [n]', '')
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: RaceCommandInput = {

@@ -4,7 +4,7 @@
  * device built on one mirroring implementation, and print kselftest-style TAP as each test
  * finishes: the version and plan lines, `ok N hmm.anon_write` / `not ok N …` (a documented legacy
  * failure names its race after '#'), and the totals (`# PASSED: n / n tests passed.`).
- * Exit codes: 0 every selected test passed, 1 one failed, 2 bad usage.
+ * Exit codes: 0 every selected test passed, 1 one failed, 2 bad usage (one line).
  */
 import {
   DMIRROR_IMPLS,
@@ -16,6 +16,14 @@ import {
   tapTotals,
 } from '@hmmsim/dmirror';
 import type { CAC } from 'cac';
+import {
+  checkKnownOptions,
+  type Lines,
+  processLines,
+  resolveImplAlias,
+  UsageError,
+  usageErrorLine,
+} from '../usage.ts';
 
 /** Exit codes of the command. */
 export const SELFTEST_EXIT_OK = 0;
@@ -38,13 +46,31 @@ export interface SelftestCommandInput {
   readonly globalOptions?: readonly string[] | undefined;
 }
 
-const USAGE = 'usage: hmmsim selftest [--impl interval|legacy|shim] [--filter NAME] [--seed N]';
-const KNOWN = new Set(['impl', 'filter', 'seed', '--', 'h', 'help', 'v', 'version']);
 const SEED_MAX = 2 ** 32 - 1;
+
+/** The usage text of the command (`hmmsim selftest --help`). */
+export const SELFTEST_USAGE = [
+  'usage: hmmsim selftest [--impl interval|legacy|shim] [--filter NAME] [--seed N]',
+  '',
+  "Run the kernel's HMM selftests (lib/test_hmm.c's hmm-tests.c) against the dmirror device",
+  'built on one mirroring implementation; kselftest-style TAP on stdout.',
+  '',
+  "  --impl NAME    interval (default), legacy or shim; 'native' is accepted for interval",
+  '  --filter NAME  run one test (e.g. anon_write or hmm.anon_write)',
+  `  --seed N       seed of anon_teardown's random mode, 0 to ${SEED_MAX}`,
+  '                 (default: from the clock, printed so the run can be repeated)',
+  '  -h, --help     this text',
+  '',
+  'Exit codes: 0 every selected test passed, 1 one failed, 2 bad usage.',
+  '',
+  'Examples:',
+  '  hmmsim selftest --impl legacy',
+  '  hmmsim selftest --filter anon_write --seed 1',
+].join('\n');
 
 /** What each implementation is. */
 const IMPL_TITLE: Readonly<Record<DmirrorImpl, string>> = {
-  interval: 'native mmu_interval_notifier (the kernel driver design)',
+  interval: "a driver on mmu_interval_notifier (the kernel's design since v5.5)",
   legacy: 'the v5.4 hmm_mirror API (valid flag, races R1/R2)',
   shim: 'the compat shim (hmm_mirror calls over mmu_interval_notifier)',
 };
@@ -54,9 +80,6 @@ const REASONS: Readonly<Record<string, string>> = {
   R1: 'the hmm_range valid flag misses an invalidation that starts and ends between hmm_range_fault() and hmm_range_valid()',
   R2: 'an in-flight invalidation anywhere in the mm keeps ranges invalid until the wait times out',
 };
-
-/** A usage error: the message for stderr. */
-class UsageError extends Error {}
 
 /** Validated arguments. */
 interface SelftestArgs {
@@ -75,7 +98,7 @@ function single(options: Readonly<Record<string, unknown>>, name: string): unkno
 
 /** --impl. */
 function parseImpl(options: Readonly<Record<string, unknown>>): DmirrorImpl {
-  const v = single(options, 'impl') ?? 'interval';
+  const v = resolveImplAlias(single(options, 'impl') ?? 'interval');
   const impl = DMIRROR_IMPLS.find((i) => i === v);
   if (impl === undefined) {
     throw new UsageError(`--impl ${String(v)}: expected one of ${DMIRROR_IMPLS.join(', ')}`);
@@ -100,7 +123,7 @@ function parseSeed(options: Readonly<Record<string, unknown>>, io: SelftestIo): 
   const v = single(options, 'seed');
   if (v === undefined) return io.defaultSeed?.() ?? 1;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > SEED_MAX) {
-    throw new UsageError(`--seed ${String(v)}: expected an integer in [0, ${SEED_MAX}]`);
+    throw new UsageError(`invalid --seed ${String(v)}: expected an integer in [0, ${SEED_MAX}]`);
   }
   return v;
 }
@@ -108,10 +131,7 @@ function parseSeed(options: Readonly<Record<string, unknown>>, io: SelftestIo): 
 /** Validate what cac parsed; throws UsageError. */
 function parseArgs(input: SelftestCommandInput, io: SelftestIo): SelftestArgs {
   if (input.args.length > 0) throw new UsageError(`unexpected argument '${input.args[0]}'`);
-  const known = new Set([...KNOWN, ...(input.globalOptions ?? [])]);
-  for (const name of Object.keys(input.options)) {
-    if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
-  }
+  checkKnownOptions(input.options, ['impl', 'filter', 'seed'], input.globalOptions);
   return {
     impl: parseImpl(input.options),
     filter: parseFilter(input.options),
@@ -144,8 +164,7 @@ export async function runSelftestCommand(
     a = parseArgs(input, io);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.err(`hmmsim selftest: ${error.message}`);
-    io.err(USAGE);
+    io.err(usageErrorLine('selftest', error.message));
     return SELFTEST_EXIT_USAGE;
   }
   const selected = selectSelftests(a.filter);
@@ -164,11 +183,11 @@ export async function runSelftestCommand(
   return report.failed === 0 ? SELFTEST_EXIT_OK : SELFTEST_EXIT_FAIL;
 }
 
-/** Lines to the process's stdout/stderr; the default seed from the clock (printed for reruns). */
-function processIo(): SelftestIo {
+/** Lines to `lines` (default the process's stdout/stderr); the default seed from the clock (printed for reruns). */
+export function processIo(lines: Lines = processLines): SelftestIo {
   return {
-    out: (text) => void process.stdout.write(`${text}\n`),
-    err: (text) => void process.stderr.write(`${text}\n`),
+    out: lines.out,
+    err: lines.err,
     defaultSeed: () => Date.now() % 2 ** 31,
   };
 }
@@ -181,8 +200,9 @@ export interface RegisterSelftestOptions {
 }
 
 /**
- * Add `hmmsim selftest` to `cli`. The action resolves to the exit code (also passed to `onExit`,
- * by default process.exitCode); option checking is done here so every usage error exits 2.
+ * Add `hmmsim selftest` to `cli`, with SELFTEST_USAGE as its usage text (the host prints it for
+ * `hmmsim selftest --help`). The action resolves to the exit code (also passed to `onExit`, by
+ * default process.exitCode); option checking is done here so every usage error exits 2.
  */
 export function registerSelftestCommand(cli: CAC, opts: RegisterSelftestOptions = {}): void {
   cli
@@ -190,11 +210,11 @@ export function registerSelftestCommand(cli: CAC, opts: RegisterSelftestOptions 
       'selftest [...args]',
       "Run the kernel's HMM selftests against the dmirror device (TAP)",
     )
-    .usage(USAGE.replace('usage: hmmsim ', ''))
-    .option('--impl [name]', 'interval, legacy or shim (default interval)')
-    .option('--filter [name]', 'run one test (e.g. anon_write or hmm.anon_write)')
-    .option('--seed [n]', "seed of anon_teardown's random mode (default: from the clock, printed)")
-    .example((bin) => `  $ ${bin} selftest --impl legacy`)
+    .usage(SELFTEST_USAGE)
+    // Declared for parsing only; the help is SELFTEST_USAGE alone.
+    .option('--impl [name]', '')
+    .option('--filter [name]', '')
+    .option('--seed [n]', '')
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: SelftestCommandInput = {
