@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors.ts';
+import { checkIntIn, checkUlong, isUlong } from './validate.ts';
 
 /** Timer interrupt frequency (CONFIG_HZ=250): one jiffy is 4 ms. */
 export const HZ = 250;
@@ -12,20 +12,20 @@ export const MAX_SCHEDULE_TIMEOUT = Number.MAX_SAFE_INTEGER;
 /** Largest jiffies offset (kernel (LONG_MAX >> 1) - 1, scaled down to stay a safe integer). */
 export const MAX_JIFFY_OFFSET = 2 ** 52 - 2;
 
-/** Throws unless `n` is a non-negative safe integer. */
-function checkCount(fn: string, what: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new InvalidArgumentError(`${fn}: got ${what} ${n}; expected a non-negative safe integer`);
-  }
-}
-
 /**
  * Milliseconds to jiffies, rounded up; negative input gives MAX_JIFFY_OFFSET.
  * Mirrors include/linux/jiffies.h:msecs_to_jiffies() (the HZ-divides-1000 case).
  */
 export function msecsToJiffies(m: number): number {
-  if (Number.isSafeInteger(m) && m < 0) return MAX_JIFFY_OFFSET;
-  checkCount('msecsToJiffies', 'milliseconds', m);
+  checkIntIn(
+    'msecsToJiffies',
+    'm',
+    m,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    'milliseconds (a safe integer; a negative one means "forever")',
+  );
+  if (m < 0) return MAX_JIFFY_OFFSET;
   return Math.ceil(m / (MSEC_PER_SEC / HZ));
 }
 
@@ -34,7 +34,14 @@ export function msecsToJiffies(m: number): number {
  * Mirrors kernel/time/time.c:jiffies_to_msecs().
  */
 export function jiffiesToMsecs(j: number): number {
-  checkCount('jiffiesToMsecs', 'jiffies', j);
+  checkIntIn(
+    'jiffiesToMsecs',
+    'j',
+    j,
+    0,
+    Math.floor(Number.MAX_SAFE_INTEGER / (MSEC_PER_SEC / HZ)),
+    'jiffies (a safe integer >= 0 whose milliseconds stay below 2^53)',
+  );
   return j * (MSEC_PER_SEC / HZ);
 }
 
@@ -55,13 +62,18 @@ export class Clock {
     return Math.floor(this.ns / TICK_NSEC);
   }
 
-  /** Advance by `ns` nanoseconds (scheduler use). */
+  /** Advance by `ns` nanoseconds (scheduler use); InvalidArgumentError unless `ns` is a ulong. */
   advance(ns: number): void {
+    if (!isUlong(ns) || !isUlong(this.ns + ns)) {
+      checkUlong('Clock.advance', 'ns', ns, 'nanoseconds');
+      checkUlong('Clock.advance', 'now + ns', this.ns + ns, 'a time below 2^53 ns');
+    }
     this.ns += ns;
   }
 
   /** Move forward to `ns` if it is later than now (scheduler use; never goes back). */
   advanceTo(ns: number): void {
+    if (!isUlong(ns)) checkUlong('Clock.advanceTo', 'ns', ns, 'a time in nanoseconds');
     if (ns > this.ns) this.ns = ns;
   }
 

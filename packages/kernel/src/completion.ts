@@ -1,8 +1,8 @@
 import { MAX_SCHEDULE_TIMEOUT } from './clock.ts';
-import { InvalidArgumentError } from './errors.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
 import type { Task } from './task.ts';
+import { checkIntIn } from './validate.ts';
 
 /** `done` value meaning "completed for everybody" (complete_all). */
 export const COMPLETION_ALL = 2 ** 32 - 1;
@@ -80,11 +80,14 @@ export async function waitForCompletion(x: Completion): Promise<void> {
  * remaining jiffies (>= 1). Mirrors kernel/sched/completion.c:wait_for_completion_timeout().
  */
 export async function waitForCompletionTimeout(x: Completion, timeout: number): Promise<number> {
-  if (!Number.isSafeInteger(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `waitForCompletionTimeout(${x.name}): got timeout ${timeout}; expected jiffies >= 0`,
-    );
-  }
+  checkIntIn(
+    `waitForCompletionTimeout(${x.name})`,
+    'timeout',
+    timeout,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'jiffies >= 0 (a safe integer)',
+  );
   await beforeWait(x, 'wait_for_completion_timeout');
   return doWaitForCommon(x, timeout);
 }

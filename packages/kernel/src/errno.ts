@@ -18,6 +18,7 @@ export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
+export const EFBIG = 27;
 export const ENOSPC = 28;
 export const ERANGE = 34;
 export const ENOSYS = 38;
@@ -41,6 +42,7 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [EEXIST, 'EEXIST'],
   [ENODEV, 'ENODEV'],
   [EINVAL, 'EINVAL'],
+  [EFBIG, 'EFBIG'],
   [ENOSPC, 'ENOSPC'],
   [ERANGE, 'ERANGE'],
   [ENOSYS, 'ENOSYS'],

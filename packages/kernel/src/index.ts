@@ -3,6 +3,7 @@ export * from './completion.ts';
 export * from './errno.ts';
 export * from './errors.ts';
 export * from './free-running-policy.ts';
+export * from './lock-invariants.ts';
 export * from './might-sleep.ts';
 export * from './mutex.ts';
 export * from './page.ts';

@@ -31,7 +31,7 @@ export async function mutexLock(m: Mutex): Promise<void> {
   const t = sched.current;
   if (m.owner === t) {
     throw new KernelBugError(
-      `BUG: possible recursive locking: task '${t.name}' already owns mutex ${m.name}; expected it to be taken once`,
+      `BUG: possible recursive locking in mutex_lock(${m.name}): task '${t.name}' already owns mutex ${m.name}; expected it to be taken once`,
     );
   }
   if (m.owner !== undefined) await waitForHandOff(m, m.waiters, t, sleepOn);

@@ -1,9 +1,12 @@
 /**
  * x86-64 4-level paging constants and address helpers. Addresses are plain numbers up to
  * 2^48 (user space below TASK_SIZE), so every helper uses division and multiplication:
- * JavaScript bitwise operators truncate to 32 bits. Inputs are assumed to be non-negative
- * safe integers (check them at API boundaries with `toVaddr`/`toPfn`).
+ * JavaScript bitwise operators truncate to 32 bits. Every helper takes a C `unsigned long`: a
+ * NaN, infinite, fractional, negative or >= 2^53 argument (or one whose result would pass 2^53)
+ * throws InvalidArgumentError naming the helper instead of returning NaN or a rounded number.
  */
+import { checkIntIn } from './validate.ts';
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 2 ** PAGE_SHIFT;
 export const PMD_SHIFT = 21;
@@ -28,6 +31,14 @@ export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;
  */
 export const ULONG_MAX = Number.MAX_SAFE_INTEGER;
 
+/** `v` as the unsigned long argument `arg` of `fn`, at most `max` (cheap when it is fine). */
+function ulong(fn: string, arg: string, v: number, max: number, what: string): number {
+  if (!(Number.isSafeInteger(v) && v >= 0 && v <= max)) checkIntIn(fn, arg, v, 0, max, what);
+  return v;
+}
+
+const ANY_ULONG = 'an unsigned long (a safe integer >= 0)';
+
 /**
  * Round `a` down to a multiple of `size` (a power of two).
  * Mirrors include/linux/kernel.h:ALIGN_DOWN().
@@ -41,7 +52,7 @@ function alignDown(a: number, size: number): number {
  * Mirrors include/linux/kernel.h:ALIGN_DOWN(a, PAGE_SIZE) (`a & PAGE_MASK`).
  */
 export function pageAlignDown(a: number): number {
-  return alignDown(a, PAGE_SIZE);
+  return alignDown(ulong('pageAlignDown', 'a', a, ULONG_MAX, ANY_ULONG), PAGE_SIZE);
 }
 
 /**
@@ -49,6 +60,13 @@ export function pageAlignDown(a: number): number {
  * Mirrors include/linux/mm.h:PAGE_ALIGN().
  */
 export function pageAlignUp(a: number): number {
+  ulong(
+    'pageAlignUp',
+    'a',
+    a,
+    ULONG_MAX - PAGE_SIZE + 1,
+    'an address whose page end is below 2^53',
+  );
   return alignDown(a + PAGE_SIZE - 1, PAGE_SIZE);
 }
 
@@ -57,7 +75,7 @@ export function pageAlignUp(a: number): number {
  * Mirrors include/linux/mm.h:PAGE_ALIGNED().
  */
 export function pageAligned(a: number): boolean {
-  return a % PAGE_SIZE === 0;
+  return ulong('pageAligned', 'a', a, ULONG_MAX, ANY_ULONG) % PAGE_SIZE === 0;
 }
 
 /**
@@ -65,7 +83,7 @@ export function pageAligned(a: number): boolean {
  * Mirrors `a & HPAGE_PMD_MASK` (include/linux/huge_mm.h).
  */
 export function pmdAlignDown(a: number): number {
-  return alignDown(a, PMD_SIZE);
+  return alignDown(ulong('pmdAlignDown', 'a', a, ULONG_MAX, ANY_ULONG), PMD_SIZE);
 }
 
 /**
@@ -73,6 +91,7 @@ export function pmdAlignDown(a: number): number {
  * Mirrors include/linux/kernel.h:ALIGN(a, HPAGE_PMD_SIZE).
  */
 export function pmdAlignUp(a: number): number {
+  ulong('pmdAlignUp', 'a', a, ULONG_MAX - PMD_SIZE + 1, 'an address whose 2 MiB end is below 2^53');
   return alignDown(a + PMD_SIZE - 1, PMD_SIZE);
 }
 
@@ -81,7 +100,7 @@ export function pmdAlignUp(a: number): number {
  * Mirrors include/linux/pfn.h:PHYS_PFN().
  */
 export function pfnOf(addr: number): number {
-  return Math.floor(addr / PAGE_SIZE);
+  return Math.floor(ulong('pfnOf', 'addr', addr, ULONG_MAX, ANY_ULONG) / PAGE_SIZE);
 }
 
 /**
@@ -89,7 +108,8 @@ export function pfnOf(addr: number): number {
  * Mirrors include/linux/pfn.h:PFN_PHYS().
  */
 export function pfnToAddr(pfn: number): number {
-  return pfn * PAGE_SIZE;
+  const max = Math.floor(ULONG_MAX / PAGE_SIZE);
+  return ulong('pfnToAddr', 'pfn', pfn, max, 'a pfn whose address is below 2^53') * PAGE_SIZE;
 }
 
 /**
@@ -97,7 +117,7 @@ export function pfnToAddr(pfn: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pgd_index().
  */
 export function pgdIndex(a: number): number {
-  return Math.floor(a / PGDIR_SIZE) % PTRS_PER_PGD;
+  return Math.floor(ulong('pgdIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PGDIR_SIZE) % PTRS_PER_PGD;
 }
 
 /**
@@ -105,7 +125,7 @@ export function pgdIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pud_index().
  */
 export function pudIndex(a: number): number {
-  return Math.floor(a / PUD_SIZE) % PTRS_PER_PUD;
+  return Math.floor(ulong('pudIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PUD_SIZE) % PTRS_PER_PUD;
 }
 
 /**
@@ -113,7 +133,7 @@ export function pudIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pmd_index().
  */
 export function pmdIndex(a: number): number {
-  return Math.floor(a / PMD_SIZE) % PTRS_PER_PMD;
+  return Math.floor(ulong('pmdIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PMD_SIZE) % PTRS_PER_PMD;
 }
 
 /**
@@ -121,5 +141,5 @@ export function pmdIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pte_index().
  */
 export function pteIndex(a: number): number {
-  return Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE;
+  return Math.floor(ulong('pteIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PAGE_SIZE) % PTRS_PER_PTE;
 }

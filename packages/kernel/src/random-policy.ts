@@ -11,8 +11,18 @@ export function randomPolicy(
   random: Random,
   opts: { timerProbability?: number } = {},
 ): SchedulePolicy {
+  if (
+    typeof random !== 'object' ||
+    random === null ||
+    typeof random.nextInt !== 'function' ||
+    typeof random.nextFloat !== 'function'
+  ) {
+    throw new InvalidArgumentError(
+      'randomPolicy: random is not a Random; expected a seeded PRNG from createRandom()',
+    );
+  }
   const p = opts.timerProbability ?? 0.05;
-  if (!(p >= 0 && p <= 1)) {
+  if (!(typeof p === 'number' && p >= 0 && p <= 1)) {
     throw new InvalidArgumentError(
       `randomPolicy: got timerProbability ${p}; expected a number in [0, 1]`,
     );

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors.ts';
+import { checkIntIn } from './validate.ts';
 
 /** A seeded source of pseudo-random numbers; same seed, same sequence on every machine. */
 export interface Random {
@@ -52,8 +52,8 @@ class Sfc32 implements Random {
   }
 
   nextInt(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > TWO_32) {
-      throw new InvalidArgumentError(`nextInt: got ${n}; expected an integer in [1, 2^32]`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= TWO_32)) {
+      checkIntIn('nextInt', 'n', n, 1, TWO_32, 'an integer in [1, 2^32]');
     }
     const limit = TWO_32 - (TWO_32 % n);
     let x = this.nextU32();
@@ -67,9 +67,14 @@ class Sfc32 implements Random {
  * Mirrors: model-only; plays the role of lib/random32.c:prandom_u32_state().
  */
 export function createRandom(seed: number): Random {
-  if (!Number.isSafeInteger(seed)) {
-    throw new InvalidArgumentError(`createRandom: got seed ${seed}; expected a safe integer`);
-  }
+  checkIntIn(
+    'createRandom',
+    'seed',
+    seed,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    'a safe integer',
+  );
   const lo = ((seed % TWO_32) + TWO_32) % TWO_32;
   const hi = Math.floor(seed / TWO_32);
   return new Sfc32(lo | 0, hi | 0);

@@ -19,6 +19,7 @@ import type {
 import { type Task, TaskImpl } from './task.ts';
 import { TimerList } from './timer.ts';
 import { Tracer } from './trace.ts';
+import { checkFunction, checkIntIn } from './validate.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Returned to a task frozen by the end of its run: it never continues. */
@@ -56,9 +57,29 @@ type MutablePickContext = { -readonly [K in keyof PickContext]: PickContext[K] }
 
 /** Throw unless `n` is a safe integer >= min. */
 function checkInt(what: string, n: number, min: number): void {
-  if (!Number.isSafeInteger(n) || n < min) {
+  checkIntIn('createScheduler', what, n, min, Number.MAX_SAFE_INTEGER, `a safe integer >= ${min}`);
+}
+
+/** Throw unless `opts.policy` (when given) has a pick() method and `opts.trace` is a boolean. */
+function checkOptions(opts: SchedulerOptions): void {
+  if (typeof opts !== 'object' || opts === null) {
     throw new InvalidArgumentError(
-      `createScheduler: got ${what}=${n}; expected a safe integer >= ${min}`,
+      `createScheduler: opts is ${opts === null ? 'null' : typeof opts}; expected an options object`,
+    );
+  }
+  const p = opts.policy;
+  if (p !== undefined) {
+    if (typeof p !== 'object' || p === null) {
+      throw new InvalidArgumentError(
+        `createScheduler: policy is ${p === null ? 'null' : typeof p}; expected a SchedulePolicy object`,
+      );
+    }
+    checkFunction('createScheduler', 'policy.pick', p.pick);
+    if (p.observe !== undefined) checkFunction('createScheduler', 'policy.observe', p.observe);
+  }
+  if (opts.trace !== undefined && typeof opts.trace !== 'boolean') {
+    throw new InvalidArgumentError(
+      `createScheduler: trace is a ${typeof opts.trace}; expected a boolean`,
     );
   }
 }
@@ -103,6 +124,7 @@ class SchedulerImpl implements Scheduler {
   private active: ActiveRun | undefined = undefined;
 
   constructor(opts: SchedulerOptions) {
+    checkOptions(opts);
     this.policy = opts.policy ?? freeRunningPolicy();
     this.nsPerStep = opts.nsPerStep ?? 1000;
     this.maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
@@ -120,9 +142,7 @@ class SchedulerImpl implements Scheduler {
   }
 
   spawn(name: string, fn: () => Promise<void>): Task {
-    if (typeof fn !== 'function') {
-      throw new InvalidArgumentError(`spawn('${name}'): got ${typeof fn}; expected a function`);
-    }
+    checkFunction(`spawn('${name}')`, 'fn', fn);
     const t = new TaskImpl(this.nextId++, name, this);
     t.pending = { kind: 'task.start', label: name };
     this.tasks.push(t);
@@ -191,7 +211,11 @@ class SchedulerImpl implements Scheduler {
 
   wake(task: Task): boolean {
     if (!(task instanceof TaskImpl) || task.owner !== this) {
-      throw new InvalidArgumentError(`wake: '${task.name}' is not a task of this scheduler`);
+      const what =
+        typeof task === 'object' && task !== null ? `'${String(task.name)}'` : String(task);
+      throw new InvalidArgumentError(
+        `wake: ${what} is not a task of this scheduler; expected a task returned by its spawn()`,
+      );
     }
     if (task.state !== 'blocked' || task.abandoned) return false;
     this.makeRunnable(task, 'woken');
@@ -249,9 +273,14 @@ class SchedulerImpl implements Scheduler {
     timeout: number | undefined,
     spinning: boolean,
   ): Promise<WakeReason> {
-    if (timeout !== undefined && (!Number.isSafeInteger(timeout) || timeout < 0)) {
-      throw new InvalidArgumentError(
-        `sleep(${wq.name}): got timeout ${timeout}; expected jiffies >= 0`,
+    if (timeout !== undefined) {
+      checkIntIn(
+        `sleep(${wq.name})`,
+        'timeout',
+        timeout,
+        0,
+        Number.MAX_SAFE_INTEGER,
+        'jiffies >= 0 (a safe integer)',
       );
     }
     const forever = timeout === undefined || timeout >= MAX_SCHEDULE_TIMEOUT;

@@ -30,7 +30,7 @@ export async function spinLock(l: Spinlock): Promise<void> {
   const t = sched.current;
   if (l.owner === t) {
     throw new KernelBugError(
-      `BUG: spinlock recursion on ${l.name}: task '${t.name}' already holds it; expected a spinlock to be taken once`,
+      `BUG: spinlock recursion on ${l.name} in spin_lock(${l.name}): task '${t.name}' already holds it; expected a spinlock to be taken once`,
     );
   }
   t.preemptCount++;

@@ -1,8 +1,8 @@
 import { MAX_SCHEDULE_TIMEOUT } from './clock.ts';
-import { InvalidArgumentError } from './errors.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead, WakeReason } from './sched-types.ts';
 import type { Task } from './task.ts';
+import { checkFunction, checkIntIn } from './validate.ts';
 
 /**
  * A wait queue head. Waiters added by waitEvent*() are non-exclusive, as in Linux, so
@@ -46,6 +46,7 @@ async function sleepOn(wq: WaitQueueHead, timeout: number | undefined): Promise<
  * Mirrors include/linux/wait.h:wait_event().
  */
 export async function waitEvent(wq: WaitQueueHead, cond: () => boolean): Promise<void> {
+  checkFunction(`waitEvent(${wq.name})`, 'cond', cond);
   mightSleep(wq.sched, 'wait_event', wq.name);
   await wq.sched.point(wq.waitEvent);
   while (!cond()) await sleepOn(wq, undefined);
@@ -61,11 +62,15 @@ export async function waitEventTimeout(
   cond: () => boolean,
   timeout: number,
 ): Promise<number> {
-  if (!Number.isSafeInteger(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `waitEventTimeout(${wq.name}): got timeout ${timeout}; expected jiffies >= 0`,
-    );
-  }
+  checkFunction(`waitEventTimeout(${wq.name})`, 'cond', cond);
+  checkIntIn(
+    `waitEventTimeout(${wq.name})`,
+    'timeout',
+    timeout,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'jiffies >= 0 (a safe integer)',
+  );
   mightSleep(wq.sched, 'wait_event_timeout', wq.name);
   await wq.sched.point(wq.waitEvent);
   const { clock } = wq.sched;

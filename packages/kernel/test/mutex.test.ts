@@ -51,7 +51,7 @@ describe('mutex from the boot task', () => {
     const m = new Mutex(s, 'm');
     await mutexLock(m);
     await expect(mutexLock(m)).rejects.toThrow(
-      /possible recursive locking: task 'boot' already owns mutex m/,
+      /possible recursive locking in mutex_lock\(m\): task 'boot' already owns mutex m/,
     );
   });
 

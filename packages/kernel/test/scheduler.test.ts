@@ -152,7 +152,7 @@ describe('spawn and run', () => {
     const s = createScheduler();
     expect(() => s.spawn('x', 42 as unknown as () => Promise<void>)).toThrow(InvalidArgumentError);
     expect(() => createScheduler({ nsPerStep: -1 })).toThrow(
-      /nsPerStep=-1; expected a safe integer >= 0/,
+      /createScheduler: nsPerStep is -1, below 0; expected a safe integer >= 0/,
     );
     expect(() => createScheduler({ maxSteps: 0 })).toThrow(InvalidArgumentError);
     expect(() => createScheduler({ nsPerStep: 1.5 })).toThrow(InvalidArgumentError);

@@ -16,12 +16,12 @@ describe('toVaddr', () => {
   });
 
   it.each([
-    [-1, /negative/],
-    [2 ** 48, />= 2\^48/],
+    [-1, /toVaddr: n is -1, below 0/],
+    [2 ** 48, /is 281474976710656, above 281474976710655/],
     [1.5, /not an integer/],
     [Number.NaN, /NaN/],
     [Number.POSITIVE_INFINITY, /not finite/],
-    [2 ** 53, /not a safe integer/],
+    [2 ** 53, /past 2\^53/],
   ])('rejects %s with a message saying why', (n, why) => {
     expect(() => toVaddr(n)).toThrow(InvalidArgumentError);
     expect(() => toVaddr(n)).toThrow(why);
@@ -43,8 +43,8 @@ describe('toPfn', () => {
   });
 
   it.each([
-    [-1, /negative/],
-    [2 ** 36, />= 2\^36/],
+    [-1, /toPfn: n is -1, below 0/],
+    [2 ** 36, /above 68719476735; expected a safe integer in \[0, 2\^36\)/],
     [0.5, /not an integer/],
     [Number.NaN, /NaN/],
   ])('rejects %s', (n, why) => {

@@ -187,7 +187,7 @@ describe('waitEventTimeout', () => {
     const wq = new WaitQueueHead(s, 'wq');
     await expect(waitEventTimeout(wq, () => true, -1)).rejects.toThrow(InvalidArgumentError);
     await expect(waitEventTimeout(wq, () => true, 1.5)).rejects.toThrow(
-      /got timeout 1.5; expected jiffies >= 0/,
+      /timeout is 1.5, not an integer; expected jiffies >= 0/,
     );
   });
 });

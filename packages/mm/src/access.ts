@@ -11,12 +11,14 @@
 import {
   downRead,
   HPAGE_PMD_ORDER,
+  InvalidArgumentError,
   KernelBugError,
   PAGE_SIZE,
   PMD_SIZE,
   pteIndex,
   TASK_SIZE,
   upRead,
+  VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import {
   _PAGE_ACCESSED,
@@ -35,6 +37,7 @@ import {
   tableSlot,
   writePage,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkBytes, checkMm, checkSize } from './check-args.ts';
 import {
   FAULT_FLAG_USER,
   FAULT_FLAG_WRITE,
@@ -75,6 +78,9 @@ export interface PteMapping {
  * step. Mirrors mm/memory.c:follow_pte() (which, like follow_pte_pmd(), also reports a huge PMD).
  */
 export function followPte(mm: MmStruct, addr: number): PteMapping | null {
+  checkMm('followPte', mm);
+  checkAddr('followPte', 'addr', addr);
+  if (addr >= VADDR_LIMIT) return null;
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return null;
@@ -98,6 +104,8 @@ export function followPte(mm: MmStruct, addr: number): PteMapping | null {
  * Mirrors mm/gup.c:follow_page_mask() with FOLL_TOUCH [| FOLL_WRITE] (and the x86 hardware walk).
  */
 export function followPageMask(mm: MmStruct, addr: number, write: boolean): number | null {
+  checkAddr('followPageMask', 'addr', addr);
+  if (addr >= VADDR_LIMIT) return null;
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return null;
@@ -154,14 +162,22 @@ async function translate(
   );
 }
 
-function badRange(addr: number, len: number): CpuAccessFault | null {
-  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0 || addr < 0) {
-    return {
-      ok: false,
-      signal: 'SIGSEGV',
-      code: 'SEGV_MAPERR',
-      addr: Number.isFinite(addr) ? addr : 0,
-    };
+/** Largest user copy the model makes in one call (its buffer is allocated up front). */
+export const MAX_USER_COPY = 2 ** 30;
+
+/**
+ * InvalidArgumentError for arguments no user program could produce (not an mm, an address or
+ * length that is no unsigned long, a copy past MAX_USER_COPY); else the fault of an address past
+ * user space, or null.
+ */
+function badRange(fn: string, mm: MmStruct, addr: number, len: number): CpuAccessFault | null {
+  checkMm(fn, mm);
+  checkAddr(fn, 'addr', addr);
+  checkSize(fn, 'len', len);
+  if (len > MAX_USER_COPY) {
+    throw new InvalidArgumentError(
+      `${fn}: len ${len} is past the model's largest user copy; expected at most 2^30 bytes`,
+    );
   }
   if (addr >= TASK_SIZE) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
   return null;
@@ -206,10 +222,12 @@ async function userCopy(
 /**
  * Read `len` bytes at `addr` as user code would: `{ok: true, data}` or the signal (never throws
  * for user errors; bytes before a faulting page are not returned). Takes mmap_sem for read.
+ * InvalidArgumentError for an address or length that is no unsigned long (no program can make
+ * such an access) or a copy past MAX_USER_COPY.
  * Mirrors arch/x86/mm/fault.c:do_user_addr_fault() around a user load (copy_to_user semantics).
  */
 export async function cpuRead(mm: MmStruct, addr: number, len: number): Promise<CpuAccessResult> {
-  const bad = badRange(addr, len);
+  const bad = badRange('cpuRead', mm, addr, len);
   if (bad !== null) return bad;
   if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
   const out = new Uint8Array(len);
@@ -218,7 +236,8 @@ export async function cpuRead(mm: MmStruct, addr: number, len: number): Promise<
 
 /**
  * Write `bytes` at `addr` as user code would: `{ok: true}` or the signal (pages before the
- * faulting one are written, as a partial copy would). Takes mmap_sem for read.
+ * faulting one are written, as a partial copy would). Takes mmap_sem for read. Bad arguments
+ * as for cpuRead().
  * Mirrors arch/x86/mm/fault.c:do_user_addr_fault() around a user store.
  */
 export async function cpuWrite(
@@ -226,7 +245,8 @@ export async function cpuWrite(
   addr: number,
   bytes: Uint8Array,
 ): Promise<CpuAccessResult> {
-  const bad = badRange(addr, bytes.length);
+  checkBytes('cpuWrite', 'bytes', bytes);
+  const bad = badRange('cpuWrite', mm, addr, bytes.length);
   if (bad !== null) return bad;
   if (mm.exited) return { ok: false, signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr };
   return (await userCopy(mm, addr, bytes, true)) ?? { ok: true };

@@ -5,6 +5,7 @@
  * mm/mmap.c:exit_mmap().
  */
 import { KernelBugError, ULONG_MAX, VADDR_LIMIT } from '@hmmsim/kernel';
+import { checkMm } from './check-args.ts';
 import { tlbFinishMmu, tlbGatherMmu, unmapVmas } from './memory.ts';
 import { type MmStruct, mmdrop } from './mm-struct.ts';
 import { mmuNotifierRelease } from './mmu-notifier-hooks.ts';
@@ -13,10 +14,17 @@ import { vmaUnlinkList } from './vma.ts';
 
 /**
  * Tear down the address space (mm_users is 0): notifier release, UNMAP of everything, free page
- * tables and pages, drop the vmas. Mirrors mm/mmap.c:exit_mmap().
+ * tables and pages, drop the vmas. KernelBugError, changing nothing, if it already exited or
+ * still has users (only mmput() reaches it in the kernel). Mirrors mm/mmap.c:exit_mmap().
  */
 export async function exitMmap(mm: MmStruct): Promise<void> {
+  checkMm('exit_mmap', mm);
   if (mm.exited) throw new KernelBugError(`exit_mmap: mm${mm.id} already exited`);
+  if (mm.mmUsers !== 0) {
+    throw new KernelBugError(
+      `exit_mmap: mm${mm.id} still has mm_users ${mm.mmUsers}; expected 0 (tear an mm down with mmput())`,
+    );
+  }
   await mmuNotifierRelease(mm);
   const vmas = [...mm.vmas];
   if (vmas.length > 0) {
@@ -35,7 +43,12 @@ export async function exitMmap(mm: MmStruct): Promise<void> {
  * the mm_count reference that mm_users held. Mirrors kernel/fork.c:mmput().
  */
 export async function mmput(mm: MmStruct): Promise<void> {
-  if (mm.mmUsers <= 0) throw new KernelBugError(`mmput: mm${mm.id} has mm_users ${mm.mmUsers}`);
+  checkMm('mmput', mm);
+  if (mm.mmUsers <= 0) {
+    throw new KernelBugError(
+      `mmput: mm${mm.id} has mm_users ${mm.mmUsers}; expected a reference to drop (mmput twice?)`,
+    );
+  }
   mm.mmUsers--;
   if (mm.mmUsers === 0) {
     await exitMmap(mm);

@@ -16,8 +16,22 @@
  * The model does no dirty accounting (like tmpfs), so shared writable mappings get writable PTEs
  * at once and writeback never write-protects them (no page_mkclean).
  */
-import { EACCES, EFAULT, EINVAL, ENOMEM, PAGE_SIZE, waitEvent, wakeUpAll } from '@hmmsim/kernel';
 import {
+  checkIntIn,
+  EACCES,
+  EFAULT,
+  EFBIG,
+  EINVAL,
+  ENOMEM,
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+  waitEvent,
+  wakeUpAll,
+} from '@hmmsim/kernel';
+import {
+  compoundHead,
+  PG_anon,
   PG_dirty,
   PG_locked,
   PG_lru,
@@ -26,6 +40,7 @@ import {
   readPage,
   writePage,
 } from '@hmmsim/pagetable';
+import { checkBytes, checkMachine, checkPfn, checkSize } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { allocUserPage, machineNextId, mmPutPage } from './machine.ts';
 import type { VmArea } from './vma.ts';
@@ -34,6 +49,41 @@ import type { VmArea } from './vma.ts';
 export const FMODE_READ = 0x1;
 /** Open for writing. Mirrors include/linux/fs.h:FMODE_WRITE. */
 export const FMODE_WRITE = 0x2;
+
+/** InvalidArgumentError unless `fmode` is FMODE_READ | FMODE_WRITE bits. */
+function checkFmode(fn: string, fmode: number): void {
+  checkIntIn(fn, 'fmode', fmode, 0, FMODE_READ | FMODE_WRITE, 'FMODE_READ | FMODE_WRITE bits');
+}
+
+/** InvalidArgumentError unless `file` is an MmFile. */
+function checkFile(fn: string, file: unknown): asserts file is MmFile {
+  if (!(file instanceof MmFile)) {
+    throw new InvalidArgumentError(
+      `${fn}: file is not an MmFile; expected createFile() or openFile()`,
+    );
+  }
+}
+
+/** InvalidArgumentError unless `mapping` is an AddressSpace. */
+function checkMapping(fn: string, mapping: unknown): asserts mapping is AddressSpace {
+  if (!(mapping instanceof AddressSpace)) {
+    throw new InvalidArgumentError(
+      `${fn}: mapping is not an AddressSpace; expected an inode's mapping (file.inode.mapping)`,
+    );
+  }
+}
+
+/** A file position (loff_t): a safe integer, negative ones are the caller's EINVAL. */
+function checkPos(fn: string, pos: number): void {
+  checkIntIn(
+    fn,
+    'pos',
+    pos,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    'a file offset (a safe integer)',
+  );
+}
 
 /** What an inode is. */
 export type InodeKind = 'regular' | 'shmem' | 'device';
@@ -115,6 +165,10 @@ export interface CreateFileOptions {
  * filesystem (fs/open.c:do_sys_open()).
  */
 export function createFile(machine: Machine, opts: CreateFileOptions = {}): MmFile {
+  checkMachine('createFile', machine);
+  if (opts.data !== undefined) checkBytes('createFile', 'data', opts.data);
+  if (opts.size !== undefined) checkSize('createFile', 'size', opts.size);
+  if (opts.fmode !== undefined) checkFmode('createFile', opts.fmode);
   const data = opts.data ?? new Uint8Array(0);
   const inode = new MmInode(machine, 'regular', Math.max(opts.size ?? 0, data.length), null);
   for (let off = 0; off < data.length; off += PAGE_SIZE) {
@@ -127,6 +181,8 @@ export function createFile(machine: Machine, opts: CreateFileOptions = {}): MmFi
 
 /** Another open file description on the same inode with `fmode`. Mirrors fs/open.c:dentry_open(). */
 export function openFile(file: MmFile, fmode: number): MmFile {
+  checkFile('openFile', file);
+  checkFmode('openFile', fmode);
   return new MmFile(file.inode, fmode);
 }
 
@@ -135,6 +191,8 @@ export function openFile(file: MmFile, fmode: number): MmFile {
  * Mirrors mm/shmem.c:shmem_zero_setup() (shmem_kernel_file_setup()).
  */
 export function shmemFileSetup(machine: Machine, size: number): MmFile {
+  checkMachine('shmemFileSetup', machine);
+  checkSize('shmemFileSetup', 'size', size);
   return new MmFile(new MmInode(machine, 'shmem', size, null), FMODE_READ | FMODE_WRITE);
 }
 
@@ -149,6 +207,20 @@ export function createDeviceFile(
   mode: 'pfnmap' | 'mixedmap',
   nrPages: number,
 ): MmFile | number {
+  checkMachine('createDeviceFile', machine);
+  if (mode !== 'pfnmap' && mode !== 'mixedmap') {
+    throw new InvalidArgumentError(
+      `createDeviceFile: mode is ${JSON.stringify(mode)}; expected 'pfnmap' or 'mixedmap'`,
+    );
+  }
+  checkIntIn(
+    'createDeviceFile',
+    'nrPages',
+    nrPages,
+    0,
+    machine.phys.nrPages,
+    'a page count that fits in RAM',
+  );
   const pfns: number[] = [];
   for (let i = 0; i < nrPages; i++) {
     const pfn = allocUserPage(machine, 0);
@@ -164,17 +236,39 @@ export function createDeviceFile(
 
 /** The page-cache page at `pgoff`, or -1. Mirrors mm/filemap.c:find_get_page() (without the ref). */
 export function findGetPage(mapping: AddressSpace, pgoff: number): number {
+  checkMapping('findGetPage', mapping);
+  checkSize('findGetPage', 'pgoff', pgoff);
   return mapping.pages.get(pgoff) ?? -1;
 }
 
-/** Insert a fresh page into the page cache (takes the cache's reference). Mirrors mm/filemap.c:add_to_page_cache_lru(). */
+/**
+ * Insert a fresh page into the page cache (takes the cache's reference). KernelBugError, with
+ * nothing changed, for a free page, a page already in a page cache or anonymous, or an offset
+ * already cached (the kernel's -EEXIST, which no caller here expects).
+ * Mirrors mm/filemap.c:add_to_page_cache_lru().
+ */
 export function addToPageCache(
   machine: Machine,
   mapping: AddressSpace,
   pfn: number,
   pgoff: number,
 ): void {
+  checkMachine('add_to_page_cache', machine);
+  checkMapping('add_to_page_cache', mapping);
+  checkPfn('add_to_page_cache', machine, pfn);
+  checkSize('add_to_page_cache', 'pgoff', pgoff);
   const pm = machine.phys;
+  const old = pm.flags[pfn] as number;
+  if ((pm.refcount[pfn] as number) < 1 || pm.mapping[pfn] !== 0 || (old & PG_anon) !== 0) {
+    throw new KernelBugError(
+      `add_to_page_cache: pfn ${pfn} (refcount ${pm.refcount[pfn]}, mapping ${pm.mapping[pfn]}) is not a fresh page; expected an allocated page in no mapping`,
+    );
+  }
+  if (mapping.pages.has(pgoff)) {
+    throw new KernelBugError(
+      `add_to_page_cache: offset ${pgoff} of mapping ${mapping.id} already caches pfn ${mapping.pages.get(pgoff)}; expected a free offset (-EEXIST)`,
+    );
+  }
   mapping.pages.set(pgoff, pfn);
   pm.mapping[pfn] = mapping.id;
   pm.index[pfn] = pgoff;
@@ -185,13 +279,27 @@ export function addToPageCache(
 }
 
 /**
- * Remove an unmapped page from the page cache, dropping the cache's reference.
+ * Remove an unmapped page from the page cache, dropping the cache's reference. KernelBugError,
+ * with nothing changed, for a page that is in no page cache or is still mapped.
  * Mirrors mm/filemap.c:delete_from_page_cache().
  */
 export function deleteFromPageCache(machine: Machine, pfn: number): void {
+  checkMachine('delete_from_page_cache', machine);
+  checkPfn('delete_from_page_cache', machine, pfn);
   const pm = machine.phys;
-  const mapping = machine.addressSpaces.get(pm.mapping[pfn] as number);
-  if (mapping !== undefined) mapping.pages.delete(pm.index[pfn] as number);
+  const anon = ((pm.flags[pfn] as number) & PG_anon) !== 0;
+  const mapping = anon ? undefined : machine.addressSpaces.get(pm.mapping[pfn] as number);
+  if (mapping === undefined || mapping.pages.get(pm.index[pfn] as number) !== pfn) {
+    throw new KernelBugError(
+      `delete_from_page_cache: pfn ${pfn} is not in a page cache; expected a page-cache page`,
+    );
+  }
+  if ((pm.mapcount[pfn] as number) !== 0) {
+    throw new KernelBugError(
+      `delete_from_page_cache: pfn ${pfn} is still mapped ${pm.mapcount[pfn]} time(s); expected it unmapped first`,
+    );
+  }
+  mapping.pages.delete(pm.index[pfn] as number);
   pm.mapping[pfn] = 0;
   pm.index[pfn] = 0;
   pm.flags[pfn] = (pm.flags[pfn] as number) & ~(PG_dirty | PG_lru | PG_uptodate | PG_swapbacked);
@@ -208,6 +316,9 @@ export function pagecacheGetPage(
   mapping: AddressSpace,
   pgoff: number,
 ): { pfn: number; major: boolean } | number {
+  checkMachine('pagecacheGetPage', machine);
+  checkMapping('pagecacheGetPage', mapping);
+  checkSize('pagecacheGetPage', 'pgoff', pgoff);
   const pm = machine.phys;
   const hit = mapping.pages.get(pgoff);
   if (hit !== undefined) {
@@ -225,6 +336,8 @@ export function pagecacheGetPage(
 
 /** Copy a page-cache page to the backing store and mark it clean. Mirrors mm/page-writeback.c:write_one_page(). */
 export function writeOnePage(machine: Machine, pfn: number): void {
+  checkMachine('write_one_page', machine);
+  checkPfn('write_one_page', machine, pfn);
   const pm = machine.phys;
   const mapping = machine.addressSpaces.get(pm.mapping[pfn] as number);
   if (mapping === undefined || mapping.host.kind !== 'regular') return;
@@ -241,6 +354,8 @@ export function writeOnePage(machine: Machine, pfn: number): void {
  * Returns 0. Mirrors mm/filemap.c:filemap_write_and_wait().
  */
 export function fileSync(machine: Machine, file: MmFile): number {
+  checkMachine('fileSync', machine);
+  checkFile('fileSync', file);
   const pm = machine.phys;
   for (const pfn of file.inode.mapping.pages.values()) {
     if (((pm.flags[pfn] as number) & PG_dirty) !== 0) writeOnePage(machine, pfn);
@@ -276,7 +391,8 @@ function forEachCachePage(
 
 /**
  * Read up to `len` bytes at `pos` through the page cache (short at end of file). Returns the
- * bytes, or -EINVAL (bad pos/len), -EACCES (not open for reading), -ENOMEM.
+ * bytes, or -EINVAL (negative pos), -EACCES (not open for reading), -ENOMEM. InvalidArgumentError
+ * for a pos that is no loff_t or a len that is no size_t.
  * Mirrors mm/filemap.c:generic_file_read_iter().
  */
 export function fileRead(
@@ -285,8 +401,11 @@ export function fileRead(
   pos: number,
   len: number,
 ): Uint8Array | number {
-  if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0)
-    return -EINVAL;
+  checkMachine('fileRead', machine);
+  checkFile('fileRead', file);
+  checkPos('fileRead', pos);
+  checkSize('fileRead', 'len', len);
+  if (pos < 0) return -EINVAL;
   if ((file.fmode & FMODE_READ) === 0) return -EACCES;
   const inode = file.inode;
   if (inode.kind === 'device') return -EINVAL;
@@ -300,11 +419,17 @@ export function fileRead(
 
 /**
  * Write `bytes` at `pos` through the page cache (extends the file). Returns the byte count, or
- * -EINVAL, -EACCES (not open for writing), -EFAULT (device file), -ENOMEM.
- * Mirrors mm/filemap.c:generic_perform_write().
+ * -EINVAL (negative pos), -EFBIG (past the largest file, 2^53 - 1 bytes here), -EACCES (not open
+ * for writing), -EFAULT (device file), -ENOMEM. InvalidArgumentError for a pos that is no loff_t
+ * or bytes that are no Uint8Array. Mirrors mm/filemap.c:generic_perform_write().
  */
 export function fileWrite(machine: Machine, file: MmFile, pos: number, bytes: Uint8Array): number {
-  if (!Number.isSafeInteger(pos) || pos < 0) return -EINVAL;
+  checkMachine('fileWrite', machine);
+  checkFile('fileWrite', file);
+  checkPos('fileWrite', pos);
+  checkBytes('fileWrite', 'bytes', bytes);
+  if (pos < 0) return -EINVAL;
+  if (pos + bytes.length > Number.MAX_SAFE_INTEGER) return -EFBIG;
   if ((file.fmode & FMODE_WRITE) === 0) return -EACCES;
   const inode = file.inode;
   if (inode.kind === 'device') return -EFAULT;
@@ -329,27 +454,56 @@ function pageWaitQueue(machine: Machine, pfn: number) {
   return machine.pageWaitTable[pfn % machine.pageWaitTable.length]!;
 }
 
-/** Lock a page, sleeping while someone else holds it. Mirrors mm/filemap.c:__lock_page(). */
+/** The head of `pfn`'s page after checking `pfn` (the page lock lives on the head). */
+function lockHead(fn: string, machine: Machine, pfn: number): number {
+  checkMachine(fn, machine);
+  checkPfn(fn, machine, pfn);
+  return compoundHead(machine.phys, pfn);
+}
+
+/**
+ * Lock a page (its head), sleeping while someone else holds it; KernelBugError for a free page.
+ * Mirrors mm/filemap.c:__lock_page().
+ */
 export async function lockPageSleep(machine: Machine, pfn: number): Promise<void> {
+  const head = lockHead('lock_page', machine, pfn);
   const pm = machine.phys;
-  if (((pm.flags[pfn] as number) & PG_locked) === 0) {
-    pm.flags[pfn] = (pm.flags[pfn] as number) | PG_locked;
+  if ((pm.refcount[head] as number) < 1) {
+    throw new KernelBugError(
+      `lock_page: pfn ${pfn} is free (refcount 0); expected an allocated page`,
+    );
+  }
+  if (((pm.flags[head] as number) & PG_locked) === 0) {
+    pm.flags[head] = (pm.flags[head] as number) | PG_locked;
     return;
   }
-  await waitEvent(pageWaitQueue(machine, pfn), () => ((pm.flags[pfn] as number) & PG_locked) === 0);
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_locked;
+  await waitEvent(
+    pageWaitQueue(machine, head),
+    () => ((pm.flags[head] as number) & PG_locked) === 0,
+  );
+  pm.flags[head] = (pm.flags[head] as number) | PG_locked;
 }
 
-/** Unlock a page and wake its waiters. Mirrors mm/filemap.c:unlock_page(). */
+/** Unlock a page (its head) and wake its waiters; KernelBugError if it is not locked. Mirrors mm/filemap.c:unlock_page(). */
 export function unlockPageWake(machine: Machine, pfn: number): void {
+  const head = lockHead('unlock_page', machine, pfn);
   const pm = machine.phys;
-  pm.flags[pfn] = (pm.flags[pfn] as number) & ~PG_locked;
-  wakeUpAll(pageWaitQueue(machine, pfn));
+  if (((pm.flags[head] as number) & PG_locked) === 0) {
+    throw new KernelBugError(
+      `unlock_page: pfn ${pfn} is not locked; expected a page locked by the caller`,
+    );
+  }
+  pm.flags[head] = (pm.flags[head] as number) & ~PG_locked;
+  wakeUpAll(pageWaitQueue(machine, head));
 }
 
-/** Sleep until the page is unlocked (without taking the lock). Mirrors mm/filemap.c:wait_on_page_locked(). */
+/** Sleep until the page (its head) is unlocked, without taking the lock. Mirrors mm/filemap.c:wait_on_page_locked(). */
 export async function waitOnPageLocked(machine: Machine, pfn: number): Promise<void> {
+  const head = lockHead('wait_on_page_locked', machine, pfn);
   const pm = machine.phys;
-  if (((pm.flags[pfn] as number) & PG_locked) === 0) return;
-  await waitEvent(pageWaitQueue(machine, pfn), () => ((pm.flags[pfn] as number) & PG_locked) === 0);
+  if (((pm.flags[head] as number) & PG_locked) === 0) return;
+  await waitEvent(
+    pageWaitQueue(machine, head),
+    () => ((pm.flags[head] as number) & PG_locked) === 0,
+  );
 }

@@ -37,6 +37,7 @@ import {
   swpEntryToPte,
   tableSlot,
 } from '@hmmsim/pagetable';
+import { checkLiveMm, checkVma } from './check-args.ts';
 import { exitMmap } from './exit.ts';
 import { copyHugePmd } from './huge-memory.ts';
 import { addrEnd, mmCounter, nextPmdAddr, vmNormalPage } from './memory.ts';
@@ -124,6 +125,14 @@ function copyOnePte(
  * Mirrors mm/memory.c:copy_page_range().
  */
 export async function copyPageRange(dst: MmStruct, src: MmStruct, vma: VmArea): Promise<number> {
+  checkLiveMm('copy_page_range', dst);
+  checkLiveMm('copy_page_range', src);
+  checkVma('copy_page_range', vma);
+  if (vma.vmMm !== src || dst === src) {
+    throw new KernelBugError(
+      `copy_page_range: vma of mm${vma.vmMm.id} copied from mm${src.id} to mm${dst.id}; expected a vma of src copied to another mm`,
+    );
+  }
   if ((vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) === 0 && vma.anonVma === null) return 0;
   const cow = isCowMapping(vma.vmFlags);
   const range = mmuNotifierRangeInit(
@@ -174,7 +183,7 @@ export async function copyPageRange(dst: MmStruct, src: MmStruct, vma: VmArea): 
  * Mirrors kernel/fork.c:dup_mm() → dup_mmap().
  */
 export async function fork(mm: MmStruct): Promise<MmStruct | number> {
-  if (mm.exited) throw new KernelBugError(`fork: mm${mm.id} has already exited`);
+  checkLiveMm('fork', mm);
   const child = createMm(mm.machine, { mmapBase: mm.mmapBase });
   await downWrite(mm.mmapSem);
   let ret = 0;

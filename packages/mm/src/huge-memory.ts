@@ -14,22 +14,26 @@
  * - no khugepaged collapse, no file/shmem THP.
  */
 import {
+  checkIntIn,
   ENOMEM,
   HPAGE_PMD_NR,
   KernelBugError,
   PAGE_SIZE,
   PMD_SIZE,
   pmdAlignDown,
+  VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import {
   _PAGE_ACCESSED,
   _PAGE_SOFT_DIRTY,
   compoundHead,
   copyPage,
+  entryIsTable,
   getPage,
   isPmdMigrationEntry,
   isWriteMigrationEntry,
   makeMigrationEntryRead,
+  type PageTables,
   PG_dirty,
   PG_locked,
   PG_lru,
@@ -55,6 +59,7 @@ import {
   swpEntryToPmd,
   tableSlot,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkLiveMm, checkMm, checkPfn, checkVma, checkWord } from './check-args.ts';
 import { waitOnPageLocked } from './filemap.ts';
 import { allocUserPage, mmPutPage } from './machine.ts';
 import {
@@ -91,8 +96,23 @@ export function transparentHugepageEnabled(vma: VmArea): boolean {
   return false;
 }
 
+/** InvalidArgumentError unless `slot` is a slot of `pt`; KernelBugError unless it holds a huge leaf or PMD swap entry. */
+function checkLeafSlot(fn: string, pt: PageTables, slot: number): void {
+  if (!(slot >>> 0 === slot && slot < pt.bits.length)) {
+    checkIntIn(fn, 'slot', slot, 0, pt.bits.length - 1, 'a slot of the mm page tables');
+  }
+  const b = pt.bits[slot] as number;
+  if (b === 0 || entryIsTable(b)) {
+    throw new KernelBugError(
+      `${fn}: slot ${slot} holds no huge PMD (bits 0x${b.toString(16)}); expected a huge leaf or PMD migration entry`,
+    );
+  }
+}
+
 /** True if the 2 MiB range at `haddr` lies inside the vma. Mirrors include/linux/huge_mm.h:transhuge_vma_suitable(). */
 export function transhugeVmaSuitable(vma: VmArea, haddr: number): boolean {
+  checkVma('transhugeVmaSuitable', vma);
+  checkAddr('transhugeVmaSuitable', 'haddr', haddr);
   return haddr >= vma.vmStart && haddr + PMD_SIZE <= vma.vmEnd;
 }
 
@@ -126,7 +146,9 @@ export async function doHugePmdAnonymousPage(vmf: VmFault): Promise<number> {
 
 /** Mark a huge PMD young (and dirty on write). Mirrors mm/huge_memory.c:huge_pmd_set_accessed(). */
 export function hugePmdSetAccessed(vmf: VmFault, bits: number): void {
+  checkWord('hugePmdSetAccessed', 'bits', bits);
   const pt = vmf.vma.vmMm.pt;
+  checkLeafSlot('hugePmdSetAccessed', pt, vmf.pmdSlot);
   let b = bits | _PAGE_ACCESSED;
   if ((vmf.flags & FAULT_FLAG_WRITE) !== 0) b = pteMkdirty(b);
   if (b !== bits) setPmd(pt, vmf.pmdSlot, b, pt.val[vmf.pmdSlot] as number);
@@ -148,6 +170,8 @@ function thpMapcount(mm: MmStruct, head: number): number {
  * Mirrors mm/huge_memory.c:do_huge_pmd_wp_page().
  */
 export async function doHugePmdWpPage(vmf: VmFault, bits: number, head: number): Promise<number> {
+  checkWord('doHugePmdWpPage', 'bits', bits);
+  checkPfn('doHugePmdWpPage', vmf.vma.vmMm.machine, head);
   const vma = vmf.vma;
   const mm = vma.vmMm;
   const machine = mm.machine;
@@ -229,6 +253,9 @@ function splitHugePmdLocked(vma: VmArea, slot: number, haddr: number): void {
  * Mirrors mm/huge_memory.c:__split_huge_pmd().
  */
 export async function splitHugePmd(vma: VmArea, address: number): Promise<void> {
+  checkVma('__split_huge_pmd', vma);
+  checkAddr('__split_huge_pmd', 'address', address);
+  if (address >= VADDR_LIMIT) return;
   const mm = vma.vmMm;
   const haddr = pmdAlignDown(address);
   const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, haddr, haddr + PMD_SIZE);
@@ -240,6 +267,9 @@ export async function splitHugePmd(vma: VmArea, address: number): Promise<void> 
 
 /** Split the PMD covering `address` if its PUD is present. Mirrors mm/huge_memory.c:split_huge_pmd_address(). */
 export async function splitHugePmdAddress(vma: VmArea, address: number): Promise<void> {
+  checkVma('split_huge_pmd_address', vma);
+  checkAddr('split_huge_pmd_address', 'address', address);
+  if (address >= VADDR_LIMIT) return;
   const pt = vma.vmMm.pt;
   const pud = pudOffset(pt, address);
   if (pud < 0 || pt.bits[pud] === 0) return;
@@ -257,6 +287,17 @@ export async function vmaAdjustTransHuge(
   end: number,
   adjustNext: number,
 ): Promise<void> {
+  checkVma('vma_adjust_trans_huge', vma);
+  checkAddr('vma_adjust_trans_huge', 'start', start);
+  checkAddr('vma_adjust_trans_huge', 'end', end);
+  checkIntIn(
+    'vma_adjust_trans_huge',
+    'adjustNext',
+    adjustNext,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    'a page count (a safe integer)',
+  );
   if (vma.anonVma === null || vma.vmFile !== null) return;
   for (const b of [start, end]) {
     const h = pmdAlignDown(b);
@@ -277,8 +318,14 @@ export async function vmaAdjustTransHuge(
 
 /** Zap a whole huge PMD (or PMD migration entry); returns true. Mirrors mm/huge_memory.c:zap_huge_pmd(). */
 export function zapHugePmd(tlb: MmuGather, vma: VmArea, slot: number, addr: number): boolean {
+  checkVma('zap_huge_pmd', vma);
+  checkAddr('zap_huge_pmd', 'addr', addr);
   const mm = vma.vmMm;
   const pt = mm.pt;
+  checkLeafSlot('zap_huge_pmd', pt, slot);
+  if (tlb.mm !== mm) {
+    throw new KernelBugError("zap_huge_pmd: the mmu_gather is for another mm; expected the vma's");
+  }
   const bits = pt.bits[slot] as number;
   const head = pt.val[slot] as number;
   pmdClear(pt, slot);
@@ -298,6 +345,15 @@ export function zapHugePmd(tlb: MmuGather, vma: VmArea, slot: number, addr: numb
  * tables cannot be allocated. Mirrors mm/huge_memory.c:copy_huge_pmd().
  */
 export function copyHugePmd(dst: MmStruct, src: MmStruct, srcSlot: number, addr: number): number {
+  checkMm('copy_huge_pmd', dst, 'dst');
+  checkMm('copy_huge_pmd', src, 'src');
+  checkAddr('copy_huge_pmd', 'addr', addr);
+  checkLeafSlot('copy_huge_pmd', src.pt, srcSlot);
+  checkLiveMm('copy_huge_pmd', dst);
+  checkLiveMm('copy_huge_pmd', src);
+  if (addr >= VADDR_LIMIT || addr % PMD_SIZE !== 0) {
+    throw new KernelBugError(`copy_huge_pmd: address ${addr} is not a 2 MiB boundary below 2^48`);
+  }
   const dstSlot = pmdAlloc(dst.pt, addr);
   if (dstSlot < 0) return -ENOMEM;
   const bits = src.pt.bits[srcSlot] as number;
@@ -327,7 +383,10 @@ export function copyHugePmd(dst: MmStruct, src: MmStruct, srcSlot: number, addr:
  * Returns the number of pages changed. Mirrors mm/huge_memory.c:change_huge_pmd().
  */
 export function changeHugePmd(vma: VmArea, slot: number, newprot: number): number {
+  checkVma('change_huge_pmd', vma);
+  checkWord('change_huge_pmd', 'newprot', newprot);
   const pt = vma.vmMm.pt;
+  checkLeafSlot('change_huge_pmd', pt, slot);
   const bits = pt.bits[slot] as number;
   const val = pt.val[slot] as number;
   if (isPmdMigrationEntry(bits)) {

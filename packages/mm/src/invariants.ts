@@ -4,26 +4,38 @@
  * tests and fuzzers (cf. mm/debug.c, mm/debug_vm_pgtable.c).
  */
 import {
+  assertLockInvariants,
+  checkFunction,
   HPAGE_PMD_NR,
   KernelBugError,
   PAGE_SIZE,
   PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
+  rwsemIsLocked,
   TASK_SIZE,
 } from '@hmmsim/kernel';
 import {
+  _PAGE_PRESENT,
+  _PAGE_PSE,
+  _PAGE_SPECIAL,
+  _PAGE_SWP_ENTRY,
   assertMemmapInvariants,
   assertPageTableInvariants,
   compoundHead,
-  entryIsTable,
   isDevicePrivateEntry,
   isMigrationEntry,
+  isPmdMigrationEntry,
   nonSwapEntry,
   type PageTables,
   PG_anon,
+  PG_locked,
+  PG_swapbacked,
   PG_swapcache,
+  PG_tail,
+  type PhysMem,
   pageMapcount,
+  pfnValid,
   pmdTransHuge,
   ptePresent,
   pteProtnone,
@@ -33,9 +45,16 @@ import {
   swpOffset,
   swpType,
 } from '@hmmsim/pagetable';
+import { checkMachine, checkMm } from './check-args.ts';
 import type { Machine } from './machine.ts';
-import { mmCounter, vmNormalPage } from './memory.ts';
-import { MM_ANONPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS } from './mm-struct.ts';
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  type MmStruct,
+  NR_MM_COUNTERS,
+} from './mm-struct.ts';
 import { rmapCandidates } from './rmap.ts';
 import { SWAP_TYPE } from './swap.ts';
 import {
@@ -57,31 +76,54 @@ export interface LeafEntry {
   readonly val: number;
 }
 
+/** Options of the mm and machine invariant checks. */
+export interface InvariantOptions {
+  /** Also run the memmap check (assertMmInvariants only; default true). */
+  readonly memmap?: boolean;
+  /**
+   * Nothing is in flight: no task is inside an mm operation and no migration is between its
+   * setup and finalize. Then, beyond what holds at every step: every mmap_sem is free, no task
+   * waits on a page lock, and no page is locked (a page named by a migration entry excepted).
+   * Default false (what holds at every scheduling step).
+   */
+  readonly quiescent?: boolean;
+}
+
+/** entryIsTable() without its argument check, for the words read straight from the pool. */
+const TABLE_TEST = _PAGE_PRESENT | _PAGE_PSE | _PAGE_SWP_ENTRY;
+const PRESENT = _PAGE_PRESENT;
+function isTable(bits: number): boolean {
+  return (bits & TABLE_TEST) === PRESENT;
+}
+
 /** Visit every non-empty leaf entry of `pt` in address order. Model helper. */
 export function forEachLeaf(pt: PageTables, visit: (e: LeafEntry) => void): void {
+  checkFunction('forEachLeaf', 'visit', visit);
+  const bits = pt.bits;
+  const vals = pt.val;
   for (let g = 0; g < 512; g++) {
-    if (!entryIsTable(pt.bits[g] as number)) continue;
-    const pud = pt.val[g] as number;
+    if (!isTable(bits[g] as number)) continue;
+    const pud = vals[g] as number;
     for (let u = 0; u < 512; u++) {
       const us = pud * 512 + u;
-      if (!entryIsTable(pt.bits[us] as number)) continue;
-      const pmd = pt.val[us] as number;
+      if (!isTable(bits[us] as number)) continue;
+      const pmd = vals[us] as number;
       const ubase = g * PGDIR_SIZE + u * PUD_SIZE;
       for (let m = 0; m < 512; m++) {
         const ms = pmd * 512 + m;
-        const mb = pt.bits[ms] as number;
+        const mb = bits[ms] as number;
         if (mb === 0) continue;
         const mbase = ubase + m * PMD_SIZE;
-        if (!entryIsTable(mb)) {
-          visit({ addr: mbase, level: 2, bits: mb, val: pt.val[ms] as number });
+        if (!isTable(mb)) {
+          visit({ addr: mbase, level: 2, bits: mb, val: vals[ms] as number });
           continue;
         }
-        const pte = pt.val[ms] as number;
+        const pte = vals[ms] as number;
         for (let e = 0; e < 512; e++) {
           const es = pte * 512 + e;
-          const eb = pt.bits[es] as number;
+          const eb = bits[es] as number;
           if (eb === 0) continue;
-          visit({ addr: mbase + e * PAGE_SIZE, level: 1, bits: eb, val: pt.val[es] as number });
+          visit({ addr: mbase + e * PAGE_SIZE, level: 1, bits: eb, val: vals[es] as number });
         }
       }
     }
@@ -106,6 +148,31 @@ export function snapshotMm(mm: MmStruct): {
     entries,
     rss: [...mm.rss],
   };
+}
+
+// The per-entry helpers of this check, without the argument checks of their public forms
+// (vmNormalPage, mmCounter, compoundHead): the words come straight from the page tables and the
+// check runs after every step of every fuzzer.
+const SPECIAL = _PAGE_SPECIAL;
+const TAIL = PG_tail;
+const ANON = PG_anon;
+const SWAPBACKED = PG_swapbacked;
+const NR = HPAGE_PMD_NR;
+
+/** vm_normal_page(): the page behind a present PTE, or -1 (special, zero page). */
+function normalPage(pm: PhysMem, bits: number, pfn: number): number {
+  return (bits & SPECIAL) !== 0 || pfn === pm.zeroPfn ? -1 : pfn;
+}
+
+/** compound_head() of a pfn with a struct page. */
+function headOf(pm: PhysMem, pfn: number): number {
+  return ((pm.flags[pfn] as number) & TAIL) === 0 ? pfn : pfn - (pfn % NR);
+}
+
+/** mm_counter(): MM_ANONPAGES, MM_SHMEMPAGES or MM_FILEPAGES for a mapped page. */
+function counterOf(pm: PhysMem, pfn: number): number {
+  const f = pm.flags[headOf(pm, pfn)] as number;
+  return (f & ANON) !== 0 ? MM_ANONPAGES : (f & SWAPBACKED) !== 0 ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
 function hex(n: number): string {
@@ -140,20 +207,57 @@ function accessible(v: VmArea): boolean {
   return (v.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
 }
 
+/** The reference counts and life-cycle flags of `mm` agree with each other and with machine.mms. */
+function checkLifetime(mm: MmStruct, fail: (m: string) => never): void {
+  const { mmUsers, mmCount } = mm;
+  if (
+    !Number.isSafeInteger(mmUsers) ||
+    mmUsers < 0 ||
+    !Number.isSafeInteger(mmCount) ||
+    mmCount < 0
+  )
+    fail(`mm_users ${mmUsers} / mm_count ${mmCount}; expected integers >= 0`);
+  if (mmUsers > 0 && mmCount < 1)
+    fail(`mm_users ${mmUsers} but mm_count ${mmCount}; users hold one count`);
+  if (mm.exited && mmUsers !== 0)
+    fail(`exited while mm_users is ${mmUsers}; expected exit_mmap only after the last mmput`);
+  if (mm.freed && (mmCount !== 0 || !mm.exited)) fail('freed but still counted or not exited');
+  if (mm.exited && mm.vmas.length !== 0) fail('exited mm still has vmas');
+  if (mm.machine.mms.has(mm) === mm.exited)
+    fail(
+      mm.exited
+        ? 'exited mm is still listed in machine.mms'
+        : 'live mm is missing from machine.mms',
+    );
+}
+
 /**
- * Throw KernelBugError unless `mm` is consistent: vmas sorted, non-overlapping, page aligned,
+ * Throw KernelBugError unless `mm` is consistent: reference counts and life cycle agree (no
+ * exited mm with users, no live mm missing from the machine); mmap_sem consistent and not held
+ * by a task that exited (free when `quiescent`); vmas sorted, non-overlapping, page aligned,
  * rmap-linked; every entry inside a vma; no present PTE in a PROT_NONE vma that is not PROT_NONE
  * itself; no writable PTE in a vma without VM_WRITE, for a COW-shared anonymous page, or for a
  * page-cache page in a private mapping; huge PMDs inside one vma; RSS counters equal to what the
  * page tables hold; plus the page-table and memmap checks of @hmmsim/pagetable.
  */
-export function assertMmInvariants(mm: MmStruct, opts: { memmap?: boolean } = {}): void {
+export function assertMmInvariants(mm: MmStruct, opts: InvariantOptions = {}): void {
+  checkMm('assertMmInvariants', mm);
   const fail = (m: string): never => {
     throw new KernelBugError(`mm invariant violated (mm${mm.id}): ${m}`);
   };
   const machine = mm.machine;
   const pm = machine.phys;
-  if (mm.exited && mm.vmas.length !== 0) fail('exited mm still has vmas');
+  checkLifetime(mm, fail);
+  try {
+    assertLockInvariants(mm.mmapSem);
+  } catch (e) {
+    fail(`mmap_sem: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (opts.quiescent === true && rwsemIsLocked(mm.mmapSem)) {
+    fail(
+      `mmap_sem is still held (${mm.mmapSem.writer !== undefined ? `for write by '${mm.mmapSem.writer.name}'` : `for read ${mm.mmapSem.readCount} time(s)`}) with nothing in flight; expected every operation to release it`,
+    );
+  }
   checkVmas(mm, fail);
   const rss = new Array<number>(NR_MM_COUNTERS).fill(0);
   forEachLeaf(mm.pt, (e) => {
@@ -178,12 +282,12 @@ export function assertMmInvariants(mm: MmStruct, opts: { memmap?: boolean } = {}
           `PTE at ${hex(e.addr)} protection (bits ${hex(e.bits)}) contradicts its vma flags ${hex(v.vmFlags)}`,
         );
       }
-      const page = vmNormalPage(v, e.bits, e.val);
+      const page = normalPage(pm, e.bits, e.val);
       if (pteWrite(e.bits)) {
         if ((v.vmFlags & VM_WRITE) === 0)
           fail(`writable PTE at ${hex(e.addr)} in a vma without VM_WRITE`);
         if (page >= 0) {
-          const anon = ((pm.flags[compoundHead(pm, page)] as number) & PG_anon) !== 0;
+          const anon = ((pm.flags[headOf(pm, page)] as number) & ANON) !== 0;
           if (anon && pageMapcount(pm, page) > 1)
             fail(`writable PTE at ${hex(e.addr)} for a COW-shared page ${page}`);
           if (!anon && (v.vmFlags & VM_SHARED) === 0 && v.vmFile?.inode.kind !== 'device') {
@@ -194,7 +298,7 @@ export function assertMmInvariants(mm: MmStruct, opts: { memmap?: boolean } = {}
         }
       }
       if (page >= 0) {
-        const c = mmCounter(machine, page);
+        const c = counterOf(pm, page);
         rss[c] = (rss[c] as number) + 1;
       }
       return;
@@ -203,7 +307,7 @@ export function assertMmInvariants(mm: MmStruct, opts: { memmap?: boolean } = {}
     if (!nonSwapEntry(entry)) {
       rss[MM_SWAPENTS] = (rss[MM_SWAPENTS] as number) + 1;
     } else if (isDevicePrivateEntry(entry) || isMigrationEntry(entry)) {
-      const c = mmCounter(machine, e.val);
+      const c = counterOf(pm, e.val);
       rss[c] = (rss[c] as number) + 1;
     }
   });
@@ -220,34 +324,40 @@ export function assertMmInvariants(mm: MmStruct, opts: { memmap?: boolean } = {}
  * PTE mappings (and each THP's compound mapcount its PMD mappings); each page's refcount covers
  * its mappings plus its page-cache / swap-cache reference; each swap slot's count equals the swap
  * PTEs naming it and its swap-cache page names it back; page-cache pages carry their mapping and
- * index; every mapping of an anonymous or file page is reachable by the rmap walk. Also runs
- * assertMmInvariants on each mm and the memmap check once.
+ * index; every mapping of an anonymous or file page is reachable by the rmap walk; the page wait
+ * queues are consistent. With `quiescent` also: no page is locked unless a migration entry names
+ * it, and nobody waits on a page lock. Also runs assertMmInvariants on each mm and the memmap
+ * check once.
  */
-export function assertMachineInvariants(machine: Machine): void {
+export function assertMachineInvariants(machine: Machine, opts: InvariantOptions = {}): void {
+  checkMachine('assertMachineInvariants', machine);
   const fail = (m: string): never => {
     throw new KernelBugError(`machine invariant violated: ${m}`);
   };
+  const quiescent = opts.quiescent === true;
   const pm = machine.phys;
   const sd = machine.swap;
   const pte = new Int32Array(pm.memmapEnd);
   const pmd = new Map<number, number>();
   const swapRefs = new Int32Array(sd.nrPages);
+  /** Pfns named by migration entries: the pages a migration in flight keeps locked. */
+  const migrating = new Set<number>();
   for (const mm of machine.mms) {
-    assertMmInvariants(mm, { memmap: false });
+    assertMmInvariants(mm, { memmap: false, quiescent });
     forEachLeaf(mm.pt, (e) => {
       const vma = findVmaContaining(mm, e.addr) as VmArea;
       if (e.level === 2) {
         if (pmdTransHuge(e.bits)) {
           pmd.set(e.val, (pmd.get(e.val) ?? 0) + 1);
           checkRmap(machine, vma, e.addr, e.val, fail);
-        }
+        } else if (isPmdMigrationEntry(e.bits)) migrating.add(e.val);
         return;
       }
       if (ptePresent(e.bits)) {
-        const page = vmNormalPage(vma, e.bits, e.val);
+        const page = normalPage(pm, e.bits, e.val);
         if (page < 0) return;
         pte[page] = (pte[page] as number) + 1;
-        const head = compoundHead(pm, page);
+        const head = headOf(pm, page);
         if (((pm.flags[head] as number) & PG_anon) !== 0 || pm.mapping[head] !== 0) {
           checkRmap(machine, vma, e.addr, page, fail);
         }
@@ -260,8 +370,20 @@ export function assertMachineInvariants(machine: Machine): void {
         swapRefs[e.val] = (swapRefs[e.val] as number) + 1;
       } else if (isDevicePrivateEntry(entry)) {
         pte[e.val] = (pte[e.val] as number) + 1;
+      } else if (isMigrationEntry(entry) && pfnValid(pm, e.val)) {
+        migrating.add(compoundHead(pm, e.val));
       }
     });
+  }
+  for (const wq of machine.pageWaitTable) {
+    try {
+      assertLockInvariants(wq);
+    } catch (err) {
+      fail(err instanceof Error ? err.message : String(err));
+    }
+    if (quiescent && wq.waiters.length > 0) {
+      fail(`${wq.waiters.length} task(s) wait on ${wq.name} with nothing in flight`);
+    }
   }
   const cacheRefs = new Int32Array(pm.memmapEnd);
   for (const as of machine.addressSpaces.values()) {
@@ -294,18 +416,24 @@ export function assertMachineInvariants(machine: Machine): void {
   }
   if (inuse !== sd.inuse) fail(`swap device counts ${sd.inuse} slots in use, ${inuse} found`);
   const mappingsPerHead = new Map<number, number>();
+  const { mapcount, flags } = pm;
   for (let pfn = 1; pfn < pm.memmapEnd; pfn++) {
     const n = pte[pfn] as number;
-    if (pm.mapcount[pfn] !== n)
-      fail(`pfn ${pfn} mapcount ${pm.mapcount[pfn]} but ${n} PTE mappings`);
-    const f = pm.flags[pfn] as number;
-    if ((f & PG_swapcache) !== 0) {
+    if (mapcount[pfn] !== n) fail(`pfn ${pfn} mapcount ${mapcount[pfn]} but ${n} PTE mappings`);
+    const f = flags[pfn] as number;
+    if (f === 0 && n === 0 && cacheRefs[pfn] === 0) continue; // the common case: nothing to check
+    if (quiescent && (f & LOCKED) !== 0 && !migrating.has(pfn)) {
+      fail(
+        `pfn ${pfn} is locked with nothing in flight and no migration entry naming it; expected every page lock released`,
+      );
+    }
+    if ((f & SWAPCACHE) !== 0) {
       const off = swpOffset(pm.privateVal[pfn] as number);
       if (sd.cachePfn[off] !== pfn + 1)
         fail(`page ${pfn} has PG_swapcache but slot ${off} does not name it`);
     }
     if (n > 0 || (cacheRefs[pfn] as number) > 0) {
-      const head = compoundHead(pm, pfn);
+      const head = headOf(pm, pfn);
       mappingsPerHead.set(head, (mappingsPerHead.get(head) ?? 0) + n + (cacheRefs[pfn] as number));
     }
   }
@@ -324,6 +452,9 @@ export function assertMachineInvariants(machine: Machine): void {
   }
   assertMemmapInvariants(pm);
 }
+
+const LOCKED = PG_locked;
+const SWAPCACHE = PG_swapcache;
 
 function checkRmap(
   machine: Machine,

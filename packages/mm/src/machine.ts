@@ -4,8 +4,20 @@
  * Also the mm-side page allocator policy (fault injection) and put_page.
  */
 import type { Clock, Scheduler } from '@hmmsim/kernel';
-import { createScheduler, WaitQueueHead } from '@hmmsim/kernel';
-import { allocPages, createPhysMem, type PhysMem, putPage } from '@hmmsim/pagetable';
+import {
+  checkIntIn,
+  createScheduler,
+  InvalidArgumentError,
+  PAGE_SIZE,
+  WaitQueueHead,
+} from '@hmmsim/kernel';
+import {
+  allocPages,
+  assertPfnValid,
+  createPhysMem,
+  type PhysMem,
+  putPage,
+} from '@hmmsim/pagetable';
 import type { AddressSpace } from './filemap.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { AnonVma } from './rmap.ts';
@@ -43,6 +55,8 @@ export interface DevPagemapOps {
 export type AllocFailurePolicy = ((order: 0 | 9) => boolean) | null;
 
 const PAGE_WAIT_TABLE = 64;
+/** Largest swap device (2^24 slots = 64 GiB). */
+const MAX_SWAP_PAGES = 2 ** 24;
 
 /** One simulated machine. */
 export class Machine {
@@ -83,9 +97,44 @@ export class Machine {
  * counterpart: boot).
  */
 export function createMachine(opts: MachineOptions = {}): Machine {
-  const phys = createPhysMem({ ramBytes: opts.ramBytes ?? 64 * 2 ** 20 });
-  const sched = opts.sched ?? createScheduler();
-  return new Machine(phys, sched, opts.swapPages ?? 4096, opts.thp ?? 'madvise');
+  const ramBytes = opts.ramBytes ?? 64 * 2 ** 20;
+  const what = 'a multiple of PAGE_SIZE of at least 2 pages and at most 1 TiB';
+  checkIntIn('createMachine', 'ramBytes', ramBytes, 2 * PAGE_SIZE, 2 ** 40, what);
+  if (ramBytes % PAGE_SIZE !== 0) {
+    throw new InvalidArgumentError(
+      `createMachine: ramBytes ${ramBytes} is not page aligned; expected ${what}`,
+    );
+  }
+  const swapPages = opts.swapPages ?? 4096;
+  checkIntIn(
+    'createMachine',
+    'swapPages',
+    swapPages,
+    0,
+    MAX_SWAP_PAGES,
+    'a slot count in [0, 2^24]',
+  );
+  const thp = opts.thp ?? 'madvise';
+  if (thp !== 'always' && thp !== 'madvise' && thp !== 'never') {
+    throw new InvalidArgumentError(
+      `createMachine: thp is ${JSON.stringify(thp)}; expected 'always', 'madvise' or 'never'`,
+    );
+  }
+  const s = opts.sched;
+  if (
+    s !== undefined &&
+    (typeof s !== 'object' ||
+      s === null ||
+      typeof s.point !== 'function' ||
+      typeof s.sleep !== 'function' ||
+      typeof s.spawn !== 'function')
+  ) {
+    throw new InvalidArgumentError(
+      'createMachine: sched is not a Scheduler; expected createScheduler() (or undefined)',
+    );
+  }
+  const phys = createPhysMem({ ramBytes });
+  return new Machine(phys, s ?? createScheduler(), swapPages, thp);
 }
 
 /**
@@ -93,6 +142,11 @@ export function createMachine(opts: MachineOptions = {}): Machine {
  * Mirrors mm/page_alloc.c:should_fail_alloc_page() (fail_page_alloc).
  */
 export function setAllocFailure(machine: Machine, policy: AllocFailurePolicy): void {
+  if (policy !== null && typeof policy !== 'function') {
+    throw new InvalidArgumentError(
+      `setAllocFailure: policy is a ${typeof policy}; expected (order) => boolean or null`,
+    );
+  }
   machine.allocFailure = policy;
 }
 
@@ -101,6 +155,12 @@ export function setAllocFailure(machine: Machine, policy: AllocFailurePolicy): v
  * memory or when fault injection says so. Mirrors mm/mempolicy.c:alloc_pages_vma().
  */
 export function allocUserPage(machine: Machine, order: 0 | 9): number {
+  if (order !== 0 && order !== 9) {
+    checkIntIn('allocUserPage', 'order', order, 0, 2 ** 32 - 1, 'an order (0 or 9)');
+    throw new InvalidArgumentError(
+      `allocUserPage: order ${order} is not modelled; expected 0 (a page) or 9 (a THP)`,
+    );
+  }
   if (machine.allocFailure?.(order)) return -1;
   return allocPages(machine.phys, order);
 }
@@ -110,6 +170,7 @@ export function allocUserPage(machine: Machine, order: 0 | 9): number {
  * Mirrors include/linux/mm.h:put_page().
  */
 export function mmPutPage(machine: Machine, pfn: number): void {
+  assertPfnValid(machine.phys, pfn, 'mmPutPage');
   putPage(machine.phys, pfn);
 }
 

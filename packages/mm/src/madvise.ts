@@ -6,16 +6,18 @@
  * after the mapped parts were advised. Mirrors mm/madvise.c.
  */
 import {
+  checkIntIn,
   downRead,
   downWrite,
   EINVAL,
   ENOMEM,
-  KernelBugError,
   PAGE_SIZE,
   pageAlignUp,
+  ULONG_MAX,
   upRead,
   upWrite,
 } from '@hmmsim/kernel';
+import { checkAddr, checkLiveMm, checkSize } from './check-args.ts';
 import { zapPageRange } from './memory.ts';
 import type { MmStruct } from './mm-struct.ts';
 import {
@@ -142,8 +144,9 @@ async function madviseVma(
 /**
  * Advise on `[start, start + len)`. Returns 0, -EINVAL (unknown/unmodelled advice, unaligned
  * start, DONTNEED on VM_LOCKED/VM_PFNMAP) or -ENOMEM (the range has holes; mapped parts were
- * still advised). Takes mmap_sem for read (DONTNEED, WILLNEED, PAGEOUT) or write.
- * Mirrors mm/madvise.c:do_madvise().
+ * still advised). Takes mmap_sem for read (DONTNEED, WILLNEED, PAGEOUT) or write. `start` and
+ * `len` are C unsigned longs and `behavior` an int (InvalidArgumentError otherwise);
+ * KernelBugError on an exited mm. Mirrors mm/madvise.c:do_madvise().
  */
 export async function madvise(
   mm: MmStruct,
@@ -151,12 +154,16 @@ export async function madvise(
   lenIn: number,
   behavior: number,
 ): Promise<number> {
-  if (mm.exited) throw new KernelBugError(`madvise: mm${mm.id} has already exited`);
+  checkLiveMm('madvise', mm);
+  checkAddr('madvise', 'start', start);
+  checkSize('madvise', 'len', lenIn);
+  checkIntIn('madvise', 'behavior', behavior, -(2 ** 31), 2 ** 31 - 1, 'an advice (a C int)');
   if (!SUPPORTED.has(behavior)) return -EINVAL;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(lenIn) || start < 0) return -EINVAL;
   if (start % PAGE_SIZE !== 0) return -EINVAL;
-  if (lenIn < 0) return -EINVAL;
+  // PAGE_ALIGN(len_in) wrapping to 0, or start + len wrapping: -EINVAL in the kernel.
+  if (lenIn > ULONG_MAX - PAGE_SIZE + 1) return -EINVAL;
   const len = pageAlignUp(lenIn);
+  if (start + len > ULONG_MAX) return -EINVAL;
   const end = start + len;
   if (end === start) return 0;
   const read = readLocked(behavior);

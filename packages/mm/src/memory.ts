@@ -8,10 +8,13 @@
  * lock. Slots are re-looked-up after every await (tables may be freed or the pool reallocated).
  */
 import {
+  checkIntIn,
   EBUSY,
   EINVAL,
   ENOMEM,
   HPAGE_PMD_NR,
+  InvalidArgumentError,
+  KernelBugError,
   PAGE_SIZE,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -19,7 +22,9 @@ import {
   pageAlignDown,
   pageAlignUp,
   pteIndex,
+  TASK_SIZE,
   ULONG_MAX,
+  VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import {
   _PAGE_SOFT_DIRTY,
@@ -68,6 +73,7 @@ import {
   setPte,
   tableSlot,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkMm, checkPfn, checkSize, checkVma, checkWord } from './check-args.ts';
 import { lockPageSleep, pagecacheGetPage, unlockPageWake, waitOnPageLocked } from './filemap.ts';
 import {
   doHugePmdAnonymousPage,
@@ -204,6 +210,7 @@ export interface VmFault {
 
 /** MM_* counter of a mapped page: anon, shmem or file. Mirrors include/linux/mm.h:mm_counter(). */
 export function mmCounter(machine: Machine, pfn: number): number {
+  checkPfn('mmCounter', machine, pfn);
   const f = machine.phys.flags[compoundHead(machine.phys, pfn)] as number;
   if ((f & PG_anon) !== 0) return MM_ANONPAGES;
   if ((f & PG_swapbacked) !== 0) return MM_SHMEMPAGES;
@@ -212,6 +219,7 @@ export function mmCounter(machine: Machine, pfn: number): number {
 
 /** PTE bits with write permission if the vma is writable. Mirrors include/linux/mm.h:maybe_mkwrite(). */
 export function maybeMkwrite(bits: number, vma: VmArea): number {
+  checkWord('maybeMkwrite', 'bits', bits);
   return (vma.vmFlags & VM_WRITE) !== 0 ? pteMkwrite(bits) : bits;
 }
 
@@ -220,6 +228,8 @@ export function maybeMkwrite(bits: number, vma: VmArea): number {
  * Mirrors mm/memory.c:vm_normal_page().
  */
 export function vmNormalPage(vma: VmArea, bits: number, pfn: number): number {
+  checkWord('vmNormalPage', 'bits', bits);
+  checkWord('vmNormalPage', 'pfn', pfn);
   if (pteSpecial(bits)) return -1;
   if (pfn === vma.vmMm.machine.phys.zeroPfn) return -1;
   return pfn;
@@ -231,6 +241,8 @@ function pteSame(mm: MmStruct, slot: number, bits: number, val: number): boolean
 
 /** Re-find the PTE slot of `addr` after an await; -1 if its table is gone. Mirrors mm/memory.c:pte_offset_map_lock() re-taken after dropping the lock. */
 export function pteLookup(mm: MmStruct, addr: number): number {
+  checkAddr('pteLookup', 'addr', addr);
+  if (addr >= VADDR_LIMIT) return -1;
   return pteOffset(mm.pt, addr);
 }
 
@@ -241,9 +253,22 @@ export function pteLookup(mm: MmStruct, addr: number): number {
  * Resolve a fault at `address` in `vma`: returns VM_FAULT_* bits (0 = done, retry the access).
  * The caller holds mmap_sem for read. The arch access check is folded in: a write to a vma
  * without VM_WRITE, or any access to one without VM_READ|VM_WRITE|VM_EXEC, gives VM_FAULT_SIGSEGV.
+ * InvalidArgumentError for an address that is no unsigned long or flags that are no 32-bit mask.
  * Mirrors mm/memory.c:handle_mm_fault() (→ __handle_mm_fault()).
  */
 export async function handleMmFault(vma: VmArea, address: number, flags: number): Promise<number> {
+  checkVma('handleMmFault', vma);
+  checkAddr('handleMmFault', 'address', address);
+  if (flags >>> 0 !== flags) {
+    checkIntIn(
+      'handleMmFault',
+      'flags',
+      flags,
+      0,
+      2 ** 32 - 1,
+      'FAULT_FLAG_* bits (a 32-bit mask)',
+    );
+  }
   const mm = vma.vmMm;
   await mm.machine.sched.point(mm.faultEvent);
   if (!vma.linked || address < vma.vmStart || address >= vma.vmEnd) return VM_FAULT_SIGSEGV;
@@ -480,6 +505,7 @@ function doSharedFault(vmf: VmFault): number {
  * check). Mirrors mm/swapfile.c:reuse_swap_page().
  */
 export function reuseSwapPage(machine: Machine, pfn: number): { reuse: boolean; total: number } {
+  checkPfn('reuseSwapPage', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
   let mapcount: number;
@@ -717,6 +743,9 @@ export class MmuGather {
 
 /** Start gathering for `[start, end)` (`[0, ULONG_MAX)` = the whole mm at exit). Mirrors mm/mmu_gather.c:tlb_gather_mmu(). */
 export function tlbGatherMmu(mm: MmStruct, start: number, end: number): MmuGather {
+  checkMm('tlbGatherMmu', mm);
+  checkAddr('tlbGatherMmu', 'start', start);
+  checkAddr('tlbGatherMmu', 'end', end);
   return new MmuGather(mm, start, end);
 }
 
@@ -749,6 +778,9 @@ export function tlbFinishMmu(tlb: MmuGather): void {
 
 /** Queue a page reference to drop after the flush and record the range. Mirrors include/asm-generic/tlb.h:tlb_remove_page_size(). */
 export function tlbRemovePage(tlb: MmuGather, addr: number, size: number, pfn: number): void {
+  checkAddr('tlbRemovePage', 'addr', addr);
+  checkSize('tlbRemovePage', 'size', size);
+  if (pfn !== -1) checkPfn('tlbRemovePage', tlb.mm.machine, pfn);
   tlbAdjustRange(tlb, addr, size);
   if (pfn >= 0) tlb.pages.push(pfn);
 }
@@ -806,6 +838,11 @@ function zapPteRange(tlb: MmuGather, vma: VmArea, table: number, addr: number, e
  * Mirrors include/asm-generic/pgtable.h:pmd_addr_end() (and pgd/pud_addr_end()).
  */
 export function addrEnd(addr: number, size: number, end: number): number {
+  checkAddr('addrEnd', 'addr', addr);
+  checkAddr('addrEnd', 'end', end);
+  if (!(Number.isSafeInteger(size) && size >= 1)) {
+    checkIntIn('addrEnd', 'size', size, 1, Number.MAX_SAFE_INTEGER, 'a block size >= 1');
+  }
   const b = (Math.floor(addr / size) + 1) * size;
   return Math.min(b, end);
 }
@@ -818,7 +855,10 @@ export function addrEnd(addr: number, size: number, end: number): number {
  * mm/mprotect.c:change_pud_range().
  */
 export function nextPmdAddr(pt: PageTables, addr: number, end: number): number {
+  checkAddr('nextPmdAddr', 'addr', addr);
+  checkAddr('nextPmdAddr', 'end', end);
   while (addr < end) {
+    if (addr >= VADDR_LIMIT) return end; // nothing is mapped at or above 2^48
     if (pudOffset(pt, addr) < 0) addr = addrEnd(addr, PGDIR_SIZE, end);
     else if (pmdOffset(pt, addr) < 0) addr = addrEnd(addr, PUD_SIZE, end);
     else return addr;
@@ -837,6 +877,14 @@ export async function unmapPageRange(
   addr: number,
   end: number,
 ): Promise<void> {
+  checkTlbVma('unmapPageRange', tlb, vma);
+  checkAddr('unmapPageRange', 'addr', addr);
+  checkAddr('unmapPageRange', 'end', end);
+  if (addr < vma.vmStart || end > vma.vmEnd) {
+    throw new KernelBugError(
+      `unmapPageRange: [0x${addr.toString(16)}, 0x${end.toString(16)}) is not inside the vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}); expected a range of the vma (unmapSingleVma clips it)`,
+    );
+  }
   const pt = vma.vmMm.pt;
   const trace = vma.vmMm.machine.sched.trace;
   if (trace.enabled) {
@@ -879,6 +927,9 @@ export async function unmapSingleVma(
   start: number,
   end: number,
 ): Promise<void> {
+  checkTlbVma('unmapSingleVma', tlb, vma);
+  checkAddr('unmapSingleVma', 'start', start);
+  checkAddr('unmapSingleVma', 'end', end);
   const s = Math.max(vma.vmStart, start);
   const e = Math.min(vma.vmEnd, end);
   if (s >= e) return;
@@ -895,6 +946,9 @@ export async function unmapVmas(
   start: number,
   end: number,
 ): Promise<void> {
+  checkAddr('unmapVmas', 'start', start);
+  checkAddr('unmapVmas', 'end', end);
+  for (const v of vmas) checkTlbVma('unmapVmas', tlb, v);
   const first = vmas[0];
   if (first === undefined) return;
   const range = mmuNotifierRangeInit(MMU_NOTIFY_UNMAP, 0, first, first.vmMm, start, end);
@@ -911,6 +965,12 @@ export async function unmapVmas(
  * pages are freed after the end. Mirrors mm/memory.c:zap_page_range().
  */
 export async function zapPageRange(vma: VmArea, start: number, size: number): Promise<void> {
+  checkVma('zapPageRange', vma);
+  checkAddr('zapPageRange', 'start', start);
+  checkSize('zapPageRange', 'size', size);
+  if (!vma.linked) {
+    throw new KernelBugError('zapPageRange: vma is not linked into its mm; expected a live vma');
+  }
   const mm = vma.vmMm;
   const end = start + size;
   const range: MmuNotifierRange = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, start, end);
@@ -930,7 +990,9 @@ export async function zapPageRange(vma: VmArea, start: number, size: number): Pr
  * Map `size` bytes of raw pfns starting at `pfn` into `vma` at `addr` as special PTEs with
  * protection `prot` (PTE bits), marking the vma VM_IO|VM_PFNMAP|VM_DONTEXPAND|VM_DONTDUMP.
  * Returns 0, -EINVAL (COW mapping not covered whole, or range outside the vma), -ENOMEM, -EBUSY
- * (an entry is already populated). Caller holds mmap_sem for write (driver ->mmap).
+ * (an entry is already populated); on every error nothing is changed (the model checks before
+ * it writes and undoes a partial mapping when the table pool runs out). `pfn` must fit a PTE
+ * (below 2^32) for the whole range. Caller holds mmap_sem for write (driver ->mmap).
  * Mirrors mm/memory.c:remap_pfn_range().
  */
 export function remapPfnRange(
@@ -940,19 +1002,45 @@ export function remapPfnRange(
   size: number,
   prot: number,
 ): number {
+  checkVma('remapPfnRange', vma);
+  checkAddr('remapPfnRange', 'addr', addr);
+  checkSize('remapPfnRange', 'size', size);
+  checkWord('remapPfnRange', 'prot', prot);
+  checkIntIn('remapPfnRange', 'pfn', pfn, 0, 2 ** 32 - 1, 'a pfn a PTE can hold (below 2^32)');
+  if (size > TASK_SIZE) return -EINVAL;
   const end = addr + pageAlignUp(size);
   if (addr < vma.vmStart || end > vma.vmEnd || addr % PAGE_SIZE !== 0) return -EINVAL;
-  if (isCowMapping(vma.vmFlags)) {
-    if (addr !== vma.vmStart || end !== vma.vmEnd) return -EINVAL;
-    vma.vmPgoff = pfn;
+  const n = (end - addr) / PAGE_SIZE;
+  if (pfn + n > 2 ** 32) {
+    throw new InvalidArgumentError(
+      `remapPfnRange: pfns [${pfn}, ${pfn + n}) pass 2^32; expected every pfn to fit a PTE`,
+    );
   }
-  vma.vmFlags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+  if (isCowMapping(vma.vmFlags) && (addr !== vma.vmStart || end !== vma.vmEnd)) return -EINVAL;
   const pt = vma.vmMm.pt;
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const slot = pteOffset(pt, a);
+    if (slot >= 0 && !pteNone(pt.bits[slot] as number)) return -EBUSY;
+  }
   for (let a = addr, p = pfn; a < end; a += PAGE_SIZE, p++) {
     const slot = pteAlloc(pt, a);
-    if (slot < 0) return -ENOMEM;
-    if (!pteNone(pt.bits[slot] as number)) return -EBUSY;
+    if (slot < 0) {
+      for (let b = addr; b < a; b += PAGE_SIZE) pteClear(pt, pteOffset(pt, b));
+      return -ENOMEM;
+    }
     setPte(pt, slot, pteMkspecial(prot), p);
   }
+  if (isCowMapping(vma.vmFlags)) vma.vmPgoff = pfn;
+  vma.vmFlags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
   return 0;
+}
+
+/** KernelBugError unless `vma` is a VmArea of the mm `tlb` gathers for. */
+function checkTlbVma(fn: string, tlb: MmuGather, vma: VmArea): void {
+  checkVma(fn, vma);
+  if (!(tlb instanceof MmuGather) || tlb.mm !== vma.vmMm) {
+    throw new KernelBugError(
+      `${fn}: the vma belongs to mm${vma.vmMm.id}, the mmu_gather to another mm; expected one tlb per mm`,
+    );
+  }
 }

@@ -3,8 +3,16 @@
  * counts, RSS counters and the notifier hook slot. Mirrors include/linux/mm_types.h:struct mm_struct
  * and the lifetime helpers of kernel/fork.c (mmget/mmput/mmgrab/mmdrop).
  */
-import { KernelBugError, RwSemaphore, type SchedEvent, TASK_SIZE } from '@hmmsim/kernel';
-import { createPageTables, type PageTables } from '@hmmsim/pagetable';
+import {
+  checkIntIn,
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+  RwSemaphore,
+  type SchedEvent,
+  TASK_SIZE,
+} from '@hmmsim/kernel';
+import { createPageTables, MAX_TABLES_LIMIT, type PageTables } from '@hmmsim/pagetable';
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
 import type { MmuNotifierHooks } from './mmu-notifier-hooks.ts';
@@ -98,23 +106,85 @@ export class MmStruct {
  * A new, empty address space with mm_users = mm_count = 1. Mirrors kernel/fork.c:mm_alloc().
  */
 export function createMm(machine: Machine, opts: CreateMmOptions = {}): MmStruct {
+  if (typeof machine !== 'object' || machine === null || !(machine.mms instanceof Set)) {
+    throw new InvalidArgumentError('createMm: machine is not a Machine; expected createMachine()');
+  }
+  if (opts.mmapBase !== undefined) {
+    checkIntIn(
+      'createMm',
+      'mmapBase',
+      opts.mmapBase,
+      MMAP_MIN_ADDR,
+      TASK_SIZE,
+      'an address in [MMAP_MIN_ADDR, TASK_SIZE]',
+    );
+    if (opts.mmapBase % PAGE_SIZE !== 0) {
+      throw new InvalidArgumentError(
+        `createMm: mmapBase ${opts.mmapBase} is not page aligned; expected a page-aligned address`,
+      );
+    }
+  }
+  if (opts.maxPageTables !== undefined) {
+    checkIntIn(
+      'createMm',
+      'maxPageTables',
+      opts.maxPageTables,
+      1,
+      MAX_TABLES_LIMIT,
+      'a table count in [1, 2^22]',
+    );
+  }
   const mm = new MmStruct(machine, opts);
   machine.mms.add(mm);
   return mm;
 }
 
+/** InvalidArgumentError unless `member` is MM_FILEPAGES..MM_SHMEMPAGES. */
+function checkMember(fn: string, member: number): void {
+  if (!(member >>> 0 === member && member < NR_MM_COUNTERS)) {
+    checkIntIn(
+      fn,
+      'member',
+      member,
+      0,
+      NR_MM_COUNTERS - 1,
+      'an rss counter (MM_FILEPAGES..MM_SHMEMPAGES)',
+    );
+  }
+}
+
 /** Add `delta` to RSS counter `member`. Mirrors include/linux/mm.h:add_mm_counter(). */
 export function addMmCounter(mm: MmStruct, member: number, delta: number): void {
+  checkMember('addMmCounter', member);
+  if (!Number.isSafeInteger(delta)) {
+    checkIntIn(
+      'addMmCounter',
+      'delta',
+      delta,
+      Number.MIN_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+      'a page count (a safe integer, negative to subtract)',
+    );
+  }
   mm.rss[member] = (mm.rss[member] as number) + delta;
 }
 
 /** Value of RSS counter `member`. Mirrors include/linux/mm.h:get_mm_counter(). */
 export function getMmCounter(mm: MmStruct, member: number): number {
+  checkMember('getMmCounter', member);
   return mm.rss[member] as number;
+}
+
+/** InvalidArgumentError unless `mm` is an MmStruct. */
+function checkIsMm(fn: string, mm: unknown): asserts mm is MmStruct {
+  if (!(mm instanceof MmStruct)) {
+    throw new InvalidArgumentError(`${fn}: mm is not an MmStruct; expected an mm from createMm()`);
+  }
 }
 
 /** Take an mm_users reference (caller already has one). Mirrors include/linux/sched/mm.h:mmget(). */
 export function mmget(mm: MmStruct): void {
+  checkIsMm('mmget', mm);
   if (mm.mmUsers <= 0)
     throw new KernelBugError(`mmget: mm${mm.id} has mm_users ${mm.mmUsers}; use mmgetNotZero`);
   mm.mmUsers++;
@@ -122,6 +192,7 @@ export function mmget(mm: MmStruct): void {
 
 /** Take an mm_users reference unless the address space is already dying. Mirrors include/linux/sched/mm.h:mmget_not_zero(). */
 export function mmgetNotZero(mm: MmStruct): boolean {
+  checkIsMm('mmgetNotZero', mm);
   if (mm.mmUsers <= 0) return false;
   mm.mmUsers++;
   return true;
@@ -129,21 +200,28 @@ export function mmgetNotZero(mm: MmStruct): boolean {
 
 /** Pin the struct (not the address space). Mirrors include/linux/sched/mm.h:mmgrab(). */
 export function mmgrab(mm: MmStruct): void {
+  checkIsMm('mmgrab', mm);
   if (mm.mmCount <= 0) throw new KernelBugError(`mmgrab: mm${mm.id} is already freed`);
   mm.mmCount++;
 }
 
 /**
- * Drop a struct pin; the last one frees it (notifier container destroyed).
+ * Drop a struct pin; the last one frees it (notifier container destroyed). KernelBugError, with
+ * nothing changed, when no pin is left or the last one would go while mm_users still holds it.
  * Mirrors include/linux/sched/mm.h:mmdrop() (→ kernel/fork.c:__mmdrop()).
  */
 export function mmdrop(mm: MmStruct): void {
-  if (mm.mmCount <= 0) throw new KernelBugError(`mmdrop: mm${mm.id} mm_count is already 0`);
+  checkIsMm('mmdrop', mm);
+  if (mm.mmCount <= 0) {
+    throw new KernelBugError(`mmdrop: mm${mm.id} mm_count is already 0; expected a pin to drop`);
+  }
+  if (mm.mmCount === 1 && mm.mmUsers !== 0) {
+    throw new KernelBugError(
+      `mmdrop: __mmdrop of mm${mm.id} with mm_users ${mm.mmUsers}; expected mm_users to hold its own mm_count`,
+    );
+  }
   mm.mmCount--;
   if (mm.mmCount === 0) {
-    if (mm.mmUsers !== 0) {
-      throw new KernelBugError(`__mmdrop: mm${mm.id} freed with mm_users ${mm.mmUsers}`);
-    }
     mm.notifier?.destroy?.(mm);
     mm.notifier = null;
     mm.freed = true;

@@ -4,6 +4,7 @@
  * get_unmapped_area) and mm/util.c:vm_mmap_pgoff().
  */
 import {
+  checkIntIn,
   downRead,
   downWrite,
   EACCES,
@@ -14,17 +15,21 @@ import {
   ENOMEM,
   EOVERFLOW,
   EPERM,
+  InvalidArgumentError,
   KernelBugError,
   PAGE_SIZE,
   pageAlignDown,
   pageAlignUp,
+  rwsemIsWriteLocked,
   TASK_SIZE,
+  ULONG_MAX,
   upRead,
   upWrite,
 } from '@hmmsim/kernel';
 import { pteAlloc, pteMkspecial, pteNone, setPte } from '@hmmsim/pagetable';
 import { followPageMask } from './access.ts';
-import { FMODE_READ, FMODE_WRITE, type MmFile, shmemFileSetup } from './filemap.ts';
+import { checkAddr, checkLiveMm, checkMm, checkSize } from './check-args.ts';
+import { FMODE_READ, FMODE_WRITE, MmFile, shmemFileSetup } from './filemap.ts';
 import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR } from './memory.ts';
 import { MMAP_MIN_ADDR, type MmStruct, TASK_UNMAPPED_BASE } from './mm-struct.ts';
 import { doMunmap } from './munmap.ts';
@@ -122,6 +127,7 @@ export const MAX_MAP_COUNT = 65530;
 
 /** VM_READ/WRITE/EXEC from PROT_*. Mirrors include/linux/mman.h:calc_vm_prot_bits(). */
 export function calcVmProtBits(prot: number): number {
+  checkFlagWord('calcVmProtBits', 'prot', prot);
   return (
     ((prot & PROT_READ) !== 0 ? VM_READ : 0) |
     ((prot & PROT_WRITE) !== 0 ? VM_WRITE : 0) |
@@ -131,14 +137,21 @@ export function calcVmProtBits(prot: number): number {
 
 /** VM_GROWSDOWN/VM_LOCKED from MAP_*. Mirrors include/linux/mman.h:calc_vm_flag_bits(). */
 export function calcVmFlagBits(flags: number): number {
+  checkFlagWord('calcVmFlagBits', 'flags', flags);
   return (
     ((flags & MAP_GROWSDOWN) !== 0 ? VM_GROWSDOWN : 0) |
     ((flags & MAP_LOCKED) !== 0 ? VM_LOCKED : 0)
   );
 }
 
-function isUlong(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
+/** A flag mask the model keeps in 32 bits (the kernel's masks all fit). */
+function checkFlagWord(fn: string, arg: string, v: number): void {
+  if (v >>> 0 !== v) checkIntIn(fn, arg, v, 0, 2 ** 32 - 1, 'a 32-bit flag mask');
+}
+
+/** `v` (an unsigned long mask) without its bits above 32: the bits the kernel ignores or refuses. */
+function high32(v: number): number {
+  return Math.floor(v / 2 ** 32);
 }
 
 /**
@@ -148,6 +161,10 @@ function isUlong(n: number): boolean {
  * arch/x86/kernel/sys_x86_64.c:arch_get_unmapped_area_topdown().
  */
 export function getUnmappedArea(mm: MmStruct, addr: number, len: number, flags: number): number {
+  checkMm('getUnmappedArea', mm);
+  checkAddr('getUnmappedArea', 'addr', addr);
+  checkSize('getUnmappedArea', 'len', len);
+  checkFlagWord('getUnmappedArea', 'flags', flags);
   if (len > TASK_SIZE) return -ENOMEM;
   let out = -ENOMEM;
   if ((flags & MAP_FIXED) !== 0) {
@@ -194,7 +211,9 @@ function bottomUp(mm: MmStruct, len: number, low: number, high: number): number 
  * Map `len` bytes: returns the address or a negative errno (nothing changes on error). Takes
  * mmap_sem for write; MAP_POPULATE (without MAP_NONBLOCK) and MAP_LOCKED prefault afterwards
  * under mmap_sem read. `pgoff` is the file offset in pages. `file` is ignored with MAP_ANONYMOUS;
- * without it and without MAP_ANONYMOUS the call fails with -EBADF.
+ * without it and without MAP_ANONYMOUS the call fails with -EBADF. Every number is a C unsigned
+ * long (InvalidArgumentError otherwise); bits of `prot` above 32 are ignored and those of `flags`
+ * refused by MAP_SHARED_VALIDATE only, as the kernel does. KernelBugError on an exited mm.
  * Mirrors mm/mmap.c:ksys_mmap_pgoff() → mm/util.c:vm_mmap_pgoff() → do_mmap().
  */
 export async function mmap(
@@ -206,12 +225,23 @@ export async function mmap(
   file: MmFile | null = null,
   pgoff = 0,
 ): Promise<number> {
-  if (mm.exited) throw new KernelBugError(`mmap: mm${mm.id} has already exited`);
+  checkLiveMm('mmap', mm);
+  checkAddr('mmap', 'addr', addr);
+  checkSize('mmap', 'len', len);
+  checkAddr('mmap', 'prot', prot);
+  checkAddr('mmap', 'flags', flags);
+  checkSize('mmap', 'pgoff', pgoff);
+  if (file !== null && !(file instanceof MmFile)) {
+    throw new InvalidArgumentError(
+      `mmap: file is ${typeof file}; expected an MmFile (createFile, createDeviceFile) or null`,
+    );
+  }
+  if (high32(flags) !== 0 && (flags & MAP_TYPE) === MAP_SHARED_VALIDATE) return -EOPNOTSUPP;
+  prot >>>= 0;
+  flags >>>= 0;
   if ((flags & MAP_ANONYMOUS) === 0 && file === null) return -EBADF;
   const f = (flags & MAP_ANONYMOUS) !== 0 ? null : file;
   flags &= ~(MAP_EXECUTABLE | MAP_DENYWRITE);
-  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || !isUlong(pgoff)) return -EINVAL;
-  if (!Number.isInteger(prot) || !Number.isInteger(flags)) return -EINVAL;
   await downWrite(mm.mmapSem);
   let ret: number;
   let populate = 0;
@@ -237,14 +267,13 @@ async function doMmap(
 ): Promise<{ addr: number; populate: number }> {
   const fail = (e: number) => ({ addr: e, populate: 0 });
   if (len === 0) return fail(-EINVAL);
-  if (len < 0) return fail(-ENOMEM); // a "negative" size_t is huge
   if ((flags & MAP_FIXED_NOREPLACE) !== 0) flags |= MAP_FIXED;
   if ((flags & MAP_FIXED) === 0) {
-    addr = addr < 0 ? 0 : pageAlignDown(addr);
+    addr = pageAlignDown(addr);
     if (addr !== 0 && addr < MMAP_MIN_ADDR) addr = pageAlignUp(MMAP_MIN_ADDR);
-  } else if (addr < 0) {
-    return fail(-ENOMEM);
   }
+  // PAGE_ALIGN(len) wrapping to 0 on a 64-bit kernel: any length past the address space.
+  if (len > ULONG_MAX - PAGE_SIZE + 1) return fail(-ENOMEM);
   len = pageAlignUp(len);
   if (!Number.isSafeInteger(pgoff + len / PAGE_SIZE)) return fail(-EOVERFLOW);
   if (mm.mapCount > MAX_MAP_COUNT) return fail(-ENOMEM);
@@ -305,6 +334,21 @@ export async function mmapRegion(
   vmFlags: number,
   pgoff: number,
 ): Promise<number> {
+  checkLiveMm('mmapRegion', mm);
+  checkAddr('mmapRegion', 'addr', addr);
+  checkSize('mmapRegion', 'len', len);
+  checkFlagWord('mmapRegion', 'vmFlags', vmFlags);
+  checkSize('mmapRegion', 'pgoff', pgoff);
+  if (addr % PAGE_SIZE !== 0 || len % PAGE_SIZE !== 0 || len === 0 || addr + len > TASK_SIZE) {
+    throw new KernelBugError(
+      `mmapRegion: [${addr}, ${addr} + ${len}) is not a page-aligned, non-empty range below TASK_SIZE; expected one from getUnmappedArea()`,
+    );
+  }
+  if (!rwsemIsWriteLocked(mm.mmapSem)) {
+    throw new KernelBugError(
+      `mmapRegion: mm${mm.id} mmap_sem is not held for write; expected the caller to hold it`,
+    );
+  }
   const end = addr + len;
   if (findVmaIntersection(mm, addr, end) !== undefined) {
     if ((await doMunmap(mm, addr, len, false)) !== 0) return -ENOMEM;
@@ -340,7 +384,10 @@ export async function mmapRegion(
  * mmap_sem for read. Returns 0 or -ENOMEM/-EFAULT. Mirrors mm/gup.c:__mm_populate().
  */
 export async function mmPopulate(mm: MmStruct, start: number, len: number): Promise<number> {
-  const end = start + len;
+  checkLiveMm('mmPopulate', mm);
+  checkAddr('mmPopulate', 'start', start);
+  checkSize('mmPopulate', 'len', len);
+  const end = Math.min(start + len, TASK_SIZE);
   await downRead(mm.mmapSem);
   try {
     for (let nstart = start; nstart < end; ) {

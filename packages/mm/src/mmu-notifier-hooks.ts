@@ -6,6 +6,8 @@
  * installs one {@link MmuNotifierHooks} object per mm with {@link mmuNotifierSetHooks}. With no
  * hooks installed every call is a no-op, as when an mm has no `mmu_notifier_mm` container.
  */
+import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
+import { checkAddr, checkMm, checkVma, checkWord } from './check-args.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { VmArea } from './vma.ts';
 
@@ -45,6 +47,7 @@ const EVENT_NAMES = [
 
 /** Kernel name of an event number ('MMU_NOTIFY_CLEAR' for 1). Model helper for traces and tests. */
 export function mmuNotifyEventName(event: number): string {
+  checkIntIn('mmuNotifyEventName', 'event', event, 0, 2 ** 31 - 1, 'an event number (an int >= 0)');
   return EVENT_NAMES[event] ?? `MMU_NOTIFY_<${event}>`;
 }
 
@@ -96,9 +99,39 @@ export function mmuNotifierSetHooks(
   mm: MmStruct,
   hooks: MmuNotifierHooks | null,
 ): MmuNotifierHooks | null {
+  checkMm('mmuNotifierSetHooks', mm);
+  if (hooks !== null) {
+    const h = hooks as unknown as Record<string, unknown>;
+    for (const name of ['invalidateRangeStart', 'invalidateRangeEnd', 'release']) {
+      if (typeof h?.[name] !== 'function') {
+        throw new InvalidArgumentError(
+          `mmuNotifierSetHooks: hooks.${name} is ${typeof h?.[name]}; expected an MmuNotifierHooks object (or null)`,
+        );
+      }
+    }
+  }
   const prev = mm.notifier;
   mm.notifier = hooks;
   return prev;
+}
+
+/** The checks shared by the range initialisers (nothing is built on bad input). */
+function checkRangeArgs(
+  fn: string,
+  flags: number,
+  vma: VmArea | null,
+  mm: MmStruct,
+  start: number,
+  end: number,
+): void {
+  checkWord(fn, 'flags', flags);
+  checkMm(fn, mm);
+  if (vma !== null) checkVma(fn, vma);
+  checkAddr(fn, 'start', start);
+  checkAddr(fn, 'end', end);
+  if (start > end) {
+    throw new InvalidArgumentError(`${fn}: start ${start} > end ${end}; expected start <= end`);
+  }
 }
 
 /**
@@ -113,6 +146,8 @@ export function mmuNotifierRangeInit(
   start: number,
   end: number,
 ): MmuNotifierRange {
+  checkRangeArgs('mmu_notifier_range_init', flags, vma, mm, start, end);
+  checkIntIn('mmu_notifier_range_init', 'event', event, 0, 6, 'an MMU_NOTIFY_* event (0..6)');
   return { mm, vma, start, end, flags, event, migratePgmapOwner: null };
 }
 
@@ -128,6 +163,7 @@ export function mmuNotifierRangeInitMigrate(
   end: number,
   owner: unknown,
 ): MmuNotifierRange {
+  checkRangeArgs('mmu_notifier_range_init_migrate', flags, vma, mm, start, end);
   const range = mmuNotifierRangeInit(MMU_NOTIFY_MIGRATE, flags, vma, mm, start, end);
   range.migratePgmapOwner = owner ?? null;
   return range;
@@ -190,26 +226,36 @@ export async function mmuNotifierInvalidateRangeOnlyEnd(range: MmuNotifierRange)
 
 /** Secondary TLB flush of `[start, end)`. Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range(). */
 export function mmuNotifierInvalidateRange(mm: MmStruct, start: number, end: number): void {
+  checkAddr('mmu_notifier_invalidate_range', 'start', start);
+  checkAddr('mmu_notifier_invalidate_range', 'end', end);
   mm.notifier?.invalidateRange?.(mm, start, end);
 }
 
 /** A PTE was replaced (set_pte_at_notify). Mirrors include/linux/mmu_notifier.h:mmu_notifier_change_pte(). */
 export function mmuNotifierChangePte(mm: MmStruct, addr: number, bits: number, val: number): void {
+  checkAddr('mmu_notifier_change_pte', 'addr', addr);
+  checkWord('mmu_notifier_change_pte', 'bits', bits);
+  checkWord('mmu_notifier_change_pte', 'val', val);
   mm.notifier?.changePte?.(mm, addr, bits, val);
 }
 
 /** OR of the listeners' young bits, clearing them. Mirrors mmu_notifier_clear_flush_young(). */
 export function mmuNotifierClearFlushYoung(mm: MmStruct, start: number, end: number): number {
+  checkAddr('mmu_notifier_clear_flush_young', 'start', start);
+  checkAddr('mmu_notifier_clear_flush_young', 'end', end);
   return mm.notifier?.clearFlushYoung?.(mm, start, end) ?? 0;
 }
 
 /** OR of the listeners' young bits, clearing them without flush. Mirrors mmu_notifier_clear_young(). */
 export function mmuNotifierClearYoung(mm: MmStruct, start: number, end: number): number {
+  checkAddr('mmu_notifier_clear_young', 'start', start);
+  checkAddr('mmu_notifier_clear_young', 'end', end);
   return mm.notifier?.clearYoung?.(mm, start, end) ?? 0;
 }
 
 /** Non-zero if a listener saw an access at `addr`. Mirrors mmu_notifier_test_young(). */
 export function mmuNotifierTestYoung(mm: MmStruct, addr: number): number {
+  checkAddr('mmu_notifier_test_young', 'addr', addr);
   return mm.notifier?.testYoung?.(mm, addr) ?? 0;
 }
 

@@ -17,6 +17,7 @@ import {
   PUD_SIZE,
   pageAlignUp,
   pteIndex,
+  ULONG_MAX,
   upWrite,
 } from '@hmmsim/kernel';
 import {
@@ -35,6 +36,7 @@ import {
   swpEntryToPte,
   tableSlot,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkLiveMm, checkSize, checkVma, checkWord } from './check-args.ts';
 import { changeHugePmd, splitHugePmd } from './huge-memory.ts';
 import { addrEnd, nextPmdAddr } from './memory.ts';
 import type { MmStruct } from './mm-struct.ts';
@@ -158,6 +160,11 @@ export async function changeProtection(
   end: number,
   newprot: number,
 ): Promise<number> {
+  checkVma('changeProtection', vma);
+  checkAddr('changeProtection', 'start', start);
+  checkAddr('changeProtection', 'end', end);
+  checkWord('changeProtection', 'newprot', newprot);
+  checkInVma('changeProtection', vma, start, end);
   const pt = vma.vmMm.pt;
   let pages = 0;
   for (let addr = nextPmdAddr(pt, start, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
@@ -166,6 +173,22 @@ export async function changeProtection(
     addr = next;
   }
   return pages;
+}
+
+/** KernelBugError unless `[start, end)` is a non-empty, page-aligned range inside linked `vma`. */
+function checkInVma(fn: string, vma: VmArea, start: number, end: number): void {
+  if (
+    !vma.linked ||
+    start % PAGE_SIZE !== 0 ||
+    end % PAGE_SIZE !== 0 ||
+    start >= end ||
+    start < vma.vmStart ||
+    end > vma.vmEnd
+  ) {
+    throw new KernelBugError(
+      `${fn}: [0x${start.toString(16)}, 0x${end.toString(16)}) is not a page-aligned range inside the linked vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}); expected one`,
+    );
+  }
 }
 
 /**
@@ -178,6 +201,11 @@ export async function mprotectFixup(
   end: number,
   newflags: number,
 ): Promise<VmArea> {
+  checkVma('mprotectFixup', vma);
+  checkAddr('mprotectFixup', 'start', start);
+  checkAddr('mprotectFixup', 'end', end);
+  checkWord('mprotectFixup', 'newflags', newflags);
+  checkInVma('mprotectFixup', vma, start, end);
   const mm = vma.vmMm;
   const oldflags = vma.vmFlags;
   if (newflags === oldflags) return vma;
@@ -202,7 +230,8 @@ export async function mprotectFixup(
  * -ENOMEM (range starts in a hole or meets one; with PROT_GROWSDOWN, the vma found lies at or
  * above the end of the range), -EACCES (VM_MAY* forbids it, e.g. write on a shared mapping of a
  * read-only file).
- * Takes mmap_sem for write. Mirrors mm/mprotect.c:do_mprotect_pkey().
+ * Takes mmap_sem for write. The numbers are C unsigned longs (InvalidArgumentError otherwise);
+ * KernelBugError on an exited mm. Mirrors mm/mprotect.c:do_mprotect_pkey().
  */
 export async function mprotect(
   mm: MmStruct,
@@ -210,15 +239,18 @@ export async function mprotect(
   len: number,
   prot: number,
 ): Promise<number> {
-  if (mm.exited) throw new KernelBugError(`mprotect: mm${mm.id} has already exited`);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(len) || !Number.isInteger(prot))
-    return -EINVAL;
+  checkLiveMm('mprotect', mm);
+  checkAddr('mprotect', 'start', start);
+  checkSize('mprotect', 'len', len);
+  checkAddr('mprotect', 'prot', prot);
+  if (prot >= 2 ** 32) return -EINVAL; // unknown prot bits
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
-  if (start < 0 || start % PAGE_SIZE !== 0) return -EINVAL;
+  if (start % PAGE_SIZE !== 0) return -EINVAL;
   if (len === 0) return 0;
-  if (len < 0) return -ENOMEM;
+  // PAGE_ALIGN(len) wrapping, or start + len wrapping: end <= start in the kernel.
+  if (len > ULONG_MAX - PAGE_SIZE + 1 || start + pageAlignUp(len) > ULONG_MAX) return -ENOMEM;
   len = pageAlignUp(len);
   const end = start + len;
   if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return -EINVAL;

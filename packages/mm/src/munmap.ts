@@ -17,6 +17,7 @@ import {
   VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import { freePgdRange } from '@hmmsim/pagetable';
+import { checkAddr, checkLiveMm, checkMm, checkSize } from './check-args.ts';
 import { tlbFinishMmu, tlbGatherMmu, unmapVmas } from './memory.ts';
 import type { MmStruct } from './mm-struct.ts';
 import { unlinkAnonVmas } from './rmap.ts';
@@ -25,13 +26,13 @@ import { findVma, findVmaPrev, splitVma, type VmArea, vmaUnlinkList } from './vm
 /**
  * Unmap `[addr, addr + len)`; unmapping holes is fine. Returns 0, or -EINVAL (unaligned addr,
  * zero length, range beyond TASK_SIZE) with nothing changed. Takes mmap_sem for write and
- * downgrades it to read for the zap, as Linux does. Mirrors mm/mmap.c:__vm_munmap().
+ * downgrades it to read for the zap, as Linux does. `addr` and `len` are C unsigned longs
+ * (InvalidArgumentError otherwise); KernelBugError on an exited mm. Mirrors mm/mmap.c:__vm_munmap().
  */
 export async function munmap(mm: MmStruct, addr: number, len: number): Promise<number> {
-  if (mm.exited) throw new KernelBugError(`munmap: mm${mm.id} has already exited`);
-  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0) {
-    return -EINVAL;
-  }
+  checkLiveMm('munmap', mm);
+  checkAddr('munmap', 'addr', addr);
+  checkSize('munmap', 'len', len);
   await downWrite(mm.mmapSem);
   let ret: number;
   try {
@@ -60,6 +61,14 @@ export async function doMunmap(
   len: number,
   downgrade: boolean,
 ): Promise<number> {
+  checkMm('doMunmap', mm);
+  checkAddr('doMunmap', 'start', start);
+  checkSize('doMunmap', 'len', len);
+  if (!rwsemIsWriteLocked(mm.mmapSem)) {
+    throw new KernelBugError(
+      `doMunmap: mm${mm.id} mmap_sem is not held for write; expected the caller to hold it`,
+    );
+  }
   if (start % PAGE_SIZE !== 0 || start > TASK_SIZE || len > TASK_SIZE - start) return -EINVAL;
   len = pageAlignUp(len);
   const end = start + len;
@@ -93,6 +102,8 @@ export async function unmapRegion(
   start: number,
   end: number,
 ): Promise<void> {
+  checkAddr('unmapRegion', 'start', start);
+  checkAddr('unmapRegion', 'end', end);
   const tlb = tlbGatherMmu(mm, start, end);
   await unmapVmas(tlb, vmas, start, end);
   freePgtables(mm, vmas, prev?.vmEnd ?? 0, next?.vmStart ?? VADDR_LIMIT);
@@ -109,6 +120,9 @@ export function freePgtables(
   floor: number,
   ceiling: number,
 ): void {
+  checkMm('freePgtables', mm);
+  checkAddr('freePgtables', 'floor', floor);
+  checkAddr('freePgtables', 'ceiling', ceiling);
   for (const v of vmas) unlinkAnonVmas(v);
   if (floor < ceiling) freePgdRange(mm.pt, floor, Math.min(ceiling, VADDR_LIMIT));
 }

@@ -9,8 +9,9 @@
  * Simplifications (documented): no find_mergeable_anon_vma / anon_vma reuse on fork, and the walk
  * visits vmas in link order rather than interval-tree order.
  */
-import { HPAGE_PMD_NR } from '@hmmsim/kernel';
-import { compoundHead, getPage, PG_anon, PG_swapbacked } from '@hmmsim/pagetable';
+import { HPAGE_PMD_NR, KernelBugError } from '@hmmsim/kernel';
+import { compoundHead, getPage, PG_anon, PG_head, PG_swapbacked } from '@hmmsim/pagetable';
+import { checkAddr, checkMachine, checkPfn, checkVma } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
 import type { VmArea } from './vma.ts';
@@ -88,6 +89,18 @@ export function unlinkAnonVmas(vma: VmArea): void {
   vma.anonVmaChain.length = 0;
 }
 
+/** KernelBugError unless `pfn` lies in a THP (a compound mapping must have one); its head. */
+function checkThp(machine: Machine, pfn: number, fn: string): number {
+  const pm = machine.phys;
+  const head = compoundHead(pm, pfn);
+  if (((pm.flags[head] as number) & PG_head) === 0) {
+    throw new KernelBugError(
+      `${fn}: pfn ${pfn} is not part of a THP; expected a compound page for a PMD mapping`,
+    );
+  }
+  return head;
+}
+
 /**
  * Account the first mapping of a freshly allocated anonymous page (or THP when `compound`):
  * sets PG_anon/PG_swapbacked, mapping = the vma's anon_vma, index, mapcount 1.
@@ -100,14 +113,31 @@ export function pageAddNewAnonRmap(
   addr: number,
   compound: boolean,
 ): void {
+  checkMachine('page_add_new_anon_rmap', machine);
+  checkPfn('page_add_new_anon_rmap', machine, pfn);
+  checkVma('page_add_new_anon_rmap', vma);
+  checkAddr('page_add_new_anon_rmap', 'addr', addr);
   const pm = machine.phys;
   const av = vma.anonVma;
-  if (av === null)
-    throw new Error('page_add_new_anon_rmap: vma has no anon_vma (call anonVmaPrepare)');
+  if (av === null) {
+    throw new KernelBugError(
+      'page_add_new_anon_rmap: vma has no anon_vma; expected anonVmaPrepare() first',
+    );
+  }
+  if (addr < vma.vmStart || addr >= vma.vmEnd) {
+    throw new KernelBugError(
+      `page_add_new_anon_rmap: address 0x${addr.toString(16)} is outside the vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}); expected an address of the vma`,
+    );
+  }
   pm.flags[pfn] = (pm.flags[pfn] as number) | PG_anon | PG_swapbacked;
   pm.mapping[pfn] = av.id;
   pm.index[pfn] = linearPageIndex(vma, addr);
   if (compound) {
+    if (checkThp(machine, pfn, 'page_add_new_anon_rmap') !== pfn) {
+      throw new KernelBugError(
+        `page_add_new_anon_rmap: pfn ${pfn} is a THP tail; expected the head for a PMD mapping`,
+      );
+    }
     pm.compoundMapcounts[pfn / HPAGE_PMD_NR] = 1;
   } else {
     pm.mapcount[pfn] = 1;
@@ -119,9 +149,11 @@ export function pageAddNewAnonRmap(
  * Mirrors mm/rmap.c:page_add_anon_rmap() / include/linux/rmap.h:page_dup_rmap().
  */
 export function pageDupRmap(machine: Machine, pfn: number, compound: boolean): void {
+  checkMachine('page_dup_rmap', machine);
+  checkPfn('page_dup_rmap', machine, pfn);
   const pm = machine.phys;
   if (compound) {
-    const b = compoundHead(pm, pfn) / HPAGE_PMD_NR;
+    const b = checkThp(machine, pfn, 'page_dup_rmap') / HPAGE_PMD_NR;
     pm.compoundMapcounts[b] = (pm.compoundMapcounts[b] as number) + 1;
   } else {
     pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
@@ -133,6 +165,10 @@ export function pageDupRmap(machine: Machine, pfn: number, compound: boolean): v
  * fresh swap-cache page): sets the anon_vma on first mapping. Mirrors mm/rmap.c:do_page_add_anon_rmap().
  */
 export function pageAddAnonRmap(machine: Machine, pfn: number, vma: VmArea, addr: number): void {
+  checkMachine('page_add_anon_rmap', machine);
+  checkPfn('page_add_anon_rmap', machine, pfn);
+  checkVma('page_add_anon_rmap', vma);
+  checkAddr('page_add_anon_rmap', 'addr', addr);
   const pm = machine.phys;
   if (((pm.flags[pfn] as number) & PG_anon) === 0) {
     pageAddNewAnonRmap(machine, pfn, vma, addr, false);
@@ -143,21 +179,33 @@ export function pageAddAnonRmap(machine: Machine, pfn: number, vma: VmArea, addr
 
 /** Account a new mapping of a page-cache page. Mirrors mm/rmap.c:page_add_file_rmap(). */
 export function pageAddFileRmap(machine: Machine, pfn: number): void {
+  checkMachine('page_add_file_rmap', machine);
+  checkPfn('page_add_file_rmap', machine, pfn);
   const pm = machine.phys;
   pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
 }
 
 /** Drop one mapping (PTE, or PMD when `compound`). Mirrors mm/rmap.c:page_remove_rmap(). */
 export function pageRemoveRmap(machine: Machine, pfn: number, compound: boolean): void {
+  checkMachine('page_remove_rmap', machine);
+  checkPfn('page_remove_rmap', machine, pfn);
   const pm = machine.phys;
   if (compound) {
-    const b = compoundHead(pm, pfn) / HPAGE_PMD_NR;
+    const b = checkThp(machine, pfn, 'page_remove_rmap') / HPAGE_PMD_NR;
     const n = (pm.compoundMapcounts[b] as number) - 1;
-    if (n < 0) throw new Error(`page_remove_rmap: THP ${pfn} compound mapcount underflow`);
+    if (n < 0) {
+      throw new KernelBugError(
+        `page_remove_rmap: THP ${pfn} compound mapcount underflow; expected a PMD mapping to remove`,
+      );
+    }
     pm.compoundMapcounts[b] = n;
   } else {
     const n = (pm.mapcount[pfn] as number) - 1;
-    if (n < 0) throw new Error(`page_remove_rmap: pfn ${pfn} mapcount underflow`);
+    if (n < 0) {
+      throw new KernelBugError(
+        `page_remove_rmap: pfn ${pfn} mapcount underflow; expected a PTE mapping to remove`,
+      );
+    }
     pm.mapcount[pfn] = n;
   }
 }
@@ -167,6 +215,9 @@ export function pageRemoveRmap(machine: Machine, pfn: number, compound: boolean)
  * Mirrors mm/rmap.c:page_move_anon_rmap().
  */
 export function pageMoveAnonRmap(machine: Machine, pfn: number, vma: VmArea): void {
+  checkMachine('page_move_anon_rmap', machine);
+  checkPfn('page_move_anon_rmap', machine, pfn);
+  checkVma('page_move_anon_rmap', vma);
   if (vma.anonVma === null) return;
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
@@ -176,6 +227,8 @@ export function pageMoveAnonRmap(machine: Machine, pfn: number, vma: VmArea): vo
 
 /** Take a page reference for a new mapping. Mirrors include/linux/mm.h:get_page(). */
 export function getPageRef(machine: Machine, pfn: number): void {
+  checkMachine('getPageRef', machine);
+  checkPfn('getPageRef', machine, pfn);
   getPage(machine.phys, pfn);
 }
 
@@ -185,6 +238,8 @@ export function getPageRef(machine: Machine, pfn: number): void {
  * rmap_walk_file) collecting instead of calling back.
  */
 export function rmapCandidates(machine: Machine, pfn: number): { vma: VmArea; addr: number }[] {
+  checkMachine('rmap_walk', machine);
+  checkPfn('rmap_walk', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
   const f = pm.flags[head] as number;

@@ -9,8 +9,9 @@
  * slot any more (as if vm_swap_full() were always true), so a swapped-in page does not keep its
  * slot allocated.
  */
-import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkUlong, isUlong, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
 import {
+  compoundHead,
   PG_dirty,
   PG_locked,
   PG_swapbacked,
@@ -21,6 +22,7 @@ import {
   swpType,
   writePage,
 } from '@hmmsim/pagetable';
+import { checkMachine, checkPfn } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { mmPutPage } from './machine.ts';
 
@@ -78,11 +80,32 @@ export class SwapDevice {
 }
 
 function checkEntry(sd: SwapDevice, entry: number, fn: string): number {
-  const off = swpOffset(entry);
-  if (swpType(entry) !== SWAP_TYPE || off <= 0 || off >= sd.nrPages) {
-    throw new KernelBugError(`${fn}: swap entry ${entry} is not a slot of swap device 0`);
+  if (!isUlong(entry)) checkUlong(fn, 'entry', entry, 'a swap entry');
+  // Type 0 entries are the offsets themselves (swp_entry(0, off) === off).
+  if (entry <= 0 || entry >= sd.nrPages || swpType(entry) !== SWAP_TYPE) {
+    throw new KernelBugError(
+      `${fn}: swap entry ${entry} is not a slot of swap device 0; expected an entry in [1, ${sd.nrPages})`,
+    );
   }
-  return off;
+  return swpOffset(entry);
+}
+
+/** KernelBugError unless `pfn` is an allocated RAM page, not a THP, and in no swap cache. */
+function checkSwappable(machine: Machine, pfn: number, fn: string): void {
+  const pm = machine.phys;
+  const f = pm.flags[pfn] as number;
+  if (
+    pfn >= pm.nrPages ||
+    pfn === pm.zeroPfn ||
+    (pm.refcount[pfn] as number) < 1 ||
+    compoundHead(pm, pfn) !== pfn ||
+    (f & PG_swapcache) !== 0 ||
+    pm.order[pfn] !== 0
+  ) {
+    throw new KernelBugError(
+      `${fn}: pfn ${pfn} (refcount ${pm.refcount[pfn]}, flags 0x${f.toString(16)}) is not an allocated order-0 RAM page outside the swap cache; expected one`,
+    );
+  }
 }
 
 /**
@@ -91,11 +114,14 @@ function checkEntry(sd: SwapDevice, entry: number, fn: string): number {
  * Mirrors mm/swap_state.c:add_to_swap() (get_swap_page + add_to_swap_cache).
  */
 export function addToSwap(machine: Machine, pfn: number): number {
+  checkMachine('add_to_swap', machine);
+  checkPfn('add_to_swap', machine, pfn);
+  const pm = machine.phys;
+  checkSwappable(machine, pfn, 'add_to_swap');
   const sd = machine.swap;
   if (sd.nrPages <= 1) return -1;
   const off = sd.claim();
   if (off < 0) return -1;
-  const pm = machine.phys;
   sd.cachePfn[off] = pfn + 1;
   pm.refcount[pfn] = (pm.refcount[pfn] as number) + 1;
   pm.flags[pfn] = (pm.flags[pfn] as number) | PG_swapcache | PG_swapbacked | PG_dirty;
@@ -109,10 +135,18 @@ export function addToSwap(machine: Machine, pfn: number): number {
  * Mirrors mm/swap_state.c:add_to_swap_cache().
  */
 export function addToSwapCache(machine: Machine, pfn: number, entry: number): void {
+  checkMachine('add_to_swap_cache', machine);
+  checkPfn('add_to_swap_cache', machine, pfn);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'add_to_swap_cache');
+  checkSwappable(machine, pfn, 'add_to_swap_cache');
   if (sd.cachePfn[off] !== 0) {
     throw new KernelBugError(`add_to_swap_cache: slot ${off} already has a swap-cache page`);
+  }
+  if (sd.swapMap[off] === 0) {
+    throw new KernelBugError(
+      `add_to_swap_cache: slot ${off} is free; expected a slot still named by a swap PTE`,
+    );
   }
   const pm = machine.phys;
   sd.cachePfn[off] = pfn + 1;
@@ -123,6 +157,7 @@ export function addToSwapCache(machine: Machine, pfn: number, entry: number): vo
 
 /** The swap-cache page of `entry`, or -1. Mirrors mm/swap_state.c:lookup_swap_cache() (without taking a ref). */
 export function lookupSwapCache(machine: Machine, entry: number): number {
+  checkMachine('lookup_swap_cache', machine);
   const off = checkEntry(machine.swap, entry, 'lookup_swap_cache');
   return (machine.swap.cachePfn[off] as number) - 1;
 }
@@ -132,6 +167,8 @@ export function lookupSwapCache(machine: Machine, entry: number): number {
  * PTE uses it). Mirrors mm/swap_state.c:delete_from_swap_cache() + put_swap_page().
  */
 export function deleteFromSwapCache(machine: Machine, pfn: number): void {
+  checkMachine('delete_from_swap_cache', machine);
+  checkPfn('delete_from_swap_cache', machine, pfn);
   const pm = machine.phys;
   if (((pm.flags[pfn] as number) & PG_swapcache) === 0) {
     throw new KernelBugError(`delete_from_swap_cache: pfn ${pfn} is not in the swap cache`);
@@ -147,12 +184,20 @@ export function deleteFromSwapCache(machine: Machine, pfn: number): void {
 
 /** Count one more swap PTE on the slot. Mirrors mm/swapfile.c:swap_duplicate(). */
 export function swapDuplicate(machine: Machine, entry: number): void {
-  const off = checkEntry(machine.swap, entry, 'swap_duplicate');
-  machine.swap.swapMap[off] = (machine.swap.swapMap[off] as number) + 1;
+  checkMachine('swap_duplicate', machine);
+  const sd = machine.swap;
+  const off = checkEntry(sd, entry, 'swap_duplicate');
+  if (sd.swapMap[off] === 0 && sd.cachePfn[off] === 0) {
+    throw new KernelBugError(
+      `swap_duplicate: slot ${off} is free; expected a slot in use (named by a swap PTE or the swap cache)`,
+    );
+  }
+  sd.swapMap[off] = (sd.swapMap[off] as number) + 1;
 }
 
 /** Swap PTEs (and cache) referring to `entry`'s slot. Mirrors mm/swapfile.c:__swap_count(). */
 export function swapCount(machine: Machine, entry: number): number {
+  checkMachine('swap_count', machine);
   const off = checkEntry(machine.swap, entry, 'swap_count');
   return machine.swap.swapMap[off] as number;
 }
@@ -162,6 +207,7 @@ export function swapCount(machine: Machine, entry: number): number {
  * Mirrors mm/swapfile.c:swap_free().
  */
 export function swapFree(machine: Machine, entry: number): void {
+  checkMachine('swap_free', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_free');
   const n = (sd.swapMap[off] as number) - 1;
@@ -184,6 +230,7 @@ export function freeSwapAndCache(machine: Machine, entry: number): void {
  * marking it dirty. Mirrors mm/swapfile.c:try_to_free_swap() under the model's always-full policy.
  */
 export function tryToFreeSwap(machine: Machine, entry: number): void {
+  checkMachine('try_to_free_swap', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'try_to_free_swap');
   if (sd.swapMap[off] !== 0) return;
@@ -197,6 +244,8 @@ export function tryToFreeSwap(machine: Machine, entry: number): void {
 
 /** Write the page's bytes to the slot of `entry`. Mirrors mm/page_io.c:swap_writepage(). */
 export function swapWritepage(machine: Machine, pfn: number, entry: number): void {
+  checkMachine('swap_writepage', machine);
+  checkPfn('swap_writepage', machine, pfn);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_writepage');
   const buf = new Uint8Array(PAGE_SIZE);
@@ -208,6 +257,8 @@ export function swapWritepage(machine: Machine, pfn: number, entry: number): voi
 
 /** Read the slot of `entry` into the page. Mirrors mm/page_io.c:swap_readpage(). */
 export function swapReadpage(machine: Machine, pfn: number, entry: number): void {
+  checkMachine('swap_readpage', machine);
+  checkPfn('swap_readpage', machine, pfn);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_readpage');
   const buf = sd.contents[off];

@@ -6,7 +6,7 @@
  * The VMA list is a plain array sorted by `vmStart` (binary search for look-ups) instead of the
  * kernel's rbtree + linked list; `vmNext`/`vmPrev` are computed from it.
  */
-import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, PAGE_SIZE, TASK_SIZE } from '@hmmsim/kernel';
 import {
   PAGE_COPY,
   PAGE_COPY_EXEC,
@@ -16,6 +16,7 @@ import {
   PAGE_SHARED,
   PAGE_SHARED_EXEC,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkMm, checkSize, checkVma, checkWord } from './check-args.ts';
 import type { MmFile } from './filemap.ts';
 import { vmaAdjustTransHuge } from './huge-memory.ts';
 import type { MmStruct } from './mm-struct.ts';
@@ -131,16 +132,19 @@ export function vmaIsAnonymous(vma: VmArea): boolean {
 
 /** Writable private mapping (COW on fork). Mirrors include/linux/mm.h:is_cow_mapping(). */
 export function isCowMapping(flags: number): boolean {
+  checkWord('isCowMapping', 'flags', flags);
   return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
 }
 
 /** Page offset of `addr` in the vma's object. Mirrors include/linux/pagemap.h:linear_page_index(). */
 export function linearPageIndex(vma: VmArea, addr: number): number {
+  checkAddr('linearPageIndex', 'addr', addr);
   return (addr - vma.vmStart) / PAGE_SIZE + vma.vmPgoff;
 }
 
 /** User address of object page `pgoff` in `vma` (may fall outside it). Mirrors mm/internal.h:__vma_address(). */
 export function vmaAddress(vma: VmArea, pgoff: number): number {
+  checkSize('vmaAddress', 'pgoff', pgoff);
   return vma.vmStart + (pgoff - vma.vmPgoff) * PAGE_SIZE;
 }
 
@@ -165,17 +169,21 @@ function lowerBound(mm: MmStruct, addr: number): number {
 
 /** First vma with `vmEnd > addr` (it may start above addr), or undefined. Mirrors mm/mmap.c:find_vma(). */
 export function findVma(mm: MmStruct, addr: number): VmArea | undefined {
+  checkAddr('findVma', 'addr', addr);
   return mm.vmas[lowerBound(mm, addr)];
 }
 
 /** The vma containing `addr`, or undefined. Mirrors include/linux/mm.h:find_vma() + vm_start check (vma_lookup). */
 export function findVmaContaining(mm: MmStruct, addr: number): VmArea | undefined {
+  checkAddr('findVmaContaining', 'addr', addr);
   const vma = findVma(mm, addr);
   return vma !== undefined && vma.vmStart <= addr ? vma : undefined;
 }
 
 /** First vma intersecting `[start, end)`, or undefined. Mirrors include/linux/mm.h:find_vma_intersection(). */
 export function findVmaIntersection(mm: MmStruct, start: number, end: number): VmArea | undefined {
+  checkAddr('findVmaIntersection', 'start', start);
+  checkAddr('findVmaIntersection', 'end', end);
   const vma = findVma(mm, start);
   return vma !== undefined && vma.vmStart < end ? vma : undefined;
 }
@@ -185,6 +193,7 @@ export function findVmaPrev(
   mm: MmStruct,
   addr: number,
 ): { vma: VmArea | undefined; prev: VmArea | undefined } {
+  checkAddr('findVmaPrev', 'addr', addr);
   const i = lowerBound(mm, addr);
   return { vma: mm.vmas[i], prev: i > 0 ? mm.vmas[i - 1] : undefined };
 }
@@ -194,6 +203,27 @@ export function findVmaPrev(
  * Mirrors mm/mmap.c:vma_link() (+ __vma_link_file / anon_vma interval insertion done by callers).
  */
 export function vmaLink(mm: MmStruct, vma: VmArea): void {
+  checkMm('vma_link', mm);
+  checkVma('vma_link', vma);
+  if (vma.vmMm !== mm || vma.linked || mm.exited) {
+    throw new KernelBugError(
+      `vma_link: the vma of mm${vma.vmMm.id} (linked: ${vma.linked}) linked into mm${mm.id}${mm.exited ? ', which has exited' : ''}; expected an unlinked vma of this live mm`,
+    );
+  }
+  const { vmStart, vmEnd } = vma;
+  if (
+    !Number.isSafeInteger(vmStart) ||
+    !Number.isSafeInteger(vmEnd) ||
+    vmStart % PAGE_SIZE !== 0 ||
+    vmEnd % PAGE_SIZE !== 0 ||
+    vmStart < 0 ||
+    vmStart >= vmEnd ||
+    vmEnd > TASK_SIZE
+  ) {
+    throw new KernelBugError(
+      `vma_link: [${vmStart}, ${vmEnd}) is not a page-aligned, non-empty range below TASK_SIZE; expected one`,
+    );
+  }
   const i = lowerBound(mm, vma.vmStart);
   const next = mm.vmas[i];
   if (next !== undefined && next.vmStart < vma.vmEnd) {
@@ -251,6 +281,7 @@ const PROTECTION_MAP = [
 
 /** PTE protection bits for `flags` (private mappings never get _PAGE_RW here). Mirrors mm/mmap.c:vm_get_page_prot(). */
 export function vmGetPageProt(flags: number): number {
+  checkWord('vmGetPageProt', 'flags', flags);
   return PROTECTION_MAP[flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)] as number;
 }
 
@@ -270,6 +301,14 @@ export async function splitVma(
   addr: number,
   newBelow: boolean,
 ): Promise<VmArea> {
+  checkMm('__split_vma', mm);
+  checkVma('__split_vma', vma);
+  checkAddr('__split_vma', 'addr', addr);
+  if (vma.vmMm !== mm || !vma.linked) {
+    throw new KernelBugError(
+      `__split_vma: the vma is not linked into mm${mm.id}; expected a vma of this mm`,
+    );
+  }
   if (addr <= vma.vmStart || addr >= vma.vmEnd || addr % PAGE_SIZE !== 0) {
     throw new KernelBugError(
       `__split_vma: 0x${addr.toString(16)} is not a page boundary strictly inside [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)})`,
@@ -352,6 +391,13 @@ export function vmasMergeable(a: VmArea, b: VmArea): boolean {
  * and the same huge-PMD splits).
  */
 export function vmaMerge(mm: MmStruct, vma: VmArea): VmArea {
+  checkMm('vma_merge', mm);
+  checkVma('vma_merge', vma);
+  if (vma.vmMm !== mm || !vma.linked) {
+    throw new KernelBugError(
+      `vma_merge: the vma is not linked into mm${mm.id}; expected one that is`,
+    );
+  }
   if ((vma.vmFlags & VM_SPECIAL) !== 0) return vma;
   const prev = vma.vmPrev;
   const next = vma.vmNext;

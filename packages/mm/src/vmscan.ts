@@ -10,7 +10,17 @@
  * (-EINVAL). Aging is second-chance on the PTE young bit in shrinkMm only; reclaimPage reclaims
  * the page it is given regardless of references (like MADV_PAGEOUT).
  */
-import { EBUSY, EINVAL, ENOSPC, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
+import {
+  EBUSY,
+  EINVAL,
+  ENOSPC,
+  HPAGE_PMD_NR,
+  isUlong,
+  KernelBugError,
+  PAGE_SIZE,
+  PMD_SIZE,
+  pteIndex,
+} from '@hmmsim/kernel';
 import {
   _PAGE_SWP_SOFT_DIRTY,
   compoundHead,
@@ -38,6 +48,7 @@ import {
   tableSlot,
   trylockPage,
 } from '@hmmsim/pagetable';
+import { checkAddr, checkMachine, checkMm, checkPfn, checkSize, checkVma } from './check-args.ts';
 import { deleteFromPageCache, unlockPageWake, writeOnePage } from './filemap.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import type { Machine } from './machine.ts';
@@ -68,6 +79,15 @@ export async function tryToUnmapOne(
   addr: number,
   pfn: number,
 ): Promise<boolean> {
+  checkMachine('try_to_unmap_one', machine);
+  checkVma('try_to_unmap_one', vma);
+  checkAddr('try_to_unmap_one', 'addr', addr);
+  checkPfn('try_to_unmap_one', machine, pfn);
+  if (vma.vmMm.machine !== machine || addr < vma.vmStart || addr >= vma.vmEnd) {
+    throw new KernelBugError(
+      `try_to_unmap_one: address 0x${addr.toString(16)} is not in the vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}) of this machine; expected an rmap candidate`,
+    );
+  }
   const mm = vma.vmMm;
   const pm = machine.phys;
   const end = Math.min(vma.vmEnd, addr + PAGE_SIZE);
@@ -108,6 +128,8 @@ export async function tryToUnmapOne(
  * Returns true if it ended up unmapped. Mirrors mm/rmap.c:try_to_unmap().
  */
 export async function tryToUnmap(machine: Machine, pfn: number): Promise<boolean> {
+  checkMachine('try_to_unmap', machine);
+  checkPfn('try_to_unmap', machine, pfn);
   for (const { vma, addr } of rmapCandidates(machine, pfn)) {
     if (!pageMapped(machine.phys, pfn)) break;
     if (!(await tryToUnmapOne(machine, vma, addr, pfn))) return false;
@@ -130,10 +152,13 @@ async function splitThpForReclaim(machine: Machine, head: number, pfn: number): 
 /**
  * Reclaim one page now: anonymous → swap slot + swap PTEs in every mapping mm; regular file →
  * write back if dirty and drop from the page cache. Returns 0 (page freed), -EINVAL (not a
- * reclaimable page), -EBUSY (locked, mlocked, pinned by extra references), -ENOSPC (swap full).
+ * reclaimable page, or no pfn of this machine), -EBUSY (locked, mlocked, pinned by extra
+ * references), -ENOSPC (swap full); InvalidArgumentError for a pfn that is no unsigned long.
  * Does not take mmap_sem. Mirrors mm/vmscan.c:shrink_page_list() applied to one isolated page.
  */
 export async function reclaimPage(machine: Machine, pfn: number): Promise<number> {
+  checkMachine('reclaimPage', machine);
+  if (!isUlong(pfn)) checkSize('reclaimPage', 'pfn', pfn);
   const pm = machine.phys;
   if (!pfnValid(pm, pfn) || pfn >= pm.nrPages || pfn === pm.zeroPfn) return -EINVAL;
   let head: number = compoundHead(pm, pfn);
@@ -219,6 +244,8 @@ function scanRange(
  * mm/vmscan.c:shrink_node() for one mm (page_referenced() aging + shrink_page_list()).
  */
 export async function shrinkMm(mm: MmStruct, nrPages: number): Promise<number> {
+  checkMm('shrinkMm', mm);
+  checkSize('shrinkMm', 'nrPages', nrPages);
   const machine = mm.machine;
   let freed = 0;
   for (let pass = 0; pass < 2 && freed < nrPages; pass++) {
@@ -248,6 +275,14 @@ export async function shrinkMm(mm: MmStruct, nrPages: number): Promise<number> {
  * Mirrors mm/madvise.c:madvise_pageout() (→ reclaim_pages()).
  */
 export async function pageoutRange(vma: VmArea, start: number, end: number): Promise<number> {
+  checkVma('pageoutRange', vma);
+  checkAddr('pageoutRange', 'start', start);
+  checkAddr('pageoutRange', 'end', end);
+  if (!vma.linked || start < vma.vmStart || end > vma.vmEnd || start > end) {
+    throw new KernelBugError(
+      `pageoutRange: [0x${start.toString(16)}, 0x${end.toString(16)}) is not a range of the linked vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}); expected one`,
+    );
+  }
   const machine = vma.vmMm.machine;
   const pm = machine.phys;
   const victims: number[] = [];

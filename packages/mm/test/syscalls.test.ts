@@ -1,4 +1,14 @@
-import { EACCES, EBADF, EEXIST, EINVAL, ENOMEM, EPERM, TASK_SIZE } from '@hmmsim/kernel';
+import {
+  EACCES,
+  EBADF,
+  EEXIST,
+  EINVAL,
+  ENOMEM,
+  EPERM,
+  InvalidArgumentError,
+  TASK_SIZE,
+  ULONG_MAX,
+} from '@hmmsim/kernel';
 import { describe, expect, it } from 'vitest';
 import {
   cpuRead,
@@ -68,6 +78,20 @@ async function unchanged(
   check(s.machine);
 }
 
+/** `op` throws InvalidArgumentError matching `why` (a value no C caller could pass) and changes nothing. */
+async function refused(
+  s: Awaited<ReturnType<typeof populated>>,
+  op: () => Promise<number>,
+  why: RegExp,
+): Promise<void> {
+  const before = snapshotMm(s.mm);
+  await expect(op()).rejects.toThrow(InvalidArgumentError);
+  await expect(op()).rejects.toThrow(why);
+  expect(snapshotMm(s.mm)).toEqual(before);
+  expect(s.rec.log).toEqual([]);
+  check(s.machine);
+}
+
 describe('mmap', () => {
   it('rejects bad arguments with the Linux errno and changes nothing', async () => {
     const s = await populated();
@@ -83,7 +107,8 @@ describe('mmap', () => {
       -EINVAL,
     );
     await unchanged(s, () => mmap(mm, 0, TASK_SIZE + PAGE, RW, ANON), -ENOMEM);
-    await unchanged(s, () => mmap(mm, 0, -1, RW, ANON), -ENOMEM);
+    await unchanged(s, () => mmap(mm, 0, ULONG_MAX, RW, ANON), -ENOMEM); // a "negative" size_t
+    await refused(s, () => mmap(mm, 0, -1, RW, ANON), /mmap: len is -1, below 0/);
     await unchanged(s, () => mmap(mm, TASK_SIZE - PAGE, 2 * PAGE, RW, ANON | MAP_FIXED), -ENOMEM);
     await unchanged(s, () => mmap(mm, 2 ** 47, PAGE, RW, ANON | MAP_FIXED), -ENOMEM);
     await unchanged(s, () => mmap(mm, BASE + PAGE, PAGE, RW, ANON | MAP_FIXED_NOREPLACE), -EEXIST);
@@ -96,7 +121,9 @@ describe('mmap', () => {
       -EOPNOTSUPP,
     );
     await unchanged(s, () => mmap(mm, 0, PAGE, RW, 0, file), -EINVAL);
-    await unchanged(s, () => mmap(mm, 0.5, PAGE, RW, ANON), -EINVAL);
+    await refused(s, () => mmap(mm, 0.5, PAGE, RW, ANON), /mmap: addr is 0.5, not an integer/);
+    await refused(s, () => mmap(mm, 0, Number.NaN, RW, ANON), /mmap: len is NaN/);
+    await refused(s, () => mmap(mm, 0, PAGE, RW, ANON, null, -1), /mmap: pgoff is -1/);
   });
 
   it('picks addresses top-down, honours hints and merges adjacent anonymous mappings', async () => {
@@ -163,7 +190,13 @@ describe('munmap', () => {
     await unchanged(s, () => munmap(s.mm, BASE, 0), -EINVAL);
     await unchanged(s, () => munmap(s.mm, BASE, TASK_SIZE), -EINVAL);
     await unchanged(s, () => munmap(s.mm, TASK_SIZE + PAGE, PAGE), -EINVAL);
-    await unchanged(s, () => munmap(s.mm, -PAGE, PAGE), -EINVAL);
+    await unchanged(s, () => munmap(s.mm, ULONG_MAX - PAGE + 1, PAGE), -EINVAL);
+    await refused(s, () => munmap(s.mm, -PAGE, PAGE), /munmap: addr is -4096, below 0/);
+    await refused(
+      s,
+      () => munmap(s.mm, BASE, 2 ** 53),
+      /munmap: len is 9007199254740992, past 2\^53/,
+    );
   });
 
   it('unmapping a hole is fine and fires nothing', async () => {
@@ -221,6 +254,9 @@ describe('mprotect', () => {
     await unchanged(s, () => mprotect(s.mm, BASE - PAGE, 2 * PAGE, PROT_READ), -ENOMEM);
     await unchanged(s, () => mprotect(s.mm, 0x30000000, PAGE, PROT_READ), -ENOMEM);
     await unchanged(s, () => mprotect(s.mm, BASE, 0, PROT_READ), 0);
+    await unchanged(s, () => mprotect(s.mm, BASE, ULONG_MAX, PROT_READ), -ENOMEM);
+    await unchanged(s, () => mprotect(s.mm, BASE, PAGE, 2 ** 40), -EINVAL);
+    await refused(s, () => mprotect(s.mm, BASE, -1, PROT_READ), /mprotect: len is -1/);
   });
 
   it('-EACCES when asking write on a shared mapping without VM_MAYWRITE', async () => {
@@ -285,7 +321,9 @@ describe('madvise', () => {
     await unchanged(s, () => madvise(s.mm, BASE, PAGE, 999), -EINVAL);
     await unchanged(s, () => madvise(s.mm, BASE, PAGE, 8 /* MADV_FREE: not modelled */), -EINVAL);
     await unchanged(s, () => madvise(s.mm, BASE + 1, PAGE, MADV_DONTNEED), -EINVAL);
-    await unchanged(s, () => madvise(s.mm, BASE, -1, MADV_DONTNEED), -EINVAL);
+    await unchanged(s, () => madvise(s.mm, BASE, ULONG_MAX, MADV_DONTNEED), -EINVAL);
+    await refused(s, () => madvise(s.mm, BASE, -1, MADV_DONTNEED), /madvise: len is -1/);
+    await refused(s, () => madvise(s.mm, BASE, PAGE, Number.NaN), /madvise: behavior is NaN/);
     await unchanged(s, () => madvise(s.mm, 0x30000000, PAGE, MADV_DONTNEED), -ENOMEM);
     await unchanged(s, () => madvise(s.mm, BASE, 0, MADV_DONTNEED), 0);
     await unchanged(s, () => madvise(s.mm, BASE, PAGE, MADV_WILLNEED), 0);

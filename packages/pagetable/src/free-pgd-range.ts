@@ -2,6 +2,7 @@
  * freePgdRange: give back page tables left empty after unmapping.
  */
 import {
+  checkUlong,
   InvalidArgumentError,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -10,7 +11,12 @@ import {
   VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import { type PageTables, PGD_LEVEL, PMD_LEVEL, unlinkAndFreeTable } from './pgtable.ts';
-import { entryIsTable } from './pte.ts';
+import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_SWP_ENTRY } from './pte.ts';
+
+// Module-local copies for the per-entry loop (reads of imported bindings are not folded).
+const PTRS = PTRS_PER_PTE;
+const TABLE_TEST = _PAGE_PRESENT | _PAGE_PSE | _PAGE_SWP_ENTRY;
+const PRESENT = _PAGE_PRESENT;
 
 function spanOf(level: number): number {
   return level === PGD_LEVEL ? PGDIR_SIZE : level === PMD_LEVEL ? PMD_SIZE : PUD_SIZE;
@@ -27,11 +33,12 @@ function freeBelow(
 ): number {
   const span = spanOf(level);
   const first = Math.floor((start - base) / span);
-  const last = Math.min(PTRS_PER_PTE - 1, Math.floor((end - 1 - base) / span));
+  const last = Math.min(PTRS - 1, Math.floor((end - 1 - base) / span));
   let freed = 0;
+  const bits = pt.bits;
   for (let i = first; i <= last; i++) {
-    const slot = table * PTRS_PER_PTE + i;
-    if (!entryIsTable(pt.bits[slot] as number)) continue;
+    const slot = table * PTRS + i;
+    if (((bits[slot] as number) & TABLE_TEST) !== PRESENT) continue; // not a table pointer
     const child = pt.val[slot] as number;
     const childBase = base + i * span;
     if (level > PMD_LEVEL) {
@@ -53,9 +60,11 @@ function freeBelow(
  * freed. Mirrors mm/memory.c:free_pgd_range() (the emptiness test replaces its floor/ceiling).
  */
 export function freePgdRange(pt: PageTables, start: number, end: number): number {
-  if (!(start >= 0 && start <= end && end <= VADDR_LIMIT)) {
+  checkUlong('freePgdRange', 'start', start, 'an address');
+  checkUlong('freePgdRange', 'end', end, 'an address');
+  if (!(start <= end && end <= VADDR_LIMIT)) {
     throw new InvalidArgumentError(
-      `freePgdRange: [${start}, ${end}) is not a range inside [0, 2^48)`,
+      `freePgdRange: [${start}, ${end}) is not a range inside [0, 2^48); expected start <= end <= 2^48`,
     );
   }
   if (start === end) return 0;

@@ -9,7 +9,7 @@
  */
 import { EBUSY, HPAGE_PMD_NR, KernelBugError } from '@hmmsim/kernel';
 import { blockSplit } from './free-area.ts';
-import { compoundHead, totalMapcount } from './memmap.ts';
+import { assertPfnValid, compoundHead, totalMapcount } from './memmap.ts';
 import { putPage } from './page-alloc.ts';
 import { PG_anon, PG_head, PG_locked, PG_swapcache, PG_tail } from './page-flags.ts';
 import type { PhysMem } from './physmem.ts';
@@ -59,6 +59,7 @@ function distribute(pm: PhysMem, head: number, callerPfn: number, cache: number)
  * Mirrors mm/huge_memory.c:split_huge_page() (split_huge_page_to_list()).
  */
 export function splitHugePage(pm: PhysMem, pfn: number): number {
+  assertPfnValid(pm, pfn, 'splitHugePage');
   const head = compoundHead(pm, pfn);
   checkSplittable(pm, pfn, head);
   const cache = cachePins(pm, head) > 0 ? 1 : 0;

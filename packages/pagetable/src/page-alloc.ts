@@ -13,7 +13,7 @@
  */
 
 import type { Pfn } from '@hmmsim/kernel';
-import { HPAGE_PMD_NR, InvalidArgumentError, KernelBugError } from '@hmmsim/kernel';
+import { checkIntIn, HPAGE_PMD_NR, InvalidArgumentError, KernelBugError } from '@hmmsim/kernel';
 import { returnBlock, returnPage, takeBlock, takePage } from './free-area.ts';
 import { assertPfnValid } from './memmap.ts';
 import {
@@ -29,6 +29,10 @@ import type { PhysMem } from './physmem.ts';
 
 /** Order of a transparent huge page (2 MiB). Mirrors include/linux/huge_mm.h:HPAGE_PMD_ORDER. */
 const THP_ORDER = 9;
+/** Orders the buddy allocator knows. Mirrors include/linux/mmzone.h:MAX_ORDER (x86-64: 11). */
+const MAX_ORDER = 11;
+/** Largest refcount before the Int32Array slot would wrap. */
+const REFCOUNT_MAX = 2 ** 31 - 1;
 
 /**
  * Allocate an order-0 page or an order-9 compound page (2 MiB aligned, PG_head + order on the
@@ -43,7 +47,15 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
     return pfn as Pfn;
   }
   if (gfpOrder !== THP_ORDER) {
-    throw new InvalidArgumentError(`allocPages: order ${String(gfpOrder)} unsupported (0 or 9)`);
+    checkIntIn('allocPages', 'gfpOrder', gfpOrder, 0, 2 ** 32 - 1, 'an order (0 or 9)');
+    if (gfpOrder >= MAX_ORDER) {
+      throw new KernelBugError(
+        `allocPages: order ${gfpOrder} >= MAX_ORDER ${MAX_ORDER} (the kernel WARNs); expected 0 or 9`,
+      );
+    }
+    throw new InvalidArgumentError(
+      `allocPages: order ${gfpOrder} is not modelled; expected 0 (a page) or 9 (a THP)`,
+    );
   }
   const head = takeBlock(pm.freeArea);
   if (head < 0) return -1;
@@ -71,6 +83,11 @@ export function getPage(pm: PhysMem, pfn: number): void {
   if (c <= 0) {
     throw new KernelBugError(`getPage: pfn ${pfn} is free (refcount ${c}); expected refcount >= 1`);
   }
+  if (c >= REFCOUNT_MAX) {
+    throw new KernelBugError(
+      `getPage: pfn ${pfn} refcount ${c} would overflow; expected fewer references`,
+    );
+  }
   pm.refcount[head] = c + 1;
 }
 
@@ -79,6 +96,11 @@ export function getPageUnlessZero(pm: PhysMem, pfn: number): boolean {
   const head = headOf(pm, pfn, 'getPageUnlessZero');
   const c = pm.refcount[head] as number;
   if (c <= 0) return false;
+  if (c >= REFCOUNT_MAX) {
+    throw new KernelBugError(
+      `getPageUnlessZero: pfn ${pfn} refcount ${c} would overflow; expected fewer references`,
+    );
+  }
   pm.refcount[head] = c + 1;
   return true;
 }
@@ -134,11 +156,15 @@ function checkFreeable(pm: PhysMem, head: number, nr: number): void {
           : nr > 1 && pm.compoundMapcounts[head / HPAGE_PMD_NR] !== 0
             ? 'compound mapcount != 0 (still PMD-mapped)'
             : '';
-  if (why !== '') throw new KernelBugError(`Bad page state: freeing pfn ${head} with ${why}`);
+  if (why !== '') {
+    throw new KernelBugError(
+      `putPage: Bad page state: freeing pfn ${head} with ${why}; expected an unmapped, unlocked page out of every cache`,
+    );
+  }
   for (let i = 0; i < nr; i++) {
     if (pm.mapcount[head + i] !== 0) {
       throw new KernelBugError(
-        `Bad page state: freeing pfn ${head} whose page ${head + i} has mapcount ${pm.mapcount[head + i]}; expected 0`,
+        `putPage: Bad page state: freeing pfn ${head} whose page ${head + i} has mapcount ${pm.mapcount[head + i]}; expected 0`,
       );
     }
   }

@@ -3,7 +3,13 @@
  * page is freed or cleared; a page never written reads as zeros. ZONE_DEVICE pages have
  * contents too (they stand for the device's memory).
  */
-import { HPAGE_PMD_NR, InvalidArgumentError, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  HPAGE_PMD_NR,
+  InvalidArgumentError,
+  KernelBugError,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import { assertPfnValid } from './memmap.ts';
 import { PG_tail } from './page-flags.ts';
 import type { PhysMem } from './physmem.ts';
@@ -19,18 +25,26 @@ function checkLive(pm: PhysMem, pfn: number, fn: string, write: boolean): void {
   }
 }
 
-function checkSpan(fn: string, offset: number, len: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset + len > PAGE_SIZE) {
+function checkSpan(fn: string, offset: number, buf: unknown, arg: string): number {
+  if (!(buf instanceof Uint8Array)) {
     throw new InvalidArgumentError(
-      `${fn}: bytes [${offset}, ${offset + len}) are not inside a ${PAGE_SIZE}-byte page`,
+      `${fn}: ${arg} is ${buf === null ? 'null' : typeof buf}; expected a Uint8Array`,
     );
   }
+  const len = buf.length;
+  checkIntIn(fn, 'offset', offset, 0, PAGE_SIZE, `a byte offset in [0, ${PAGE_SIZE}]`);
+  if (offset + len > PAGE_SIZE) {
+    throw new InvalidArgumentError(
+      `${fn}: bytes [${offset}, ${offset + len}) are not inside a ${PAGE_SIZE}-byte page; expected offset + ${arg}.length <= ${PAGE_SIZE}`,
+    );
+  }
+  return len;
 }
 
 /** Copy bytes [offset, offset + dst.length) of page `pfn` into `dst`. Model of kmap() + memcpy() (include/linux/highmem.h). */
 export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Array): void {
   checkLive(pm, pfn, 'readPage', false);
-  checkSpan('readPage', offset, dst.length);
+  checkSpan('readPage', offset, dst, 'dst');
   const data = pm.contents.get(pfn);
   if (data === undefined) dst.fill(0);
   else if (offset === 0 && dst.length === PAGE_SIZE) dst.set(data);
@@ -40,7 +54,7 @@ export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Arr
 /** Copy `src` into page `pfn` at `offset`, allocating the page's buffer on first write. Model of kmap() + memcpy() (include/linux/highmem.h). */
 export function writePage(pm: PhysMem, pfn: number, offset: number, src: Uint8Array): void {
   checkLive(pm, pfn, 'writePage', true);
-  checkSpan('writePage', offset, src.length);
+  checkSpan('writePage', offset, src, 'src');
   let data = pm.contents.get(pfn);
   if (data === undefined) {
     data = new Uint8Array(PAGE_SIZE);
@@ -67,5 +81,6 @@ export function clearPage(pm: PhysMem, pfn: number): void {
 
 /** True if page `pfn` holds a contents buffer (written since allocation or clearing). Model helper, no kernel counterpart. */
 export function pageHasContents(pm: PhysMem, pfn: number): boolean {
+  assertPfnValid(pm, pfn, 'pageHasContents');
   return pm.contents.has(pfn);
 }

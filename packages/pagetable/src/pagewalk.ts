@@ -20,6 +20,7 @@
  * not free tables of the range being walked.
  */
 import {
+  checkUlong,
   EINVAL,
   InvalidArgumentError,
   KernelBugError,
@@ -244,16 +245,44 @@ function walkPageTest<P>(ops: Ops<P>, walk: MmWalk<P>, start: number, end: numbe
   return 0;
 }
 
-function checkRange(start: number, end: number): void {
-  const ok =
-    Number.isSafeInteger(start) &&
-    Number.isSafeInteger(end) &&
-    start >= 0 &&
-    start % PAGE_SIZE === 0 &&
-    (end % PAGE_SIZE === 0 || end === ULONG_MAX);
-  if (!ok) {
+const OP_NAMES = ['pudEntry', 'pmdEntry', 'pteEntry', 'pteHole', 'testWalk'] as const;
+
+/** InvalidArgumentError unless the arguments of walkPageRange() are usable (nothing is walked yet). */
+function checkWalkArgs<P>(
+  pt: PageTables,
+  start: number,
+  end: number,
+  ops: MmWalkOps<P>,
+  vmas: WalkVmas | undefined,
+): void {
+  checkUlong('walkPageRange', 'start', start, 'an address');
+  checkUlong('walkPageRange', 'end', end, 'an address');
+  if (start % PAGE_SIZE !== 0 || (end % PAGE_SIZE !== 0 && end !== ULONG_MAX)) {
     throw new InvalidArgumentError(
-      `walkPageRange: [${start}, ${end}) must be page-aligned safe integers (end may be ULONG_MAX)`,
+      `walkPageRange: [${start}, ${end}) is not page aligned; expected page-aligned bounds (end may be ULONG_MAX)`,
+    );
+  }
+  if (typeof pt !== 'object' || pt === null || !(pt.bits instanceof Uint32Array)) {
+    throw new InvalidArgumentError(
+      'walkPageRange: pt is not a PageTables; expected createPageTables()',
+    );
+  }
+  if (typeof ops !== 'object' || ops === null) {
+    throw new InvalidArgumentError(
+      `walkPageRange: ops is ${ops === null ? 'null' : typeof ops}; expected an MmWalkOps object`,
+    );
+  }
+  for (const name of OP_NAMES) {
+    const op = ops[name];
+    if (op !== undefined && typeof op !== 'function') {
+      throw new InvalidArgumentError(
+        `walkPageRange: ops.${name} is a ${typeof op}; expected a function or undefined`,
+      );
+    }
+  }
+  if (vmas !== undefined && typeof vmas?.findVma !== 'function') {
+    throw new InvalidArgumentError(
+      'walkPageRange: vmas has no findVma(); expected a WalkVmas (find_vma semantics) or undefined',
     );
   }
 }
@@ -305,7 +334,7 @@ export function walkPageRange<P>(
   priv: P,
   vmas?: WalkVmas,
 ): number {
-  checkRange(start, end);
+  checkWalkArgs(pt, start, end, ops, vmas);
   if (start >= end) return -EINVAL;
   const walk: MmWalk<P> = { pt, vma: undefined, private: priv, action: 'subtree' };
   if (vmas === undefined) return walkPgdRange(ops, walk, start, end);

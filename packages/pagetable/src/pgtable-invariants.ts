@@ -16,12 +16,12 @@ import {
 import type { PhysMem } from './physmem.ts';
 import {
   _PAGE_DEVMAP,
+  _PAGE_PRESENT,
+  _PAGE_PROTNONE,
   _PAGE_PSE,
   _PAGE_RW,
   _PAGE_SPECIAL,
   _PAGE_SWP_ENTRY,
-  entryIsTable,
-  ptePresent,
 } from './pte.ts';
 import {
   isDevicePrivateEntry,
@@ -33,6 +33,19 @@ import {
 
 const PUD_PAGES = HPAGE_PMD_NR * PTRS_PER_PTE;
 const LEVEL_NAME = ['free', 'PTE', 'PMD', 'PUD', 'PGD'];
+// Module-local copies of what is tested per entry (this check runs after every fuzzer step).
+const NR = HPAGE_PMD_NR;
+const PTRS = PTRS_PER_PTE;
+const PRESENT = _PAGE_PRESENT;
+const PRESENT_OR_PROTNONE = _PAGE_PRESENT | _PAGE_PROTNONE;
+const SWP = _PAGE_SWP_ENTRY;
+const TABLE_TEST = _PAGE_PRESENT | _PAGE_PSE | _PAGE_SWP_ENTRY;
+const TAIL = PG_tail;
+
+/** entryIsTable() without the argument check (bits come from the pool). */
+function isTable(bits: number): boolean {
+  return (bits & TABLE_TEST) === PRESENT;
+}
 
 interface Check {
   readonly pt: PageTables;
@@ -48,7 +61,7 @@ function fail(slot: number, msg: string): never {
 }
 
 function headOf(pm: PhysMem, pfn: number): number {
-  return ((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR);
+  return ((pm.flags[pfn] as number) & TAIL) === 0 ? pfn : pfn - (pfn % NR);
 }
 
 function isAllocated(pm: PhysMem, pfn: number): boolean {
@@ -143,13 +156,14 @@ function checkEntry(c: Check, slot: number, level: number): void {
     if (val !== 0) fail(slot, `empty entry with val ${val}`);
     return;
   }
-  if (level > PTE_LEVEL && entryIsTable(bits)) {
+  if (level > PTE_LEVEL && isTable(bits)) {
     checkTable(c, val, level - 1, slot);
     return;
   }
-  if ((bits & _PAGE_SWP_ENTRY) !== 0 && !ptePresent(bits)) {
+  const present = (bits & PRESENT_OR_PROTNONE) !== 0;
+  if ((bits & SWP) !== 0 && !present) {
     checkSwapEntry(c, slot, bits, val, level);
-  } else if (level === PTE_LEVEL && ptePresent(bits)) {
+  } else if (level === PTE_LEVEL && present) {
     checkPresentPte(c, slot, bits, val);
   } else if ((level === PMD_LEVEL || level === PUD_LEVEL) && (bits & _PAGE_PSE) !== 0) {
     checkHugeLeaf(c, slot, bits, val, level);
@@ -168,18 +182,43 @@ function checkTable(c: Check, t: number, level: number, parentSlot: number): voi
   c.reachable++;
   if (pt.parent[t] !== parentSlot) fail(parentSlot, `table ${t} records parent ${pt.parent[t]}`);
   let used = 0;
-  const base = t * PTRS_PER_PTE;
-  for (let i = 0; i < PTRS_PER_PTE; i++) {
-    if (pt.bits[base + i] !== 0) used++;
-    checkEntry(c, base + i, level);
+  const base = t * PTRS;
+  const bits = pt.bits;
+  const vals = pt.val;
+  for (let i = 0; i < PTRS; i++) {
+    const s = base + i;
+    if (bits[s] === 0) {
+      if (vals[s] !== 0) fail(s, `empty entry with val ${vals[s]}`);
+      continue;
+    }
+    used++;
+    checkEntry(c, s, level);
   }
   if (pt.used[t] !== used) fail(base, `table ${t} used count ${pt.used[t]} != ${used} entries`);
+}
+
+function checkPool(pt: PageTables): void {
+  if (!(pt.top >= 1 && pt.top <= pt.capacity && pt.capacity <= pt.maxTables)) {
+    fail(
+      -1,
+      `pool has top ${pt.top}, capacity ${pt.capacity}, maxTables ${pt.maxTables}; expected 1 <= top <= capacity <= maxTables`,
+    );
+  }
+  if (pt.bits.length !== pt.capacity * PTRS || pt.val.length !== pt.capacity * PTRS) {
+    fail(
+      -1,
+      `pool arrays hold ${pt.bits.length}/${pt.val.length} entries for capacity ${pt.capacity}`,
+    );
+  }
 }
 
 function checkFreeTables(c: Check): void {
   const pt = c.pt;
   let n = 0;
   for (let t = pt.freeHead; t !== -1; t = pt.nextFree[t] as number) {
+    if (!(Number.isInteger(t) && t > 0 && t < pt.top)) {
+      fail(-1, `free-table list holds ${t}, which is not a table handed out (1..${pt.top - 1})`);
+    }
     if (++n > pt.top) fail(-1, 'free-table list has a cycle');
     if (pt.level[t] !== TABLE_FREE || c.seen[t] !== 0) fail(-1, `free table ${t} is in use`);
     c.seen[t] = 2;
@@ -222,13 +261,15 @@ function checkMapcounts(c: Check): void {
 }
 
 /**
- * Throw KernelBugError describing the first inconsistency: tables reachable once with the right
- * level/parent/used count, free tables empty, no leaked table; present PTEs map an allocated pfn,
+ * Throw KernelBugError describing the first inconsistency: a pool whose top, capacity and arrays
+ * disagree; tables reachable once with the right level/parent/used count, free tables empty and
+ * handed out before, no leaked table; present PTEs map an allocated pfn,
  * the zero page (special, read-only) or a ZONE_DEVICE pfn (devmap); huge leaves are aligned heads;
  * migration entries name locked pages; device-private entries name device pages; every mapping
  * found is covered by the page's mapcount and refcount. Model check (cf. mm/debug_vm_pgtable.c).
  */
 export function assertPageTableInvariants(pt: PageTables, pm: PhysMem): void {
+  checkPool(pt);
   const c: Check = { pt, pm, seen: new Uint8Array(pt.top), maps: new Map(), reachable: 0 };
   if (pt.level[0] !== PGD_LEVEL) fail(0, 'table 0 is not the PGD');
   checkTable(c, 0, PGD_LEVEL, -1);

@@ -10,7 +10,7 @@
  * but `pt.bits`/`pt.val` must be re-read after any allocation.
  */
 import {
-  InvalidArgumentError,
+  checkIntIn,
   KernelBugError,
   PAGE_SIZE,
   PTRS_PER_PTE,
@@ -85,14 +85,24 @@ export class PageTables {
 /** Create empty page tables (a PGD only). Mirrors kernel/fork.c:mm_alloc_pgd(). */
 export function createPageTables(opts: PageTablesOptions = {}): PageTables {
   const maxTables = opts.maxTables ?? MAX_TABLES_LIMIT;
-  const initial = Math.min(opts.initialTables ?? 4, maxTables);
-  if (!Number.isInteger(maxTables) || maxTables < 1 || maxTables > MAX_TABLES_LIMIT) {
-    throw new InvalidArgumentError(`createPageTables: maxTables ${maxTables} not in [1, 2^22]`);
-  }
-  if (!Number.isInteger(initial) || initial < 1) {
-    throw new InvalidArgumentError(`createPageTables: initialTables ${initial} must be >= 1`);
-  }
-  return new PageTables(initial, maxTables);
+  checkIntIn(
+    'createPageTables',
+    'maxTables',
+    maxTables,
+    1,
+    MAX_TABLES_LIMIT,
+    'a table count in [1, 2^22]',
+  );
+  const initial = opts.initialTables ?? 4;
+  checkIntIn(
+    'createPageTables',
+    'initialTables',
+    initial,
+    1,
+    MAX_TABLES_LIMIT,
+    'a table count in [1, 2^22]',
+  );
+  return new PageTables(Math.min(initial, maxTables), maxTables);
 }
 
 function growArray<T extends Uint32Array | Uint16Array | Uint8Array | Int32Array>(
@@ -167,19 +177,47 @@ export function unlinkAndFreeTable(pt: PageTables, slot: number): void {
   freeTable(pt, t);
 }
 
+const ADDR_WHAT = 'a 48-bit virtual address (an integer in [0, 2^48))';
+
+/** InvalidArgumentError naming `fn` unless `addr` is an integer in [0, 2^48). */
 function checkAddr(fn: string, addr: number): void {
-  if (!(addr >= 0 && addr < VADDR_LIMIT)) {
-    throw new InvalidArgumentError(`${fn}: address ${addr} is outside [0, 2^48)`);
+  if (!(Number.isSafeInteger(addr) && addr >= 0 && addr < VADDR_LIMIT)) {
+    checkIntIn(fn, 'addr', addr, 0, VADDR_LIMIT - 1, ADDR_WHAT);
+  }
+}
+
+/** InvalidArgumentError naming `fn` unless `slot` is an integer inside the pool arrays. */
+function checkSlot(fn: string, pt: PageTables, slot: number): void {
+  if (!(slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE)) {
+    checkIntIn(fn, 'slot', slot, 0, pt.capacity * PTRS_PER_PTE - 1, 'a slot of this table pool');
+  }
+}
+
+/** InvalidArgumentError naming `fn` unless `table` is an integer inside the pool. */
+function checkTable(fn: string, pt: PageTables, table: number): void {
+  if (!(table >>> 0 === table && table < pt.capacity)) {
+    checkIntIn(fn, 'table', table, 0, pt.capacity - 1, 'a table of this pool');
   }
 }
 
 /** True if `slot` is an integer inside the pool arrays (so `slot >>> 9` is its table). */
 function slotInPool(pt: PageTables, slot: number): boolean {
-  return Number.isInteger(slot) && slot >= 0 && slot < pt.capacity * PTRS_PER_PTE;
+  return slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE;
 }
 
 /** Slot of entry `index` (0..511) of pool table `table`. Model helper (the kernel's pte_t pointer arithmetic). */
 export function tableSlot(table: number, index: number): number {
+  if (
+    !(
+      table >>> 0 === table &&
+      table < MAX_TABLES_LIMIT &&
+      index >>> 0 === index &&
+      index < PTRS_PER_PTE
+    )
+  ) {
+    checkIntIn('tableSlot', 'table', table, 0, MAX_TABLES_LIMIT - 1, 'a table index of a pool');
+    checkIntIn('tableSlot', 'index', index, 0, PTRS_PER_PTE - 1, 'an entry index in [0, 511]');
+  }
   return table * PTRS_PER_PTE + index;
 }
 
@@ -194,19 +232,32 @@ function below(pt: PageTables, slot: number, index: number): number {
   return (pt.val[slot] as number) * PTRS_PER_PTE + index;
 }
 
+/** pud_offset() of a checked address. */
+function pudSlot(pt: PageTables, addr: number): number {
+  return below(pt, pgdIndex(addr), pudIndex(addr));
+}
+
+/** pmd_offset() of a checked address. */
+function pmdSlot(pt: PageTables, addr: number): number {
+  return below(pt, pudSlot(pt, addr), pmdIndex(addr));
+}
+
 /** Slot of the PUD entry covering `addr`, or -1 if the PGD entry is empty. Mirrors include/linux/pgtable.h:pud_offset(). */
 export function pudOffset(pt: PageTables, addr: number): number {
-  return below(pt, pgdOffset(pt, addr), pudIndex(addr));
+  checkAddr('pudOffset', addr);
+  return pudSlot(pt, addr);
 }
 
 /** Slot of the PMD entry covering `addr`, or -1 if a level above is empty or a huge leaf. Mirrors include/linux/pgtable.h:pmd_offset(). */
 export function pmdOffset(pt: PageTables, addr: number): number {
-  return below(pt, pudOffset(pt, addr), pmdIndex(addr));
+  checkAddr('pmdOffset', addr);
+  return pmdSlot(pt, addr);
 }
 
 /** Slot of the PTE covering `addr`, or -1 if a level above is empty, a huge leaf or a swap entry. Mirrors include/linux/pgtable.h:pte_offset_map(). */
 export function pteOffset(pt: PageTables, addr: number): number {
-  return below(pt, pmdOffset(pt, addr), pteIndex(addr));
+  checkAddr('pteOffset', addr);
+  return below(pt, pmdSlot(pt, addr), pteIndex(addr));
 }
 
 /** Table under the entry at `slot`, allocating it when the entry is empty; -1 on pool limit. */
@@ -227,16 +278,26 @@ function ensureTable(pt: PageTables, slot: number, level: number, fn: string): n
 
 /** Slot of the PUD entry for `addr`, allocating the PUD table; -1 (ENOMEM) at the pool limit. Mirrors include/linux/mm.h:pud_alloc(). */
 export function pudAlloc(pt: PageTables, addr: number): number {
-  const t = ensureTable(pt, pgdOffset(pt, addr), PUD_LEVEL, 'pudAlloc');
+  checkAddr('pudAlloc', addr);
+  return pudAllocChecked(pt, addr, 'pudAlloc');
+}
+
+function pudAllocChecked(pt: PageTables, addr: number, fn: string): number {
+  const t = ensureTable(pt, pgdIndex(addr), PUD_LEVEL, fn);
   return t < 0 ? -1 : t * PTRS_PER_PTE + pudIndex(addr);
+}
+
+function pmdAllocChecked(pt: PageTables, addr: number, fn: string): number {
+  const s = pudAllocChecked(pt, addr, fn);
+  if (s < 0) return -1;
+  const t = ensureTable(pt, s, PMD_LEVEL, fn);
+  return t < 0 ? -1 : t * PTRS_PER_PTE + pmdIndex(addr);
 }
 
 /** Slot of the PMD entry for `addr`, allocating tables; -1 (ENOMEM) at the pool limit. Mirrors include/linux/mm.h:pmd_alloc(). */
 export function pmdAlloc(pt: PageTables, addr: number): number {
-  const s = pudAlloc(pt, addr);
-  if (s < 0) return -1;
-  const t = ensureTable(pt, s, PMD_LEVEL, 'pmdAlloc');
-  return t < 0 ? -1 : t * PTRS_PER_PTE + pmdIndex(addr);
+  checkAddr('pmdAlloc', addr);
+  return pmdAllocChecked(pt, addr, 'pmdAlloc');
 }
 
 /**
@@ -244,7 +305,8 @@ export function pmdAlloc(pt: PageTables, addr: number): number {
  * the PMD is a huge leaf or a migration entry. Mirrors include/linux/mm.h:pte_alloc_map().
  */
 export function pteAlloc(pt: PageTables, addr: number): number {
-  const s = pmdAlloc(pt, addr);
+  checkAddr('pteAlloc', addr);
+  const s = pmdAllocChecked(pt, addr, 'pteAlloc');
   if (s < 0) return -1;
   const t = ensureTable(pt, s, PTE_LEVEL, 'pteAlloc');
   return t < 0 ? -1 : t * PTRS_PER_PTE + pteIndex(addr);
@@ -257,19 +319,33 @@ export function pteAllocOne(pt: PageTables): number {
 
 /** Free a detached, empty PTE table from pteAllocOne(). Mirrors include/asm-generic/pgalloc.h:pte_free(). */
 export function pteFree(pt: PageTables, table: number): void {
+  checkTable('pteFree', pt, table);
   if (pt.level[table] !== PTE_LEVEL) {
-    throw new KernelBugError(`pteFree: table ${table} is not an allocated PTE table`);
+    throw new KernelBugError(
+      `pteFree: table ${table} is not an allocated PTE table (freed twice?); expected one from pteAllocOne()`,
+    );
+  }
+  if (pt.parent[table] !== -1 || pt.used[table] !== 0) {
+    throw new KernelBugError(
+      `pteFree: table ${table} is linked at slot ${pt.parent[table]} with ${pt.used[table]} entries; expected a detached, empty table`,
+    );
   }
   freeTable(pt, table);
 }
 
 /** Point the empty PMD entry at `pmdSlot` to the detached PTE table `table`. Mirrors arch/x86/include/asm/pgalloc.h:pmd_populate(). */
 export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): void {
-  if (!slotInPool(pt, pmdSlot) || pt.level[pmdSlot >>> 9] !== PMD_LEVEL || pt.bits[pmdSlot] !== 0) {
-    throw new KernelBugError(`pmdPopulate: slot ${pmdSlot} is not an empty PMD entry`);
+  checkSlot('pmdPopulate', pt, pmdSlot);
+  checkTable('pmdPopulate', pt, table);
+  if (pt.level[pmdSlot >>> 9] !== PMD_LEVEL || pt.bits[pmdSlot] !== 0) {
+    throw new KernelBugError(
+      `pmdPopulate: slot ${pmdSlot} is not an empty PMD entry; expected one`,
+    );
   }
-  if (!Number.isInteger(table) || pt.level[table] !== PTE_LEVEL || pt.parent[table] !== -1) {
-    throw new KernelBugError(`pmdPopulate: table ${table} is not a detached PTE table`);
+  if (pt.level[table] !== PTE_LEVEL || pt.parent[table] !== -1) {
+    throw new KernelBugError(
+      `pmdPopulate: table ${table} is not a detached PTE table; expected one from pteAllocOne()`,
+    );
   }
   linkTable(pt, pmdSlot, table);
 }
@@ -280,37 +356,56 @@ export function pgtablesBytes(pt: PageTables): number {
 }
 
 // ---- entry access by slot ----
-// Readers do not check the slot (they are on every hot path): pass slots obtained from the
-// *Offset/*Alloc functions or tableSlot().
+// Pass slots obtained from the *Offset/*Alloc functions or tableSlot(); a slot outside the pool
+// is an InvalidArgumentError. (Hot paths read `pt.bits`/`pt.val` directly.)
 
 /** The `val` word (pfn / table / swap offset) of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pte_pfn() on *ptep. */
 export function pteVal(pt: PageTables, slot: number): number {
+  checkSlot('pteVal', pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pte_flags() on *ptep. */
 export function pteBits(pt: PageTables, slot: number): number {
+  checkSlot('pteBits', pt, slot);
   return pt.bits[slot] as number;
 }
 
-function badEntry(slot: number, bits: number, val: number, why: string): never {
-  throw new KernelBugError(`setPte: slot ${slot} bits ${bits} val ${val}: ${why}`);
+function badEntry(fn: string, slot: number, bits: number, val: number, why: string): never {
+  throw new KernelBugError(`${fn}: slot ${slot} bits ${bits} val ${val}: ${why}`);
 }
 
-function setUpper(pt: PageTables, slot: number, bits: number, val: number): void {
+function setUpper(fn: string, pt: PageTables, slot: number, bits: number, val: number): void {
   if (!slotInPool(pt, slot) || pt.level[slot >>> 9] === TABLE_FREE) {
-    badEntry(slot, bits, val, 'slot is not in an allocated page table');
+    badEntry(fn, slot, bits, val, 'slot is not in an allocated page table');
   }
   const lvl = pt.level[slot >>> 9];
   const old = pt.bits[slot] as number;
   if (entryIsTable(old) && (old !== bits || pt.val[slot] !== val)) {
-    badEntry(slot, bits, val, 'entry points at a page table (it would leak); use freePgdRange');
+    badEntry(fn, slot, bits, val, 'entry points at a page table (it would leak); use freePgdRange');
   }
   if (entryIsTable(bits) && old !== bits) {
-    badEntry(slot, bits, val, 'table pointers are installed only by *Alloc()/pmdPopulate()');
+    badEntry(fn, slot, bits, val, 'table pointers are installed only by *Alloc()/pmdPopulate()');
   }
   if (lvl === PGD_LEVEL && bits !== 0 && old === 0) {
-    badEntry(slot, bits, val, 'PGD entries only point at PUD tables');
+    badEntry(fn, slot, bits, val, 'PGD entries only point at PUD tables');
+  }
+  storeEntry(pt, slot, bits, val);
+}
+
+/** setPte() and its PMD/PUD/clear forms, with `fn` named in the errors. */
+function writeEntry(fn: string, pt: PageTables, slot: number, bits: number, val: number): void {
+  if (bits >>> 0 !== bits || val >>> 0 !== val || (bits === 0 && val !== 0)) {
+    checkSlot(fn, pt, slot);
+    const word = 'a 32-bit entry word (an integer in [0, 2^32))';
+    checkIntIn(fn, 'bits', bits, 0, 2 ** 32 - 1, word);
+    checkIntIn(fn, 'val', val, 0, 2 ** 32 - 1, word);
+    badEntry(fn, slot, bits, val, 'an empty entry must be (0, 0)');
+  }
+  if (slot >>> 0 !== slot || pt.level[slot >>> 9] !== PTE_LEVEL) {
+    checkSlot(fn, pt, slot);
+    setUpper(fn, pt, slot, bits, val);
+    return;
   }
   storeEntry(pt, slot, bits, val);
 }
@@ -333,67 +428,66 @@ function storeEntry(pt: PageTables, slot: number, bits: number, val: number): vo
  * neither overwritten nor created here. Mirrors arch/x86/include/asm/pgtable.h:set_pte_at().
  */
 export function setPte(pt: PageTables, slot: number, bits: number, val: number): void {
-  if (bits >>> 0 !== bits || val >>> 0 !== val || (bits === 0 && val !== 0)) {
-    badEntry(slot, bits, val, 'bits/val must be u32 and an empty entry must be (0, 0)');
-  }
-  if (slot >>> 0 !== slot || pt.level[slot >>> 9] !== PTE_LEVEL) {
-    setUpper(pt, slot, bits, val);
-    return;
-  }
-  storeEntry(pt, slot, bits, val);
+  writeEntry('setPte', pt, slot, bits, val);
 }
 
 /** Empty the entry at `slot`. Mirrors include/asm-generic/pgtable.h:pte_clear(). */
 export function pteClear(pt: PageTables, slot: number): void {
-  setPte(pt, slot, 0, 0);
+  writeEntry('pteClear', pt, slot, 0, 0);
 }
 
 /** The `val` word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pmd_pfn(). */
 export function pmdVal(pt: PageTables, slot: number): number {
+  checkSlot('pmdVal', pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pmd_flags(). */
 export function pmdBits(pt: PageTables, slot: number): number {
+  checkSlot('pmdBits', pt, slot);
   return pt.bits[slot] as number;
 }
 
 /** Write a PMD leaf / swap-format entry (same rules as setPte). Mirrors arch/x86/include/asm/pgtable.h:set_pmd_at(). */
 export function setPmd(pt: PageTables, slot: number, bits: number, val: number): void {
-  setPte(pt, slot, bits, val);
+  writeEntry('setPmd', pt, slot, bits, val);
 }
 
 /** Empty a PMD leaf entry (not a table pointer: use freePgdRange). Mirrors include/asm-generic/pgtable.h:pmd_clear(). */
 export function pmdClear(pt: PageTables, slot: number): void {
-  setPte(pt, slot, 0, 0);
+  writeEntry('pmdClear', pt, slot, 0, 0);
 }
 
 /** The `val` word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pud_pfn(). */
 export function pudVal(pt: PageTables, slot: number): number {
+  checkSlot('pudVal', pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pud_flags(). */
 export function pudBits(pt: PageTables, slot: number): number {
+  checkSlot('pudBits', pt, slot);
   return pt.bits[slot] as number;
 }
 
 /** Write a PUD leaf (same rules as setPte). Mirrors arch/x86/include/asm/pgtable.h:set_pud_at(). */
 export function setPud(pt: PageTables, slot: number, bits: number, val: number): void {
-  setPte(pt, slot, bits, val);
+  writeEntry('setPud', pt, slot, bits, val);
 }
 
 /** Empty a PUD leaf entry. Mirrors include/asm-generic/pgtable.h:pud_clear(). */
 export function pudClear(pt: PageTables, slot: number): void {
-  setPte(pt, slot, 0, 0);
+  writeEntry('pudClear', pt, slot, 0, 0);
 }
 
 /** The flag word of the PGD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pgd_flags(). */
 export function pgdBits(pt: PageTables, slot: number): number {
+  checkSlot('pgdBits', pt, slot);
   return pt.bits[slot] as number;
 }
 
 /** The `val` word (PUD table index) of the PGD entry at `slot`. Model of arch/x86/include/asm/pgtable.h:pgd_page_vaddr(). */
 export function pgdVal(pt: PageTables, slot: number): number {
+  checkSlot('pgdVal', pt, slot);
   return pt.val[slot] as number;
 }

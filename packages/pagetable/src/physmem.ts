@@ -8,7 +8,7 @@
  */
 
 import type { Pfn } from '@hmmsim/kernel';
-import { HPAGE_PMD_NR, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, HPAGE_PMD_NR, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
 import { FreeArea } from './free-area.ts';
 import { PG_reserved } from './page-flags.ts';
 
@@ -84,18 +84,14 @@ export class PhysMem {
  */
 export function createPhysMem(opts: PhysMemOptions = {}): PhysMem {
   const ramBytes = opts.ramBytes ?? DEFAULT_RAM_BYTES;
-  if (!Number.isSafeInteger(ramBytes) || ramBytes % PAGE_SIZE !== 0 || ramBytes < 2 * PAGE_SIZE) {
+  const what = 'a multiple of PAGE_SIZE of at least 2 pages and at most 1 TiB (the model limit)';
+  checkIntIn('createPhysMem', 'ramBytes', ramBytes, 2 * PAGE_SIZE, MAX_RAM_PAGES * PAGE_SIZE, what);
+  if (ramBytes % PAGE_SIZE !== 0) {
     throw new InvalidArgumentError(
-      `createPhysMem: ramBytes ${ramBytes} must be a multiple of PAGE_SIZE and at least 2 pages`,
+      `createPhysMem: ramBytes ${ramBytes} is not page aligned; expected ${what}`,
     );
   }
-  const nrPages = ramBytes / PAGE_SIZE;
-  if (nrPages > MAX_RAM_PAGES) {
-    throw new InvalidArgumentError(
-      `createPhysMem: ramBytes ${ramBytes} exceeds the 1 TiB model limit`,
-    );
-  }
-  return new PhysMem(nrPages);
+  return new PhysMem(ramBytes / PAGE_SIZE);
 }
 
 function grown<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(
@@ -134,16 +130,14 @@ function growMemmap(pm: PhysMem, need: number): void {
  * Mirrors mm/memremap.c:memremap_pages() (its mm/page_alloc.c:memmap_init_zone_device() part).
  */
 export function memmapAddRange(pm: PhysMem, nrPages: number, pgmapId: number): Pfn {
-  if (!Number.isSafeInteger(nrPages) || nrPages <= 0) {
-    throw new InvalidArgumentError(`memmapAddRange: nrPages ${nrPages} must be a positive integer`);
-  }
-  if (!Number.isInteger(pgmapId) || pgmapId < 1 || pgmapId > 0xffff) {
-    throw new InvalidArgumentError(`memmapAddRange: pgmapId ${pgmapId} must be in [1, 65535]`);
-  }
+  checkIntIn('memmapAddRange', 'nrPages', nrPages, 1, MAX_PFN_LIMIT, 'a page count >= 1');
+  checkIntIn('memmapAddRange', 'pgmapId', pgmapId, 1, 0xffff, 'a dev_pagemap id in [1, 65535]');
   const first = Math.ceil(pm.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   const end = first + nrPages;
   if (end > MAX_PFN_LIMIT) {
-    throw new InvalidArgumentError(`memmapAddRange: range would end at pfn ${end}, beyond 2^32`);
+    throw new InvalidArgumentError(
+      `memmapAddRange: nrPages ${nrPages} would end the range at pfn ${end}; expected it to end by 2^32`,
+    );
   }
   growMemmap(pm, end);
   pm.refcount.fill(1, first, end);

@@ -29,6 +29,8 @@
  * swap-format entry at PMD level (no `_PAGE_PSE`, so it is not present).
  */
 
+import { checkIntIn } from '@hmmsim/kernel';
+
 /** Entry maps a page (or a table). Mirrors arch/x86/include/asm/pgtable_types.h:_PAGE_PRESENT. */
 export const _PAGE_PRESENT = 0x1;
 /** Writable. Mirrors arch/x86/include/asm/pgtable_types.h:_PAGE_RW. */
@@ -83,203 +85,238 @@ export const PAGE_READONLY_EXEC = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
 
 const PRESENT_OR_PROTNONE = _PAGE_PRESENT | _PAGE_PROTNONE;
 
+/**
+ * `v` as the entry word `arg` of `fn`: an integer in [0, 2^32), else InvalidArgumentError (a
+ * NaN, negative or fractional flag word would silently test as 0 under the bit operators).
+ * Model helper shared by the predicates and modifiers of this file and swapops.ts.
+ */
+export function checkPteWord(fn: string, arg: string, v: number): number {
+  if (v >>> 0 !== v) {
+    checkIntIn(
+      fn,
+      arg,
+      v,
+      0,
+      2 ** 32 - 1,
+      'a 32-bit page-table entry word (an integer in [0, 2^32))',
+    );
+  }
+  return v;
+}
+
 // ---- PTE predicates (all take the `bits` word) ----
 
 /** True for the empty entry. Mirrors arch/x86/include/asm/pgtable.h:pte_none(). */
 export function pteNone(bits: number): boolean {
-  return bits === 0;
+  return checkPteWord('pteNone', 'bits', bits) === 0;
 }
 
 /** True if the entry maps a resident page (also PROT_NONE ones). Mirrors arch/x86/include/asm/pgtable.h:pte_present(). */
 export function ptePresent(bits: number): boolean {
-  return (bits & PRESENT_OR_PROTNONE) !== 0;
+  return (checkPteWord('ptePresent', 'bits', bits) & PRESENT_OR_PROTNONE) !== 0;
 }
 
 /** True for a resident but inaccessible (PROT_NONE/NUMA) entry. Mirrors arch/x86/include/asm/pgtable.h:pte_protnone(). */
 export function pteProtnone(bits: number): boolean {
-  return (bits & PRESENT_OR_PROTNONE) === _PAGE_PROTNONE;
+  return (checkPteWord('pteProtnone', 'bits', bits) & PRESENT_OR_PROTNONE) === _PAGE_PROTNONE;
 }
 
 /** True if writable. Mirrors arch/x86/include/asm/pgtable.h:pte_write(). */
 export function pteWrite(bits: number): boolean {
-  return (bits & _PAGE_RW) !== 0;
+  return (checkPteWord('pteWrite', 'bits', bits) & _PAGE_RW) !== 0;
 }
 
 /** True if dirty. Mirrors arch/x86/include/asm/pgtable.h:pte_dirty(). */
 export function pteDirty(bits: number): boolean {
-  return (bits & _PAGE_DIRTY) !== 0;
+  return (checkPteWord('pteDirty', 'bits', bits) & _PAGE_DIRTY) !== 0;
 }
 
 /** True if accessed (young). Mirrors arch/x86/include/asm/pgtable.h:pte_young(). */
 export function pteYoung(bits: number): boolean {
-  return (bits & _PAGE_ACCESSED) !== 0;
+  return (checkPteWord('pteYoung', 'bits', bits) & _PAGE_ACCESSED) !== 0;
 }
 
 /** True for special mappings (zero page, raw pfn). Mirrors arch/x86/include/asm/pgtable.h:pte_special(). */
 export function pteSpecial(bits: number): boolean {
-  return (bits & _PAGE_SPECIAL) !== 0;
+  return (checkPteWord('pteSpecial', 'bits', bits) & _PAGE_SPECIAL) !== 0;
 }
 
 /** True for ZONE_DEVICE mappings. Mirrors arch/x86/include/asm/pgtable.h:pte_devmap(). */
 export function pteDevmap(bits: number): boolean {
-  return (bits & _PAGE_DEVMAP) !== 0;
+  return (checkPteWord('pteDevmap', 'bits', bits) & _PAGE_DEVMAP) !== 0;
 }
 
 /** True if soft-dirty. Mirrors arch/x86/include/asm/pgtable.h:pte_soft_dirty(). */
 export function pteSoftDirty(bits: number): boolean {
-  return (bits & _PAGE_SOFT_DIRTY) !== 0;
+  return (checkPteWord('pteSoftDirty', 'bits', bits) & _PAGE_SOFT_DIRTY) !== 0;
 }
 
 /** True if executable. Mirrors arch/x86/include/asm/pgtable.h:pte_exec(). */
 export function pteExec(bits: number): boolean {
-  return (bits & _PAGE_NX) === 0;
+  return (checkPteWord('pteExec', 'bits', bits) & _PAGE_NX) === 0;
 }
 
 // ---- PTE modifiers (pure, on `bits`) ----
 
 /** Bits with write permission. Mirrors arch/x86/include/asm/pgtable.h:pte_mkwrite(). */
 export function pteMkwrite(bits: number): number {
-  return bits | _PAGE_RW;
+  return (checkPteWord('pteMkwrite', 'bits', bits) | _PAGE_RW) >>> 0;
 }
 
 /** Bits without write permission. Mirrors arch/x86/include/asm/pgtable.h:pte_wrprotect(). */
 export function pteWrprotect(bits: number): number {
-  return bits & ~_PAGE_RW;
+  return (checkPteWord('pteWrprotect', 'bits', bits) & ~_PAGE_RW) >>> 0;
 }
 
 /** Bits marked dirty (and soft-dirty). Mirrors arch/x86/include/asm/pgtable.h:pte_mkdirty(). */
 export function pteMkdirty(bits: number): number {
-  return bits | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+  return (checkPteWord('pteMkdirty', 'bits', bits) | _PAGE_DIRTY | _PAGE_SOFT_DIRTY) >>> 0;
 }
 
 /** Bits marked clean. Mirrors arch/x86/include/asm/pgtable.h:pte_mkclean(). */
 export function pteMkclean(bits: number): number {
-  return bits & ~_PAGE_DIRTY;
+  return (checkPteWord('pteMkclean', 'bits', bits) & ~_PAGE_DIRTY) >>> 0;
 }
 
 /** Bits marked accessed. Mirrors arch/x86/include/asm/pgtable.h:pte_mkyoung(). */
 export function pteMkyoung(bits: number): number {
-  return bits | _PAGE_ACCESSED;
+  return (checkPteWord('pteMkyoung', 'bits', bits) | _PAGE_ACCESSED) >>> 0;
 }
 
 /** Bits marked not accessed. Mirrors arch/x86/include/asm/pgtable.h:pte_mkold(). */
 export function pteMkold(bits: number): number {
-  return bits & ~_PAGE_ACCESSED;
+  return (checkPteWord('pteMkold', 'bits', bits) & ~_PAGE_ACCESSED) >>> 0;
 }
 
 /** Bits marked special. Mirrors arch/x86/include/asm/pgtable.h:pte_mkspecial(). */
 export function pteMkspecial(bits: number): number {
-  return bits | _PAGE_SPECIAL;
+  return (checkPteWord('pteMkspecial', 'bits', bits) | _PAGE_SPECIAL) >>> 0;
 }
 
 /** Bits marked as a ZONE_DEVICE mapping (devmap implies special). Mirrors arch/x86/include/asm/pgtable.h:pte_mkdevmap(). */
 export function pteMkdevmap(bits: number): number {
-  return bits | _PAGE_SPECIAL | _PAGE_DEVMAP;
+  return (checkPteWord('pteMkdevmap', 'bits', bits) | _PAGE_SPECIAL | _PAGE_DEVMAP) >>> 0;
 }
 
 /** Bits with the protection replaced by `newProt`, keeping _PAGE_CHG_MASK. Mirrors arch/x86/include/asm/pgtable.h:pte_modify(). */
 export function pteModify(bits: number, newProt: number): number {
-  return (bits & _PAGE_CHG_MASK) | (newProt & ~_PAGE_CHG_MASK);
+  return (
+    ((checkPteWord('pteModify', 'bits', bits) & _PAGE_CHG_MASK) |
+      (checkPteWord('pteModify', 'newProt', newProt) & ~_PAGE_CHG_MASK)) >>>
+    0
+  );
 }
 
 // ---- PMD / PUD predicates and modifiers ----
 
 /** True for the empty PMD. Mirrors arch/x86/include/asm/pgtable.h:pmd_none(). */
 export function pmdNone(bits: number): boolean {
-  return bits === 0;
+  return checkPteWord('pmdNone', 'bits', bits) === 0;
 }
 
 /** True for a table pointer or a resident huge leaf (PSE counts, as during a split). Mirrors arch/x86/include/asm/pgtable.h:pmd_present(). */
 export function pmdPresent(bits: number): boolean {
-  return (bits & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)) !== 0;
+  return (
+    (checkPteWord('pmdPresent', 'bits', bits) & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)) !== 0
+  );
 }
 
 /** True for a transparent huge leaf (PSE without DEVMAP). Mirrors arch/x86/include/asm/pgtable.h:pmd_trans_huge(). */
 export function pmdTransHuge(bits: number): boolean {
-  return (bits & (_PAGE_PSE | _PAGE_DEVMAP)) === _PAGE_PSE;
+  return (checkPteWord('pmdTransHuge', 'bits', bits) & (_PAGE_PSE | _PAGE_DEVMAP)) === _PAGE_PSE;
 }
 
 /** True for any non-empty PMD that is not a table pointer (huge leaf or swap-format). Mirrors arch/x86/mm/hugetlbpage.c:pmd_huge(). */
 export function pmdHuge(bits: number): boolean {
-  return bits !== 0 && (bits & (_PAGE_PRESENT | _PAGE_PSE)) !== _PAGE_PRESENT;
+  return (
+    checkPteWord('pmdHuge', 'bits', bits) !== 0 &&
+    (bits & (_PAGE_PRESENT | _PAGE_PSE)) !== _PAGE_PRESENT
+  );
 }
 
 /** True if the PSE (leaf) bit is set. Mirrors arch/x86/include/asm/pgtable.h:pmd_large(). */
 export function pmdLarge(bits: number): boolean {
-  return (bits & _PAGE_PSE) !== 0;
+  return (checkPteWord('pmdLarge', 'bits', bits) & _PAGE_PSE) !== 0;
 }
 
 /** True for a ZONE_DEVICE huge leaf. Mirrors arch/x86/include/asm/pgtable.h:pmd_devmap(). */
 export function pmdDevmap(bits: number): boolean {
-  return (bits & _PAGE_DEVMAP) !== 0;
+  return (checkPteWord('pmdDevmap', 'bits', bits) & _PAGE_DEVMAP) !== 0;
 }
 
 /** True for a resident but inaccessible huge leaf. Mirrors arch/x86/include/asm/pgtable.h:pmd_protnone(). */
 export function pmdProtnone(bits: number): boolean {
-  return (bits & PRESENT_OR_PROTNONE) === _PAGE_PROTNONE;
+  return (checkPteWord('pmdProtnone', 'bits', bits) & PRESENT_OR_PROTNONE) === _PAGE_PROTNONE;
 }
 
 /** True if the PMD is not a well-formed table pointer (ignoring _PAGE_USER). Mirrors arch/x86/include/asm/pgtable.h:pmd_bad(). */
 export function pmdBad(bits: number): boolean {
-  return (bits & ~_PAGE_USER) !== (_PAGE_TABLE & ~_PAGE_USER);
+  return (checkPteWord('pmdBad', 'bits', bits) & ~_PAGE_USER) !== (_PAGE_TABLE & ~_PAGE_USER);
 }
 
 /** True if a huge leaf is writable. Mirrors arch/x86/include/asm/pgtable.h:pmd_write(). */
 export function pmdWrite(bits: number): boolean {
-  return (bits & _PAGE_RW) !== 0;
+  return (checkPteWord('pmdWrite', 'bits', bits) & _PAGE_RW) !== 0;
 }
 
 /** True if a huge leaf is dirty. Mirrors arch/x86/include/asm/pgtable.h:pmd_dirty(). */
 export function pmdDirty(bits: number): boolean {
-  return (bits & _PAGE_DIRTY) !== 0;
+  return (checkPteWord('pmdDirty', 'bits', bits) & _PAGE_DIRTY) !== 0;
 }
 
 /** True if a huge leaf is young. Mirrors arch/x86/include/asm/pgtable.h:pmd_young(). */
 export function pmdYoung(bits: number): boolean {
-  return (bits & _PAGE_ACCESSED) !== 0;
+  return (checkPteWord('pmdYoung', 'bits', bits) & _PAGE_ACCESSED) !== 0;
 }
 
 /** Bits made a huge leaf. Mirrors arch/x86/include/asm/pgtable.h:pmd_mkhuge(). */
 export function pmdMkhuge(bits: number): number {
-  return bits | _PAGE_PSE;
+  return (checkPteWord('pmdMkhuge', 'bits', bits) | _PAGE_PSE) >>> 0;
 }
 
 /** Bits made a ZONE_DEVICE huge leaf. Mirrors arch/x86/include/asm/pgtable.h:pmd_mkdevmap(). */
 export function pmdMkdevmap(bits: number): number {
-  return bits | _PAGE_DEVMAP;
+  return (checkPteWord('pmdMkdevmap', 'bits', bits) | _PAGE_DEVMAP) >>> 0;
 }
 
 /** Huge-leaf bits with the protection replaced, keeping _HPAGE_CHG_MASK. Mirrors arch/x86/include/asm/pgtable.h:pmd_modify(). */
 export function pmdModify(bits: number, newProt: number): number {
-  return (bits & _HPAGE_CHG_MASK) | (newProt & ~_HPAGE_CHG_MASK);
+  return (
+    ((checkPteWord('pmdModify', 'bits', bits) & _HPAGE_CHG_MASK) |
+      (checkPteWord('pmdModify', 'newProt', newProt) & ~_HPAGE_CHG_MASK)) >>>
+    0
+  );
 }
 
 /** True for the empty PUD. Mirrors arch/x86/include/asm/pgtable.h:pud_none(). */
 export function pudNone(bits: number): boolean {
-  return bits === 0;
+  return checkPteWord('pudNone', 'bits', bits) === 0;
 }
 
 /** True for a table pointer or a resident huge leaf. Mirrors arch/x86/include/asm/pgtable.h:pud_present(). */
 export function pudPresent(bits: number): boolean {
-  return (bits & _PAGE_PRESENT) !== 0;
+  return (checkPteWord('pudPresent', 'bits', bits) & _PAGE_PRESENT) !== 0;
 }
 
 /** True for a 1 GiB leaf. Mirrors arch/x86/include/asm/pgtable.h:pud_large(). */
 export function pudLarge(bits: number): boolean {
-  return (bits & _PAGE_PSE) !== 0;
+  return (checkPteWord('pudLarge', 'bits', bits) & _PAGE_PSE) !== 0;
 }
 
 /** True for a ZONE_DEVICE 1 GiB leaf. Mirrors arch/x86/include/asm/pgtable.h:pud_devmap(). */
 export function pudDevmap(bits: number): boolean {
-  return (bits & _PAGE_DEVMAP) !== 0;
+  return (checkPteWord('pudDevmap', 'bits', bits) & _PAGE_DEVMAP) !== 0;
 }
 
 /** True for a huge non-devmap PUD leaf. Mirrors arch/x86/include/asm/pgtable.h:pud_trans_huge(). */
 export function pudTransHuge(bits: number): boolean {
-  return (bits & (_PAGE_PSE | _PAGE_DEVMAP)) === _PAGE_PSE;
+  return (checkPteWord('pudTransHuge', 'bits', bits) & (_PAGE_PSE | _PAGE_DEVMAP)) === _PAGE_PSE;
 }
 
 /** True if the entry is a pointer to a lower table (present, not a leaf). Model helper, the complement of pmd_leaf()/pud_leaf() for present entries. */
 export function entryIsTable(bits: number): boolean {
-  return (bits & (_PAGE_PRESENT | _PAGE_PSE | _PAGE_SWP_ENTRY)) === _PAGE_PRESENT;
+  return (
+    (checkPteWord('entryIsTable', 'bits', bits) & (_PAGE_PRESENT | _PAGE_PSE | _PAGE_SWP_ENTRY)) ===
+    _PAGE_PRESENT
+  );
 }

@@ -171,16 +171,18 @@ describe('setPte and friends', () => {
   it('rejects malformed entries and slots outside live tables', () => {
     const pt = createPageTables();
     const slot = pteAlloc(pt, A);
+    // A misuse of a well-formed value is a kernel bug ...
     expect(() => setPte(pt, slot, 0, 5)).toThrow(KernelBugError);
-    expect(() => setPte(pt, slot, -1, 5)).toThrow(KernelBugError);
-    expect(() => setPte(pt, slot, PAGE_SHARED, 2 ** 32)).toThrow(KernelBugError);
-    expect(() => setPte(pt, slot, PAGE_SHARED, 1.5)).toThrow(KernelBugError);
-    expect(() => setPte(pt, -1, PAGE_SHARED, 1)).toThrow(KernelBugError);
-    expect(() => setPte(pt, 1e9, PAGE_SHARED, 1)).toThrow(KernelBugError);
-    expect(() => setPte(pt, slot + 0.5, PAGE_SHARED, 1)).toThrow(KernelBugError);
-    expect(() => setPte(pt, pt.top * 512, PAGE_SHARED, 1)).toThrow(KernelBugError);
-    expect(() => setPte(pt, 2 ** 32 + 5, PAGE_SHARED, 1)).toThrow(KernelBugError);
-    expect(() => pmdPopulate(pt, 2 ** 32 + 5, pteAllocOne(pt))).toThrow(KernelBugError);
+    // ... a value that is no entry word or slot at all is a typed argument error.
+    expect(() => setPte(pt, slot, -1, 5)).toThrow(/setPte: bits is -1, below 0/);
+    expect(() => setPte(pt, slot, PAGE_SHARED, 2 ** 32)).toThrow(InvalidArgumentError);
+    expect(() => setPte(pt, slot, PAGE_SHARED, 1.5)).toThrow(/setPte: val is 1.5, not an integer/);
+    expect(() => setPte(pt, -1, PAGE_SHARED, 1)).toThrow(InvalidArgumentError);
+    expect(() => setPte(pt, 1e9, PAGE_SHARED, 1)).toThrow(/setPte: slot is 1000000000, above/);
+    expect(() => setPte(pt, slot + 0.5, PAGE_SHARED, 1)).toThrow(InvalidArgumentError);
+    expect(() => setPte(pt, pt.top * 512, PAGE_SHARED, 1)).toThrow(InvalidArgumentError);
+    expect(() => setPte(pt, 2 ** 32 + 5, PAGE_SHARED, 1)).toThrow(InvalidArgumentError);
+    expect(() => pmdPopulate(pt, 2 ** 32 + 5, pteAllocOne(pt))).toThrow(InvalidArgumentError);
     expect(pt.used[0]).toBe(1);
     expect(pt.used[Math.floor(slot / 512)]).toBe(0);
   });
