@@ -2,8 +2,11 @@ import { checkIntIn, checkUlong, isUlong } from './validate.ts';
 
 /** Timer interrupt frequency (CONFIG_HZ=250): one jiffy is 4 ms. */
 export const HZ = 250;
+/** Milliseconds per second. Mirrors include/vdso/time64.h:MSEC_PER_SEC. */
 export const MSEC_PER_SEC = 1000;
+/** Nanoseconds per millisecond. Mirrors include/vdso/time64.h:NSEC_PER_MSEC. */
 export const NSEC_PER_MSEC = 1_000_000;
+/** Nanoseconds per second. Mirrors include/vdso/time64.h:NSEC_PER_SEC. */
 export const NSEC_PER_SEC = 1_000_000_000;
 /** Nanoseconds per jiffy. */
 export const TICK_NSEC = NSEC_PER_SEC / HZ;

@@ -15,7 +15,7 @@ export type * from './sched-types.ts';
 export { createScheduler } from './scheduler.ts';
 export * from './spinlock.ts';
 export type { Task, TaskState } from './task.ts';
-export { formatTrace, type TraceEvent, Tracer } from './trace.ts';
+export { formatTrace, type TraceEvent, Tracer, type TraceSource } from './trace.ts';
 export * from './types.ts';
 export * from './validate.ts';
 export * from './waitqueue.ts';

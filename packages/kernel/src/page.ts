@@ -7,21 +7,37 @@
  */
 import { checkIntIn } from './validate.ts';
 
+/** log2 of the page size (4 KiB pages). Mirrors arch/x86/include/asm/page_types.h:PAGE_SHIFT. */
 export const PAGE_SHIFT = 12;
+/** Bytes in a page. Mirrors arch/x86/include/asm/page_types.h:PAGE_SIZE. */
 export const PAGE_SIZE = 2 ** PAGE_SHIFT;
+/** log2 of the bytes one PMD entry maps (2 MiB). Mirrors arch/x86/include/asm/pgtable_64_types.h:PMD_SHIFT. */
 export const PMD_SHIFT = 21;
+/** Bytes one PMD entry maps. Mirrors arch/x86/include/asm/pgtable_64_types.h:PMD_SIZE. */
 export const PMD_SIZE = 2 ** PMD_SHIFT;
+/** log2 of the bytes one PUD entry maps (1 GiB). Mirrors arch/x86/include/asm/pgtable_64_types.h:PUD_SHIFT. */
 export const PUD_SHIFT = 30;
+/** Bytes one PUD entry maps. Mirrors arch/x86/include/asm/pgtable_64_types.h:PUD_SIZE. */
 export const PUD_SIZE = 2 ** PUD_SHIFT;
+/** log2 of the bytes one PGD entry maps (512 GiB, 4-level paging). Mirrors arch/x86/include/asm/pgtable_64_types.h:PGDIR_SHIFT. */
 export const PGDIR_SHIFT = 39;
+/** Bytes one PGD entry maps. Mirrors arch/x86/include/asm/pgtable_64_types.h:PGDIR_SIZE. */
 export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
+/** Entries in a PTE table. Mirrors arch/x86/include/asm/pgtable_64_types.h:PTRS_PER_PTE. */
 export const PTRS_PER_PTE = 512;
+/** Entries in a PMD table. Mirrors arch/x86/include/asm/pgtable_64_types.h:PTRS_PER_PMD. */
 export const PTRS_PER_PMD = 512;
+/** Entries in a PUD table. Mirrors arch/x86/include/asm/pgtable_64_types.h:PTRS_PER_PUD. */
 export const PTRS_PER_PUD = 512;
+/** Entries in the PGD. Mirrors arch/x86/include/asm/pgtable_64_types.h:PTRS_PER_PGD. */
 export const PTRS_PER_PGD = 512;
+/** Order of a PMD-mapped transparent huge page (9). Mirrors include/linux/huge_mm.h:HPAGE_PMD_ORDER. */
 export const HPAGE_PMD_ORDER = PMD_SHIFT - PAGE_SHIFT;
+/** Base pages in a PMD-mapped huge page (512). Mirrors include/linux/huge_mm.h:HPAGE_PMD_NR. */
 export const HPAGE_PMD_NR = 2 ** HPAGE_PMD_ORDER;
+/** Bytes in a PMD-mapped huge page. Mirrors include/linux/huge_mm.h:HPAGE_PMD_SIZE. */
 export const HPAGE_PMD_SIZE = PMD_SIZE;
+/** Bits of a virtual address with 4-level paging (48). Mirrors arch/x86 __VIRTUAL_MASK_SHIFT. */
 export const VA_BITS = 48;
 /** Top of user space: 2^47 - PAGE_SIZE (x86-64 TASK_SIZE_MAX with 4-level paging). */
 export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;

@@ -77,13 +77,17 @@ export interface MmuNotifierRange {
 export interface MmuNotifierHooks {
   /** Returns 0, or -EAGAIN only when the range is not blockable. */
   invalidateRangeStart(range: MmuNotifierRange): Promise<number>;
+  /** The end of a range whose start returned 0 (`onlyEnd`: the caller already flushed under the PTL). */
   invalidateRangeEnd(range: MmuNotifierRange, onlyEnd: boolean): Promise<void>;
   /** Secondary TLB flush before pages are freed (may be a sub-range, may be outside start/end). */
   invalidateRange?(mm: MmStruct, start: number, end: number): void;
   /** A PTE was replaced inside a CLEAR bracket (COW): `bits`/`val` of the new entry. */
   changePte?(mm: MmStruct, addr: number, bits: number, val: number): void;
+  /** Age `[start, end)` in the secondary MMU and flush; non-zero if any page was young. */
   clearFlushYoung?(mm: MmStruct, start: number, end: number): number;
+  /** Age `[start, end)` in the secondary MMU without a flush; non-zero if any page was young. */
   clearYoung?(mm: MmStruct, start: number, end: number): number;
+  /** Non-zero if the secondary MMU accessed `addr` since it was last aged. */
   testYoung?(mm: MmStruct, addr: number): number;
   /** The address space is being torn down; called before any page is freed. */
   release(mm: MmStruct): Promise<void>;
@@ -349,6 +353,7 @@ export class InvalidationRecorder implements MmuNotifierHooks {
     return next ? next.invalidateRangeStart(range) : 0;
   }
 
+  /** Record the end, then pass it on to the chained hooks. */
   async invalidateRangeEnd(range: MmuNotifierRange, onlyEnd: boolean): Promise<void> {
     this.log.push({
       kind: 'end',

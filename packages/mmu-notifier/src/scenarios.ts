@@ -185,7 +185,7 @@ export class MirrorDriver {
 }
 
 /** A small interval driver used by the protocol scenarios: set_seq under its lock, record calls. */
-class SeqDriver {
+export class SeqDriver {
   readonly mni = new MmuIntervalNotifier();
   readonly lock: Mutex;
   readonly ops: MmuIntervalNotifierOps;

@@ -29,6 +29,7 @@ import {
 export interface PendingCallback {
   /** Readers of epochs <= this must be gone before `fn` runs. */
   readonly epoch: number;
+  /** The callback itself. */
   readonly fn: () => void;
 }
 

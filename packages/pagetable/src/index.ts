@@ -5,6 +5,7 @@
  * Conventions: entries are addressed by slot (pgtable.ts); PTE/PMD predicates take the `bits`
  * word (pte.ts); swap entries are numbers `type * 2^32 + offset` (swapops.ts).
  */
+export { FreeArea } from './free-area.ts';
 export * from './free-pgd-range.ts';
 export * from './huge-memory.ts';
 export * from './memmap.ts';

@@ -56,6 +56,7 @@ export interface WalkVma {
 
 /** VMA lookup: the first VMA with vmEnd > addr, as find_vma(). */
 export interface WalkVmas {
+  /** The first VMA with vmEnd > addr, or undefined. */
   findVma(addr: number): WalkVma | undefined;
 }
 
@@ -72,10 +73,15 @@ export interface MmWalk<P> {
 
 /** Callbacks; a non-zero return stops the walk and becomes its result. Mirrors include/linux/pagewalk.h:struct mm_walk_ops. */
 export interface MmWalkOps<P> {
+  /** A non-empty PUD at `slot` covering `[addr, next)`; set `walk.action` to skip or re-read. */
   pudEntry?(slot: number, addr: number, next: number, walk: MmWalk<P>): number;
+  /** A non-empty PMD at `slot` covering `[addr, next)`; set `walk.action` to skip or re-read. */
   pmdEntry?(slot: number, addr: number, next: number, walk: MmWalk<P>): number;
+  /** One PTE at `slot` for `[addr, next)` (called only when pmdEntry did not handle the table). */
   pteEntry?(slot: number, addr: number, next: number, walk: MmWalk<P>): number;
+  /** `[addr, next)` is empty at `depth` (the level numbering of the module comment), or has no VMA (-1). */
   pteHole?(addr: number, next: number, depth: number, walk: MmWalk<P>): number;
+  /** Decide for the VMA covering `[start, end)`: 0 walk it, 1 skip it, < 0 stop with that error. */
   testWalk?(start: number, end: number, walk: MmWalk<P>): number;
 }
 
