@@ -77,7 +77,9 @@ export async function mmapAnon(
 export function seeded(fallback: number): { seed: number; rng: Random } {
   const env = process.env['HMMSIM_SEED'];
   const seed = env === undefined ? fallback : Number(env);
-  console.log(`[migrate tests] random contents seed = ${seed} (HMMSIM_SEED=${seed} to replay)`);
+  console.log(
+    `[migrate tests] random contents seed = ${seed} (replay: HMMSIM_SEED=${seed} npx vitest run --project @hmmsim/migrate)`,
+  );
   return { seed, rng: createRandom(seed) };
 }
 

@@ -104,7 +104,9 @@ describe('concurrency smoke test (random scheduler)', () => {
     const base = seedFromEnv(20191105);
     for (let k = 0; k < 8; k++) {
       const seed = base + k;
-      console.log(`concurrency seed ${seed} (replay: HMMSIM_SEED=${seed})`);
+      console.log(
+        `concurrency seed ${seed} (replay: HMMSIM_SEED=${seed} npx vitest run --project @hmmsim/mm test/concurrency.test.ts)`,
+      );
       await runOnce(seed);
     }
   });
