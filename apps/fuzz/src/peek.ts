@@ -13,6 +13,7 @@ import {
   isMigrationEntry,
   isWriteDevicePrivateEntry,
   nonSwapEntry,
+  PG_swapcache,
   pmdOffset,
   pmdTransHuge,
   ptePresent,
@@ -37,6 +38,8 @@ export type Peeked =
       readonly devWrite: boolean;
       /** The page frame mapped (RAM or device pfn), -1 for none, a swap slot or the zero page. */
       readonly pfn: number;
+      /** A RAM page that is also in the swap cache (swapped in, its slot still held). */
+      readonly swapCache: boolean;
       /** Set when the entry is one the model cannot read (described). */
       readonly odd?: string;
     };
@@ -53,6 +56,11 @@ function ramBytes(mm: MmStruct, pfn: number): Uint8Array {
   return mm.machine.phys.contents.get(pfn) ?? ZERO_PAGE;
 }
 
+/** True if RAM page `pfn` is in the swap cache. */
+function inSwapCache(mm: MmStruct, pfn: number): boolean {
+  return ((mm.machine.phys.flags[pfn] as number) & PG_swapcache) !== 0;
+}
+
 /** The bytes and location behind a non-present PTE (`bits`, `val`). */
 function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
   const entry = pteToSwpEntry(bits, val);
@@ -60,7 +68,7 @@ function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
     const sd = mm.machine.swap;
     const cache = (sd.cachePfn[val] ?? 0) - 1;
     const bytes = cache >= 0 ? ramBytes(mm, cache) : (sd.contents[val] ?? ZERO_PAGE);
-    return { bytes, loc: 'swap' as const, devWrite: false, pfn: -1 };
+    return { bytes, loc: 'swap' as const, devWrite: false, pfn: -1, swapCache: false };
   }
   if (isDevicePrivateEntry(entry)) {
     const chunk = dmirrorPageToChunk(mm.machine, val);
@@ -71,6 +79,7 @@ function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
         loc: 'other' as const,
         devWrite: false,
         pfn: val,
+        swapCache: false,
         odd: `device pfn ${val} has no backing page`,
       };
     }
@@ -80,6 +89,7 @@ function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
       loc,
       devWrite: isWriteDevicePrivateEntry(entry),
       pfn: val,
+      swapCache: false,
     };
   }
   if (isMigrationEntry(entry)) {
@@ -88,6 +98,7 @@ function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
       loc: 'migrating' as const,
       devWrite: false,
       pfn: val,
+      swapCache: false,
       odd: 'a migration entry',
     };
   }
@@ -96,6 +107,7 @@ function fromSwapFormat(mm: MmStruct, bits: number, val: number) {
     loc: 'other' as const,
     devWrite: false,
     pfn: -1,
+    swapCache: false,
     odd: `swap-format entry ${entry}`,
   };
 }
@@ -115,11 +127,12 @@ export function peekPage(mm: MmStruct, addr: number): Peeked {
     loc: 'none',
     devWrite: false,
     pfn: -1,
+    swapCache: false,
   } as const;
   if (pmdBits === 0) return empty;
   if (pmdTransHuge(pmdBits)) {
     const pfn = (pt.val[pmd] as number) + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
-    return { ...empty, bytes: ramBytes(mm, pfn), loc: 'ram', pfn };
+    return { ...empty, bytes: ramBytes(mm, pfn), loc: 'ram', pfn, swapCache: inSwapCache(mm, pfn) };
   }
   if (!entryIsTable(pmdBits)) {
     return { ...empty, loc: 'other', odd: 'a non-table PMD entry' };
@@ -128,6 +141,14 @@ export function peekPage(mm: MmStruct, addr: number): Peeked {
   const bits = pt.bits[slot] as number;
   const val = pt.val[slot] as number;
   if (bits === 0) return empty;
-  if (ptePresent(bits)) return { ...empty, bytes: ramBytes(mm, val), loc: 'ram', pfn: val || -1 };
+  if (ptePresent(bits)) {
+    return {
+      ...empty,
+      bytes: ramBytes(mm, val),
+      loc: 'ram',
+      pfn: val || -1,
+      swapCache: inSwapCache(mm, val),
+    };
+  }
   return { mapped: true, prot, ...fromSwapFormat(mm, bits, val) };
 }

@@ -99,7 +99,9 @@ function whereBefore(world: World, step: ResolvedStep): StepContext['where'] {
     if (mm === undefined || op.addr === 0) continue;
     for (const v of pageRange(op.addr, op.npages)) {
       const p = peekPage(mm, v * PAGE_SIZE);
-      const w = p.mapped ? { loc: p.loc, devWrite: p.devWrite, pfn: p.pfn } : NOWHERE;
+      const w = p.mapped
+        ? { loc: p.loc, devWrite: p.devWrite, pfn: p.pfn, swapCache: p.swapCache }
+        : NOWHERE;
       seen.set(`${op.pid}:${v}`, w);
     }
   }
@@ -120,7 +122,7 @@ function foreignOwnedIn(world: World): IssueContext['foreignOwned'] {
   };
 }
 
-const NOWHERE: PageWhere = { loc: 'none', devWrite: false, pfn: -1 };
+const NOWHERE: PageWhere = { loc: 'none', devWrite: false, pfn: -1, swapCache: false };
 
 /** Judge every operation; the model's processes after the step and the forked children. */
 function judge(

@@ -25,7 +25,7 @@ function proc(): RefProc {
   return { pid: 1, pages, regions: [{ start: BASE, npages: 6 }], ioBuf: 0x1000000 };
 }
 
-const RAM: PageWhere = { loc: 'ram', devWrite: false, pfn: 5 };
+const RAM: PageWhere = { loc: 'ram', devWrite: false, pfn: 5, swapCache: false };
 
 function ctx(over: Partial<StepContext> = {}): StepContext {
   return { legacy: false, concurrent: false, where: () => RAM, ...over };
@@ -91,7 +91,9 @@ describe('migrations and MADV_PAGEOUT', () => {
     expect(judgeOp(m(2, 2), res(-EINVAL), same(p), ctx())).toEqual([]);
     expect(judgeOp(m(0, 2), res(-EINVAL), same(p), ctx())).not.toEqual([]);
     expect(judgeOp(m(0, 1), res(-ENOENT), same(p), ctx())).not.toEqual([]);
-    const inSwap = ctx({ where: () => ({ loc: 'swap', devWrite: false, pfn: -1 }) });
+    const inSwap = ctx({
+      where: () => ({ loc: 'swap', devWrite: false, pfn: -1, swapCache: false }),
+    });
     expect(judgeOp(m(0, 1), res(-ENOENT), same(p), inSwap)).toEqual([]);
   });
 
@@ -137,7 +139,9 @@ describe("a mutator's result is predicted exactly", () => {
 
   it("a device WRITE over this device's own read-only page may give -EFAULT", () => {
     const p = proc();
-    const own = ctx({ where: () => ({ loc: 'dev0', devWrite: false, pfn: 70000 }) });
+    const own = ctx({
+      where: () => ({ loc: 'dev0', devWrite: false, pfn: 70000, swapCache: false }),
+    });
     const w = op({ kind: 'dev-write', ...r0, dev: 0, stamp: 3 }, 0, 1, true);
     expect(mutatorOutcome(p, w, res(-EFAULT), own).problems).toEqual([]);
     expect(mutatorOutcome(p, w, res(-EFAULT), ctx()).problems).not.toEqual([]);

@@ -68,7 +68,7 @@ describe('known issues keep their racing operations apart', () => {
       ),
       model,
     );
-    const where = () => ({ loc: 'ram' as const, devWrite: false, pfn: -1 });
+    const where = () => ({ loc: 'ram' as const, devWrite: false, pfn: -1, swapCache: false });
     expect(s.cpus).toHaveLength(2);
     expect(serializeKnownRaces(s.cpus, KNOWN_ISSUES, where)).toHaveLength(1);
     expect(serializeKnownRaces(s.cpus, [], where)).toHaveLength(2);
@@ -76,7 +76,7 @@ describe('known issues keep their racing operations apart', () => {
 
   it('K2: reclaim does not race a munmap; unrelated operations still race', async () => {
     const { model } = await freshRun();
-    const where = () => ({ loc: 'ram' as const, devWrite: false, pfn: -1 });
+    const where = () => ({ loc: 'ram' as const, devWrite: false, pfn: -1, swapCache: false });
     const racing = resolveStep(
       spec([{ kind: 'reclaim', proc: 0, nr: 4 }], [{ kind: 'munmap', proc: 1, ...rng }]),
       model,
@@ -100,7 +100,7 @@ describe('K3: a mirror never takes entries for a device page another mirror of t
       ),
       model,
     );
-    const where = () => ({ loc: 'dev1' as const, devWrite: false, pfn: 70000 });
+    const where = () => ({ loc: 'dev1' as const, devWrite: false, pfn: 70000, swapCache: false });
     const owned = { where, foreignOwned: () => true };
     const kept = dropKnownIssues(s.cpus, KNOWN_ISSUES, owned);
     expect(kept.flat().map((o) => o.spec.kind)).toEqual(['cpu-read']);

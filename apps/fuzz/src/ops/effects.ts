@@ -32,6 +32,8 @@ export interface PageWhere {
   readonly devWrite: boolean;
   /** The frame mapped (RAM or device pfn), -1 for none, swap or the zero page. */
   readonly pfn: number;
+  /** A RAM page also in the swap cache. */
+  readonly swapCache: boolean;
 }
 
 /** How the step ran (what the judgement may allow for). */

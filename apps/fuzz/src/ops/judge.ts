@@ -175,7 +175,9 @@ function judgeSnapshot(
 /**
  * Migrations: -EINVAL where some state had no readable VMA; MIGRATE_TO_DEV reads the range back
  * through the device table, -ENOENT when a page did not move there and has no entry — one in
- * swap or on a device (not selected: only system pages move), or a racing step.
+ * swap or on a device (not selected: only system pages move), one in the swap cache (it has a
+ * mapping, and migrate_vma_pages() moves only mapping-less anonymous pages to device-private
+ * memory), or a racing step.
  */
 function judgeMigrate(
   op: ResolvedOp,
@@ -187,7 +189,10 @@ function judgeMigrate(
   const vpns = pageRange(op.addr, op.npages);
   const { canAll, canFail } = someAll(states, vpns, readable);
   if (res.rc === -EINVAL && canFail) return [];
-  const unmovable = vpns.some((v) => !['ram', 'none'].includes(ctx.where(op.pid, v).loc));
+  const unmovable = vpns.some((v) => {
+    const w = ctx.where(op.pid, v);
+    return w.swapCache || !['ram', 'none'].includes(w.loc);
+  });
   if (toDev && res.rc === -ENOENT && canAll && (unmovable || ctx.concurrent)) return [];
   if (res.rc === 0 && canAll) return toDev ? checkPages(op, states, res.data) : [];
   return [wrongRc(op, res.rc, canAll ? (canFail ? '0 or -EINVAL' : '0') : '-EINVAL')];
