@@ -49,6 +49,7 @@ export async function runFuzzCommand(argv: readonly string[], io: FuzzIo): Promi
     for (const line of [summaryLine(r), ...coverageLines(r), ...failureLines(r)]) io.out(line);
     if (args.replay !== undefined) {
       ok = r.failure !== undefined;
+      if (!ok) io.out(`fuzz ${impl}: the replayed run did not fail on this build`);
       continue;
     }
     const expected = impl === 'legacy' ? r.failure !== undefined : r.failure === undefined;

@@ -33,7 +33,7 @@ export function coverageLines(r: CampaignResult): string[] {
   return [
     `  steps with 2-3 CPUs: ${n(s.concurrentSteps)}; scheduler decisions ${n(s.decisions)}, preemptions ${n(s.preemptions)}; device copies through an entry under migration (bytes verified): ${n(s.staleCopies)}`,
     `  results: ${results.join(', ')}`,
-    `  pages checked, by where their bytes were: ${locs.join(', ')}`,
+    `  pages checked, by where their bytes were: ${locs.join(', ')}; unmapped swap-cache pages reclaimed at run ends: ${n(s.orphanSwapCache)}`,
   ];
 }
 

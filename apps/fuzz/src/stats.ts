@@ -19,6 +19,8 @@ export interface FuzzStats {
   preemptions: number;
   /** Device copies the dmirror copy-time oracle called stale (transient, bytes verified). */
   staleCopies: number;
+  /** Swap-cache pages left unmapped at the end of a run and reclaimed then. */
+  orphanSwapCache: number;
   /** 'dev-read 0', 'dev-read EFAULT', 'cpu-write SIGSEGV', 'mmap ok' … → count. */
   readonly results: Map<string, number>;
   readonly locations: LocationCounts;
@@ -34,6 +36,7 @@ export function emptyStats(): FuzzStats {
     decisions: 0,
     preemptions: 0,
     staleCopies: 0,
+    orphanSwapCache: 0,
     results: new Map(),
     locations: emptyLocationCounts(),
   };
@@ -62,6 +65,7 @@ export function addStats(a: FuzzStats, b: FuzzStats): void {
   a.decisions += b.decisions;
   a.preemptions += b.preemptions;
   a.staleCopies += b.staleCopies;
+  a.orphanSwapCache += b.orphanSwapCache;
   for (const [k, n] of b.results) a.results.set(k, (a.results.get(k) ?? 0) + n);
   for (const k of Object.keys(b.locations) as (keyof LocationCounts)[]) {
     a.locations[k] += b.locations[k];
