@@ -102,7 +102,7 @@ export async function runInvalidation(
     }
     case 'migrate': {
       const moved = await w.devmem.migrateToDevice(w.mm, victim, victim + PAGE_SIZE);
-      return { ret: moved < 0 ? moved : 0, child: undefined };
+      return { ret: Math.min(moved, 0), child: undefined };
     }
   }
 }
