@@ -1,5 +1,5 @@
 /**
- * Every `output:` block of the chapters is what the run it names prints today (the explorer is
+ * Every `output:` and `mermaid:` block of the chapters is what the run it names prints today (the explorer is
  * deterministic, so a chapter quoting a trace quotes this build's trace).
  */
 
@@ -12,12 +12,13 @@ import { chapterFiles } from '../src/snippets/render.ts';
 describe('quoted runs match a fresh run', () => {
   for (const file of chapterFiles()) {
     const blocks = findSnippetBlocks(readFileSync(file, 'utf8'), file).filter(
-      (b) => b.source.kind === 'output',
+      (b) => b.source.kind === 'output' || b.source.kind === 'mermaid',
     );
     for (const b of blocks) {
-      const id = b.source.kind === 'output' ? b.source.id : '';
-      it(`${file.replace(/.*\/guide\//, 'guide/')}:${b.line + 1} ${id}`, async () => {
-        expect(b.text).toBe(await renderOutput(id));
+      const src = b.source;
+      if (src.kind !== 'output' && src.kind !== 'mermaid') continue;
+      it(`${file.replace(/.*\/guide\//, 'guide/')}:${b.line + 1} ${src.kind} ${src.id}`, async () => {
+        expect(b.text).toBe(await renderOutput(src));
       });
     }
   }

@@ -4,7 +4,9 @@
  *
  *   <!-- code: src/svm/v54.ts#fault -->      the named region of a source file, verbatim
  *   <!-- diff: src/a.ts#r src/b.ts#r -->     a unified line diff between two regions
- *   <!-- output: <example id> -->           (handled by the caller) text a run printed
+ *   <!-- output: ID[@IMPL] -->               what `hmmsim guide run ID [--impl IMPL]` prints
+ *   <!-- mermaid: ID[@IMPL] OP -->           the sequence diagram of that entry's minimal
+ *                                            violation under invalidation OP (from its trace)
  *
  * A region is the lines between `// #region NAME` and `// #endregion NAME` (nested region
  * markers are dropped from the text; the common indentation is removed). A test renders every
@@ -15,7 +17,8 @@
 export type SnippetSource =
   | { readonly kind: 'code'; readonly ref: string }
   | { readonly kind: 'diff'; readonly from: string; readonly to: string }
-  | { readonly kind: 'output'; readonly id: string };
+  | { readonly kind: 'output'; readonly id: string }
+  | { readonly kind: 'mermaid'; readonly id: string; readonly op: string };
 
 /** One marker + the fenced block after it, as found in a Markdown file. */
 export interface SnippetBlock {
@@ -31,7 +34,7 @@ export interface SnippetBlock {
   readonly close: number;
 }
 
-const MARKER = /^<!--\s*(code|diff|output):\s*(.+?)\s*-->\s*$/;
+const MARKER = /^<!--\s*(code|diff|output|mermaid):\s*(.+?)\s*-->\s*$/;
 const REGION_START = /^\s*\/\/\s*#region\s+(\S+)\s*$/;
 const REGION_END = /^\s*\/\/\s*#endregion(?:\s+(\S+))?\s*$/;
 
@@ -41,6 +44,7 @@ function parseSource(kind: string, args: string, where: string): SnippetSource {
   if (kind === 'code' && parts.length === 1) return { kind, ref: parts[0]! };
   if (kind === 'diff' && parts.length === 2) return { kind, from: parts[0]!, to: parts[1]! };
   if (kind === 'output' && parts.length === 1) return { kind, id: parts[0]! };
+  if (kind === 'mermaid' && parts.length === 2) return { kind, id: parts[0]!, op: parts[1]! };
   throw new Error(`${where}: marker '${kind}: ${args}' has the wrong arguments`);
 }
 

@@ -17,8 +17,10 @@ export const GUIDE_ROOT = new URL('../../', import.meta.url).pathname;
 /** Where the chapters are. */
 export const CHAPTER_DIR = join(GUIDE_ROOT, 'guide');
 
-/** Produces the text of an `output:` marker (the captured output of an example run). */
-export type OutputRenderer = (id: string) => Promise<string>;
+/** Produces the text of an `output:` or `mermaid:` marker (from a run of a catalogue entry). */
+export type OutputRenderer = (
+  src: Extract<SnippetSource, { kind: 'output' | 'mermaid' }>,
+) => Promise<string>;
 
 /** Read one region, by a 'src/x.ts#name' reference relative to the package root. */
 export function readRegion(ref: string): string {
@@ -30,8 +32,8 @@ export function readRegion(ref: string): string {
 export async function renderSource(src: SnippetSource, output?: OutputRenderer): Promise<string> {
   if (src.kind === 'code') return readRegion(src.ref);
   if (src.kind === 'diff') return lineDiff(readRegion(src.from), readRegion(src.to));
-  if (output === undefined) throw new Error(`output marker '${src.id}' needs a renderer`);
-  return (await output(src.id)).trimEnd();
+  if (output === undefined) throw new Error(`${src.kind} marker '${src.id}' needs a renderer`);
+  return (await output(src)).trimEnd();
 }
 
 /** A block whose text is not what its marker renders to. */
@@ -64,7 +66,8 @@ export async function syncChapter(
   const lines = text.split('\n');
   const stale: StaleBlock[] = [];
   for (const b of [...blocks].reverse()) {
-    if (b.source.kind === 'output' && opts.output === undefined) continue;
+    const run = b.source.kind === 'output' || b.source.kind === 'mermaid';
+    if (run && opts.output === undefined) continue;
     const expected = await renderSource(b.source, opts.output);
     if (expected === b.text) continue;
     stale.push({ file, line: b.line + 1, expected, actual: b.text });
