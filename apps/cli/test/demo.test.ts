@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../src/commands/demo.ts';
 import { runCli } from '../src/main.ts';
@@ -33,5 +34,9 @@ describe('hmmsim demo', () => {
     expect(out.join('\n')).toMatch(
       /^ {2}interval\s+0 violations in \d+ schedules — expected clean/m,
     );
+    // It ends by pointing a driver author at the migration guide, a file that exists.
+    expect(out.slice(-3).join(' ')).toContain('apps/migration-guide/guide/README.md');
+    const readme = new URL('../../migration-guide/guide/README.md', import.meta.url);
+    expect(existsSync(readme)).toBe(true);
   });
 });

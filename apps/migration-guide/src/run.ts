@@ -91,7 +91,7 @@ export function formatEntryRun(r: EntryRun, opts: { readonly traces?: boolean } 
       out.push(`    ${v.message.split('\n').join('\n    ')}`);
       if (opts.traces !== false) {
         out.push(
-          `    replay: hmmsim guide run ${e.id}${r.impl ? ` --impl ${r.impl}` : ''} (schedule ${v.schedule})`,
+          `    the minimal run's trace (schedule ${v.schedule}; the notifier core's own locks and waits hidden):`,
         );
         out.push(
           ...minimalTrace(run.result)

@@ -156,6 +156,13 @@ export async function runDemo(out: Out): Promise<number> {
   return leaked === 0 ? 0 : 1;
 }
 
+/** Where a driver author goes next: the last lines of the demo. */
+export const GUIDE_POINTER: readonly string[] = Object.freeze([
+  'Porting a driver from hmm_mirror to mmu_interval_notifier? The migration guide ports two',
+  'example drivers one runnable, explorer-checked step at a time and shows every known porting',
+  'mistake failing: apps/migration-guide/guide/README.md (pnpm hmmsim guide list).',
+]);
+
 /** Exit codes of the command. */
 export const DEMO_EXIT_OK = 0;
 export const DEMO_EXIT_FAILED = 1;
@@ -195,6 +202,8 @@ export async function runDemoCommand(input: DemoCommandInput, io: Lines): Promis
   const mmCode = await runDemo(io.out);
   io.out('');
   const raceOk = await runRaceSummary(io.out);
+  io.out('');
+  for (const line of GUIDE_POINTER) io.out(line);
   return mmCode === 0 && raceOk ? DEMO_EXIT_OK : DEMO_EXIT_FAILED;
 }
 

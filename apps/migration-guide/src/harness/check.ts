@@ -8,6 +8,7 @@ import {
   explore,
   formatTraceTable,
   type Scenario,
+  type TraceRecord,
   type Violation,
 } from '@hmmsim/explorer';
 
@@ -34,9 +35,31 @@ export function verdict(r: ExploreResult): string {
   return `no violation in ${r.schedules} schedules (the search stopped before exhausting the bound)`;
 }
 
-/** The minimal violation's per-CPU trace as text ('' when there is none). */
-export function minimalTrace(r: ExploreResult): string {
-  return r.trace === undefined ? '' : formatTraceTable(r.trace);
+/**
+ * The trace as a driver author reads it: the notifier core's own bookkeeping (spinlocks, the
+ * acquired half of each lock, wait-queue traffic, the hmm core's internal locks and page-walk
+ * steps) left out; syscalls, invalidations, hmm_range_fault's result, mmap_sem, driver locks and
+ * everything the driver itself traces kept.
+ */
+export function driverView(trace: TraceRecord): TraceRecord {
+  const noise = (kind: string, label: string): boolean =>
+    kind === 'lock.acquired' ||
+    kind.startsWith('lock.spin_') ||
+    kind.startsWith('wait.') ||
+    kind === 'mmu_notifier.invalidateRangeStart' ||
+    kind === 'mmu_notifier.invalidateRangeEnd' ||
+    (kind.startsWith('lock.') && /^(hmm\.|mmn_mm|srcu)/.test(label)) ||
+    (kind === 'hmm.range_fault' && /^(check_retry|walk_page_range)/.test(label));
+  return { ...trace, events: trace.events.filter((e) => !noise(e.kind, e.label)) };
+}
+
+/**
+ * The minimal violation's per-CPU trace as text ('' when there is none), in the driver view
+ * unless `full`.
+ */
+export function minimalTrace(r: ExploreResult, full = false): string {
+  if (r.trace === undefined) return '';
+  return formatTraceTable(full ? r.trace : driverView(r.trace));
 }
 
 /** The minimal violation (throws when the scenario was clean: the caller expected a failure). */

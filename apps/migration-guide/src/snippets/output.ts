@@ -7,7 +7,7 @@
 import { toMermaid } from '@hmmsim/explorer';
 import { findEntry } from '../catalog.ts';
 import type { GuideEntry, GuideImpl } from '../catalog-types.ts';
-import { exploreBounded } from '../harness/check.ts';
+import { driverView, exploreBounded } from '../harness/check.ts';
 import { formatEntryRun, runEntry } from '../run.ts';
 import type { SnippetSource } from './regions.ts';
 
@@ -34,7 +34,7 @@ export async function renderMermaid(ref: string, op: string): Promise<string> {
   if (scenario === undefined) throw new Error(`mermaid marker: ${ref} has no scenario '${name}'`);
   const r = await exploreBounded(scenario);
   if (r.trace === undefined) throw new Error(`mermaid marker: ${name} found no violation to draw`);
-  return toMermaid(r.trace);
+  return toMermaid(driverView(r.trace));
 }
 
 /** The renderer of run-backed markers (scripts/sync.ts and the tests use it). */
