@@ -4,7 +4,7 @@
  * mid-fault; step 3 (the v5.5 driver: mmget_not_zero, a deadline) is clean under all seven.
  */
 import { deviceMirrorViolations } from '@hmmsim/hmm-mirror';
-import { createScheduler, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
+import { createScheduler, PAGE_SIZE } from '@hmmsim/kernel';
 import { devicePrivatePteAt } from '@hmmsim/migrate';
 import { mmput } from '@hmmsim/mm';
 import { describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ function expectChecks(r: EntryRun, id: string, want: readonly string[]): void {
 }
 
 describe('port step 2: svm-v5.5-2-interval', () => {
-  it('clean and exhausted under the six invalidation checks; the exit check finds hmm_range_fault() on an mm with no users', async () => {
+  it('clean and exhausted under the six invalidation checks; the exit check finds the fault path using an mm with no users', async () => {
     const r = await runEntry(findEntry('svm-v5.5-2-interval')!);
     expectChecks(r, 'svm-v5.5-2-interval', ['exit']);
     const run = r.runs.find((x) => x.scenario.endsWith('-exit'))!;
@@ -59,14 +59,13 @@ describe('port step 2: svm-v5.5-2-interval', () => {
     expect(v.kind).toBe('task-error');
     expect(v.preemptions).toBe(1);
     expect(v.message).toMatch(
-      /task 'cpu1 device access' threw KernelBugError: hmm_range_fault\(mm\d+\) with mm_users 0 \(the mm has exited\)/,
+      /task 'cpu1 device access' threw KernelBugError: BUG: mmu_interval_notifier_insert\(mm\d+\) on an mm that has exited \(mm_users 0\)/,
     );
     expectRowsInOrder(minimalTrace(run.result), [
-      /lock\.up_read mmap_sem/, // after the VMA lookup
-      /preempted -> T1/,
       /mm\.zap zap PTEs \[0x10000000, 0x10002000\)/,
-      /mmu_interval\.read_begin/,
-      /threw KernelBugError: hmm_range_fault/,
+      /preempted -> T2/,
+      /lock\.up_read mmap_sem/, // after the VMA lookup
+      /threw KernelBugError: BUG: mmu_interval_notifier_insert/,
     ]);
   });
 });
@@ -117,34 +116,22 @@ describe('port step 3: svm-v5.5, the v5.5 driver', () => {
     expect(deviceMirrorViolations(d.dev, w.mm).map((v) => v.kind)).toEqual(['stale', 'stale']);
   });
 
-  it('model note: with the interval tree switched on lazily by the first fault, hmmsim reports a reclaim race the kernel excludes (mm_take_all_locks)', async () => {
+  it("the first fault switches the interval tree on, and it cannot land inside reclaim's invalidation (mm_take_all_locks)", async () => {
     const s = guideScenario({
-      name: 'guide-svm-v5.5-lazy-itree-reclaim',
-      driverText: 'the v5.5 SVM driver with the interval tree switched on by the first fault',
-      expect: 'violation',
-      driver: (w) => new SvmmV55(w.mm, GUIDE_BASE, GUIDE_NPAGES, { itreeAtInit: false }),
+      name: 'guide-svm-v5.5-first-insert-reclaim',
+      driverText: "the v5.5 SVM driver, its first fault inserting the mm's first interval notifier",
+      expect: 'pass',
+      driver: (w) => new SvmmV55(w.mm, GUIDE_BASE, GUIDE_NPAGES),
       op: 'reclaim',
     });
     const r = await exploreBounded(s);
-    expect(r.minimal?.schedule).toBe('1.1.2x8.1');
-    expectRowsInOrder(minimalTrace(r), [
-      /mmu_notifier\.invalidate_range_start CLEAR/,
-      /preempted -> T2/,
-      /lock\.down_write mmap_sem/, // the first insert switches the tree on, mid-invalidation
-      /mmu_interval\.read_begin seq=1$/,
-      /driver\.hmm_range_fault returned 2/,
-      /driver\.pfnclr 0x10000000-0x10001000: 0/,
-      /mmu_interval\.read_retry seq=1 \(now 1\) -> false/,
-      /driver\.pfnmap /,
-    ]);
+    expect(r.violation?.message).toBeUndefined();
+    expect(r.exhausted).toBe(true);
   });
 
   it('refuses bad options', async () => {
     const w = await createGuideWorld(createScheduler());
     expect(() => new SvmmV552(w.mm, GUIDE_BASE, 2, { name: '' })).toThrow(/non-empty string/);
-    expect(() => new SvmmV55(w.mm, GUIDE_BASE, 2, { itreeAtInit: 'yes' as never })).toThrow(
-      InvalidArgumentError,
-    );
     expect(() => new SvmmV551(w.mm, GUIDE_BASE, 2, { api: {} as never })).toThrow(
       /expected legacyHmmMirrorApi or shimHmmMirrorApi/,
     );

@@ -11,6 +11,7 @@ import {
   RwSemaphore,
   type SchedEvent,
   TASK_SIZE,
+  WaitQueueHead,
 } from '@hmmsim/kernel';
 import { createPageTables, MAX_TABLES_LIMIT, type PageTables } from '@hmmsim/pagetable';
 import type { Machine } from './machine.ts';
@@ -67,6 +68,13 @@ export class MmStruct {
   freed = false;
   /** The scheduling point at the start of each page fault (preallocated: faults are hot). */
   readonly faultEvent: SchedEvent;
+  /**
+   * Invalidations between their start and end hooks, whether or not a listener is installed
+   * (the ones holding rmap locks are what mm_take_all_locks() waits out).
+   */
+  invalidatesInFlight = 0;
+  /** Woken when `invalidatesInFlight` drops to 0. */
+  readonly invalidatesDone: WaitQueueHead;
 
   constructor(machine: Machine, opts: CreateMmOptions = {}) {
     this.machine = machine;
@@ -78,6 +86,7 @@ export class MmStruct {
         : createPageTables({ maxTables: opts.maxPageTables });
     this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
     this.faultEvent = { kind: 'mm.fault', label: 'handle_mm_fault', obj: `mm${this.id}` };
+    this.invalidatesDone = new WaitQueueHead(machine.sched, 'mm.invalidates_done', `mm${this.id}`);
   }
 
   /** Number of VMAs. Mirrors mm_struct.map_count. */

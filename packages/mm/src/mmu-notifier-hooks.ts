@@ -6,7 +6,7 @@
  * installs one {@link MmuNotifierHooks} object per mm with {@link mmuNotifierSetHooks}. With no
  * hooks installed every call is a no-op, as when an mm has no `mmu_notifier_mm` container.
  */
-import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
+import { checkIntIn, InvalidArgumentError, wakeUpAll } from '@hmmsim/kernel';
 import { checkAddr, checkMm, checkVma, checkWord } from './check-args.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { VmArea } from './vma.ts';
@@ -194,8 +194,21 @@ export function mmuNotifierRangeUpdateToReadOnly(range: MmuNotifierRange): boole
 export async function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): Promise<void> {
   const hooks = range.mm.notifier;
   range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+  range.mm.invalidatesInFlight++;
   if (hooks === null) return;
-  await hooks.invalidateRangeStart(range);
+  try {
+    await hooks.invalidateRangeStart(range);
+  } catch (error) {
+    invalidationDone(range.mm); // a start the listener rejected as misuse did not begin
+    throw error;
+  }
+}
+
+/** One invalidation of `mm` is over: wake a registration waiting for none to be in flight. */
+function invalidationDone(mm: MmStruct): void {
+  if (mm.invalidatesInFlight === 0) return; // an unmatched end with no listener to object to it
+  mm.invalidatesInFlight--;
+  if (mm.invalidatesInFlight === 0) wakeUpAll(mm.invalidatesDone);
 }
 
 /**
@@ -207,15 +220,24 @@ export async function mmuNotifierInvalidateRangeStartNonblock(
 ): Promise<number> {
   const hooks = range.mm.notifier;
   range.flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
+  range.mm.invalidatesInFlight++;
   if (hooks === null) return 0;
-  return hooks.invalidateRangeStart(range);
+  let ret: number;
+  try {
+    ret = await hooks.invalidateRangeStart(range);
+  } catch (error) {
+    invalidationDone(range.mm);
+    throw error;
+  }
+  if (ret !== 0) invalidationDone(range.mm); // no end follows a failed start
+  return ret;
 }
 
 /** End of an invalidation. Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_end(). */
 export async function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Promise<void> {
   const hooks = range.mm.notifier;
-  if (hooks === null) return;
-  await hooks.invalidateRangeEnd(range, false);
+  if (hooks !== null) await hooks.invalidateRangeEnd(range, false);
+  invalidationDone(range.mm);
 }
 
 /**
@@ -224,8 +246,8 @@ export async function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Pr
  */
 export async function mmuNotifierInvalidateRangeOnlyEnd(range: MmuNotifierRange): Promise<void> {
   const hooks = range.mm.notifier;
-  if (hooks === null) return;
-  await hooks.invalidateRangeEnd(range, true);
+  if (hooks !== null) await hooks.invalidateRangeEnd(range, true);
+  invalidationDone(range.mm);
 }
 
 /** Secondary TLB flush of `[start, end)`. Mirrors include/linux/mmu_notifier.h:mmu_notifier_invalidate_range(). */

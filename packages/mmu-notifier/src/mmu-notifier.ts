@@ -16,6 +16,7 @@ import {
   spinLock,
   spinUnlock,
   upWrite,
+  waitEvent,
 } from '@hmmsim/kernel';
 import { type MmStruct, type MmuNotifierRange, mmdrop, mmgrab } from '@hmmsim/mm';
 import { checkInstance, checkMmStruct, checkObject } from './arg-checks.ts';
@@ -123,7 +124,14 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
         'expected a notifier that is not registered (unregister or put it first)',
     );
   }
-  // Allocates and publishes the container on first use (mm_take_all_locks is not modelled).
+  // mm_take_all_locks(): the caller's mmap_sem write already excludes every invalidation made
+  // under mmap_sem; taking every anon_vma and i_mmap lock also waits out the ones reclaim and
+  // migration run under those rmap locks. No invalidation is in flight once it returns, and none
+  // starts before the container below is published (no scheduling point in between).
+  if (mm.invalidatesInFlight > 0) {
+    await waitEvent(mm.invalidatesDone, () => mm.invalidatesInFlight === 0);
+  }
+  // Allocates and publishes the container on first use.
   const m = mmuNotifierMmCreate(mm);
   if (mn === null) {
     m.hasItree = true;

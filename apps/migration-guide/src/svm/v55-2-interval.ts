@@ -81,11 +81,6 @@ import { NOUVEAU_MN_OPS, SvmmNotifier } from './v55-1-notifier.ts';
 export interface SvmmV552Options {
   /** The GPU's name in reports (default 'svm-v5.5-2-gpu'). */
   readonly name?: string;
-  /**
-   * Switch the mm's interval tree on in init, under the mmap_sem init holds anyway, rather than
-   * in the first fault's mmu_interval_notifier_insert() (default true). See nouveauSvmmInit.
-   */
-  readonly itreeAtInit?: boolean;
 }
 
 /**
@@ -103,7 +98,6 @@ export class SvmmV552 implements GuideDriver {
   /** The interval notifier callbacks, with the mutex as the lock read_retry needs. */
   readonly mniOps: MmuIntervalNotifierOps;
   freed = false;
-  readonly itreeAtInit: boolean;
 
   constructor(
     readonly owner: MmStruct,
@@ -118,13 +112,6 @@ export class SvmmV552 implements GuideDriver {
       );
     }
     const gpu = new SvmGpu(owner, start, npages, name);
-    const itreeAtInit = opts.itreeAtInit ?? true;
-    if (typeof itreeAtInit !== 'boolean') {
-      throw new InvalidArgumentError(
-        `SvmmV552: opts.itreeAtInit is ${String(itreeAtInit)}; expected a boolean`,
-      );
-    }
-    this.itreeAtInit = itreeAtInit;
     this.vmm = gpu;
     this.dev = gpu.dev;
     this.start = start;
@@ -173,20 +160,12 @@ function svmmMm(svmm: SvmmV552): MmStruct {
 // #region init
 /**
  * Register the mm-wide notifier under mmap_sem for write.
- *
- * Model note: the first mmu_interval_notifier_insert() on an mm switches the mm's interval tree
- * on. In the kernel that registration takes mm_take_all_locks(), so it waits for an invalidation
- * that reclaim or migration is running under the rmap locks; hmmsim's registration does not
- * model that wait, and a first insert in the middle of such an invalidation would then miss it.
- * Switching the tree on here, while mmap_sem is held for write anyway, gives the kernel's
- * behaviour in the model; nouveau's init does not need it (the kernel's first insert waits).
  * Mirrors nouveau_svmm_init() (20fef4ef84bf).
  */
 export async function nouveauSvmmInit(svmm: SvmmV552): Promise<number> {
   const mm = svmm.owner;
   await downWrite(mm.mmapSem);
-  let ret = await __mmuNotifierRegister(svmm.notifier, mm);
-  if (ret === 0 && svmm.itreeAtInit) ret = await __mmuNotifierRegister(null, mm);
+  const ret = await __mmuNotifierRegister(svmm.notifier, mm);
   upWrite(mm.mmapSem);
   return ret;
 }
