@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { type CAC, cac } from 'cac';
 import { registerDemoCommand } from './commands/demo.ts';
 import { processIo as exploreIo, registerExploreCommand } from './commands/explore.ts';
+import { processIo as guideIo, registerGuideCommand } from './commands/guide.ts';
 import { processIo as raceIo, registerRaceCommand } from './commands/race.ts';
 import { registerSelftestCommand, processIo as selftestIo } from './commands/selftest.ts';
 import { ensureTypeScriptLoader } from './scenario-file.ts';
@@ -71,6 +72,7 @@ export function buildCli(io: Lines, exit: (code: number) => void, parts: CliPart
   registerExploreCommand(cli, { io: exploreIo(io), onExit: exit });
   registerRaceCommand(cli, { io: raceIo(io), onExit: exit });
   registerSelftestCommand(cli, { io: selftestIo(io), onExit: exit });
+  registerGuideCommand(cli, { io: guideIo(io), onExit: exit });
   if (parts.registerBench !== undefined) parts.registerBench(cli, { onExit: exit });
   else registerMissingBench(cli, io, exit);
   return cli;

@@ -8,13 +8,14 @@ import { BENCH_USAGE, processIo as benchProcessIo, registerBenchCommand } from '
 import { describe, expect, it } from 'vitest';
 import { DEMO_USAGE } from '../src/commands/demo.ts';
 import { EXPLORE_USAGE } from '../src/commands/explore.ts';
+import { GUIDE_USAGE } from '../src/commands/guide.ts';
 import { RACE_USAGE } from '../src/commands/race.ts';
 import { SELFTEST_USAGE } from '../src/commands/selftest.ts';
 import { CLI_EXIT_USAGE, type CliParts, cliVersion, runCli } from '../src/main.ts';
 import { joinNegativeValues, optionText } from '../src/usage.ts';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const COMMANDS = 'demo, explore, race, selftest, bench';
+const COMMANDS = 'demo, explore, race, selftest, guide, bench';
 
 /** `hmmsim bench` with its output captured in `lines` (the rest of its io is the real one). */
 function benchInto(lines: { out: string[]; err: string[] }): CliParts {
@@ -85,6 +86,7 @@ describe('hmmsim: commands, version and help', () => {
       ['explore', EXPLORE_USAGE],
       ['race', RACE_USAGE],
       ['selftest', SELFTEST_USAGE],
+      ['guide', GUIDE_USAGE],
       ['bench', BENCH_USAGE],
     ];
     for (const [command, usage] of usages) {
