@@ -4,7 +4,7 @@
  * the notifier changed from inside its own callback, a non-blockable invalidation that sleeps —
  * and the reference driver clean in the same scenarios (bound 2, exhausted).
  */
-import { type ExploreResult, explore, type Scenario } from '@hmmsim/explorer';
+import { explore, type Scenario } from '@hmmsim/explorer';
 import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   cpuWrite,
@@ -24,8 +24,6 @@ import {
   mmuNotifierRegister,
 } from '@hmmsim/mmu-notifier';
 import { describe, expect, it } from 'vitest';
-import { findEntry } from '../src/catalog.ts';
-import type { GuideEntry } from '../src/catalog-types.ts';
 import { exploreBounded, GUIDE_BOUND, minimalViolation } from '../src/harness/check.ts';
 import type { GuideState } from '../src/harness/scenario.ts';
 import { GUIDE_BASE, GUIDE_NPAGES } from '../src/harness/world.ts';
@@ -33,34 +31,7 @@ import { ReadBeginUnderLockDriver } from '../src/pitfalls/read-begin-under-lock.
 import { Dmirror } from '../src/pitfalls/reference.ts';
 import { RemoveUnderLockDriver } from '../src/pitfalls/remove-under-lock.ts';
 import { pitfallScenario } from '../src/pitfalls/scenarios.ts';
-
-function entry(id: string): GuideEntry {
-  const e = findEntry(id);
-  if (e === undefined) throw new Error(`no catalogue entry ${id}`);
-  return e;
-}
-
-async function exploreOnly(id: string): Promise<ExploreResult> {
-  const [s, ...rest] = entry(id).scenarios(undefined);
-  expect(rest).toHaveLength(0);
-  return exploreBounded(s!);
-}
-
-function rows(r: ExploreResult): string[] {
-  return (r.trace?.events ?? []).map((e) => `${e.taskName}: ${e.kind} ${e.label}`);
-}
-
-function expectInOrder(all: readonly string[], patterns: readonly RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const i = all.findIndex((row, k) => k >= at && p.test(row));
-    expect(
-      i,
-      `no row matching ${p} after row ${at}:\n${all.slice(at).join('\n')}`,
-    ).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
+import { entry, expectInOrder, exploreOnly, rows } from './helpers.ts';
 
 describe('pitfall-read-begin-under-lock', () => {
   it('a deadlock between the fault path and an invalidation of the same window', async () => {

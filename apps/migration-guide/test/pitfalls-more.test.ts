@@ -5,7 +5,7 @@
  * the programming (the stall measured) — plus the v5.7 reference, clean at bound 2. The retry
  * loop without a deadline is in pitfalls-storm.test.ts.
  */
-import { type ExploreResult, explore, type Scenario } from '@hmmsim/explorer';
+import { explore, type Scenario } from '@hmmsim/explorer';
 import { createHmmRange, hmmRangeFault } from '@hmmsim/hmm-range/v5.7';
 import {
   createScheduler,
@@ -34,8 +34,6 @@ import {
   mmuIntervalReadBegin,
 } from '@hmmsim/mmu-notifier';
 import { describe, expect, it } from 'vitest';
-import { findEntry } from '../src/catalog.ts';
-import type { GuideEntry } from '../src/catalog-types.ts';
 import { exploreBounded, minimalViolation } from '../src/harness/check.ts';
 import type { GuideState } from '../src/harness/scenario.ts';
 import { createGuideWorld, GUIDE_BASE, GUIDE_NPAGES } from '../src/harness/world.ts';
@@ -43,34 +41,7 @@ import { MmapSemAcrossProgramDriver } from '../src/pitfalls/mmap-sem-across-prog
 import { NoDevPrivateOwnerDriver } from '../src/pitfalls/no-dev-private-owner.ts';
 import { Dmirror, type DmirrorOptions } from '../src/pitfalls/reference.ts';
 import { STORM_NS_PER_STEP } from '../src/pitfalls/scenarios.ts';
-
-function entry(id: string): GuideEntry {
-  const e = findEntry(id);
-  if (e === undefined) throw new Error(`no catalogue entry ${id}`);
-  return e;
-}
-
-async function exploreOnly(id: string): Promise<ExploreResult> {
-  const [s, ...rest] = entry(id).scenarios(undefined);
-  expect(rest).toHaveLength(0);
-  return exploreBounded(s!);
-}
-
-function rows(r: ExploreResult): string[] {
-  return (r.trace?.events ?? []).map((e) => `${e.taskName}: ${e.kind} ${e.label}`);
-}
-
-function expectInOrder(all: readonly string[], patterns: readonly RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const i = all.findIndex((row, k) => k >= at && p.test(row));
-    expect(
-      i,
-      `no row matching ${p} after row ${at}:\n${all.slice(at).join('\n')}`,
-    ).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
+import { entry, expectInOrder, exploreOnly, rows } from './helpers.ts';
 
 describe('pitfall-v57-return-check', () => {
   it('every success is read as "again": a livelock with no invalidation at all', async () => {

@@ -3,25 +3,12 @@
  * goes on while the device keeps retrying — the explorer's step limit for the broken driver, and
  * the fixed one clean at bound 2, giving up with -EBUSY at its deadline in part of the schedules.
  */
-import { type ExploreResult, explore, type Scenario } from '@hmmsim/explorer';
+import { explore, type Scenario } from '@hmmsim/explorer';
 import { EBUSY } from '@hmmsim/kernel';
 import { describe, expect, it } from 'vitest';
-import { findEntry } from '../src/catalog.ts';
-import type { GuideEntry } from '../src/catalog-types.ts';
-import { exploreBounded, GUIDE_BOUND, minimalViolation } from '../src/harness/check.ts';
+import { GUIDE_BOUND, minimalViolation } from '../src/harness/check.ts';
 import type { GuideState } from '../src/harness/scenario.ts';
-
-function entry(id: string): GuideEntry {
-  const e = findEntry(id);
-  if (e === undefined) throw new Error(`no catalogue entry ${id}`);
-  return e;
-}
-
-async function exploreOnly(id: string): Promise<ExploreResult> {
-  const [s, ...rest] = entry(id).scenarios(undefined);
-  expect(rest).toHaveLength(0);
-  return exploreBounded(s!);
-}
+import { entry, exploreOnly } from './helpers.ts';
 
 describe('pitfall-unbounded-retry', () => {
   it('under a stream of invalidations the loop never ends: still retrying long after 1000 ms', async () => {

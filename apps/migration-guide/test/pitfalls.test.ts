@@ -7,12 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExploreResult } from '@hmmsim/explorer';
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { createMachine, createMm } from '@hmmsim/mm';
 import { describe, expect, it } from 'vitest';
-import { findEntry } from '../src/catalog.ts';
-import type { GuideEntry } from '../src/catalog-types.ts';
 import { exploreBounded, minimalViolation } from '../src/harness/check.ts';
 import { GUIDE_BASE, GUIDE_NPAGES } from '../src/harness/world.ts';
 import { ENTRIES } from '../src/pitfalls/catalog.ts';
@@ -20,38 +17,15 @@ import { Dmirror } from '../src/pitfalls/reference.ts';
 import { oomReapRange, pitfallScenario } from '../src/pitfalls/scenarios.ts';
 import { extractRegion, lineDiff } from '../src/snippets/regions.ts';
 import { GUIDE_ROOT } from '../src/snippets/render.ts';
+import { entry, expectInOrder, exploreOnly, rows } from './helpers.ts';
 
 /** The entry `id` (the test fails if it is missing). */
-function entry(id: string): GuideEntry {
-  const e = findEntry(id);
-  if (e === undefined) throw new Error(`no catalogue entry ${id}`);
-  return e;
-}
 
 /** Explore the entry's only scenario at bound 2. */
-async function exploreOnly(id: string): Promise<ExploreResult> {
-  const [s, ...rest] = entry(id).scenarios(undefined);
-  expect(rest).toHaveLength(0);
-  return exploreBounded(s!);
-}
 
 /** The minimal trace as 'task: kind label' rows. */
-function rows(r: ExploreResult): string[] {
-  return (r.trace?.events ?? []).map((e) => `${e.taskName}: ${e.kind} ${e.label}`);
-}
 
 /** Each pattern matches a row, in this order (other rows may come between). */
-function expectInOrder(all: readonly string[], patterns: readonly RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const i = all.findIndex((row, k) => k >= at && p.test(row));
-    expect(
-      i,
-      `no row matching ${p} after row ${at}:\n${all.slice(at).join('\n')}`,
-    ).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
 
 describe('the reference driver (pitfall-reference)', () => {
   for (const s of entry('pitfall-reference').scenarios(undefined)) {

@@ -7,17 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { findEntry, type GuideImpl, minimalTrace, runEntry } from '../src/index.ts';
 import { svmViolationsOf } from '../src/svm/catalog.ts';
+import { expectRowsInOrder } from './helpers.ts';
 
 /** Rows of `text` matching each pattern, in this order. */
-function expectRowsInOrder(text: string, patterns: readonly RegExp[]): void {
-  const rows = text.split('\n');
-  let at = 0;
-  for (const p of patterns) {
-    const i = rows.findIndex((r, k) => k >= at && p.test(r));
-    expect(i, `trace row ${p} after row ${at}`).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
 
 describe('svm-v5.4-early-unlock: mmap_sem dropped before the GPU is programmed', () => {
   for (const impl of ['legacy', 'shim'] as const satisfies readonly GuideImpl[]) {

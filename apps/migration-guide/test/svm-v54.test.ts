@@ -31,6 +31,7 @@ import {
 import { SVM_CHECK_NAMES, svmScenarios, svmViolationsOf } from '../src/svm/catalog.ts';
 import { nouveauDmemMigrateVma, vramViolations } from '../src/svm/gpu.ts';
 import { NOUVEAU_SVM_PFN_FLAGS, NOUVEAU_SVM_PFN_VALUES, SvmmV54 } from '../src/svm/v54.ts';
+import { expectRowsInOrder } from './helpers.ts';
 
 /** Each implementation's run of svm-v5.4, explored once and shared by the tests below. */
 const runs = new Map<GuideImpl, Promise<EntryRun>>();
@@ -44,15 +45,6 @@ function svmV54(impl: GuideImpl): Promise<EntryRun> {
 }
 
 /** Rows of `text` matching each pattern, in this order (throws naming the first one missing). */
-function expectRowsInOrder(text: string, patterns: readonly RegExp[]): void {
-  const rows = text.split('\n');
-  let at = 0;
-  for (const p of patterns) {
-    const i = rows.findIndex((r, k) => k >= at && p.test(r));
-    expect(i, `trace row ${p} after row ${at}`).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
 
 describe('svm-v5.4: the v5.4 SVM driver (mmap_sem held until the GPU is programmed)', () => {
   for (const impl of ['legacy', 'shim'] as const satisfies readonly GuideImpl[]) {

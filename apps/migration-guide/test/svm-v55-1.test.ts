@@ -3,7 +3,6 @@ import { mmuNotifierSynchronize } from '@hmmsim/mmu-notifier';
 import { describe, expect, it } from 'vitest';
 import {
   createGuideWorld,
-  type EntryRun,
   findEntry,
   GUIDE_BASE,
   GUIDE_NPAGES,
@@ -11,33 +10,13 @@ import {
   minimalTrace,
   runEntry,
 } from '../src/index.ts';
-import { SVM_CHECK_NAMES, svmViolationsOf } from '../src/svm/catalog.ts';
+import { svmViolationsOf } from '../src/svm/catalog.ts';
 import { SvmmV551 } from '../src/svm/v55-1-notifier.ts';
+import { expectChecks, expectRowsInOrder } from './helpers.ts';
 
 /** Rows of `text` matching each pattern, in this order. */
-function expectRowsInOrder(text: string, patterns: readonly RegExp[]): void {
-  const rows = text.split('\n');
-  let at = 0;
-  for (const p of patterns) {
-    const i = rows.findIndex((r, k) => k >= at && p.test(r));
-    expect(i, `trace row ${p} after row ${at}`).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
 
 /** Every check of `r` is a violation exactly when `want` names it, and clean + exhausted otherwise. */
-function expectChecks(r: EntryRun, id: string, want: readonly string[]): void {
-  expect(r.runs.map((x) => x.scenario)).toEqual(SVM_CHECK_NAMES.map((c) => `guide-${id}-${c}`));
-  for (const run of r.runs) {
-    const check = run.scenario.replace(`guide-${id}-`, '');
-    if (want.includes(check)) expect(run.result.violation, run.scenario).toBeDefined();
-    else {
-      expect(run.result.violation?.message, run.scenario).toBeUndefined();
-      expect(run.result.exhausted, run.scenario).toBe(true);
-    }
-  }
-  expect(r.asExpected).toBe(true);
-}
 
 describe('port step 1: svm-v5.5-1-notifier', () => {
   for (const impl of ['legacy', 'shim'] as const satisfies readonly GuideImpl[]) {

@@ -10,7 +10,6 @@ import { mmput } from '@hmmsim/mm';
 import { describe, expect, it } from 'vitest';
 import {
   createGuideWorld,
-  type EntryRun,
   exploreBounded,
   findEntry,
   GUIDE_BASE,
@@ -19,36 +18,15 @@ import {
   minimalTrace,
   runEntry,
 } from '../src/index.ts';
-import { SVM_CHECK_NAMES } from '../src/svm/catalog.ts';
 import { nouveauDmemMigrateVma, vramViolations } from '../src/svm/gpu.ts';
 import { SvmmV551 } from '../src/svm/v55-1-notifier.ts';
 import { SvmmV552 } from '../src/svm/v55-2-interval.ts';
 import { SvmmV55 } from '../src/svm/v55-3-lifetime.ts';
+import { expectChecks, expectRowsInOrder } from './helpers.ts';
 
 /** Rows of `text` matching each pattern, in this order. */
-function expectRowsInOrder(text: string, patterns: readonly RegExp[]): void {
-  const rows = text.split('\n');
-  let at = 0;
-  for (const p of patterns) {
-    const i = rows.findIndex((r, k) => k >= at && p.test(r));
-    expect(i, `trace row ${p} after row ${at}`).toBeGreaterThanOrEqual(0);
-    at = i + 1;
-  }
-}
 
 /** Every check of `r` is a violation exactly when `want` names it, and clean + exhausted otherwise. */
-function expectChecks(r: EntryRun, id: string, want: readonly string[]): void {
-  expect(r.runs.map((x) => x.scenario)).toEqual(SVM_CHECK_NAMES.map((c) => `guide-${id}-${c}`));
-  for (const run of r.runs) {
-    const check = run.scenario.replace(`guide-${id}-`, '');
-    if (want.includes(check)) expect(run.result.violation, run.scenario).toBeDefined();
-    else {
-      expect(run.result.violation?.message, run.scenario).toBeUndefined();
-      expect(run.result.exhausted, run.scenario).toBe(true);
-    }
-  }
-  expect(r.asExpected).toBe(true);
-}
 
 describe('port step 2: svm-v5.5-2-interval', () => {
   it('clean and exhausted under the six invalidation checks; the exit check finds the fault path using an mm with no users', async () => {
