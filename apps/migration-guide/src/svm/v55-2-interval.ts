@@ -118,7 +118,11 @@ export class SvmmV552 implements GuideDriver {
     this.limit = start + npages * PAGE_SIZE;
     this.mutex = new Mutex(owner.machine.sched, 'svmm.mutex');
     this.notifier = new SvmmNotifier(this, this.notifierOps());
+    // #region mni-ops
+    // The per-fault notifiers' callbacks. `userLock` is hmmsim's, not the kernel's: it names the
+    // lock read_retry and set_seq must be called under, so the model can check that they are.
     this.mniOps = Object.freeze({ invalidate: nouveauSvmRangeInvalidate, userLock: this.mutex });
+    // #endregion mni-ops
   }
 
   /** The mm-wide notifier's callbacks (step 1's; v5.9 adds a filter). */
@@ -148,6 +152,7 @@ export class SvmmV552 implements GuideDriver {
   }
 }
 
+// #region svmm-mm
 /** The mm the svmm mirrors (pinned by the notifier's registration, not kept alive by it). */
 function svmmMm(svmm: SvmmV552): MmStruct {
   const mm = svmm.notifier.mm;
@@ -156,6 +161,7 @@ function svmmMm(svmm: SvmmV552): MmStruct {
   }
   return mm;
 }
+// #endregion svmm-mm
 
 // #region init
 /**
@@ -179,6 +185,7 @@ export async function nouveauSvmmFini(svmm: SvmmV552): Promise<void> {
 }
 // #endregion init
 
+// #region svm-notifier
 /**
  * A temporary notifier over one fault window (container_of gives the svmm back).
  * Mirrors nouveau_svm.c:struct svm_notifier (20fef4ef84bf).
@@ -188,6 +195,7 @@ export class SvmNotifier extends MmuIntervalNotifier {
     super();
   }
 }
+// #endregion svm-notifier
 
 // #region range-invalidate
 /**

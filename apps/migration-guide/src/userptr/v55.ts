@@ -264,7 +264,7 @@ function traceDone(bo: AmdgpuBo, what: string): void {
  * the sequence get_user_pages used, read the pages out of the range into `pages` and return
  * true; else false (look them up again). The range is forgotten either way.
  * Mirrors drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c:amdgpu_ttm_tt_get_user_pages_done() (v5.5),
- * corrected (FIXMEs 1 and 2).
+ * corrected (FIXMEs 1, 2 and 3).
  */
 export function amdgpuTtmTtGetUserPagesDone(bo: AmdgpuBo, pages: Float64Array): boolean {
   const range = bo.range;
