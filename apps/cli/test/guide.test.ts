@@ -18,6 +18,7 @@ import {
 import type { Invalidation } from 'hmmsim-migration-guide';
 import {
   GUIDE_BASE,
+  GUIDE_BOUND,
   GUIDE_ENTRIES,
   GUIDE_NPAGES,
   type GuideEntry,
@@ -27,6 +28,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   closeMatches,
   firstHeading,
+  GUIDE_DEFAULT_BOUND,
   GUIDE_EXIT_OK,
   GUIDE_EXIT_USAGE,
   GUIDE_EXIT_VIOLATION,
@@ -444,5 +446,11 @@ describe('hmmsim guide as a process', () => {
     );
     expect(r.status).toBe(GUIDE_EXIT_USAGE);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('hmmsim guide without the guide package', () => {
+  it("defaults to the guide's own bound (the CLI loads the guide lazily, so it keeps a copy)", () => {
+    expect(GUIDE_DEFAULT_BOUND).toBe(GUIDE_BOUND);
   });
 });

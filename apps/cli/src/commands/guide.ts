@@ -16,16 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { CAC } from 'cac';
-import {
-  type EntryRun,
-  expectationOf,
-  formatEntryRun,
-  GUIDE_BOUND,
-  GUIDE_ENTRIES,
-  type GuideEntry,
-  type GuideImpl,
-  runEntry,
-} from 'hmmsim-migration-guide';
+import type { EntryRun, GuideEntry, GuideImpl } from 'hmmsim-migration-guide';
 import {
   checkKnownOptions,
   type Lines,
@@ -35,6 +26,38 @@ import {
   usageErrorLine,
 } from '../usage.ts';
 import { rawOptionValue } from './explore.ts';
+
+/** The guide's default preemption bound (hmmsim-migration-guide's GUIDE_BOUND; a test keeps them equal). */
+export const GUIDE_DEFAULT_BOUND = 2;
+
+/** hmmsim-migration-guide, loaded on first use. */
+type GuideLib = typeof import('hmmsim-migration-guide');
+let loadedGuide: GuideLib | undefined;
+
+/**
+ * Load hmmsim-migration-guide. It ships with the repository (apps/migration-guide, with its
+ * chapters), not with a published CLI, so a missing package is a usage error that says where the
+ * guide lives; any other load failure is rethrown.
+ */
+async function loadGuide(): Promise<GuideLib> {
+  if (loadedGuide !== undefined) return loadedGuide;
+  try {
+    loadedGuide = await import('hmmsim-migration-guide');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new UsageError(
+      'the migration guide is not installed here: it ships with the hmmsim repository (apps/migration-guide); run `pnpm hmmsim guide` from a clone',
+    );
+  }
+  return loadedGuide;
+}
+
+/** The loaded guide library (runGuideCommand loads it before anything needs it). */
+function guide(): GuideLib {
+  if (loadedGuide === undefined) throw new Error('hmmsim guide: the guide library is not loaded');
+  return loadedGuide;
+}
 
 /** Exit codes of the command. */
 export const GUIDE_EXIT_OK = 0;
@@ -91,7 +114,7 @@ export const GUIDE_USAGE = [
   '               behaved as the guide says',
   "  --impl NAME  legacy or shim (default: the entry's first): the hmm_mirror implementation a",
   '               v5.4 driver runs on; drivers on mmu_interval_notifier itself take no --impl',
-  `  --bound N    preemption bound of the search, an integer >= 0 (default ${GUIDE_BOUND}, the bound`,
+  `  --bound N    preemption bound of the search, an integer >= 0 (default ${GUIDE_DEFAULT_BOUND}, the bound`,
   "               the guide's claims are made at; a bound past a scenario's steps searches all)",
   '  -h, --help   this text',
   '',
@@ -127,7 +150,7 @@ function single(options: Readonly<Record<string, unknown>>, name: string): unkno
 /** --bound: a decimal integer in [0, GUIDE_MAX_BOUND], judged on the text as typed when known. */
 function parseBound(input: GuideCommandInput): number {
   const b = single(input.options, 'bound');
-  if (b === undefined) return GUIDE_BOUND;
+  if (b === undefined) return GUIDE_DEFAULT_BOUND;
   const raw = input.rawArgs === undefined ? undefined : rawOptionValue(input.rawArgs, 'bound');
   const text = raw ?? String(b);
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
@@ -318,7 +341,7 @@ function runSummary(r: EntryRun): string {
 function allLine(r: EntryRun, iw: number): string {
   const e = r.entry;
   const name = `${e.id}${r.impl === undefined ? '' : ` --impl ${r.impl}`}`;
-  const want = expectationOf(e, r.impl) === 'violation' ? 'a violation' : 'clean';
+  const want = guide().expectationOf(e, r.impl) === 'violation' ? 'a violation' : 'clean';
   const fix = r.fixed === undefined ? '' : `; fix ${r.fixed.entry.id}: ${runSummary(r.fixed)}`;
   return `${r.asExpected ? 'ok    ' : 'NOT OK'}  ${name.padEnd(iw)}  ${e.kind.padEnd(7)}  ${runSummary(r)}${fix} (expected ${want}${r.fixed ? ', fix clean' : ''})`;
 }
@@ -340,7 +363,11 @@ async function runAll(cat: GuideCatalogue, bound: number, io: GuideIo): Promise<
   let ok = 0;
   for (const { e, impl } of jobs) {
     try {
-      const r = await runEntry(e, { bound, lookup, ...(impl === undefined ? {} : { impl }) });
+      const r = await guide().runEntry(e, {
+        bound,
+        lookup,
+        ...(impl === undefined ? {} : { impl }),
+      });
       io.out(allLine(r, iw));
       if (r.asExpected) ok++;
     } catch (error) {
@@ -380,7 +407,7 @@ async function runOne(
   }
   let r: EntryRun;
   try {
-    r = await runEntry(entry, {
+    r = await guide().runEntry(entry, {
       bound: a.bound,
       lookup: (id) => cat.entries.find((e) => e.id === id),
       ...(a.impl === undefined ? {} : { impl: a.impl }),
@@ -392,7 +419,7 @@ async function runOne(
   io.out(
     `hmmsim guide run ${entry.id}: every schedule with at most ${a.bound} preemption${a.bound === 1 ? '' : 's'} (bounded DFS)`,
   );
-  for (const line of formatEntryRun(r)) io.out(line);
+  for (const line of guide().formatEntryRun(r)) io.out(line);
   return anyViolation(r) ? GUIDE_EXIT_VIOLATION : GUIDE_EXIT_OK;
 }
 
@@ -404,10 +431,12 @@ async function runOne(
 export async function runGuideCommand(
   input: GuideCommandInput,
   io: GuideIo,
-  catalogue: GuideCatalogue = defaultCatalogue(),
+  catalogue?: GuideCatalogue,
 ): Promise<number> {
   try {
     const a = parseArgs(input);
+    await loadGuide();
+    catalogue ??= defaultCatalogue();
     if (a.action === 'list') {
       listGuide(catalogue, io);
       return GUIDE_EXIT_OK;
@@ -427,9 +456,9 @@ export function guideChaptersDir(): string {
   return join(dirname(dirname(index)), 'guide');
 }
 
-/** hmmsim-migration-guide's catalogue and chapters. */
+/** hmmsim-migration-guide's catalogue and chapters (the guide must be loaded). */
 export function defaultCatalogue(): GuideCatalogue {
-  return { entries: GUIDE_ENTRIES, chaptersDir: guideChaptersDir() };
+  return { entries: guide().GUIDE_ENTRIES, chaptersDir: guideChaptersDir() };
 }
 
 /** Lines to `lines` (default the process's stdout/stderr). */
