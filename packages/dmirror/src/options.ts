@@ -48,8 +48,8 @@ export type DmirrorHmmVersion = DmirrorIntervalHmmVersion | HmmFlagsVersion;
  * What a fault pass does with a read-only device-private page of the caller's own device when a
  * write is requested (after fork): 'report' returns it valid without WRITE, so the commit fails
  * with -EFAULT (mm/hmm.c: owned device-private entries are never faulted — the only behaviour of
- * the native build); 'fault' faults it back to system memory and breaks COW (the conformance
- * spec's §2.15 variant, which only the hmm_mirror builds' emulation of the owner check can give).
+ * the native build); 'fault' faults it back to system memory and breaks COW (a
+ * model-only variant, which only the hmm_mirror builds' emulation of the owner check can give).
  * Mirrors: model-only switch.
  */
 export type OwnReadOnlyWrite = 'report' | 'fault';

@@ -15,9 +15,9 @@
  *
  * Invariant, checked after every step (so in particular after every invalidation's
  * end): no device entry maps a page the CPU does not map at that address, and none is writable
- * where the CPU entry is not (spec invariants 1–4; 3 and 4 hold by construction of the drivers).
+ * where the CPU entry is not (invariants 1–4 of docs/kernel/invariants.md; 3 and 4 hold by construction of the drivers).
  *
- * Mirrors: model-only (spec hmm.md §10 and README race R1).
+ * Mirrors: model-only (race R1 of docs/kernel/races.md).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import {
@@ -296,7 +296,7 @@ const ACCEPTABLE_FAULT: ReadonlySet<number> = new Set([0, -EFAULT, -EPERM, -EBUS
 /**
  * The race scenario for one operation and one implementation (`opts` vary the legacy driver; the
  * name then ends in '-hold-mmap-sem').
- * Mirrors: model-only (spec hmm.md §10).
+ * Mirrors: model-only (race R1, docs/kernel/races.md).
  */
 export function raceScenario(
   op: RaceOp,

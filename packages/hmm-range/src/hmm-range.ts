@@ -226,7 +226,7 @@ export const HMM_VERSIONS: readonly HmmVersion[] = Object.freeze([
 ]);
 
 /**
- * Individual behaviours of the 2019 code (spec hmm.md §7). `true` reproduces the kernel's
+ * Individual behaviours of the 2019 code (the quirks in docs/kernel/generations.md). `true` reproduces the kernel's
  * behaviour, `false` gives the later fixed behaviour. Q1 and Q8 only exist in the v5.4 loop.
  * Q6/Q7 (hugetlbfs), Q9 (by design of the encoding) and Q11 (hmm-mirror) are not switches here.
  */

@@ -1,5 +1,5 @@
 /**
- * Invariants 16–20 of the spec (README "Pages and migration"), and the model's invariant 21
+ * Invariants 16–20 (docs/kernel/invariants.md, "Pages and migration"), and the model's invariant 21
  * (no page locked with no migration in flight), as exported checks. Each `check…`
  * returns a list of violations (empty = fine); assertMigrateInvariants() runs them all and throws
  * KernelBugError. "Quiescent" checks hold only when no migration is in flight (after a test, at

@@ -5,7 +5,7 @@
  * checks the mm's machine invariants and migration invariants 18–20; the end checks that no write
  * was lost and that no page leaked or was freed twice (invariants 16 and 19).
  *
- * Mirrors: model-only (spec migrate.md §4.8 ordering and §6 invariants).
+ * Mirrors: model-only (migrate_vma's setup/pages/finalize ordering and invariants 16–20 of docs/kernel/invariants.md).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import { KernelBugError, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';

@@ -1,5 +1,5 @@
 /**
- * Exported checks of invariants 6–15 of the spec (../shared/spec/README.md, "Sequence protocol"
+ * Exported checks of invariants 6–15 (docs/kernel/invariants.md, "The sequence protocol"
  * and "Locking and lifetime"). Two kinds:
  * - state checks, on a container / mm at one instant (usable at every explorer step);
  * - history checks, on the events recorded by an MmuNotifierLog (usable during or after a run;
@@ -288,7 +288,7 @@ export function checkCallbacksInWindow(events: readonly MmuNotifierLogEvent[]): 
  * returned after read_begin did (soundness: catches a driver that forgets set_seq), true only
  * if some set_seq(N, v != s) ran after read_begin observed the seq (precision), and once true
  * stays true. Also: read_begin never returns while the seq it returns is the current one.
- * Mirrors: model-only (the argument of spec §5.3 "Why it works").
+ * Mirrors: model-only (why the sequence protocol is race-free, docs/kernel/invariants.md).
  */
 export function checkReadRetry(events: readonly MmuNotifierLogEvent[]): string[] {
   const errs: string[] = [];
@@ -416,7 +416,7 @@ export function checkRemoveAndDeferredInsert(events: readonly MmuNotifierLogEven
  * Invariant 11 (history): every start that returned 0 gets exactly one end, a failed one none;
  * every hlist subscriber whose own start returned 0 and that implements end gets its end for
  * that range (violated by R3 in 'v5.4' mode).
- * Mirrors: model-only (spec §2.2).
+ * Mirrors: model-only (docs/kernel/invariants.md).
  */
 export function checkStartEndPairing(
   events: readonly MmuNotifierLogEvent[],

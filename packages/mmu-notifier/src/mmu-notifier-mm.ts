@@ -1,7 +1,7 @@
 /**
  * The per-mm notifier container (`struct mmu_notifier_mm`, v5.5 names) and the dispatcher that
  * the core mm calls through its hook slot: it implements `MmuNotifierHooks` and fans every hook
- * out to the interval tree first and to the hlist (legacy) subscribers second (spec §5.7).
+ * out to the interval tree first and to the hlist (legacy) subscribers second (as mm/mmu_notifier.c does).
  *
  * Mirrors mm/mmu_notifier.c: struct mmu_notifier_mm, __mmu_notifier_invalidate_range_start(),
  * __mmu_notifier_invalidate_range_end(), mn_hlist_*(), __mmu_notifier_release(),

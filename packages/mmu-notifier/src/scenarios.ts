@@ -6,7 +6,7 @@
  * that forgets mmu_interval_set_seq is caught. Also: legacy unregister waits for a callback in
  * flight. Every scenario checks the state invariants at each step and the history at the end.
  *
- * Mirrors: model-only (the usage rules of spec §5.6 and the guarantees of §4.1, §5.3, §5.4).
+ * Mirrors: model-only (the usage rules and guarantees of the sequence protocol, docs/kernel/invariants.md).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import {
@@ -95,7 +95,7 @@ export function cpuPfnAt(mm: MmStruct, addr: number): number | null {
 }
 
 /**
- * A mirroring device that follows the spec §5.6 collision-retry pattern (or, with
+ * A mirroring device that follows the collision-retry pattern (docs/kernel/invariants.md) (or, with
  * `forgetSetSeq`, gets it wrong): a device page table, a user lock, an interval notifier.
  * Mirrors: model-only (the shape of nouveau/amdgpu after the v5.5 conversion).
  */
@@ -261,7 +261,7 @@ export interface InsertState extends World {
  * CPU0 invalidates `[BASE, BASE + 2 pages)` hitting A; CPU1 inserts B inside that range and
  * read_begins it. B must not be called in the window it was inserted in, it is linked when the
  * window ends (before any waiter wakes), and its read_begin does not return inside that window.
- * Mirrors: model-only (spec §5.4 deferred insert).
+ * Mirrors: model-only (the deferred insert of mm/mmu_notifier.c).
  */
 export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineScenario<InsertState>({
   name: 'mmu-interval-insert-deferred',
@@ -451,7 +451,7 @@ function mirrorStep(s: MirrorState): void {
 /**
  * CPU0 munmaps a page while CPU1's driver faults it in with the collision-retry pattern. The
  * device never maps a page the CPU does not map at that address, at any step.
- * Mirrors: model-only (spec §5.6 driver pattern).
+ * Mirrors: model-only (the driver pattern: read_begin, snapshot, lock, read_retry).
  */
 export const collisionRetryNeverStale: Scenario<MirrorState> = defineScenario<MirrorState>({
   name: 'mmu-interval-collision-retry',

@@ -1,5 +1,5 @@
 /**
- * The conformance suite: the eleven shared scenarios of the dmirror spec, in the order the
+ * The conformance suite: the eleven scenarios of the kernel's HMM selftests, in the order the
  * kernel's hmm-tests.c defines them.
  *
  * Mirrors tools/testing/selftests/mm/hmm-tests.c (the TEST_F order of the shared subset).

@@ -1,6 +1,6 @@
 /**
- * What one conformance scenario is: the kernel test's name and fixture, the catalogue id of the
- * spec, and its body; and the context the runner gives it (implementation, seed, loop options,
+ * What one conformance scenario is: the kernel test's name and fixture, its catalogue id, and its
+ * body; and the context the runner gives it (implementation, seed, loop options,
  * a sink for TAP diagnostics).
  *
  * Mirrors tools/testing/selftests/kselftest_harness.h: TEST_F() and its metadata.
@@ -34,7 +34,7 @@ export interface SelftestCase {
   readonly name: string;
   /** The kernel fixture: 'hmm' (one device) or 'hmm2' (devices 0 and 1). */
   readonly fixture: 'hmm' | 'hmm2';
-  /** The spec's catalogue id ('T04'). */
+  /** The selftest catalogue id ('T04'). */
   readonly id: string;
   /** Runs setup, body and teardown; throws SelftestFailure on a failed check. */
   run(ctx: SelftestContext): Promise<void>;

@@ -1,6 +1,6 @@
 /**
  * A simulated device page table: one entry per page of the mirrored range, in typed arrays
- * (pfn, and a flags byte with VALID/WRITE), plus the checks of spec invariants 1–2 against the
+ * (pfn, and a flags byte with VALID/WRITE), plus the checks of invariants 1–2 (docs/kernel/invariants.md) against the
  * CPU page table of the mirrored mm (read without side effects: no accessed bits are set).
  *
  * Mirrors: model-only (the GPU page table nouveau programs with its PFNMAP method / amdgpu's
@@ -189,9 +189,9 @@ export interface DeviceMirrorViolation {
 }
 
 /**
- * Spec invariants 1–2 for one device: every device entry maps the page the CPU maps at that
+ * Invariants 1–2 (docs/kernel/invariants.md) for one device: every device entry maps the page the CPU maps at that
  * address, and is writable only where the CPU entry is. Returns the broken entries.
- * Mirrors: model-only (hmmsim spec invariants 1 and 2).
+ * Mirrors: model-only (hmmsim invariants 1 and 2, docs/kernel/invariants.md).
  */
 export function deviceMirrorViolations(
   dev: DevicePageTable,

@@ -11,7 +11,7 @@
  *           entries of the range ∩ the notifier; unlock; true
  *
  * Mirrors drivers/gpu/drm/nouveau/nouveau_svm.c after 20fef4ef84bf (v5.5) with the device update
- * done in the interval callback (spec mmu-notifier.md §5.6), and mm/mmu_notifier.c's usage rules.
+ * done in the interval callback (the collision-retry pattern of docs/kernel/invariants.md, "The sequence protocol"), and mm/mmu_notifier.c's usage rules.
  */
 import { type HmmFlagsVersion, type HmmRange, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
