@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -44,7 +44,31 @@ export default defineConfig({
         })
         .map((dir) => ({
           extends: true as const,
-          test: { name: projectName(dir), root: abs(dir), include: ['test/**/*.test.ts'] },
+          test: {
+            name: projectName(dir),
+            root: abs(dir),
+            include: ['test/**/*.test.ts'],
+            exclude: ['test/browser/**', '**/node_modules/**'],
+          },
+        })),
+      // Browser tests (test/browser/*.test.ts) drive Chromium against a build made once by the
+      // folder's test/browser/global-setup.ts; one file at a time, so the figures they print are
+      // not measured against a second browser.
+      ...dirs
+        .filter((dir) =>
+          existsSync(new URL(`./${dir}/test/browser/global-setup.ts`, import.meta.url)),
+        )
+        .map((dir) => ({
+          extends: true as const,
+          test: {
+            name: `${projectName(dir)}:browser`,
+            root: abs(dir),
+            include: ['test/browser/**/*.test.ts'],
+            globalSetup: ['test/browser/global-setup.ts'],
+            fileParallelism: false,
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
         })),
     ],
   },
