@@ -170,6 +170,29 @@ export default defineConfig({
     search: {
       provider: 'local',
       options: {
+        // Kernel names are indexed whole and by part, and a query is split on white space and
+        // punctuation other than '_': `set_seq` finds the pages that say set_seq (the default
+        // splits it into "set" or "seq", which match most pages), `seq` still finds
+        // mmu_interval_set_seq(). VitePress sends these functions to the browser as their source
+        // text, so they must not refer to anything outside themselves.
+        miniSearch: {
+          searchOptions: {
+            tokenize: (text: string): string[] =>
+              text.split(/[^\p{L}\p{N}_]+/u).filter((word) => word !== ''),
+          },
+          options: {
+            tokenize: (text: string): string[] => {
+              const tokens: string[] = [];
+              for (const word of text.split(/[^\p{L}\p{N}_]+/u)) {
+                if (word === '') continue;
+                tokens.push(word);
+                if (!word.includes('_')) continue;
+                for (const part of word.split('_')) if (part !== '') tokens.push(part);
+              }
+              return tokens;
+            },
+          },
+        },
         _render(src, env, md) {
           const highlight = md.options.highlight;
           md.options.highlight = null;
@@ -193,6 +216,9 @@ export default defineConfig({
       noExternal: [/^@hmmsim\//, 'hmmsim-migration-guide'],
       resolve: { conditions: [SOURCE_CONDITION], externalConditions: [SOURCE_CONDITION] },
     },
+    // Keep function and class names through minification: the guide's scenarios describe a
+    // pitfall by its driver class's name, and error messages name the class that threw.
+    esbuild: { keepNames: true },
     worker: { format: 'es' },
     build: { chunkSizeWarningLimit: 1500 },
     plugins: [siteDependenciesPlugin(), repositoryFilesPlugin()],

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 // The race viewer's core in Node: the catalogue, exploration with progress and cancel, replay
 // with the state after every step (the legacy race's stale mapping at the step CPU1 programs
 // the device), the link format, the worker protocol and the page's client, and bad input.
@@ -8,11 +11,7 @@ import { ViewerCancelledError, ViewerInputError } from '../src/viewer/core/error
 import { exploreView, VIEWER_BOUND } from '../src/viewer/core/explore.ts';
 import { handleViewerRequest } from '../src/viewer/core/handler.ts';
 import type { ViewerRequest, ViewerResponse } from '../src/viewer/core/protocol.ts';
-import {
-  pitfallDescription,
-  viewerCatalogue,
-  viewerScenario,
-} from '../src/viewer/core/registry.ts';
+import { viewerCatalogue, viewerScenario } from '../src/viewer/core/registry.ts';
 import { replayView } from '../src/viewer/core/replay.ts';
 import type { ReplayView, StepView } from '../src/viewer/core/types.ts';
 import { decodeViewerState, encodeViewerState, viewerLink } from '../src/viewer/core/url-state.ts';
@@ -70,15 +69,10 @@ describe('catalogue', () => {
     }
   });
 
-  it('describes pitfalls without the driver class name (a minifier renames it)', () => {
-    expect(
-      pitfallDescription(
-        'CPU0 munmaps, with sP (no deadline on the retry loop); CPU2 storms',
-        'no deadline on the retry loop',
-      ),
-    ).toBe('CPU0 munmaps, with the pitfall’s driver; CPU2 storms');
+  it('describes each pitfall as the guide does', () => {
     for (const p of viewerCatalogue().filter((s) => s.kind === 'pitfall')) {
-      expect(p.description, p.id).not.toMatch(/[A-Z]\w*Driver|Dmirror/);
+      const guide = viewerScenario(p.id, 'mistake').scenario;
+      expect(p.description, p.id).toBe(guide.description);
       expect(p.description, p.id).toMatch(/^CPU0 /);
     }
   });
@@ -586,5 +580,28 @@ describe('the words the page shows (colour is never the only signal)', () => {
     expect(positionText(r, r.steps[r.firstProblemStep!]!)).toMatch(
       /^Position \d+ of \d+ — scheduler step \d+$/,
     );
+  });
+});
+
+describe('links into the viewer from the repository Markdown', () => {
+  it('name a scenario and a driver the viewer has', () => {
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
+    const guide = join(repo, 'apps/migration-guide/guide');
+    const cat = viewerCatalogue();
+    const links: string[] = [];
+    for (const name of readdirSync(guide).filter((f) => f.endsWith('.md'))) {
+      const text = readFileSync(join(guide, name), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)\s]*site\/pages\/viewer\.md)(\?[^)#\s]*)?\)/g)) {
+        expect(m[2], `${name}: ${m[0]} opens the viewer without a state`).toBeDefined();
+        expect(decodeViewerState(m[2] ?? '', cat), `${name}: ${m[0]}`).toBeDefined();
+        links.push(`${name}${m[2]}`);
+      }
+    }
+    // Chapter 1 links the seed race; chapter 6 every pitfall in its table.
+    expect(links.filter((l) => l.startsWith('01-'))).toHaveLength(1);
+    const pitfalls = cat.filter((s) => s.kind === 'pitfall' && s.id.startsWith('pitfall-'));
+    for (const p of pitfalls) {
+      expect(links, p.id).toContain(`06-pitfalls.md?scenario=${p.id}&impl=mistake`);
+    }
   });
 });

@@ -181,6 +181,43 @@ describe('the built site', () => {
     expect(tab.problems, summarise(tab.problems)).toEqual([]);
   });
 
+  it('finds a kernel name with an underscore in the search box, and opens the result', async () => {
+    tab.problems.length = 0;
+    await loadPage(tab.page, siteUrl);
+    await tab.page.locator('.VPNavBarSearch button').first().click();
+    const input = tab.page.locator('#localsearch-input');
+    const results = tab.page.locator('#localsearch-list .result');
+    // "set" alone matches most pages; "set_seq" is one word, and only the pages naming it match.
+    await input.fill('set');
+    await expect.poll(() => results.count()).toBeGreaterThan(0);
+    const broad = await results.count();
+    await input.fill('set_seq');
+    await expect.poll(() => results.count()).toBeLessThan(broad);
+    expect(await results.count()).toBeGreaterThan(0);
+    const first = results.first();
+    await screenshot(tab.page, 'search-set-seq', false);
+    const before = tab.page.url();
+    await first.click();
+    await tab.page.waitForURL((u) => u.href !== before);
+    await tab.page.waitForLoadState('networkidle');
+    expect(await tab.page.locator('.vp-doc').textContent()).toMatch(/set_seq/);
+    expect(tab.problems, summarise(tab.problems)).toEqual([]);
+  });
+
+  it("opens the viewer from the guide's pitfalls table on that pitfall", async () => {
+    tab.problems.length = 0;
+    const chapter = htmlPages(dist).find((f) => /06-pitfalls\.html$/.test(f));
+    expect(chapter, 'the pitfalls chapter is built').toBeDefined();
+    await loadPage(tab.page, new URL(chapter!, siteUrl).href);
+    const link = tab.page.locator('a[href*="scenario=pitfall-forgot-set-seq"]').first();
+    await link.click();
+    await tab.page.waitForURL(/viewer\.html\?scenario=pitfall-forgot-set-seq&impl=mistake/);
+    await expect
+      .poll(() => tab.page.inputValue('select[name="scenario"]'), { timeout: 30_000 })
+      .toBe('pitfall-forgot-set-seq');
+    expect(tab.problems, summarise(tab.problems)).toEqual([]);
+  });
+
   it('answers an unknown URL with the site 404 page and no script error', async () => {
     tab.problems.length = 0;
     const res = await tab.page.goto(new URL('no-such-page-here', siteUrl).href);

@@ -126,22 +126,6 @@ function guideScenarioOf(entry: GuideEntry, shape: string): Scenario<unknown> | 
   return entry.scenarios(undefined).find((s) => s.name === name) as Scenario<unknown> | undefined;
 }
 
-/** `text` as a regular expression matching itself. */
-function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * A pitfall scenario's description without the driver's class name, which chapter 6 puts there
- * (`ForgotSetSeqDriver (title)`) and which a minifier renames in the browser bundle.
- */
-export function pitfallDescription(description: string, title: string): string {
-  return description.replace(
-    new RegExp(`[A-Za-z_$][\\w$]* \\(${literal(title)}\\)`),
-    'the pitfall’s driver',
-  );
-}
-
 /** The entry of one guide pitfall: its first scenario, and the same shape on the fixed driver. */
 function pitfallEntry(entry: GuideEntry): Entry | undefined {
   const first = entry.scenarios(undefined)[0] as Scenario<unknown> | undefined;
@@ -172,7 +156,7 @@ function pitfallEntry(entry: GuideEntry): Entry | undefined {
       id: entry.id,
       kind: 'pitfall',
       title: entry.title,
-      description: pitfallDescription(first.description, entry.title),
+      description: first.description,
       impls,
       file: entry.file,
     },
