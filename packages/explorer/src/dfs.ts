@@ -1,65 +1,14 @@
-import { type Choice, isPreemption, type PickContext } from '@hmmsim/kernel';
-import { type Chooser, explorationOrder } from './chooser.ts';
+import type { Choice, PickContext } from '@hmmsim/kernel';
+import type { Chooser } from './chooser.ts';
+import { type DecisionNode, describeNode, newNode, sameDecision } from './decision-node.ts';
 import { NondeterminismError } from './errors.ts';
 import type { Violation } from './outcome.ts';
 import { type RunOptions, type RunRecord, runSchedule } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
-import { choiceCode, formatSchedule } from './schedule-string.ts';
+import { formatSchedule } from './schedule-string.ts';
 
-/** One decision of the DFS tree: what the run offered there and which alternative is taken. */
-interface DecisionNode {
-  /** Id of ctx.current, or -1. */
-  readonly current: number;
-  readonly eventKind: string | undefined;
-  readonly eventLabel: string | undefined;
-  /** Choice codes of ctx.choices, in order. */
-  readonly codes: readonly number[];
-  /** Indices into `codes` in exploration order (default first). */
-  readonly order: readonly number[];
-  /** Preemption cost (0/1) of each `order` entry. */
-  readonly cost: readonly number[];
-  /** Preemptions the run had made before this decision. */
-  readonly preBefore: number;
-  /** Position in `order` of the alternative taken. */
-  pos: number;
-}
-
-/** The node for a decision seen for the first time. */
-function newNode(ctx: PickContext, preBefore: number): DecisionNode {
-  const order = explorationOrder(ctx);
-  return {
-    current: ctx.current?.id ?? -1,
-    eventKind: ctx.event?.kind,
-    eventLabel: ctx.event?.label,
-    codes: ctx.choices.map(choiceCode),
-    order,
-    cost: order.map((i) => (isPreemption(ctx, ctx.choices[i]!) ? 1 : 0)),
-    preBefore,
-    pos: 0,
-  };
-}
-
-/** True when ctx offers exactly what `node` recorded. */
-function sameDecision(node: DecisionNode, ctx: PickContext): boolean {
-  const { choices } = ctx;
-  if (node.codes.length !== choices.length) return false;
-  for (let i = 0; i < choices.length; i++)
-    if (node.codes[i] !== choiceCode(choices[i]!)) return false;
-  return (
-    node.current === (ctx.current?.id ?? -1) &&
-    node.eventKind === ctx.event?.kind &&
-    node.eventLabel === ctx.event?.label
-  );
-}
-
-/** "T1 at 'lock.mutex_lock A', choices 1.2.t" */
-function describeNode(n: Pick<DecisionNode, 'current' | 'eventKind' | 'eventLabel' | 'codes'>) {
-  const at = n.eventKind === undefined ? 'run start' : `'${n.eventKind} ${n.eventLabel ?? ''}'`;
-  const who = n.current < 0 ? '' : `T${n.current} at `;
-  return `${who}${at}, choices ${formatSchedule(n.codes) || 'none'}`;
-}
-
-const NONDETERMINISM_HINT =
+/** What a replay that diverged should check. */
+export const NONDETERMINISM_HINT =
   'setup() must build all state afresh and tasks must not depend on random numbers, the ' +
   'wall clock or state kept between runs';
 
@@ -68,7 +17,7 @@ const NONDETERMINISM_HINT =
  * on every run (stateless model checking) and checking that replays match.
  */
 export class DfsChooser implements Chooser {
-  private readonly stack: DecisionNode[] = [];
+  protected readonly stack: DecisionNode[] = [];
   private prefix = 0;
 
   constructor(
@@ -176,6 +125,19 @@ function nondeterminismViolation(e: NondeterminismError, run: number): Violation
 }
 
 /**
+ * The end of a search whose run number `schedules` diverged from its replay.
+ * Mirrors: model-only.
+ */
+export function nondeterminismResult(
+  e: NondeterminismError,
+  schedules: number,
+  steps: number,
+): SearchResult {
+  const v = nondeterminismViolation(e, schedules);
+  return { schedules: schedules + 1, steps, exhausted: false, nondeterminism: v };
+}
+
+/**
  * Run every schedule of `scenario` with at most `bound` preemptions, depth first, default
  * choices first, until `visit` says stop or the budget runs out.
  * Mirrors: model-only (CHESS-style preemption-bounded search).
@@ -201,8 +163,7 @@ export async function dfsSearch<S>(
       chooser.finishRun(rec.codes.length, rec.cut);
     } catch (error) {
       if (!(error instanceof NondeterminismError)) throw error;
-      const v = nondeterminismViolation(error, schedules);
-      return { schedules: schedules + 1, steps, exhausted: false, nondeterminism: v };
+      return nondeterminismResult(error, schedules, steps);
     }
     const run = schedules++;
     steps += rec.steps;

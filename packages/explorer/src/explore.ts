@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
+import { dporSearch } from './dpor.ts';
 import { ScenarioError } from './errors.ts';
 import { describeLivelock } from './livelock.ts';
 import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
@@ -20,6 +21,17 @@ export const STRATEGIES: readonly Strategy[] = ['dfs', 'random', 'pct'];
 export const DEFAULT_DFS_BOUND = 2;
 /** Default depth of the PCT strategy (priority change points + 1). */
 export const DEFAULT_PCT_DEPTH = 3;
+/**
+ * How the DFS strategy treats schedules that differ only in the order of independent steps:
+ * 'dpor' runs one of each class (dynamic partial-order reduction; unbounded search only, on a
+ * scenario whose shared state reports its accesses), 'none' runs them all, 'auto' (the
+ * default) is 'dpor' when both hold and 'none' otherwise.
+ */
+export type Reduction = 'auto' | 'dpor' | 'none';
+
+/** Every reduction explore() accepts. */
+export const REDUCTIONS: readonly Reduction[] = ['auto', 'dpor', 'none'];
+
 /** Default number of schedules the random and PCT strategies run. */
 export const DEFAULT_RUNS = 1000;
 /** Default base seed of the random and PCT strategies (run i uses seed + i). */
@@ -35,6 +47,8 @@ export interface ExploreOptions<S> {
   readonly runs?: number | undefined;
   /** random/pct: run i uses seed + i (default 1). */
   readonly seed?: number | undefined;
+  /** dfs: partial-order reduction (default 'auto'; see Reduction). */
+  readonly reduction?: Reduction | undefined;
   /** Minimise a violation (default true). */
   readonly minimise?: boolean | undefined;
   /** Schedule budget of the minimisation (default 20,000). */
@@ -51,6 +65,8 @@ export interface ExploreResult {
   readonly strategy: Strategy;
   /** dfs: the preemption bound; pct: the depth; random: undefined. */
   readonly bound: number | undefined;
+  /** 'dpor' when the search ran one schedule per class of equivalent schedules, else 'none'. */
+  readonly reduction: 'dpor' | 'none';
   /** random/pct: the base seed. */
   readonly seed: number | undefined;
   /** Schedules the strategy ran (minimisation not included). */
@@ -102,7 +118,27 @@ async function search<S>(
   }
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
   const maxSchedules = opts.runs ?? Number.POSITIVE_INFINITY;
+  if (reductionOf(scenario, strategy, opts) === 'dpor') {
+    return dporSearch(scenario, { maxSchedules, visit, onSchedule });
+  }
   return dfsSearch(scenario, { bound, maxSchedules, visit, onSchedule });
+}
+
+/**
+ * The reduction explore() applies: 'dpor' for an unbounded DFS of a scenario whose shared state
+ * reports its accesses, unless 'none' was asked for.
+ * Mirrors: model-only.
+ */
+export function reductionOf<S>(
+  scenario: Scenario<S>,
+  strategy: Strategy,
+  opts: Pick<ExploreOptions<S>, 'bound' | 'reduction'>,
+): 'dpor' | 'none' {
+  const asked = opts.reduction ?? 'auto';
+  if (asked === 'none' || strategy !== 'dfs') return 'none';
+  const unbounded = opts.bound === Number.POSITIVE_INFINITY;
+  const reported = scenario.accesses === 'reported';
+  return unbounded && reported ? 'dpor' : 'none';
 }
 
 /** Validate explore() options for `strategy`. */
@@ -121,6 +157,27 @@ function checkOptions<S>(strategy: Strategy, opts: ExploreOptions<S>): void {
     throw new InvalidArgumentError(`explore: got seed ${opts.seed}; expected a safe integer`);
   }
   if (opts.minimiseBudget !== undefined) checkCount('minimiseBudget', opts.minimiseBudget, 0);
+  const reduction = opts.reduction;
+  if (reduction !== undefined && !REDUCTIONS.includes(reduction)) {
+    throw new InvalidArgumentError(
+      `explore: got reduction '${String(reduction)}'; expected ${REDUCTIONS.join(', ')}`,
+    );
+  }
+}
+
+/** 'dpor' asked for where it cannot apply: the ScenarioError / InvalidArgumentError saying why. */
+function checkReduction<S>(scenario: Scenario<S>, strategy: Strategy, opts: ExploreOptions<S>) {
+  if (opts.reduction !== 'dpor') return;
+  if (strategy !== 'dfs' || opts.bound !== Number.POSITIVE_INFINITY) {
+    throw new InvalidArgumentError(
+      `explore: reduction 'dpor' needs the dfs strategy without a preemption bound (bound Infinity); got strategy '${strategy}', bound ${opts.bound ?? DEFAULT_DFS_BOUND}`,
+    );
+  }
+  if (scenario.accesses !== 'reported') {
+    throw new ScenarioError(
+      `scenario '${scenario.name}' does not declare accesses: 'reported', so its shared state may not report what each step touches and a partial-order reduction could skip schedules that matter; expected a scenario whose shared state reports its accesses (noteRead/noteWrite), or reduction 'none'`,
+    );
+  }
 }
 
 /**
@@ -135,6 +192,7 @@ export async function explore<S>(
 ): Promise<ExploreResult> {
   const strategy = opts.strategy ?? 'dfs';
   checkOptions(strategy, opts);
+  checkReduction(scenario, strategy, opts);
   const start = opts.now?.();
   let violation: Violation | undefined;
   let interleavings = 0;
@@ -179,6 +237,7 @@ export async function explore<S>(
     scenario: scenario.name,
     strategy,
     bound: strategy === 'random' ? undefined : (opts.bound ?? defaultBound(strategy)),
+    reduction: reductionOf(scenario, strategy, opts),
     seed: strategy === 'dfs' ? undefined : (opts.seed ?? DEFAULT_SEED),
     schedules: r.schedules,
     steps: r.steps,

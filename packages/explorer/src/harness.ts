@@ -4,7 +4,9 @@ import {
   type PickContext,
   type SchedEvent,
   type SchedulePolicy,
+  type Task,
 } from '@hmmsim/kernel';
+import type { AccessLog } from './access-log.ts';
 import type { Chooser } from './chooser.ts';
 import { defaultIndex } from './chooser.ts';
 import { InvariantStop, PruneStop } from './errors.ts';
@@ -43,12 +45,19 @@ export class Harness<S> implements SchedulePolicy {
    */
   interleavings = 0;
 
+  /** Present when the search wants the tasks' shared accesses (DPOR): they go to `log`. */
+  readonly access?: (task: Task, obj: object | undefined, write: boolean) => void;
+
   constructor(
     private readonly scenario: Scenario<S>,
     private readonly chooser: Chooser,
     /** Cut the run (PruneStop) at a decision this many steps in; Infinity = never. */
     private readonly pruneAtSteps: number,
-  ) {}
+    /** Where the run's accesses and decisions go, for a partial-order reduction. */
+    private readonly log?: AccessLog,
+  ) {
+    if (log !== undefined) this.access = (task, obj, write) => log.access(task, obj, write);
+  }
 
   /** The invariant after every step of a task (InvariantStop ends the run). */
   observe(_step: number, _event: SchedEvent): void {
@@ -65,6 +74,7 @@ export class Harness<S> implements SchedulePolicy {
       this.interleavings++;
     }
     const choice = this.chooser.choose(ctx, this.codes.length, this.preemptions);
+    this.log?.decided(this.codes.length, choiceCode(choice));
     this.codes.push(choiceCode(choice));
     this.defaults.push(choiceCode(ctx.choices[defaultIndex(ctx)]!));
     if (isPreemption(ctx, choice)) {
@@ -76,10 +86,14 @@ export class Harness<S> implements SchedulePolicy {
 
   /** Run the invariant on the current state; a failure ends the run with InvariantStop. */
   checkInvariant(): void {
+    const log = this.log;
+    if (log !== undefined) log.muted = true;
     try {
       this.scenario.invariant?.(this.state as S);
     } catch (error) {
       throw new InvariantStop(failureText(error));
+    } finally {
+      if (log !== undefined) log.muted = false;
     }
   }
 }

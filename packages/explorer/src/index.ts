@@ -1,5 +1,7 @@
+export * from './access-log.ts';
 export * from './chooser.ts';
 export * from './dfs.ts';
+export * from './dpor.ts';
 export * from './errors.ts';
 export * from './explore.ts';
 export * from './hint-chooser.ts';

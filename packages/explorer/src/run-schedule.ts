@@ -4,6 +4,7 @@ import {
   type SchedulerOptions,
   type TaskError,
 } from '@hmmsim/kernel';
+import type { AccessLog } from './access-log.ts';
 import type { Chooser } from './chooser.ts';
 import { errorText, InvariantStop, PruneStop, ScenarioError } from './errors.ts';
 import { failureText, Harness } from './harness.ts';
@@ -22,6 +23,8 @@ export interface RunOptions<S> {
   readonly pruneAtSteps?: number | undefined;
   /** Called with the final state and outcome of every run that was not cut. */
   readonly onSchedule?: ((state: S, outcome: ScheduleOutcome) => void) | undefined;
+  /** Record the tasks' shared accesses and the decisions here (partial-order reduction). */
+  readonly accessLog?: AccessLog | undefined;
 }
 
 /** One run's outcome, plus how it ended. */
@@ -102,7 +105,12 @@ export async function runSchedule<S>(
   chooser: Chooser,
   opts: RunOptions<S> = {},
 ): Promise<RunRecord> {
-  const harness = new Harness(scenario, chooser, opts.pruneAtSteps ?? Number.POSITIVE_INFINITY);
+  const harness = new Harness(
+    scenario,
+    chooser,
+    opts.pruneAtSteps ?? Number.POSITIVE_INFINITY,
+    opts.accessLog,
+  );
   const sched = createScheduler(schedulerOptions(scenario, harness));
   const built = scenario.setup(sched);
   const state = built instanceof Promise ? await built : built;

@@ -25,6 +25,15 @@ export interface Scenario<S = unknown> {
   readonly expect?: ScenarioExpectation | undefined;
   /** Scheduler step limit per schedule (livelock guard); default 10,000. */
   readonly maxSteps?: number | undefined;
+  /**
+   * 'reported' when every piece of state the tasks share reports its reads and writes to the
+   * explorer (noteRead / noteWrite of @hmmsim/kernel: the locks, wait queues and completions of
+   * that package and the shared structures of the others do), so that an unbounded search may
+   * run one schedule per class of schedules that differ only in the order of independent steps
+   * (dynamic partial-order reduction). Leave it unset for state that does not report: a step
+   * whose accesses go unreported would be taken as independent of everything.
+   */
+  readonly accesses?: 'reported' | undefined;
   /** Virtual nanoseconds per scheduling point; default the scheduler's (1000). */
   readonly nsPerStep?: number | undefined;
   /** Build fresh state (machine, mm, drivers) on `sched`; runs as the boot task. */

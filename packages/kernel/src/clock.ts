@@ -1,3 +1,4 @@
+import { noteGlobalAccess } from './access.ts';
 import { checkIntIn, checkUlong, isUlong } from './validate.ts';
 
 /** Timer interrupt frequency (CONFIG_HZ=250): one jiffy is 4 ms. */
@@ -57,11 +58,14 @@ export class Clock {
 
   /** Virtual nanoseconds since boot. */
   get now(): number {
+    // Every step advances the clock, so a step that reads it depends on all others.
+    noteGlobalAccess();
     return this.ns;
   }
 
   /** Jiffies since boot (the kernel starts at INITIAL_JIFFIES; the model starts at 0). */
   get jiffies(): number {
+    noteGlobalAccess();
     return Math.floor(this.ns / TICK_NSEC);
   }
 

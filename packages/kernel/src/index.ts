@@ -1,3 +1,4 @@
+export * from './access.ts';
 export * from './clock.ts';
 export * from './completion.ts';
 export * from './errno.ts';

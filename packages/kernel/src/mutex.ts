@@ -1,3 +1,4 @@
+import { noteRead, noteWrite } from './access.ts';
 import { KernelBugError } from './errors.ts';
 import { HandOffLock, handOff, waitForHandOff } from './handoff-lock.ts';
 import { mightSleep } from './might-sleep.ts';
@@ -28,6 +29,7 @@ export async function mutexLock(m: Mutex): Promise<void> {
   const { sched } = m;
   mightSleep(sched, 'mutex_lock', m.name);
   await sched.point(m.lockEvent);
+  noteWrite(m);
   const t = sched.current;
   if (m.owner === t) {
     throw new KernelBugError(
@@ -53,6 +55,7 @@ export async function mutexLockKillable(m: Mutex): Promise<number> {
  * Mirrors kernel/locking/mutex.c:mutex_trylock().
  */
 export function mutexTrylock(m: Mutex): number {
+  noteWrite(m);
   if (m.owner !== undefined) return 0;
   m.owner = m.sched.current;
   m.sched.trace.emit('lock.acquired', m.name, m.obj);
@@ -80,5 +83,6 @@ export function mutexUnlock(m: Mutex): void {
  * Mirrors kernel/locking/mutex.c:mutex_is_locked().
  */
 export function mutexIsLocked(m: Mutex): boolean {
+  noteRead(m);
   return m.owner !== undefined;
 }

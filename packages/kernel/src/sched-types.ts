@@ -43,6 +43,12 @@ export interface SchedulePolicy {
    * rejects with it). Optional: a scheduler whose policy has none pays one property test per step.
    */
   observe?(step: number, event: SchedEvent): void;
+  /**
+   * Optional: told of every shared access a task reports during a run (noteRead, noteWrite;
+   * `obj` undefined for noteGlobalAccess), with the task that made it. A scheduler whose policy
+   * has none installs no hook, and reports cost one comparison.
+   */
+  access?(task: Task, obj: object | undefined, write: boolean): void;
 }
 
 /** Something a task can block on: every lock, wait queue and completion is one. */

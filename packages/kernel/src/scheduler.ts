@@ -1,3 +1,4 @@
+import { type AccessHook, accessSink, noteWrite } from './access.ts';
 import { Clock, MAX_SCHEDULE_TIMEOUT, TICK_NSEC } from './clock.ts';
 import { DeadlockError, InvalidArgumentError, KernelBugError } from './errors.ts';
 import { freeRunningPolicy } from './free-running-policy.ts';
@@ -122,6 +123,8 @@ class SchedulerImpl implements Scheduler {
   private choiceCache: readonly Choice[] | undefined = undefined;
   private readonly ctx: MutablePickContext;
   private active: ActiveRun | undefined = undefined;
+  /** The access hook this scheduler installed for its run, if its policy asked for one. */
+  private accessHook: AccessHook | undefined = undefined;
 
   constructor(opts: SchedulerOptions) {
     checkOptions(opts);
@@ -169,6 +172,7 @@ class SchedulerImpl implements Scheduler {
         reject,
       };
       runningScheduler = this;
+      this.installAccessHook();
       this.step++;
       const next = this.choose(undefined, undefined);
       if (next !== undefined) this.switchTo(next);
@@ -218,6 +222,7 @@ class SchedulerImpl implements Scheduler {
       );
     }
     if (task.state !== 'blocked' || task.abandoned) return false;
+    noteWrite(task);
     this.makeRunnable(task, 'woken');
     if (this.trace.enabled) this.trace.emit('sched.wake', task.name);
     return true;
@@ -303,6 +308,8 @@ class SchedulerImpl implements Scheduler {
     const next = this.choose(t, ev);
     if (next !== undefined) this.switchTo(next);
     await gate;
+    // The wake-up orders this task's next step after the step that woke it.
+    noteWrite(t);
     return t.wakeReason;
   }
 
@@ -440,6 +447,20 @@ class SchedulerImpl implements Scheduler {
     this.active = undefined;
     this.current = this.boot;
     if (runningScheduler === this) runningScheduler = undefined;
+    if (this.accessHook !== undefined && accessSink.hook === this.accessHook) {
+      accessSink.hook = undefined;
+      accessSink.global = undefined;
+    }
+  }
+
+  /** Route access reports to the policy, if it wants them, for the length of the run. */
+  private installAccessHook(): void {
+    const policy = this.policy;
+    if (policy.access === undefined) return;
+    const hook: AccessHook = (obj, write) => policy.access!(this.current, obj, write);
+    this.accessHook = hook;
+    accessSink.hook = hook;
+    accessSink.global = () => policy.access!(this.current, undefined, true);
   }
 
   /** Blocked tasks at the end of a run, or undefined if there are none. */

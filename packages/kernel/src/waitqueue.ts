@@ -1,3 +1,4 @@
+import { noteRead, noteWrite } from './access.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './clock.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead, WakeReason } from './sched-types.ts';
@@ -31,6 +32,7 @@ export class WaitQueueHead implements WaitHead {
 /** Sleep on `wq` once (queued until woken or timed out). */
 async function sleepOn(wq: WaitQueueHead, timeout: number | undefined): Promise<WakeReason> {
   const t = wq.sched.current;
+  noteWrite(wq);
   wq.waiters.push(t);
   wq.sched.trace.emit('wait.sleep', wq.name, wq.obj);
   try {
@@ -75,7 +77,8 @@ export async function waitEventTimeout(
   await wq.sched.point(wq.waitEvent);
   const { clock } = wq.sched;
   const forever = timeout >= MAX_SCHEDULE_TIMEOUT;
-  const expire = clock.jiffies + timeout;
+  // An untimed wait never reads the clock (a read would order it after every other step).
+  const expire = forever ? 0 : clock.jiffies + timeout;
   for (;;) {
     const remaining = forever ? timeout : Math.max(0, expire - clock.jiffies);
     if (cond()) return Math.max(remaining, 1);
@@ -86,6 +89,7 @@ export async function waitEventTimeout(
 
 /** Wake every queued task that is still asleep; the others dequeue themselves. */
 function wakeWaiters(wq: WaitQueueHead): void {
+  noteWrite(wq);
   const w = wq.waiters;
   let kept = 0;
   for (const t of w) if (!wq.sched.wake(t)) w[kept++] = t;
@@ -115,5 +119,6 @@ export function wakeUpAll(wq: WaitQueueHead): void {
  * Mirrors include/linux/wait.h:waitqueue_active().
  */
 export function waitqueueActive(wq: WaitQueueHead): boolean {
+  noteRead(wq);
   return wq.waiters.length > 0;
 }

@@ -23,6 +23,7 @@ export const abbaDeadlock: Scenario<AbbaState> = defineScenario({
   name: 'abba-deadlock',
   description: 'one task locks A then B, the other B then A; one preemption deadlocks them',
   expect: 'violation',
+  accesses: 'reported',
   setup: (sched) => ({ a: new Mutex(sched, 'A'), b: new Mutex(sched, 'B') }),
   tasks: [
     { name: 'lock-ab', run: (s) => lockPair(s.a, s.b) },

@@ -1,4 +1,12 @@
-import { Mutex, mutexLock, mutexUnlock, type SchedEvent, type Scheduler } from '@hmmsim/kernel';
+import {
+  Mutex,
+  mutexLock,
+  mutexUnlock,
+  noteRead,
+  noteWrite,
+  type SchedEvent,
+  type Scheduler,
+} from '@hmmsim/kernel';
 import { defineScenario, type Scenario } from '../scenario.ts';
 
 /** A shared counter, and the mutex the fixed variant takes around the increment. */
@@ -13,9 +21,11 @@ const STORE: SchedEvent = { kind: 'counter.store', label: 'x' };
 /** x = x + 1 as a load and a store, each preceded by a scheduling point (not atomic). */
 async function increment(s: CounterState, sched: Scheduler): Promise<void> {
   await sched.point(LOAD);
+  noteRead(s);
   const v = s.value;
   if (sched.trace.enabled) sched.trace.emit('counter.loaded', `x == ${v}`);
   await sched.point(STORE);
+  noteWrite(s);
   s.value = v + 1;
   if (sched.trace.enabled) sched.trace.emit('counter.stored', `x = ${v + 1}`);
 }
@@ -47,6 +57,7 @@ export const lostUpdate: Scenario<CounterState> = defineScenario({
   name: 'lost-update',
   description: 'two tasks do x = x + 1 without a lock; one preemption loses an update',
   expect: 'violation',
+  accesses: 'reported',
   setup: freshCounter,
   tasks: [
     { name: 'inc0', run: increment },
@@ -64,6 +75,7 @@ export const lostUpdateMutex: Scenario<CounterState> = defineScenario({
   name: 'lost-update-mutex',
   description: 'the lost update with a mutex around the increment; no schedule loses one',
   expect: 'pass',
+  accesses: 'reported',
   setup: freshCounter,
   tasks: [
     { name: 'inc0', run: lockedIncrement },

@@ -1,4 +1,6 @@
 import {
+  noteRead,
+  noteWrite,
   type SchedEvent,
   type Scheduler,
   WaitQueueHead,
@@ -22,12 +24,17 @@ const PUBLISH: SchedEvent = { kind: 'data.publish', label: 'ready' };
 
 /** Wait for `ready` with a timeout and record the result. */
 async function waiter(s: WaitTimeoutState): Promise<void> {
-  s.ret = await waitEventTimeout(s.wq, () => s.ready, WAIT_JIFFIES);
+  const ready = (): boolean => {
+    noteRead(s);
+    return s.ready;
+  };
+  s.ret = await waitEventTimeout(s.wq, ready, WAIT_JIFFIES);
 }
 
 /** Publish `ready` and wake the waiter. */
 async function waker(s: WaitTimeoutState, sched: Scheduler): Promise<void> {
   await sched.point(PUBLISH);
+  noteWrite(s);
   s.ready = true;
   wakeUp(s.wq);
 }
@@ -52,6 +59,7 @@ export const waitTimeout: Scenario<WaitTimeoutState> = defineScenario({
   description:
     'waitEventTimeout() against a waker: both the wake-up and the timeout outcome happen',
   expect: 'pass',
+  accesses: 'reported',
   setup: (sched) => ({ wq: new WaitQueueHead(sched, 'ready_wq'), ready: false, ret: undefined }),
   tasks: [
     { name: 'waiter', run: waiter },

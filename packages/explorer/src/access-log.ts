@@ -1,0 +1,123 @@
+import type { Task } from '@hmmsim/kernel';
+import { TIMER_CODE } from './schedule-string.ts';
+
+/**
+ * One event of a run for the partial-order reduction: what one task (or the timer) did from the
+ * moment it was given the CPU to the next decision or switch, as the objects it read and wrote.
+ */
+export interface AccessEvent {
+  /** Task id, or TIMER_CODE for a timer firing. */
+  readonly proc: number;
+  /** The decision (index into the run's choices) that started it; -1 when no choice was made. */
+  readonly decision: number;
+  /** Ids (within the run) of the objects read and written. */
+  readonly reads: Set<number>;
+  readonly writes: Set<number>;
+  /** Depends on every other event (read the clock, or a timer fired). */
+  global: boolean;
+}
+
+/** A new event of `proc`. */
+function newEvent(proc: number, decision: number, global: boolean): AccessEvent {
+  return { proc, decision, reads: new Set(), writes: new Set(), global };
+}
+
+/**
+ * The accesses of one run, split into events: a decision starts an event of the chosen task (or
+ * of the timer), and an access by another task than the current event's starts one of that task
+ * (a switch the scheduler made without asking: the only runnable task). Objects get ids in the
+ * order the run first touches them. Muted while the explorer itself reads the state (invariants).
+ * Mirrors: model-only (the trace of a stateless model checker's execution, as in DPOR).
+ */
+export class AccessLog {
+  readonly events: AccessEvent[] = [];
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 0;
+  private current: AccessEvent | undefined = undefined;
+  /** True while the explorer reads the state for its own checks. */
+  muted = false;
+
+  /** Decision `d` chose `code` (a task id or TIMER_CODE). */
+  decided(d: number, code: number): void {
+    this.current = newEvent(code, d, code === TIMER_CODE);
+    this.events.push(this.current);
+  }
+
+  /** `task` accessed `obj` (undefined: everything). */
+  access(task: Task, obj: object | undefined, write: boolean): void {
+    if (this.muted) return;
+    let ev = this.current;
+    if (ev === undefined || ev.proc !== task.id) {
+      ev = newEvent(task.id, -1, false);
+      this.current = ev;
+      this.events.push(ev);
+    }
+    if (obj === undefined) {
+      ev.global = true;
+      return;
+    }
+    let id = this.ids.get(obj);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(obj, id);
+    }
+    if (write) ev.writes.add(id);
+    else ev.reads.add(id);
+  }
+}
+
+/** True when `a` and `b` can affect each other: same task, a global one, or a conflicting access.
+ * Mirrors: model-only (the dependency relation of partial-order reduction).
+ */
+export function dependent(a: AccessEvent, b: AccessEvent): boolean {
+  if (a.proc === b.proc || a.global || b.global) return true;
+  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return true;
+  for (const w of b.writes) if (a.reads.has(w)) return true;
+  return false;
+}
+
+/** A reversible race: event `i` then event `j` of another task, which a schedule may swap. */
+export interface Race {
+  readonly i: number;
+  readonly j: number;
+}
+
+/**
+ * The races of a run: pairs i < j of events of different tasks that are dependent and not
+ * ordered by happens-before through any other event (the order of the run's events restricted
+ * to dependent pairs and each task's own order, transitively closed).
+ * Mirrors: model-only (race detection of dynamic partial-order reduction, Flanagan & Godefroid 2005).
+ */
+export function findRaces(events: readonly AccessEvent[]): Race[] {
+  const n = events.length;
+  // hb[j] = the set of events that happen before j, as a bitset over event indices.
+  const words = Math.ceil(n / 32);
+  const hb: Uint32Array[] = [];
+  const races: Race[] = [];
+  for (let j = 0; j < n; j++) {
+    const ej = events[j]!;
+    const before = new Uint32Array(words);
+    const direct: number[] = [];
+    for (let k = 0; k < j; k++) {
+      if (!dependent(events[k]!, ej)) continue;
+      direct.push(k);
+      before[k >>> 5]! |= 1 << (k & 31);
+      const hk = hb[k]!;
+      for (let w = 0; w < words; w++) before[w]! |= hk[w]!;
+    }
+    hb.push(before);
+    // k races j when k is a direct predecessor of another task that no later direct
+    // predecessor of j already follows.
+    for (let a = 0; a < direct.length; a++) {
+      const k = direct[a]!;
+      if (events[k]!.proc === ej.proc) continue;
+      let covered = false;
+      for (let b = a + 1; b < direct.length && !covered; b++) {
+        const m = direct[b]!;
+        if ((hb[m]![k >>> 5]! & (1 << (k & 31))) !== 0) covered = true;
+      }
+      if (!covered) races.push({ i: k, j });
+    }
+  }
+  return races;
+}

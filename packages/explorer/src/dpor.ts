@@ -1,0 +1,100 @@
+import { AccessLog, findRaces } from './access-log.ts';
+import {
+  DfsChooser,
+  type DfsSearchOptions,
+  nondeterminismResult,
+  type SearchResult,
+} from './dfs.ts';
+import { NondeterminismError } from './errors.ts';
+import { type RunRecord, runSchedule } from './run-schedule.ts';
+import type { Scenario } from './scenario.ts';
+
+/**
+ * The DFS tree walked with dynamic partial-order reduction: at each decision only the
+ * alternatives that some run showed to race with what was done there are explored (plus the
+ * default), so of the schedules that differ only in the order of steps that touch nothing in
+ * common, one is run. Replays and their determinism checks are DfsChooser's.
+ */
+export class DporChooser extends DfsChooser {
+  constructor(scenarioName: string) {
+    super(Number.POSITIVE_INFINITY, scenarioName);
+  }
+
+  /**
+   * After a run: for every race it contains (event i, then a dependent event j of another task
+   * that nothing else orders after i), schedule j's task at i's decision — or, when that task
+   * could not run there, every task that could.
+   */
+  addBacktracks(log: AccessLog): void {
+    const { events } = log;
+    for (const { i, j } of findRaces(events)) {
+      const d = events[i]!.decision;
+      if (d < 0) continue; // nobody else could run before i: nothing to reorder there
+      const node = this.stack[d];
+      if (node === undefined) continue;
+      node.backtrack ??= new Set([node.pos]);
+      const back = node.backtrack;
+      const q = events[j]!.proc;
+      const at = node.order.findIndex((idx) => node.codes[idx] === q);
+      if (at >= 0) back.add(at);
+      else for (let p = 0; p < node.order.length; p++) back.add(p);
+    }
+  }
+
+  /** Move to the deepest decision with an alternative still to explore; false when none is left. */
+  override advance(): boolean {
+    const s = this.stack;
+    while (s.length > 0) {
+      const top = s[s.length - 1]!;
+      top.done ??= new Set([top.pos]);
+      const done = top.done;
+      let next = -1;
+      for (const p of top.backtrack ?? []) if (!done.has(p) && (next < 0 || p < next)) next = p;
+      if (next >= 0) {
+        done.add(next);
+        top.pos = next;
+        return true;
+      }
+      s.pop();
+    }
+    return false;
+  }
+}
+
+/**
+ * Run one representative of every class of schedules that differ only in the order of
+ * independent steps (steps of different tasks that touch no common object, by the accesses the
+ * state reports), depth first, until `visit` says stop or the budget runs out. Unbounded: a
+ * preemption bound does not combine soundly with this reduction.
+ * Mirrors: model-only (dynamic partial-order reduction, Flanagan & Godefroid, POPL 2005).
+ */
+export async function dporSearch<S>(
+  scenario: Scenario<S>,
+  opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps'>,
+): Promise<SearchResult> {
+  const chooser = new DporChooser(scenario.name);
+  let schedules = 0;
+  let steps = 0;
+  for (;;) {
+    if (schedules >= opts.maxSchedules) {
+      return { schedules, steps, exhausted: false, nondeterminism: undefined };
+    }
+    chooser.startRun();
+    const log = new AccessLog();
+    let rec: RunRecord;
+    try {
+      rec = await runSchedule(scenario, chooser, { onSchedule: opts.onSchedule, accessLog: log });
+      chooser.finishRun(rec.codes.length, rec.cut);
+    } catch (error) {
+      if (!(error instanceof NondeterminismError)) throw error;
+      return nondeterminismResult(error, schedules, steps);
+    }
+    const run = schedules++;
+    steps += rec.steps;
+    if (opts.visit(rec, run)) {
+      return { schedules, steps, exhausted: false, nondeterminism: undefined };
+    }
+    chooser.addBacktracks(log);
+    if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Access reports: what a step of a task touched, for the explorer's partial-order reduction.
+ *
+ * Two steps of different tasks commute unless one writes something the other reads or writes.
+ * The explorer can only skip reorderings that commute if every piece of state tasks share says
+ * when it is read or written, so the shared structures of every package report their accesses
+ * here: locks, wait queues and completions in this package, page tables, the memmap, notifier
+ * sequences and device tables in theirs. Outside an exploration that asked for reports (every
+ * ordinary run) a report is one property load and a comparison.
+ *
+ * Accesses are reported per object (the lock, the page table, the notifier), never per byte:
+ * coarser than the kernel's memory model, which only costs reduction, never soundness.
+ */
+
+/** Receives the accesses of the running task; installed by a scheduler whose policy asks. */
+export type AccessHook = (obj: object, write: boolean) => void;
+
+/** The hook of the run in progress, if its policy wants accesses (set by the scheduler). */
+export const accessSink: { hook: AccessHook | undefined; global: (() => void) | undefined } = {
+  hook: undefined,
+  global: undefined,
+};
+
+/**
+ * The current task reads shared `obj`.
+ * Mirrors include/asm-generic/rwonce.h:READ_ONCE() (as a report of a shared read, not its value).
+ */
+export function noteRead(obj: object): void {
+  const hook = accessSink.hook;
+  if (hook !== undefined) hook(obj, false);
+}
+
+/**
+ * The current task writes (or reads and writes) shared `obj`.
+ * Mirrors include/asm-generic/rwonce.h:WRITE_ONCE() (as a report of a shared write).
+ */
+export function noteWrite(obj: object): void {
+  const hook = accessSink.hook;
+  if (hook !== undefined) hook(obj, true);
+}
+
+/**
+ * The current step depends on every other step: it read the clock (which every step advances)
+ * or touched state that reports no finer access.
+ * Mirrors: model-only (the conservative access of a partial-order reduction).
+ */
+export function noteGlobalAccess(): void {
+  const global = accessSink.global;
+  if (global !== undefined) global();
+}
