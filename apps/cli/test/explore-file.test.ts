@@ -126,7 +126,7 @@ describe('hmmsim explore <file>: choosing and checking the export', () => {
     const r = await run(dir, ['./clean.ts']);
     expect(r.code).toBe(EXIT_OK);
     expect(r.out).toContain('explore file-clean: strategy dfs, preemption bound 2');
-    expect(r.out).toContain('every schedule within the bound was explored');
+    expect(r.out).toContain('clean up to 2 preemptions (every schedule with at most 2 run)');
     expect(r.out).toMatch(/no violation$/);
     const abs = await run('/', [join(dir, 'clean.ts')], { strategy: 'random', runs: 20 });
     expect(abs.code).toBe(EXIT_OK);

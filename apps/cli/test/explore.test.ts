@@ -80,16 +80,35 @@ describe('hmmsim explore', () => {
   it('exits 0 when nothing is found', async () => {
     const r = await run(['lost-update-mutex'], { bound: 'inf' });
     expect(r.code).toBe(EXIT_OK);
-    expect(r.out).toContain('preemption bound none');
-    expect(r.out).toContain('every schedule within the bound was explored');
+    expect(r.out).toContain('preemption bound none, partial-order reduction');
+    expect(r.out).toContain('verified over all interleavings (one schedule of each class');
+    const all = await run(['lost-update-mutex'], { bound: 'inf', reduction: 'none' });
+    expect(all.out).toContain('verified over all interleavings (every schedule run)');
+    const bounded = await run(['lost-update-mutex'], { bound: 1 });
+    expect(bounded.out).toContain('clean up to 1 preemption (every schedule with at most 1 run)');
+    expect(bounded.out).not.toContain('verified over all');
     expect(r.out).toMatch(/no violation$/);
   });
 
+  it('takes --reduction, and refuses it where it cannot apply', async () => {
+    const bad = await run(['lost-update-mutex'], { reduction: 'fast' });
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(bad.err).toContain('--reduction fast: expected one of auto, dpor, none');
+    const bounded = await run(['lost-update-mutex'], { reduction: 'dpor' });
+    expect(bounded.code).toBe(EXIT_USAGE);
+    expect(bounded.err).toContain('add --bound inf');
+    const unreported = await run(['hmm-race-munmap-legacy'], { bound: 'inf', reduction: 'dpor' });
+    expect(unreported.code).toBe(EXIT_USAGE);
+    expect(unreported.err).toContain("does not declare accesses: 'reported'");
+  });
+
   it('says how a search without a violation ended', async () => {
-    const budget = await run(['independent-steps-3'], { bound: 'inf', runs: 5 });
+    const budget = await run(['independent-steps-3'], { bound: 'inf', runs: 5, reduction: 'none' });
     expect(budget.code).toBe(EXIT_OK);
     expect(budget.out).toContain('5 schedules');
-    expect(budget.out).toContain('the schedule budget ran out before the space was exhausted');
+    expect(budget.out).toContain(
+      'not verified: the schedule budget ran out before the space was exhausted',
+    );
     const sampled = await run(['lost-update-mutex'], { strategy: 'random', runs: 10 });
     expect(sampled.out).toContain('sampled, not exhaustive');
   });

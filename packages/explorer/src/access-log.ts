@@ -4,22 +4,42 @@ import { TIMER_CODE } from './schedule-string.ts';
 /**
  * One event of a run for the partial-order reduction: what one task (or the timer) did from the
  * moment it was given the CPU to the next decision or switch, as the objects it read and wrote.
+ * An access to one element of an object is keyed `objectId * 2^32 + index`; an access to a whole
+ * object goes to `wholeReads`/`wholeWrites` by object id, and `objects` lists the object ids of
+ * every keyed access, so that a whole-object access conflicts with each of its elements.
  */
 export interface AccessEvent {
   /** Task id, or TIMER_CODE for a timer firing. */
   readonly proc: number;
   /** The decision (index into the run's choices) that started it; -1 when no choice was made. */
   readonly decision: number;
-  /** Ids (within the run) of the objects read and written. */
   readonly reads: Set<number>;
   readonly writes: Set<number>;
+  readonly wholeReads: Set<number>;
+  readonly wholeWrites: Set<number>;
+  /** Object ids of the elements in `reads` / `writes`. */
+  readonly readObjects: Set<number>;
+  readonly writeObjects: Set<number>;
   /** Depends on every other event (read the clock, or a timer fired). */
   global: boolean;
 }
 
+/** 2^32: element keys are objectId * ELEMENTS + index. */
+const ELEMENTS = 2 ** 32;
+
 /** A new event of `proc`. */
 function newEvent(proc: number, decision: number, global: boolean): AccessEvent {
-  return { proc, decision, reads: new Set(), writes: new Set(), global };
+  return {
+    proc,
+    decision,
+    reads: new Set(),
+    writes: new Set(),
+    wholeReads: new Set(),
+    wholeWrites: new Set(),
+    readObjects: new Set(),
+    writeObjects: new Set(),
+    global,
+  };
 }
 
 /**
@@ -34,7 +54,7 @@ export class AccessLog {
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
   private current: AccessEvent | undefined = undefined;
-  /** True while the explorer reads the state for its own checks. */
+  /** True while the explorer itself reads the state (invariant checks). */
   muted = false;
 
   /** Decision `d` chose `code` (a task id or TIMER_CODE). */
@@ -43,8 +63,8 @@ export class AccessLog {
     this.events.push(this.current);
   }
 
-  /** `task` accessed `obj` (undefined: everything). */
-  access(task: Task, obj: object | undefined, write: boolean): void {
+  /** `task` accessed `obj` (undefined: everything), or element `index` of it. */
+  access(task: Task, obj: object | undefined, write: boolean, index?: number): void {
     if (this.muted) return;
     let ev = this.current;
     if (ev === undefined || ev.proc !== task.id) {
@@ -61,9 +81,39 @@ export class AccessLog {
       id = this.nextId++;
       this.ids.set(obj, id);
     }
-    if (write) ev.writes.add(id);
-    else ev.reads.add(id);
+    if (index === undefined) {
+      (write ? ev.wholeWrites : ev.wholeReads).add(id);
+      return;
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= ELEMENTS) {
+      // Not an element we can key: count it as an access to the whole object (conservative).
+      (write ? ev.wholeWrites : ev.wholeReads).add(id);
+      return;
+    }
+    (write ? ev.writes : ev.reads).add(id * ELEMENTS + index);
+    (write ? ev.writeObjects : ev.readObjects).add(id);
   }
+}
+
+/** True when some member of `a` is in `b`. */
+function meets(a: Set<number>, b: Set<number>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const x of small) if (large.has(x)) return true;
+  return false;
+}
+
+/** True when a write of `w` conflicts with an access (read or write) of `x`. */
+function writeMeets(w: AccessEvent, x: AccessEvent): boolean {
+  return (
+    meets(w.writes, x.writes) ||
+    meets(w.writes, x.reads) ||
+    meets(w.wholeWrites, x.wholeWrites) ||
+    meets(w.wholeWrites, x.wholeReads) ||
+    meets(w.wholeWrites, x.writeObjects) ||
+    meets(w.wholeWrites, x.readObjects) ||
+    meets(w.writeObjects, x.wholeWrites) ||
+    meets(w.writeObjects, x.wholeReads)
+  );
 }
 
 /** True when `a` and `b` can affect each other: same task, a global one, or a conflicting access.
@@ -71,9 +121,7 @@ export class AccessLog {
  */
 export function dependent(a: AccessEvent, b: AccessEvent): boolean {
   if (a.proc === b.proc || a.global || b.global) return true;
-  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return true;
-  for (const w of b.writes) if (a.reads.has(w)) return true;
-  return false;
+  return writeMeets(a, b) || writeMeets(b, a);
 }
 
 /** A reversible race: event `i` then event `j` of another task, which a schedule may swap. */

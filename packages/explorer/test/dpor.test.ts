@@ -22,6 +22,8 @@ import {
   lostUpdateMutex,
   type Scenario,
   ScenarioError,
+  stateFingerprint,
+  stateText,
   waitTimeout,
 } from '../src/index.ts';
 
@@ -51,7 +53,7 @@ async function finalStates<S>(
 
 describe('dpor on the textbook scenarios', () => {
   it('finds the lost update and the ABBA deadlock, as the full search does', async () => {
-    for (const s of [lostUpdate, abbaDeadlock]) {
+    for (const s of [lostUpdate, abbaDeadlock] as Scenario<unknown>[]) {
       const full = await explore(s, { bound: Number.POSITIVE_INFINITY, reduction: 'none' });
       const dpor = await explore(s, { bound: Number.POSITIVE_INFINITY });
       expect(dpor.reduction).toBe('dpor');
@@ -242,5 +244,47 @@ describe('dpor on random programs', () => {
     );
     // The reduction is not vacuous: most random programs have independent steps to skip.
     expect(fewer).toBeGreaterThan(runs / 2);
+  });
+});
+
+describe('stateFingerprint', () => {
+  it('is equal for equal data, whatever the Map and Set order or the step numbers', () => {
+    const a = {
+      m: new Map([
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+      s: new Set([3, 4]),
+      log: [{ step: 5, x: 1 }],
+    };
+    const b = {
+      m: new Map([
+        [2, 'b'],
+        [1, 'a'],
+      ]),
+      s: new Set([4, 3]),
+      log: [{ step: 9, x: 1 }],
+    };
+    expect(stateFingerprint(a)).toBe(stateFingerprint(b));
+  });
+
+  it('differs when any reachable value, typed array byte or array order differs', () => {
+    const base = () => ({ arr: [1, 2], bytes: new Uint32Array([7, 8]), o: { v: 'x' } });
+    const fp = stateFingerprint(base());
+    const arr = base();
+    arr.arr.reverse();
+    const bytes = base();
+    bytes.bytes[1] = 9;
+    const nested = base();
+    nested.o.v = 'y';
+    for (const other of [arr, bytes, nested]) expect(stateFingerprint(other)).not.toBe(fp);
+  });
+
+  it('follows shared references and cycles without looping', () => {
+    const shared = { v: 1 };
+    const cyc: { self?: unknown; a: object; b: object } = { a: shared, b: shared };
+    cyc.self = cyc;
+    expect(stateText(cyc)).toContain('@');
+    expect(stateFingerprint(cyc)).toMatch(/^[0-9a-f]+$/);
   });
 });

@@ -12,8 +12,12 @@
  * coarser than the kernel's memory model, which only costs reduction, never soundness.
  */
 
-/** Receives the accesses of the running task; installed by a scheduler whose policy asks. */
-export type AccessHook = (obj: object, write: boolean) => void;
+/**
+ * Receives the accesses of the running task; installed by a scheduler whose policy asks.
+ * `index` (an integer 0 <= index < 2^32) names one element of `obj` (a page table slot, a pfn);
+ * without it the access is to all of `obj`.
+ */
+export type AccessHook = (obj: object, write: boolean, index?: number) => void;
 
 /** The hook of the run in progress, if its policy wants accesses (set by the scheduler). */
 export const accessSink: { hook: AccessHook | undefined; global: (() => void) | undefined } = {
@@ -22,21 +26,22 @@ export const accessSink: { hook: AccessHook | undefined; global: (() => void) | 
 };
 
 /**
- * The current task reads shared `obj`.
+ * The current task reads shared `obj` (element `index` of it when given: a slot, a pfn; an
+ * integer 0 <= index < 2^32), all of it otherwise.
  * Mirrors include/asm-generic/rwonce.h:READ_ONCE() (as a report of a shared read, not its value).
  */
-export function noteRead(obj: object): void {
+export function noteRead(obj: object, index?: number): void {
   const hook = accessSink.hook;
-  if (hook !== undefined) hook(obj, false);
+  if (hook !== undefined) hook(obj, false, index);
 }
 
 /**
- * The current task writes (or reads and writes) shared `obj`.
+ * The current task writes (or reads and writes) shared `obj`, or element `index` of it.
  * Mirrors include/asm-generic/rwonce.h:WRITE_ONCE() (as a report of a shared write).
  */
-export function noteWrite(obj: object): void {
+export function noteWrite(obj: object, index?: number): void {
   const hook = accessSink.hook;
-  if (hook !== undefined) hook(obj, true);
+  if (hook !== undefined) hook(obj, true, index);
 }
 
 /**

@@ -45,10 +45,10 @@ export interface SchedulePolicy {
   observe?(step: number, event: SchedEvent): void;
   /**
    * Optional: told of every shared access a task reports during a run (noteRead, noteWrite;
-   * `obj` undefined for noteGlobalAccess), with the task that made it. A scheduler whose policy
+   * `obj` undefined for noteGlobalAccess; `index` an element of `obj`), with the task that made it. A scheduler whose policy
    * has none installs no hook, and reports cost one comparison.
    */
-  access?(task: Task, obj: object | undefined, write: boolean): void;
+  access?(task: Task, obj: object | undefined, write: boolean, index?: number): void;
 }
 
 /** Something a task can block on: every lock, wait queue and completion is one. */

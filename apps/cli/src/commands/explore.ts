@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
 import {
+  coverageText,
   createScenarioRegistry,
   DEFAULT_DFS_BOUND,
   DEFAULT_PCT_DEPTH,
@@ -19,6 +20,8 @@ import {
   explore,
   scenarios as explorerScenarios,
   formatTraceTable,
+  REDUCTIONS,
+  type Reduction,
   type RegisteredScenario,
   replaySchedule,
   type Scenario,
@@ -98,13 +101,14 @@ interface ExploreArgs {
   readonly mermaid: string | undefined;
   /** The export of a scenario file to run. */
   readonly exportName: string | undefined;
+  readonly reduction: Reduction | undefined;
 }
 
 /** The usage text of the command (`hmmsim explore --help`). */
 export const EXPLORE_USAGE = [
   'usage: hmmsim explore --list',
   '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] [--seed N]',
-  '                      [--mermaid FILE]',
+  '                      [--reduction auto|dpor|none] [--mermaid FILE]',
   '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]',
   '       hmmsim explore ./my-scenario.ts [--export NAME] [any option above but --list]',
   '',
@@ -116,6 +120,9 @@ export const EXPLORE_USAGE = [
   `  --bound N          dfs: preemption bound (default ${DEFAULT_DFS_BOUND}, 'inf' for none);`,
   `                     pct: depth (default ${DEFAULT_PCT_DEPTH})`,
   `  --runs N           random/pct: schedules to run (default ${DEFAULT_RUNS}); dfs: a budget`,
+  "  --reduction KIND   dfs with --bound inf: 'dpor' runs one schedule per class of schedules that",
+  '                     differ only in the order of independent steps (the scenario must report its',
+  "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
   '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
@@ -134,7 +141,17 @@ export const EXPLORE_USAGE = [
   '  hmmsim explore ./my-scenario.ts --export racy --bound 1',
 ].join('\n');
 
-const OWN_OPTIONS = ['list', 'strategy', 'bound', 'runs', 'seed', 'replay', 'mermaid', 'export'];
+const OWN_OPTIONS = [
+  'list',
+  'strategy',
+  'bound',
+  'runs',
+  'seed',
+  'replay',
+  'mermaid',
+  'export',
+  'reduction',
+];
 
 /** The raw text after `--name` (or in `--name=value`) in argv, if present. */
 export function rawOptionValue(rawArgs: readonly string[], name: string): string | undefined {
@@ -184,6 +201,17 @@ function checkUnknown(input: ExploreCommandInput): void {
   checkKnownOptions(input.options, OWN_OPTIONS, input.globalOptions);
 }
 
+/** The reduction option, validated. */
+function reductionOption(options: Readonly<Record<string, unknown>>): Reduction | undefined {
+  const v = single(options, 'reduction');
+  if (v === undefined) return undefined;
+  const r = REDUCTIONS.find((x) => x === v);
+  if (r === undefined) {
+    throw new UsageError(`--reduction ${String(v)}: expected one of ${REDUCTIONS.join(', ')}`);
+  }
+  return r;
+}
+
 /** The strategy option, validated. */
 function strategyOption(options: Readonly<Record<string, unknown>>): Strategy | undefined {
   const v = single(options, 'strategy');
@@ -224,10 +252,11 @@ function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: num
         "(a file path starts with '.' or '/', or ends in .ts/.js/.mts/.mjs)",
     );
   }
-  const tuning = strategyGiven || a.bound !== undefined || a.runs !== undefined;
+  const tuning =
+    strategyGiven || a.bound !== undefined || a.runs !== undefined || a.reduction !== undefined;
   if (a.replay !== undefined && (tuning || a.seed !== undefined)) {
     throw new UsageError(
-      '--replay runs one given schedule: it takes no --strategy/--bound/--runs/--seed',
+      '--replay runs one given schedule: it takes no --strategy/--bound/--runs/--seed/--reduction',
     );
   }
   if (a.strategy === 'random' && a.bound !== undefined) {
@@ -237,6 +266,15 @@ function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: num
   }
   if (a.strategy === 'dfs' && a.seed !== undefined) {
     throw new UsageError('--seed applies to --strategy random and pct; dfs is exhaustive');
+  }
+  if (
+    a.reduction === 'dpor' &&
+    (a.strategy !== 'dfs' || a.bound !== Number.POSITIVE_INFINITY) &&
+    a.replay === undefined
+  ) {
+    throw new UsageError(
+      '--reduction dpor applies to an unbounded dfs: add --bound inf (a preemption bound does not combine soundly with it)',
+    );
   }
   if (a.strategy === 'pct' && a.bound === Number.POSITIVE_INFINITY) {
     throw new UsageError('--bound for pct is the depth: expected an integer >= 1');
@@ -264,6 +302,7 @@ function parseArgs(input: ExploreCommandInput): ExploreArgs {
     replay: stringOption(input, 'replay'),
     mermaid: stringOption(input, 'mermaid'),
     exportName: stringOption(input, 'export'),
+    reduction: reductionOption(o),
   };
   if (args.mermaid === '') throw new UsageError('--mermaid needs a file name');
   if (args.exportName === '') throw new UsageError('--export needs an export name');
@@ -291,7 +330,8 @@ function strategyLine(r: ExploreResult, a: ExploreArgs): string {
   if (r.strategy === 'dfs') {
     const b = r.bound === Number.POSITIVE_INFINITY ? 'none' : String(r.bound);
     const budget = a.runs === undefined ? '' : `, at most ${a.runs} schedules`;
-    return `strategy dfs, preemption bound ${b}${budget}`;
+    const por = r.reduction === 'dpor' ? ', partial-order reduction' : '';
+    return `strategy dfs, preemption bound ${b}${por}${budget}`;
   }
   const depth = r.strategy === 'pct' ? `, depth ${r.bound}` : '';
   return `strategy ${r.strategy}${depth}, seed ${r.seed}, ${a.runs ?? DEFAULT_RUNS} runs`;
@@ -335,15 +375,6 @@ function printTrace(trace: TraceRecord, title: string, a: ExploreArgs, io: Explo
   io.out(`mermaid sequence diagram written to ${a.mermaid}`);
 }
 
-/** How the search ended, in words. */
-function searchEnd(r: ExploreResult): string {
-  if (r.violation !== undefined) return 'stopped at the first violation';
-  if (r.strategy !== 'dfs') return 'sampled, not exhaustive';
-  return r.exhausted
-    ? 'every schedule within the bound was explored'
-    : 'the schedule budget ran out before the space was exhausted';
-}
-
 /** 'minimised over 8 schedules' (or why it is not minimal). */
 function minimisedHow(r: ExploreResult): string {
   const m = r.minimisation;
@@ -362,7 +393,7 @@ function reportExplore(
   const name = scenario.name;
   io.out(`explore ${name}: ${strategyLine(r, a)}`);
   if (scenario.description !== '') io.out(`  ${scenario.description}`);
-  io.out(`  ${r.schedules} schedules, ${r.steps} steps${elapsed(r.elapsedMs)}; ${searchEnd(r)}`);
+  io.out(`  ${r.schedules} schedules, ${r.steps} steps${elapsed(r.elapsedMs)}; ${coverageText(r)}`);
   const v = r.violation;
   const m = r.minimal;
   if (v === undefined || m === undefined) {
@@ -409,6 +440,7 @@ async function runScenario(
     bound: a.bound,
     runs: a.runs,
     seed: a.seed,
+    reduction: a.reduction,
     now: io.now,
   });
   return reportExplore(r, a, scenario, target, io);
@@ -542,6 +574,7 @@ export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = 
     .option('--replay [schedule]', '')
     .option('--mermaid [file]', '')
     .option('--export [name]', '')
+    .option('--reduction [kind]', '')
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: ExploreCommandInput = {
