@@ -23,6 +23,8 @@ export class DfsChooser implements Chooser {
   constructor(
     private readonly bound: number,
     private readonly scenarioName: string,
+    /** Choice codes of leading decisions every run takes (a unit of a split search). */
+    private readonly fixed: readonly number[] = [],
   ) {}
 
   /** Call before each run: the current stack is the prefix to replay. */
@@ -35,6 +37,7 @@ export class DfsChooser implements Chooser {
     let node = this.stack[d];
     if (node === undefined) {
       node = newNode(ctx, preemptionsSoFar);
+      if (d < this.fixed.length) node = this.frozen(node, d);
       this.stack.push(node);
     } else if (!sameDecision(node, ctx)) {
       this.diverged(d, describeNode(newNode(ctx, preemptionsSoFar)), describeNode(node));
@@ -51,10 +54,28 @@ export class DfsChooser implements Chooser {
     }
   }
 
+  /** The node of prefix decision `d`: its one alternative is the prefix's choice. */
+  private frozen(node: DecisionNode, d: number): DecisionNode {
+    const code = this.fixed[d]!;
+    const at = node.order.findIndex((idx) => node.codes[idx] === code);
+    if (at < 0) this.diverged(d, describeNode(node), `a choice of ${code}`);
+    return {
+      ...node,
+      order: [node.order[at]!],
+      cost: [node.cost[at]!],
+      pos: 0,
+    };
+  }
+
+  /** Decisions no search of this chooser changes (its prefix). */
+  protected get frozenDepth(): number {
+    return this.fixed.length;
+  }
+
   /** Move to the next schedule within the bound; false when the space is exhausted. */
   advance(): boolean {
     const s = this.stack;
-    while (s.length > 0) {
+    while (s.length > this.fixed.length) {
       const top = s[s.length - 1]!;
       for (let p = top.pos + 1; p < top.order.length; p++) {
         if (top.preBefore + top.cost[p]! <= this.bound) {
@@ -98,6 +119,8 @@ export interface DfsSearchOptions<S> {
   readonly pruneAtSteps?: (() => number) | undefined;
   /** Called with the final state and outcome of every schedule run (not the pruned ones). */
   readonly onSchedule?: RunOptions<S>['onSchedule'];
+  /** Only the schedules that start with these choice codes (a unit of a split search). */
+  readonly prefix?: readonly number[] | undefined;
 }
 
 /** Counts and end state of a search. */
@@ -146,7 +169,7 @@ export async function dfsSearch<S>(
   scenario: Scenario<S>,
   opts: DfsSearchOptions<S>,
 ): Promise<SearchResult> {
-  const chooser = new DfsChooser(opts.bound, scenario.name);
+  const chooser = new DfsChooser(opts.bound, scenario.name, opts.prefix);
   let schedules = 0;
   let steps = 0;
   for (;;) {

@@ -16,8 +16,8 @@ import type { Scenario } from './scenario.ts';
  * common, one is run. Replays and their determinism checks are DfsChooser's.
  */
 export class DporChooser extends DfsChooser {
-  constructor(scenarioName: string) {
-    super(Number.POSITIVE_INFINITY, scenarioName);
+  constructor(scenarioName: string, prefix: readonly number[] = []) {
+    super(Number.POSITIVE_INFINITY, scenarioName, prefix);
   }
 
   /**
@@ -29,7 +29,9 @@ export class DporChooser extends DfsChooser {
     const { events } = log;
     for (const { i, j } of findRaces(events)) {
       const d = events[i]!.decision;
-      if (d < 0) continue; // nobody else could run before i: nothing to reorder there
+      // d < 0: nobody else could run before i, nothing to reorder there; a prefix decision is
+      // fixed for this search (a split search explores its other choices as other units).
+      if (d < this.frozenDepth) continue;
       const node = this.stack[d];
       if (node === undefined) continue;
       node.backtrack ??= new Set([node.pos]);
@@ -44,7 +46,7 @@ export class DporChooser extends DfsChooser {
   /** Move to the deepest decision with an alternative still to explore; false when none is left. */
   override advance(): boolean {
     const s = this.stack;
-    while (s.length > 0) {
+    while (s.length > this.frozenDepth) {
       const top = s[s.length - 1]!;
       top.done ??= new Set([top.pos]);
       const done = top.done;
@@ -72,7 +74,7 @@ export async function dporSearch<S>(
   scenario: Scenario<S>,
   opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps'>,
 ): Promise<SearchResult> {
-  const chooser = new DporChooser(scenario.name);
+  const chooser = new DporChooser(scenario.name, opts.prefix);
   let schedules = 0;
   let steps = 0;
   for (;;) {

@@ -9,6 +9,7 @@ import { pctSearch } from './pct.ts';
 import { randomSearch } from './random-search.ts';
 import type { RunRecord } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
+import { combineUnits, searchUnit, splitSchedules, type UnitResult } from './split-search.ts';
 import { verifyReplay } from './verify-replay.ts';
 
 /** How schedules are chosen. */
@@ -208,6 +209,22 @@ export async function explore<S>(
     },
   );
   violation ??= r.nondeterminism;
+  return finishExplore(scenario, strategy, opts, r, violation, interleavings, start);
+}
+
+/**
+ * The part of explore() after the search: refuse a scenario in which nothing interleaved,
+ * minimise and replay-check a violation, describe a livelock, and build the result.
+ */
+async function finishExplore<S>(
+  scenario: Scenario<S>,
+  strategy: Strategy,
+  opts: ExploreOptions<S>,
+  r: Omit<SearchResult, 'nondeterminism'>,
+  violation: Violation | undefined,
+  interleavings: number,
+  start: number | undefined,
+): Promise<ExploreResult> {
   if (violation === undefined && interleavings === 0 && scenario.tasks.length >= 2) {
     throw noInterleavingError(scenario, r.schedules);
   }
@@ -248,6 +265,54 @@ export async function explore<S>(
     minimisation,
     trace,
   };
+}
+
+/** Searches the units of a split search; may stop after the first unit with a violation. */
+export type UnitRunner = <S>(
+  scenario: Scenario<S>,
+  units: readonly (readonly number[])[],
+  opts: { readonly bound: number; readonly reduction: 'dpor' | 'none' },
+) => Promise<readonly (UnitResult | undefined)[]>;
+
+/** Search units one after the other in this thread, stopping after the first violation. */
+export const sequentialUnits: UnitRunner = async (scenario, units, opts) => {
+  const out: UnitResult[] = [];
+  for (const prefix of units) {
+    const r = await searchUnit(scenario, prefix, opts);
+    out.push(r);
+    if (r.violation !== undefined) break;
+  }
+  return out;
+};
+
+/**
+ * explore() with the DFS strategy as a split search: the schedules are divided into units by
+ * their first decisions (splitSchedules), `runUnits` searches them (one after the other by
+ * default; side by side on worker threads in `hmmsim explore --workers N`), and the results are
+ * combined in unit order, so the verdict, the counts and the minimal trace are the same however
+ * the units were spread. With DPOR the prefix decisions are not reduced, so the counts can be a
+ * little higher than explore()'s.
+ * Mirrors: model-only (a parallel stateless model checker's work division).
+ */
+export async function exploreSplit<S>(
+  scenario: Scenario<S>,
+  opts: Omit<ExploreOptions<S>, 'strategy' | 'onSchedule'> = {},
+  runUnits: UnitRunner = sequentialUnits,
+): Promise<ExploreResult> {
+  const strategy: Strategy = 'dfs';
+  checkOptions(strategy, opts);
+  checkReduction(scenario, strategy, opts);
+  if (opts.runs !== undefined) {
+    throw new InvalidArgumentError(
+      'exploreSplit: got a schedule budget (runs); expected none (a split search runs every unit to its end)',
+    );
+  }
+  const start = opts.now?.();
+  const bound = opts.bound ?? DEFAULT_DFS_BOUND;
+  const reduction = reductionOf(scenario, strategy, opts);
+  const units = await splitSchedules(scenario, bound);
+  const c = combineUnits(await runUnits(scenario, units, { bound, reduction }));
+  return finishExplore(scenario, strategy, opts, c, c.violation, c.interleavings, start);
 }
 
 /** The ScenarioError of a search in which no two tasks ever reached a scheduling point together. */

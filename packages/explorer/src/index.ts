@@ -20,6 +20,7 @@ export * from './run-schedule.ts';
 export * from './scenario.ts';
 export * from './scenario-module.ts';
 export * from './schedule-string.ts';
+export * from './split-search.ts';
 export * from './textbook/index.ts';
 export * from './trace-rows.ts';
 export * from './trace-table.ts';

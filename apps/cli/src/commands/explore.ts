@@ -19,6 +19,7 @@ import {
   type ExploreResult,
   explore,
   scenarios as explorerScenarios,
+  exploreSplit,
   formatTraceTable,
   REDUCTIONS,
   type Reduction,
@@ -41,6 +42,7 @@ import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
+import { adaptiveUnits, defaultWorkers, type ScenarioRef } from '../parallel-units.ts';
 import {
   invocationDir,
   isScenarioPath,
@@ -102,13 +104,15 @@ interface ExploreArgs {
   /** The export of a scenario file to run. */
   readonly exportName: string | undefined;
   readonly reduction: Reduction | undefined;
+  /** Worker threads for a dfs (undefined: the machine's cores). */
+  readonly workers: number | undefined;
 }
 
 /** The usage text of the command (`hmmsim explore --help`). */
 export const EXPLORE_USAGE = [
   'usage: hmmsim explore --list',
   '       hmmsim explore <scenario> [--strategy dfs|random|pct] [--bound N] [--runs N] [--seed N]',
-  '                      [--reduction auto|dpor|none] [--mermaid FILE]',
+  '                      [--reduction auto|dpor|none] [--workers N] [--mermaid FILE]',
   '       hmmsim explore <scenario> --replay SCHEDULE [--mermaid FILE]',
   '       hmmsim explore ./my-scenario.ts [--export NAME] [any option above but --list]',
   '',
@@ -123,6 +127,8 @@ export const EXPLORE_USAGE = [
   "  --reduction KIND   dfs with --bound inf: 'dpor' runs one schedule per class of schedules that",
   '                     differ only in the order of independent steps (the scenario must report its',
   "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
+  '  --workers N        dfs: search on N worker threads (default: the number of cores) when the',
+  '                     search looks longer than a second or two; any N gives the same result',
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
   '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
@@ -151,6 +157,7 @@ const OWN_OPTIONS = [
   'mermaid',
   'export',
   'reduction',
+  'workers',
 ];
 
 /** The raw text after `--name` (or in `--name=value`) in argv, if present. */
@@ -174,6 +181,8 @@ function single(options: Readonly<Record<string, unknown>>, name: string): unkno
 /** Largest --seed and --runs (so that seed + run index stays exact). */
 const MAX_SEED = 2 ** 32 - 1;
 const MAX_RUNS = 2 ** 31;
+/** Most worker threads --workers accepts. */
+const MAX_WORKERS = 256;
 
 /** An integer option in [min, max] ('inf' allowed when `infinite`). */
 function integerOption(
@@ -253,10 +262,14 @@ function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: num
     );
   }
   const tuning =
-    strategyGiven || a.bound !== undefined || a.runs !== undefined || a.reduction !== undefined;
+    strategyGiven ||
+    a.bound !== undefined ||
+    a.runs !== undefined ||
+    a.reduction !== undefined ||
+    a.workers !== undefined;
   if (a.replay !== undefined && (tuning || a.seed !== undefined)) {
     throw new UsageError(
-      '--replay runs one given schedule: it takes no --strategy/--bound/--runs/--seed/--reduction',
+      '--replay runs one given schedule: it takes no --strategy/--bound/--runs/--seed/--reduction/--workers',
     );
   }
   if (a.strategy === 'random' && a.bound !== undefined) {
@@ -275,6 +288,12 @@ function checkCombination(a: ExploreArgs, strategyGiven: boolean, extraArgs: num
     throw new UsageError(
       '--reduction dpor applies to an unbounded dfs: add --bound inf (a preemption bound does not combine soundly with it)',
     );
+  }
+  if (a.workers !== undefined && a.strategy !== 'dfs') {
+    throw new UsageError('--workers applies to the dfs strategy');
+  }
+  if (a.workers !== undefined && a.runs !== undefined) {
+    throw new UsageError('--workers runs the whole dfs: it takes no --runs budget');
   }
   if (a.strategy === 'pct' && a.bound === Number.POSITIVE_INFINITY) {
     throw new UsageError('--bound for pct is the depth: expected an integer >= 1');
@@ -303,6 +322,7 @@ function parseArgs(input: ExploreCommandInput): ExploreArgs {
     mermaid: stringOption(input, 'mermaid'),
     exportName: stringOption(input, 'export'),
     reduction: reductionOption(o),
+    workers: integerOption(o, 'workers', 1, MAX_WORKERS),
   };
   if (args.mermaid === '') throw new UsageError('--mermaid needs a file name');
   if (args.exportName === '') throw new UsageError('--export needs an export name');
@@ -428,12 +448,24 @@ function reportReplay(o: ScheduleOutcome, a: ExploreArgs, name: string, io: Expl
 async function runScenario(
   scenario: Scenario,
   target: string,
+  ref: ScenarioRef,
   a: ExploreArgs,
   io: ExploreIo,
 ): Promise<number> {
   if (a.replay !== undefined) {
     const o = await replaySchedule(scenario, a.replay, { trace: true });
     return reportReplay(o, a, scenario.name, io);
+  }
+  if (a.strategy === 'dfs' && a.runs === undefined) {
+    // Split into units so that worker threads can share the search; same result for any count.
+    const workers = a.workers ?? defaultWorkers();
+    const runner = io.now === undefined ? undefined : adaptiveUnits(workers, ref, io.now);
+    const r = await exploreSplit(
+      scenario,
+      { bound: a.bound, reduction: a.reduction, now: io.now },
+      runner,
+    );
+    return reportExplore(r, a, scenario, target, io);
   }
   const r = await explore(scenario, {
     strategy: a.strategy,
@@ -466,13 +498,14 @@ export async function runExploreCommand(
     const name = a.scenario ?? '';
     if (isScenarioPath(name)) {
       const scenario = await loadScenarioFile(name, { exportName: a.exportName, dir: io.cwd });
-      return await runScenario(scenario, fileTarget(name, a.exportName), a, io);
+      const ref: ScenarioRef = { kind: 'file', path: name, exportName: a.exportName, dir: io.cwd };
+      return await runScenario(scenario, fileTarget(name, a.exportName), ref, a, io);
     }
     const entry = registry.get(name);
     if (entry === undefined) {
       throw new UsageError(`unknown scenario '${a.scenario}'; run 'hmmsim explore --list'`);
     }
-    return await runScenario(entry.scenario, name, a, io);
+    return await runScenario(entry.scenario, name, { kind: 'registered', name }, a, io);
   } catch (error) {
     return reportError(error, io);
   }
@@ -575,6 +608,7 @@ export function registerExploreCommand(cli: CAC, opts: RegisterExploreOptions = 
     .option('--mermaid [file]', '')
     .option('--export [name]', '')
     .option('--reduction [kind]', '')
+    .option('--workers [n]', '')
     .allowUnknownOptions()
     .action(async (args: string[], options: Record<string, unknown>) => {
       const input: ExploreCommandInput = {
