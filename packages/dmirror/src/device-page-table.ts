@@ -8,10 +8,14 @@
  * entry). Every operation is synchronous, so each one is atomic with respect to the scheduler, as
  * the XArray's own lock makes it in the kernel.
  *
+ * Access reports (for the explorer's partial-order reduction) are made on the table object, one
+ * element per page number (`vpn` modulo 2^32: page numbers that share an element only make the
+ * explorer more careful); whole-table operations report the whole object.
+ *
  * Mirrors lib/test_hmm.c: struct dmirror.pt, DPT_XA_TAG_WRITE, DPT_XA_TAG_ATOMIC, xa_store(),
  * xa_load(), xa_erase(), dmirror_do_update().
  */
-import { checkIntIn, checkUlong, isUlong } from '@hmmsim/kernel';
+import { checkIntIn, checkUlong, isUlong, noteRead, noteWrite } from '@hmmsim/kernel';
 
 /** Tag of a read-only entry (no tag). Mirrors lib/test_hmm.c (an untagged xa pointer). */
 export const DPT_XA_TAG_READ = 0;
@@ -28,6 +32,9 @@ export interface DptEntry {
 
 const TAGS = 4;
 
+/** Ranges of at most this many pages report each page; larger ones the whole table. */
+const ELEMENT_REPORT_LIMIT = 512;
+
 /** InvalidArgumentError unless `vpn` is a page number (an unsigned long). */
 function checkVpn(fn: string, vpn: number): void {
   if (!isUlong(vpn)) checkUlong(fn, 'index', vpn, 'a virtual page number');
@@ -43,12 +50,14 @@ export class DmirrorPageTable {
 
   /** Number of present entries. Model helper. */
   get size(): number {
+    noteRead(this);
     return this.entries.size;
   }
 
   /** The entry at page number `vpn`, or null. Mirrors xa_load() + xa_untag_pointer()/xa_pointer_tag(). */
   load(vpn: number): DptEntry | null {
     checkVpn('xa_load', vpn);
+    noteRead(this, vpn >>> 0);
     const v = this.entries.get(vpn);
     if (v === undefined) return null;
     return { page: Math.floor(v / TAGS), tag: v % TAGS };
@@ -59,12 +68,14 @@ export class DmirrorPageTable {
     checkVpn('xa_store', vpn);
     checkIntIn('xa_store', 'page', page, 0, (Number.MAX_SAFE_INTEGER - (TAGS - 1)) / TAGS, 'a pfn');
     checkIntIn('xa_store', 'tag', tag, 0, TAGS - 1, 'a DPT_XA_TAG_* value in [0, 3]');
+    noteWrite(this, vpn >>> 0);
     this.entries.set(vpn, page * TAGS + tag);
   }
 
   /** Remove the entry at `vpn` (if any). Mirrors xa_erase(). */
   erase(vpn: number): void {
     checkVpn('xa_erase', vpn);
+    noteWrite(this, vpn >>> 0);
     this.entries.delete(vpn);
   }
 
@@ -75,6 +86,10 @@ export class DmirrorPageTable {
   eraseRange(firstVpn: number, lastVpn: number): number {
     checkUlong('dmirror_do_update', 'first', firstVpn, 'a virtual page number');
     checkUlong('dmirror_do_update', 'last', lastVpn, 'a virtual page number');
+    // Every page of the range is read (is it there?) and possibly erased: a write of each.
+    if (lastVpn >= firstVpn && lastVpn - firstVpn < ELEMENT_REPORT_LIMIT) {
+      for (let vpn = firstVpn; vpn <= lastVpn; vpn++) noteWrite(this, vpn >>> 0);
+    } else if (lastVpn >= firstVpn) noteWrite(this);
     let n = 0;
     if (lastVpn - firstVpn >= this.entries.size) {
       for (const vpn of [...this.entries.keys()]) {
@@ -90,11 +105,13 @@ export class DmirrorPageTable {
 
   /** Present page numbers in increasing order. Model helper (xa_for_each()). */
   vpns(): number[] {
+    noteRead(this);
     return [...this.entries.keys()].sort((a, b) => a - b);
   }
 
   /** Drop every entry. Mirrors xa_destroy(). */
   destroy(): void {
+    noteWrite(this);
     this.entries.clear();
   }
 }

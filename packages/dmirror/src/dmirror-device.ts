@@ -13,7 +13,9 @@ import type { Dmirror } from './dmirror.ts';
 import { HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from './uapi.ts';
 
 /**
- * Per-device state. Fields are written only by this package.
+ * Per-device state. Fields are written only by this package. Access reports: the chunk array,
+ * the free-list head and the counters on the device object (whole), `backingMirror` on the map,
+ * one element per backing pfn.
  * Mirrors lib/test_hmm.c:struct dmirror_device.
  */
 export class DmirrorDevice {

@@ -31,6 +31,10 @@ export interface DmirrorStats {
 
 /**
  * A mirror. `binding` is set by dmirrorOpen() right after construction.
+ *
+ * Access reports (for the explorer's partial-order reduction): `flags`, `binding` and `released`
+ * on the mirror object, the counters on the `stats` object, each as a whole; the table per page
+ * (DmirrorPageTable); the mutex reports itself.
  * Mirrors lib/test_hmm.c:struct dmirror.
  */
 export class Dmirror {

@@ -7,7 +7,7 @@
  *
  * Mirrors lib/test_hmm.c: dmirror_interval_invalidate(), dmirror_do_update().
  */
-import { mutexLock, mutexTrylock, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
+import { mutexLock, mutexTrylock, mutexUnlock, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import { MMU_NOTIFY_MIGRATE, type MmuNotifierRange, mmuNotifierRangeBlockable } from '@hmmsim/mm';
 import type { Dmirror } from './dmirror.ts';
 
@@ -31,16 +31,19 @@ export async function dmirrorInvalidate(
   setSeq: (() => void) | null,
 ): Promise<boolean> {
   if (range.event === MMU_NOTIFY_MIGRATE && range.migratePgmapOwner === dmirror.mdevice) {
+    noteWrite(dmirror.stats);
     dmirror.stats.ownMigrationsIgnored++;
     return true;
   }
   if (mmuNotifierRangeBlockable(range)) await mutexLock(dmirror.mutex);
   else if (mutexTrylock(dmirror.mutex) === 0) {
+    noteWrite(dmirror.stats);
     dmirror.stats.invalidationsRefused++;
     return false;
   }
   setSeq?.();
   dmirrorDoUpdate(dmirror, range.start, range.end);
+  noteWrite(dmirror.stats);
   dmirror.stats.invalidations++;
   mutexUnlock(dmirror.mutex);
   return true;

@@ -14,6 +14,8 @@ import {
   EFAULT,
   EINVAL,
   InvalidArgumentError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
 } from '@hmmsim/kernel';
 import { MmStruct } from '@hmmsim/mm';
@@ -39,6 +41,9 @@ import {
 
 const U64 = 2 ** 64;
 const FIELDS = ['addr', 'ptr', 'npages', 'cpages', 'faults'] as const;
+/** Elements of the user's command block in access reports (its index in FIELDS). */
+const CPAGES = 3;
+const FAULTS = 4;
 
 /** The function named in the typed errors of the ioctl path. */
 const FN = 'dmirror_fops_unlocked_ioctl';
@@ -106,8 +111,11 @@ export async function dmirrorIoctl(
   user?: MmStruct,
 ): Promise<number> {
   checkCall(file, request, user);
+  noteRead(file);
   if (file.privateData === null) return -EINVAL;
   if (arg === null) return -EFAULT;
+  // copy_from_user of the block (it is user memory, which another task may share).
+  noteRead(arg);
   checkFields(arg);
   if (arg.addr % PAGE_SIZE !== 0) return -EINVAL;
   if (emptyOrWraps(arg.addr, arg.npages)) return -EINVAL;
@@ -119,7 +127,9 @@ export async function dmirrorIoctl(
   try {
     const ret = await handler(dmirror, cmd, user ?? dmirror.mm);
     if (ret !== 0) return ret;
+    noteWrite(arg, CPAGES);
     arg.cpages = cmd.cpages;
+    noteWrite(arg, FAULTS);
     arg.faults = cmd.faults;
     return 0;
   } finally {

@@ -16,7 +16,7 @@
  * Mirrors: model-only (the race lib/test_hmm.c's anon_teardown probes, made exhaustive).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
-import { KernelBugError, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
+import { KernelBugError, noteRead, noteWrite, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
 import {
   cpuWrite,
   createMachine,
@@ -37,7 +37,11 @@ import { DMIRROR_IMPLS, type DmirrorImpl } from './options.ts';
 import { dmirrorStaleEntries } from './stale-entry.ts';
 import { HMM_DMIRROR_READ, type HmmDmirrorCmd } from './uapi.ts';
 
-/** State of one schedule. Mirrors: model-only. */
+/**
+ * State of one schedule. The tasks share the command block `cmd` (CPU0 reads its `addr`, element
+ * 0; the ioctl reports its own accesses) and write the result fields, reported as elements of the
+ * state object (0: `readRet`, 1: `munmapRet`). Mirrors: model-only.
+ */
 export interface TeardownRaceState {
   readonly impl: DmirrorImpl;
   readonly mm: MmStruct;
@@ -50,6 +54,10 @@ export interface TeardownRaceState {
 }
 
 const NPAGES = 2;
+/** Elements of a TeardownRaceState (and of its command block) in access reports. */
+const READ_RET = 0;
+const MUNMAP_RET = 1;
+const CMD_ADDR = 0;
 
 /** A mapping of `pages` pages with every byte set to `fill`. */
 async function filledMapping(mm: MmStruct, pages: number, fill: number): Promise<number> {
@@ -115,13 +123,18 @@ export function teardownRaceScenario(impl: DmirrorImpl): Scenario<TeardownRaceSt
       {
         name: 'cpu0 munmap',
         async run(s) {
-          s.munmapRet = await munmap(s.mm, s.cmd.addr + PAGE_SIZE, PAGE_SIZE);
+          noteRead(s.cmd, CMD_ADDR);
+          const ret = await munmap(s.mm, s.cmd.addr + PAGE_SIZE, PAGE_SIZE);
+          noteWrite(s, MUNMAP_RET);
+          s.munmapRet = ret;
         },
       },
       {
         name: 'cpu1 device READ',
         async run(s) {
-          s.readRet = await dmirrorIoctl(s.file, HMM_DMIRROR_READ, s.cmd);
+          const ret = await dmirrorIoctl(s.file, HMM_DMIRROR_READ, s.cmd);
+          noteWrite(s, READ_RET);
+          s.readRet = ret;
         },
       },
     ],

@@ -8,7 +8,15 @@
  * Mirrors include/linux/hmm.h:struct hmm_mirror / struct hmm_mirror_ops (seed) and mm/hmm.c
  * (v5.4): hmm_mirror_register(), hmm_mirror_unregister().
  */
-import { downWrite, EINVAL, InvalidArgumentError, KernelBugError, upWrite } from '@hmmsim/kernel';
+import {
+  downWrite,
+  EINVAL,
+  InvalidArgumentError,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+  upWrite,
+} from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
 import {
   checkMmStruct,
@@ -40,7 +48,8 @@ export interface HmmMirrorOps {
 
 /**
  * A mirror. Drivers may extend it to carry their own state (container_of). `hmm` is set by
- * registration. Mirrors include/linux/hmm.h:struct hmm_mirror.
+ * registration; accesses to `hmm` and `ops` are reported on the mirror object (and the count of
+ * its registered ranges, range-registry.ts, too). Mirrors include/linux/hmm.h:struct hmm_mirror.
  */
 export class HmmMirror {
   /** The mm's struct hmm while registered, else null. */
@@ -86,6 +95,7 @@ export async function hmmMirrorRegisterWith(
   if (mm === null || mm === undefined || mirror === null || mirror === undefined) return -EINVAL;
   checkMirrorArgs(fn, mirror, mm);
   assertMmapSemWriteHeld(mm, fn);
+  noteRead(mirror);
   if (mirror.ops === null || mirror.ops === undefined) return -EINVAL;
   if (typeof mirror.ops !== 'object') {
     throw new InvalidArgumentError(
@@ -104,6 +114,7 @@ export async function hmmMirrorRegisterWith(
     );
   }
   const prev = mirror.hmm;
+  if (prev !== null) noteRead(prev.mirrors);
   if (prev?.mirrors.includes(mirror)) {
     throw new KernelBugError(
       `${fn}: list_add corruption: the mirror is already registered (on mm${prev.mm?.id}); ` +
@@ -121,8 +132,10 @@ export async function hmmMirrorRegisterWith(
       `${fn}: mmu_notifier_get_locked returned a notifier that is not a ${kind} struct hmm`,
     );
   }
+  noteWrite(mirror);
   mirror.hmm = mn;
   await downWrite(mn.mirrorsSem);
+  noteWrite(mn.mirrors);
   mn.mirrors.unshift(mirror);
   upWrite(mn.mirrorsSem);
   const sched = mm.machine.sched;
@@ -147,6 +160,7 @@ export async function hmmMirrorUnregisterWith(
   }
   const hmm = hmmOfMirror(mirror, fn, kind);
   const sched = mirror.hmm?.mm?.machine.sched;
+  noteRead(hmm); // `releasing`
   if (sched !== undefined && hmm.releasing === sched.current) {
     throw new KernelBugError(
       `${fn}: called from the mirror's release callback; expected the driver to unregister later, ` +
@@ -161,8 +175,10 @@ export async function hmmMirrorUnregisterWith(
     );
   }
   await downWrite(hmm.mirrorsSem);
+  noteWrite(hmm.mirrors);
   hmm.mirrors.splice(hmm.mirrors.indexOf(mirror), 1);
   upWrite(hmm.mirrorsSem);
+  noteWrite(mirror);
   mirror.hmm = null;
   await mmuNotifierPut(hmm);
 }

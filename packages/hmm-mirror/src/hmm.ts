@@ -24,6 +24,8 @@ import {
   InvalidArgumentError,
   isUlong,
   KernelBugError,
+  noteRead,
+  noteWrite,
   RwSemaphore,
   Spinlock,
   spinLock,
@@ -89,6 +91,7 @@ export function hmmSetOptions(mm: MmStruct, opts: Partial<HmmOptions>): HmmOptio
       `hmmSetOptions: overlapTest is '${String(next.overlapTest)}'; expected 'v5.4' or 'exact'`,
     );
   }
+  noteWrite(optionsByMm);
   optionsByMm.set(mm, next);
   return next;
 }
@@ -98,6 +101,7 @@ export function hmmSetOptions(mm: MmStruct, opts: Partial<HmmOptions>): HmmOptio
  * Mirrors: model-only.
  */
 export function hmmOptionsOf(mm: MmStruct): HmmOptions {
+  noteRead(optionsByMm);
   return optionsByMm.get(mm) ?? DEFAULT_HMM_OPTIONS;
 }
 
@@ -105,6 +109,10 @@ export function hmmOptionsOf(mm: MmStruct): HmmOptions {
  * The per-mm HMM state. It *is* the legacy mmu_notifier subscriber (the kernel embeds one and uses
  * container_of); `mmuNotifier` returns itself so that `range.hmm.mmuNotifier.mm` reads as in C.
  * Fields are read-only outside this package.
+ *
+ * Access reports (for the explorer's partial-order reduction): `notifiers` and `releasing` (and
+ * the notifier fields `mm` / `freed` this package reads) are reported on the struct hmm itself,
+ * `ranges` on the `ranges` array, `mirrors` on the `mirrors` array, each as a whole object.
  * Mirrors include/linux/hmm.h:struct hmm.
  */
 export class Hmm extends MmuNotifier {
@@ -134,6 +142,7 @@ export class Hmm extends MmuNotifier {
     this.rangesLock = new Spinlock(sched, 'hmm.ranges_lock', obj);
     this.mirrorsSem = new RwSemaphore(sched, 'hmm.mirrors_sem', obj);
     this.wq = new WaitQueueHead(sched, 'hmm.wq', obj);
+    noteWrite(hmmsByMm);
     const list = hmmsByMm.get(mm);
     if (list === undefined) hmmsByMm.set(mm, [this]);
     else {
@@ -214,6 +223,7 @@ export function describeUpdate(update: MmuNotifierRange): string {
  */
 export async function hmmNotifiersDecrement(hmm: Hmm): Promise<void> {
   await spinLock(hmm.rangesLock);
+  noteWrite(hmm);
   if (hmm.notifiers <= 0) {
     spinUnlock(hmm.rangesLock);
     throw new KernelBugError(
@@ -222,7 +232,11 @@ export async function hmmNotifiersDecrement(hmm: Hmm): Promise<void> {
   }
   hmm.notifiers--;
   if (hmm.notifiers === 0) {
-    for (const range of hmm.ranges) range.valid = true;
+    noteRead(hmm.ranges);
+    for (const range of hmm.ranges) {
+      noteWrite(range);
+      range.valid = true;
+    }
     wakeUpAll(hmm.wq);
   }
   spinUnlock(hmm.rangesLock);
@@ -242,6 +256,9 @@ export async function hmmSyncMirrors(hmm: Hmm, update: MmuNotifierRange): Promis
   let ret = 0;
   try {
     for (const mirror of hmm.mirrors) {
+      // Every iteration reads the list again, in the step after the previous callback.
+      noteRead(hmm.mirrors);
+      noteRead(mirror);
       const ops = mirror.ops;
       if (ops === null) {
         throw new KernelBugError(
@@ -261,6 +278,7 @@ export async function hmmSyncMirrors(hmm: Hmm, update: MmuNotifierRange): Promis
       break;
     }
   } finally {
+    noteRead(hmm.mirrors);
     upRead(hmm.mirrorsSem);
   }
   return ret;
@@ -276,9 +294,15 @@ export async function hmmInvalidateRangeStart(hmm: Hmm, update: MmuNotifierRange
   // Registered bounds are checked at registration and update bounds by the notifier core.
   const exact = hmmOptionsOf(update.mm).overlapTest === 'exact';
   await spinLock(hmm.rangesLock);
+  noteWrite(hmm);
   hmm.notifiers++;
+  noteRead(hmm.ranges);
   for (const range of hmm.ranges) {
-    if (overlaps(range, update, exact)) range.valid = false;
+    noteRead(range);
+    if (overlaps(range, update, exact)) {
+      noteWrite(range);
+      range.valid = false;
+    }
   }
   spinUnlock(hmm.rangesLock);
   const sched = update.mm.machine.sched;
@@ -318,6 +342,7 @@ export async function hmmInvalidateRangeEnd(hmm: Hmm, update: MmuNotifierRange):
  * Mirrors mm/hmm.c:hmm_release() (v5.4).
  */
 export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
+  noteRead(hmm.ranges);
   if (hmm.ranges.length > 0) {
     throw new KernelBugError(
       `WARN: hmm_release(mm${mm.id}) with ${hmm.ranges.length} range(s) still registered; expected ` +
@@ -325,10 +350,17 @@ export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
     );
   }
   await downRead(hmm.mirrorsSem);
+  noteWrite(hmm);
   hmm.releasing = mm.machine.sched.current;
   try {
-    for (const mirror of hmm.mirrors) await mirror.ops?.release?.(mirror);
+    for (const mirror of hmm.mirrors) {
+      noteRead(hmm.mirrors);
+      noteRead(mirror);
+      await mirror.ops?.release?.(mirror);
+    }
   } finally {
+    noteRead(hmm.mirrors);
+    noteWrite(hmm);
     hmm.releasing = null;
     upRead(hmm.mirrorsSem);
   }
@@ -340,6 +372,8 @@ export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
  * Mirrors mm/hmm.c:hmm_free_notifier().
  */
 export function hmmFreeNotifier(hmm: Hmm): void {
+  noteRead(hmm.ranges);
+  noteRead(hmm.mirrors);
   if (hmm.ranges.length > 0 || hmm.mirrors.length > 0) {
     throw new KernelBugError(
       `WARN: hmm_free_notifier with ${hmm.ranges.length} range(s) and ${hmm.mirrors.length} mirror(s) ` +
@@ -373,7 +407,12 @@ export function hmmOfMirror(mirror: HmmMirror, fn: string, kind: HmmKind): Hmm {
       `${fn}: mirror is ${mirror === null ? 'null' : `a ${typeof mirror === 'object' ? 'non-mirror object' : typeof mirror}`}; expected an HmmMirror`,
     );
   }
+  noteRead(mirror);
   const hmm = mirror.hmm;
+  if (hmm !== null) {
+    noteRead(hmm.mirrors);
+    noteRead(hmm); // `freed` (and, for the callers, `mm`)
+  }
   if (hmm === null || !hmm.mirrors.includes(mirror)) {
     throw new KernelBugError(
       `${fn}: the mirror is not registered (mirror->hmm is ${hmm === null ? 'NULL' : 'stale'}); expected hmm_mirror_register() first`,

@@ -4,9 +4,13 @@
  * @hmmsim/hmm-range), so that misuse the kernel would oops or corrupt a list on — unregistering a
  * range twice, registering it twice, unregistering a mirror with live ranges — is detected.
  *
+ * Access reports: a registration is reported on its range object (as `range->list` and
+ * `range->hmm` would be), the count per mirror on the mirror object.
+ *
  * Mirrors: model-only (the `struct hmm_range.list` membership of include/linux/hmm.h).
  */
 import type { HmmPerMm, HmmRange } from '@hmmsim/hmm-range';
+import { noteRead, noteWrite } from '@hmmsim/kernel';
 import type { Hmm } from './hmm.ts';
 import type { HmmMirror } from './hmm-mirror.ts';
 
@@ -39,6 +43,7 @@ export const HMM_RANGE_POISON: HmmPerMm = Object.freeze({
  * Mirrors: model-only.
  */
 export function rangeRegistration(range: HmmRange): RangeRegistration | undefined {
+  noteRead(range);
   return registrations.get(range);
 }
 
@@ -47,6 +52,8 @@ export function rangeRegistration(range: HmmRange): RangeRegistration | undefine
  * Mirrors: model-only.
  */
 export function recordRangeRegistration(range: HmmRange, hmm: Hmm, mirror: HmmMirror): void {
+  noteWrite(range);
+  noteWrite(mirror);
   registrations.set(range, { hmm, mirror, start: range.start, end: range.end });
   perMirror.set(mirror, (perMirror.get(mirror) ?? 0) + 1);
 }
@@ -56,9 +63,11 @@ export function recordRangeRegistration(range: HmmRange, hmm: Hmm, mirror: HmmMi
  * Mirrors: model-only.
  */
 export function forgetRangeRegistration(range: HmmRange): void {
+  noteWrite(range);
   const r = registrations.get(range);
   if (r === undefined) return;
   registrations.delete(range);
+  noteWrite(r.mirror);
   perMirror.set(r.mirror, (perMirror.get(r.mirror) ?? 1) - 1);
 }
 
@@ -67,5 +76,6 @@ export function forgetRangeRegistration(range: HmmRange): void {
  * Mirrors: model-only.
  */
 export function rangesOfMirror(mirror: HmmMirror): number {
+  noteRead(mirror);
   return perMirror.get(mirror) ?? 0;
 }

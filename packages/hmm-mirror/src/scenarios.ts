@@ -26,6 +26,7 @@ import {
   EPERM,
   InvalidArgumentError,
   KernelBugError,
+  noteWrite,
   PAGE_SIZE,
   type Scheduler,
 } from '@hmmsim/kernel';
@@ -108,7 +109,9 @@ export const RACE_OTHER_ADDR = 0x20000000;
 const VICTIM_INDEX: Readonly<Record<RaceOp, number>> = { munmap: 1, mprotect: 0, reclaim: 0 };
 
 /**
- * State of one run of a race scenario.
+ * State of one run of a race scenario. The tasks only read the readonly fields (set by the
+ * setup) and write the result fields, each reported as an element of the state object
+ * (0: `cpu0Ret`, 1: `otherPfn`, 2: `faultRet`).
  * Mirrors: model-only.
  */
 export interface RaceState {
@@ -131,6 +134,11 @@ export interface RaceState {
   /** CPU1's device fault result. */
   faultRet: number | undefined;
 }
+
+/** Elements of a RaceState reported for its result fields (see RaceState). */
+const RACE_STATE_CPU0_RET = 0;
+const RACE_STATE_OTHER_PFN = 1;
+const RACE_STATE_FAULT_RET = 2;
 
 /** Throw InvalidArgumentError unless `v` is one of `allowed`. */
 function checkChoice(fn: string, arg: string, v: unknown, allowed: readonly string[]): void {
@@ -227,21 +235,21 @@ async function raceSetup(
 async function otherProcessFaults(s: RaceState): Promise<void> {
   const r = await cpuWrite(s.other, RACE_OTHER_ADDR, new Uint8Array([0x42]));
   if (!r.ok) throw new KernelBugError(`the other process could not fault its page in: ${r.signal}`);
+  noteWrite(s, RACE_STATE_OTHER_PFN);
   s.otherPfn = cpuMappingAt(s.other, RACE_OTHER_ADDR)?.pfn ?? null;
 }
 
 /** CPU0's work for `op`. */
 async function cpu0(s: RaceState): Promise<void> {
   const victimAddr = RACE_BASE + s.victimIndex * PAGE_SIZE;
-  if (s.op === 'munmap') {
-    s.cpu0Ret = await munmap(s.mm, victimAddr, PAGE_SIZE);
-    await otherProcessFaults(s);
-  } else if (s.op === 'mprotect') {
-    s.cpu0Ret = await mprotect(s.mm, RACE_BASE, RACE_NPAGES * PAGE_SIZE, PROT_READ);
-  } else {
-    s.cpu0Ret = await reclaimPage(s.machine, s.victimPfn);
-    await otherProcessFaults(s);
-  }
+  let ret: number;
+  if (s.op === 'munmap') ret = await munmap(s.mm, victimAddr, PAGE_SIZE);
+  else if (s.op === 'mprotect')
+    ret = await mprotect(s.mm, RACE_BASE, RACE_NPAGES * PAGE_SIZE, PROT_READ);
+  else ret = await reclaimPage(s.machine, s.victimPfn);
+  noteWrite(s, RACE_STATE_CPU0_RET);
+  s.cpu0Ret = ret;
+  if (s.op !== 'mprotect') await otherProcessFaults(s);
 }
 
 /**
@@ -325,7 +333,9 @@ export function raceScenario(
       {
         name: 'cpu1 device fault',
         async run(s) {
-          s.faultRet = await s.driver.fault(true);
+          const ret = await s.driver.fault(true);
+          noteWrite(s, RACE_STATE_FAULT_RET);
+          s.faultRet = ret;
         },
       },
     ],

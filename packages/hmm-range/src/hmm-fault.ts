@@ -8,6 +8,11 @@
  * Two outer loops: v5.4/seed (per VMA: find_vma, VM_IO/VM_READ checks on that VMA, stray first
  * pass, NONE fill on error) and v5.5 (one walk over the whole range, per-VMA test_walk).
  * No page reference is taken (invariant 5).
+ *
+ * Shared-state reports (explorer's partial-order reduction): the range object (noteRead(range):
+ * its fields, the legacy `valid` flag included), the driver's entry array per element and the
+ * memmap's size (noteRead(phys), the whole PhysMem); MmStruct and VmArea fields report themselves
+ * (@hmmsim/mm accessors). The walk (hmm-walk.ts) reports the rest.
  */
 import {
   checkIntIn,
@@ -20,6 +25,8 @@ import {
   InvalidArgumentError,
   isUlong,
   KernelBugError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   type SchedEvent,
   VADDR_LIMIT,
@@ -40,6 +47,7 @@ import {
   waitOnPageLocked,
 } from '@hmmsim/mm';
 import { type WalkVmas, walkPageRange } from '@hmmsim/pagetable';
+import { noteElementsRead, noteElementsWrite } from './access.ts';
 import {
   HMM_PFN_FLAG_MAX_V57,
   type HmmCall,
@@ -138,6 +146,7 @@ function checkCaller(mm: MmStruct): void {
 /** Every entry the walk can produce must stay below 2^53 (the machine's largest pfn, shifted). */
 function checkRepresentable(c: Call): void {
   const w = c.w;
+  noteRead(c.mm.machine.phys);
   const maxPfn = c.mm.machine.phys.memmapEnd - 1;
   if (maxPfn * w.scale + c.allFlags > HMM_ENTRY_MAX) {
     throw new InvalidArgumentError(
@@ -206,6 +215,7 @@ function beyondLimit(c: Call): number {
   const i = (from - w.rangeStart) / PAGE;
   const n = (c.range.end - from) / PAGE;
   if (rangeNeedFault(w, i, n, 0) !== 0) return -EFAULT;
+  noteElementsWrite(w.pfns, i, i + n);
   w.pfns.fill(w.error, i, i + n);
   return 0;
 }
@@ -234,6 +244,7 @@ function checkEntries(
     );
   }
   if (mask === 0) return;
+  noteElementsRead(entries, 0, npages);
   for (let i = 0; i < npages; i++) {
     const e = entries[i] as number;
     if (!(e >= 0 && e <= HMM_ENTRY_MAX && e === Math.floor(e))) {
@@ -245,6 +256,7 @@ function checkEntries(
 /** Migration of `pfn` in progress: sleep until the page is unlocked. Mirrors mm/migrate.c:migration_entry_wait(). */
 async function migrationEntryWait(c: Call, pfn: number): Promise<void> {
   await c.mm.machine.sched.point(c.evFault);
+  noteRead(c.mm.machine.phys);
   if (pfn < c.mm.machine.phys.memmapEnd) await waitOnPageLocked(c.mm.machine, pfn);
 }
 
@@ -271,7 +283,11 @@ function faultResult(c: Call, ret: number, addr: number, holds: number): number 
   if ((ret & VM_FAULT_ERROR) !== 0) {
     const w = c.w;
     // v5.7 "do not set pfns when returning an error code": no ERROR marker from then on.
-    if (!w.modern) w.pfns[(addr - w.rangeStart) / PAGE] = w.error;
+    if (!w.modern) {
+      const i = (addr - w.rangeStart) / PAGE;
+      noteWrite(w.pfns, i);
+      w.pfns[i] = w.error;
+    }
     return -EFAULT;
   }
   return -EBUSY;
@@ -293,6 +309,7 @@ async function runFaults(c: Call): Promise<number> {
   const baseFlags = c.allowRetry ? FAULT_FLAG_REMOTE | FAULT_FLAG_ALLOW_RETRY : FAULT_FLAG_REMOTE;
   for (let addr = w.pendAddr; addr < end; addr += PAGE) {
     const i = (addr - w.rangeStart) / PAGE;
+    noteWrite(pfns, i);
     let need = w.pendNeed;
     if (w.pendPerPage) need = pteNeedFault(w, hmmRequestOf(w, pfns[i] as number), w.pendCpu);
     // v5.7 "do not unconditionally set pfns when returning EBUSY": the request stays.
@@ -365,6 +382,7 @@ async function faultV55(c: Call): Promise<number> {
     noteBusy(c, before);
   }
   if (ret !== 0) return ret;
+  noteRead(range);
   if (range.end > VADDR_LIMIT) return beyondLimit(c);
   return (w.last - range.start) / PAGE;
 }
@@ -372,7 +390,10 @@ async function faultV55(c: Call): Promise<number> {
 /** Q8: entries from `last` to the end of the range become NONE. */
 function noneFillFrom(c: Call, last: number): void {
   const w = c.w;
-  w.pfns.fill(w.none, (last - w.rangeStart) / PAGE, (c.range.end - w.rangeStart) / PAGE);
+  const from = (last - w.rangeStart) / PAGE;
+  const to = (c.range.end - w.rangeStart) / PAGE;
+  noteElementsWrite(w.pfns, from, to);
+  w.pfns.fill(w.none, from, to);
 }
 
 /**
@@ -390,6 +411,7 @@ async function faultV54(c: Call, q1: boolean, q8: boolean): Promise<number> {
     const vma = findVma(mm, start);
     if (vma === undefined || (vma.vmFlags & VM_UNSUPPORTED) !== 0) return -EFAULT;
     if ((vma.vmFlags & VM_READ) === 0) {
+      noteElementsWrite(w.pfns, 0, (range.end - range.start) / PAGE);
       w.pfns.fill(w.none, 0, (range.end - range.start) / PAGE);
       return -EPERM;
     }
@@ -413,6 +435,7 @@ async function faultV54(c: Call, q1: boolean, q8: boolean): Promise<number> {
       return ret;
     }
     start = end;
+    noteRead(range);
   } while (start < range.end);
   return (w.last - range.start) / PAGE;
 }
@@ -504,6 +527,8 @@ function makeCall(
 /** v5.4–v5.7: a range with driver tables. */
 async function faultTables(range: HmmRange, call: HmmCall): Promise<number> {
   const { version, flags, opts } = call;
+  noteRead(range.flags);
+  noteRead(range.values);
   const v57 = version === '5.7';
   const bad = checkInput(range, flags, v57 ? HMM_PFN_FLAG_MAX_V57 : HMM_PFN_FLAG_MAX);
   if (bad !== 0) return bad;
@@ -579,6 +604,7 @@ export async function hmmRangeFault(
     throw new InvalidArgumentError('hmm_range_fault: expected an HmmRange or HmmPfnsRange');
   }
   const call = hmmResolveCall(a, b);
+  noteRead(range);
   hmmCheckRangeShape(call.version, range);
   const ret = hmmVersionHasTables(call.version)
     ? await faultTables(range as HmmRange, call)

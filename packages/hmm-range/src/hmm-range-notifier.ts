@@ -11,7 +11,7 @@
  * Mirrors the seed's `range->notifier ? range->notifier->mm : range->hmm->mmu_notifier.mm` in
  * mm/hmm.c, with the model's checks of what it dereferences.
  */
-import { InvalidArgumentError, isUlong, KernelBugError } from '@hmmsim/kernel';
+import { InvalidArgumentError, isUlong, KernelBugError, noteRead } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import { MmuIntervalNotifier } from '@hmmsim/mmu-notifier';
 import type { HmmPfnsRange } from './hmm-pfns-range.ts';
@@ -25,10 +25,12 @@ const hex = (n: number): string => (isUlong(n) ? `0x${n.toString(16)}` : String(
  * checker, hmmRangeViolations()).
  */
 export function hmmRangeNotifierProblem(range: HmmRange | HmmPfnsRange): string | undefined {
+  noteRead(range);
   const mni = range.notifier;
   if (!(mni instanceof MmuIntervalNotifier)) {
     return `range.notifier is ${typeof mni === 'object' ? 'not an MmuIntervalNotifier' : `a ${typeof mni}`}`;
   }
+  noteRead(mni); // mm, state and interval change with insert/remove on other CPUs
   if (mni.mm === null) return 'range.notifier is not inserted (its mm is NULL)';
   if (mni.state === 'idle') {
     return `range.notifier is not inserted: it was removed from mm${mni.mm.id} (mmu_interval_notifier_remove() returned), so no invalidation can reach it any more`;
@@ -51,6 +53,7 @@ export function hmmRangeNotifierProblem(range: HmmRange | HmmPfnsRange): string 
  * Model helper behind hmmRangeMm().
  */
 export function hmmRangeCollisionSource(range: HmmRange | HmmPfnsRange, fn: string): MmStruct {
+  noteRead(range);
   if (range.notifier !== null) {
     const problem = hmmRangeNotifierProblem(range);
     if (problem !== undefined) {
@@ -62,7 +65,11 @@ export function hmmRangeCollisionSource(range: HmmRange | HmmPfnsRange, fn: stri
     }
     return range.notifier.mm as MmStruct;
   }
-  const mm = (range as HmmRange).hmm?.mmuNotifier.mm ?? null;
+  const hmm = (range as HmmRange).hmm;
+  // The legacy subscriber's mm is cleared by unregister/free on other CPUs (@hmmsim/mmu-notifier
+  // reports it on the subscriber object).
+  if (hmm !== null && hmm !== undefined) noteRead(hmm.mmuNotifier);
+  const mm = hmm?.mmuNotifier.mm ?? null;
   if (mm === null) {
     throw new KernelBugError(
       `${fn}: range has neither a notifier nor a registered hmm; expected range.notifier + notifierSeq (v5.5) or hmm_range_register() (legacy)`,

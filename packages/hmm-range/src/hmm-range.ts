@@ -11,6 +11,7 @@ import {
   checkIntIn,
   checkUlong,
   InvalidArgumentError,
+  noteRead,
   PAGE_SHIFT,
   PAGE_SIZE,
 } from '@hmmsim/kernel';
@@ -186,6 +187,7 @@ export function hmmRangeMm(range: HmmRange | HmmPfnsRange, fn = 'hmm_range_fault
  * Mirrors the seed's needs-retry test in mm/hmm.c (hmm_range_fault()/hmm_range_dma_map()).
  */
 export function hmmRangeNeedsRetry(range: HmmRange | HmmPfnsRange): boolean {
+  noteRead(range); // `valid` is written by invalidations on other CPUs (hmm-mirror)
   if (range.notifier !== null) return mmuIntervalCheckRetry(range.notifier, range.notifierSeq);
   const valid = (range as HmmRange).valid;
   if (typeof valid !== 'boolean') {

@@ -9,12 +9,20 @@
  * Hot-path rules: one pmdEntry call scans a whole PTE table (as hmm_vma_walk_pmd does); no
  * closures or allocations per entry; imported constants are aliased locally; every bitwise
  * operator works on values below 2^31 (driver flags and request words < 2^31, PTE `bits` < 2^22).
+ *
+ * Shared-state reports (explorer's partial-order reduction): the driver's entry array per element
+ * (noteRead/noteWrite(pfns, i)), page-table entries read here directly per slot
+ * (noteRead(pt, slot), as @hmmsim/pagetable reports them), the memmap's pgmap per pfn
+ * (noteRead(phys, pfn)) and the dev_pagemap table per id (noteRead(machine.devPagemaps, id));
+ * VmArea fields report themselves (@hmmsim/mm accessors). A PTE table is reported as a whole run up front by walkPteTable() (its fast
+ * loop reports nothing per entry). The walk state (HmmVmaWalk) is private to one call.
  */
 import {
   EBUSY,
   EFAULT,
   EPERM,
   HPAGE_PMD_ORDER,
+  noteRead,
   PAGE_SHIFT,
   PAGE_SIZE,
   PGDIR_SIZE,
@@ -46,6 +54,7 @@ import {
   SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE,
 } from '@hmmsim/pagetable';
+import { noteElementsRead, noteElementsWrite } from './access.ts';
 import { entryLowBits, entryOr } from './entry-bits.ts';
 import type { HmmQuirks } from './hmm-range.ts';
 
@@ -270,6 +279,7 @@ export function rangeNeedFault(w: HmmVmaWalk, i: number, n: number, cpu: number)
   const pfns = w.pfns;
   let need = 0;
   for (let k = i; k < i + n; k++) {
+    noteRead(pfns, k);
     need |= pteNeedFault(w, hmmRequestOf(w, pfns[k] as number), cpu);
     if ((need & NEED_WRITE) !== 0) break;
   }
@@ -288,6 +298,7 @@ function indexOf(w: HmmVmaWalk, addr: number): number {
 
 /** Set the entries of [addr, end) to `value`. Mirrors mm/hmm.c:hmm_pfns_fill(). */
 export function pfnsFill(w: HmmVmaWalk, addr: number, end: number, value: number): number {
+  noteElementsWrite(w.pfns, indexOf(w, addr), indexOf(w, end));
   w.pfns.fill(value, indexOf(w, addr), indexOf(w, end));
   return 0;
 }
@@ -358,8 +369,12 @@ function hmmPteHole(addr: number, end: number, depth: number, walk: MmWalk<HmmVm
   while (addr < end) {
     let next: number;
     if (addr >= VADDR_LIMIT) next = end;
-    else if (bits[pgdIndex(addr)] === 0) next = (Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE;
-    else next = (Math.floor(addr / PUD_SIZE) + 1) * PUD_SIZE;
+    else {
+      const pgd = pgdIndex(addr);
+      noteRead(walk.pt, pgd);
+      if (bits[pgd] === 0) next = (Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE;
+      else next = (Math.floor(addr / PUD_SIZE) + 1) * PUD_SIZE;
+    }
     if (next > end) next = end;
     const err = holeChunk(w, walk, addr, next);
     if (err !== 0) return err;
@@ -390,6 +405,7 @@ function handleHuge(
   if (need !== 0 || (protnone && !w.modern)) return blockFault(w, walk, addr, end, need, cpu);
   if (!w.modern && (b & DEVMAP) !== 0 && !devPagemapLive(w, firstPfn, n)) return -EBUSY;
   const pfns = w.pfns;
+  noteElementsWrite(pfns, i, i + n);
   // v5.7+: a protnone leaf is encoded too (no flags, no order from v5.8 on).
   const enc = protnone ? w.protnoneEnc : ((b & RW) !== 0 ? w.encVW : w.encV) + order;
   if (w.addFlags) {
@@ -421,16 +437,19 @@ function devPagemapLive(w: HmmVmaWalk, pfn: number, n: number): boolean {
   const pm = w.machine.phys;
   const maps = w.machine.devPagemaps;
   for (let k = pfn; k < pfn + n; k++) {
+    noteRead(pm, k);
     const id = pm.pgmap[k];
-    if (id === undefined || id === 0 || !maps.has(id)) return false;
+    if (id === undefined || id === 0) return false;
+    noteRead(maps, id);
+    if (!maps.has(id)) return false;
   }
   return true;
 }
 
 /**
  * One PTE off the fast path (empty, swap-format, PROT_NONE, special, devmap, or a fault-mode
- * present PTE): writes pfns[i] and returns 0, an errno, or WALK_PENDING.
- * Mirrors mm/hmm.c:hmm_vma_handle_pte().
+ * present PTE): writes pfns[i] and returns 0, an errno, or WALK_PENDING. Its caller reported the
+ * PTE slot and pfns[i]. Mirrors mm/hmm.c:hmm_vma_handle_pte().
  */
 function handlePte(
   w: HmmVmaWalk,
@@ -497,8 +516,13 @@ function handlePte(
 
 /** True if the device-private page `pfn` belongs to the range's dev_private_owner. */
 function ownerMatches(w: HmmVmaWalk, pfn: number): boolean {
-  const pgmap = w.machine.devPagemaps.get(w.machine.phys.pgmap[pfn] as number);
-  return pgmap !== undefined && (pgmap.owner ?? null) === w.owner;
+  noteRead(w.machine.phys, pfn);
+  const id = w.machine.phys.pgmap[pfn] as number;
+  noteRead(w.machine.devPagemaps, id);
+  const pgmap = w.machine.devPagemaps.get(id);
+  if (pgmap === undefined) return false;
+  noteRead(pgmap);
+  return (pgmap.owner ?? null) === w.owner;
 }
 
 /**
@@ -565,6 +589,7 @@ function handlePteModern(
 /**
  * Entries of one PTE table from index `i` (slot `slot`) to `iEnd`, one by one: fast-path PTEs
  * inline, everything else through handlePte(). Sets `last` at the failing entry or at `end`.
+ * walkPteTable() reported the slots and entries of the whole run.
  */
 function walkPteSlow(
   w: HmmVmaWalk,
@@ -617,6 +642,10 @@ function walkPteTable(
   let slot = (table * PTRS + pteIndex(addr)) | 0;
   let i = ((addr - w.rangeStart) / PAGE) | 0;
   const iEnd = (i + (end - addr) / PAGE) | 0;
+  // Every slot of the run may be read and every entry written (the fast loop, walkPteSlow(),
+  // handlePte()): reported here at once, nothing per entry below.
+  noteElementsRead(pt, slot, slot + (iEnd - i));
+  noteElementsWrite(pfns, i, iEnd);
   // Present normal PTEs need no per-entry decision when nothing can fault them: the values of
   // (bits & mask) that take the fast path (-1 never matches).
   const snap = w.snapshot;
@@ -680,6 +709,7 @@ function walkPteTable(
 function hmmPmdEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmVmaWalk>): number {
   const w = walk.private;
   const pt = walk.pt;
+  noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   walk.action = 'continue';
   if ((b & ~_PAGE_USER) === TABLE_BITS)
@@ -727,6 +757,7 @@ function badPmd(w: HmmVmaWalk, addr: number, next: number): number {
  */
 function hmmPudEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmVmaWalk>): number {
   const pt = walk.pt;
+  noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   if ((b & (PRESENT | PSE | SWP)) === PRESENT) return 0; // a PMD table: walk it
   walk.action = 'continue';

@@ -457,8 +457,7 @@ class SchedulerImpl implements Scheduler {
   private installAccessHook(): void {
     const policy = this.policy;
     if (policy.access === undefined) return;
-    const hook: AccessHook = (obj, write, index) =>
-      policy.access!(this.current, obj, write, index);
+    const hook: AccessHook = (obj, write, index) => policy.access!(this.current, obj, write, index);
     this.accessHook = hook;
     accessSink.hook = hook;
     accessSink.global = () => policy.access!(this.current, undefined, true);

@@ -8,6 +8,7 @@
  * behaves like one faulting instruction per page with the lock held), so nothing can unmap a page
  * between the walk and the copy.
  */
+
 import {
   downRead,
   HPAGE_PMD_ORDER,
@@ -49,6 +50,7 @@ import {
   VM_FAULT_SIGBUS,
 } from './memory.ts';
 import type { MmStruct } from './mm-struct.ts';
+import { ptBits, ptVal } from './shared-access.ts';
 import { findVma, VM_EXEC, VM_READ, VM_WRITE } from './vma.ts';
 
 /** A failed user access: the signal the process would get. */
@@ -84,17 +86,17 @@ export function followPte(mm: MmStruct, addr: number): PteMapping | null {
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return null;
-  const pb = pt.bits[pmd] as number;
+  const pb = ptBits(pt, pmd);
   if (pmdTransHuge(pb)) {
     if (pmdProtnone(pb)) return null;
-    const pfn = (pt.val[pmd] as number) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
+    const pfn = ptVal(pt, pmd) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
     return { pfn, write: pmdWrite(pb), order: HPAGE_PMD_ORDER };
   }
   if (!entryIsTable(pb)) return null;
-  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
-  const bits = pt.bits[slot] as number;
+  const slot = tableSlot(ptVal(pt, pmd), pteIndex(addr));
+  const bits = ptBits(pt, slot);
   if (!ptePresent(bits) || pteProtnone(bits)) return null;
-  return { pfn: pt.val[slot] as number, write: pteWrite(bits), order: 0 };
+  return { pfn: ptVal(pt, slot), write: pteWrite(bits), order: 0 };
 }
 
 /**
@@ -109,20 +111,20 @@ export function followPageMask(mm: MmStruct, addr: number, write: boolean): numb
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return null;
-  const pb = pt.bits[pmd] as number;
+  const pb = ptBits(pt, pmd);
   if (pmdTransHuge(pb)) {
     if (pmdProtnone(pb) || (write && !pmdWrite(pb))) return null;
     const nb = write ? pteMkdirty(pb | _PAGE_ACCESSED) : pb | _PAGE_ACCESSED;
-    const head = pt.val[pmd] as number;
+    const head = ptVal(pt, pmd);
     if (nb !== pb) setPmd(pt, pmd, nb, head);
     return head + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
   }
   if (!entryIsTable(pb)) return null;
-  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
-  const bits = pt.bits[slot] as number;
+  const slot = tableSlot(ptVal(pt, pmd), pteIndex(addr));
+  const bits = ptBits(pt, slot);
   if (!ptePresent(bits) || pteProtnone(bits) || (write && !pteWrite(bits))) return null;
   const nb = write ? pteMkdirty(bits | _PAGE_ACCESSED) : bits | _PAGE_ACCESSED;
-  const pfn = pt.val[slot] as number;
+  const pfn = ptVal(pt, slot);
   if (nb !== bits) setPte(pt, slot, nb, pfn);
   return pfn;
 }

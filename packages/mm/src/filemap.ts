@@ -16,6 +16,7 @@
  * The model does no dirty accounting (like tmpfs), so shared writable mappings get writable PTEs
  * at once and writeback never write-protects them (no page_mkclean).
  */
+
 import {
   checkIntIn,
   EACCES,
@@ -25,6 +26,8 @@ import {
   ENOMEM,
   InvalidArgumentError,
   KernelBugError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   waitEvent,
   wakeUpAll,
@@ -43,6 +46,18 @@ import {
 import { checkBytes, checkMachine, checkPfn, checkSize } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { allocUserPage, machineNextId, mmPutPage } from './machine.ts';
+import {
+  ADDRESS_SPACE_FIELD_I_MMAP,
+  pgFlags,
+  pgIndex,
+  pgMapcount,
+  pgMapping,
+  pgRefcount,
+  pgSetFlags,
+  pgSetIndex,
+  pgSetMapping,
+  pgSetRefcount,
+} from './shared-access.ts';
 import type { VmArea } from './vma.ts';
 
 /** Open for reading. Mirrors include/linux/fs.h:FMODE_READ. */
@@ -88,22 +103,34 @@ function checkPos(fn: string, pos: number): void {
 /** What an inode is. */
 export type InodeKind = 'regular' | 'shmem' | 'device';
 
-/** A file's page cache and the vmas mapping it. Mirrors include/linux/fs.h:struct address_space. */
+/**
+ * A file's page cache and the vmas mapping it. Mirrors include/linux/fs.h:struct address_space.
+ *
+ * Access reports: the page cache reports on the `pages` map, element = the page offset modulo
+ * 2^32 (`noteRead(mapping.pages, pgoff >>> 0)`; aliasing only adds conflicts); `iMmap` as element
+ * ADDRESS_SPACE_FIELD_I_MMAP of the address_space (reading the property reports the read).
+ */
 export class AddressSpace {
   readonly id: number;
   readonly host: MmInode;
-  /** Page cache: page offset → pfn. */
+  /** Page cache: page offset → pfn (reported by offset, see the class comment). */
   readonly pages = new Map<number, number>();
-  /** Every vma mapping this file (i_mmap). */
-  readonly iMmap = new Set<VmArea>();
+  private readonly _iMmap = new Set<VmArea>();
 
   constructor(id: number, host: MmInode) {
     this.id = id;
     this.host = host;
   }
 
+  /** Every vma mapping this file (i_mmap); a reported read. */
+  get iMmap(): Set<VmArea> {
+    noteRead(this, ADDRESS_SPACE_FIELD_I_MMAP);
+    return this._iMmap;
+  }
+
   /** Pages in the page cache. Mirrors address_space.nrpages. */
   get nrpages(): number {
+    noteRead(this.pages);
     return this.pages.size;
   }
 }
@@ -116,26 +143,54 @@ export interface DeviceMemory {
   readonly pfns: readonly number[];
 }
 
-/** A file. Mirrors include/linux/fs.h:struct inode. */
+// Elements of an MmInode in access reports (noteRead/noteWrite(inode, element)).
+const INODE_SIZE = 0;
+const INODE_WRITEBACKS = 1;
+
+/**
+ * A file. Mirrors include/linux/fs.h:struct inode.
+ *
+ * Access reports: `size` and `writebacks` are accessors reporting each as an element of the
+ * inode; the backing store reports on the `backing` map, element = the page offset modulo 2^32.
+ */
 export class MmInode {
   readonly id: number;
   readonly kind: InodeKind;
   readonly mapping: AddressSpace;
-  /** Size in bytes (i_size). */
-  size: number;
-  /** Backing store blocks by page offset (regular files only). */
+  private _size: number;
+  /** Backing store blocks by page offset (regular files only; reported by offset). */
   readonly backing = new Map<number, Uint8Array>();
   readonly device: DeviceMemory | null;
-  /** Pages written back (statistics). */
-  writebacks = 0;
+  private _writebacks = 0;
 
   constructor(machine: Machine, kind: InodeKind, size: number, device: DeviceMemory | null) {
     this.id = machineNextId(machine);
     this.kind = kind;
-    this.size = size;
+    this._size = size;
     this.device = device;
     this.mapping = new AddressSpace(machineNextId(machine), this);
+    noteWrite(machine.addressSpaces, this.mapping.id);
     machine.addressSpaces.set(this.mapping.id, this.mapping);
+  }
+
+  /** Size in bytes (i_size). */
+  get size(): number {
+    noteRead(this, INODE_SIZE);
+    return this._size;
+  }
+  set size(n: number) {
+    noteWrite(this, INODE_SIZE);
+    this._size = n;
+  }
+
+  /** Pages written back (statistics). */
+  get writebacks(): number {
+    noteRead(this, INODE_WRITEBACKS);
+    return this._writebacks;
+  }
+  set writebacks(n: number) {
+    noteWrite(this, INODE_WRITEBACKS);
+    this._writebacks = n;
   }
 }
 
@@ -238,6 +293,7 @@ export function createDeviceFile(
 export function findGetPage(mapping: AddressSpace, pgoff: number): number {
   checkMapping('findGetPage', mapping);
   checkSize('findGetPage', 'pgoff', pgoff);
+  noteRead(mapping.pages, pgoff >>> 0);
   return mapping.pages.get(pgoff) ?? -1;
 }
 
@@ -258,24 +314,25 @@ export function addToPageCache(
   checkPfn('add_to_page_cache', machine, pfn);
   checkSize('add_to_page_cache', 'pgoff', pgoff);
   const pm = machine.phys;
-  const old = pm.flags[pfn] as number;
-  if ((pm.refcount[pfn] as number) < 1 || pm.mapping[pfn] !== 0 || (old & PG_anon) !== 0) {
+  const old = pgFlags(pm, pfn);
+  if (pgRefcount(pm, pfn) < 1 || pgMapping(pm, pfn) !== 0 || (old & PG_anon) !== 0) {
     throw new KernelBugError(
-      `add_to_page_cache: pfn ${pfn} (refcount ${pm.refcount[pfn]}, mapping ${pm.mapping[pfn]}) is not a fresh page; expected an allocated page in no mapping`,
+      `add_to_page_cache: pfn ${pfn} (refcount ${pgRefcount(pm, pfn)}, mapping ${pgMapping(pm, pfn)}) is not a fresh page; expected an allocated page in no mapping`,
     );
   }
+  noteWrite(mapping.pages, pgoff >>> 0);
   if (mapping.pages.has(pgoff)) {
     throw new KernelBugError(
       `add_to_page_cache: offset ${pgoff} of mapping ${mapping.id} already caches pfn ${mapping.pages.get(pgoff)}; expected a free offset (-EEXIST)`,
     );
   }
   mapping.pages.set(pgoff, pfn);
-  pm.mapping[pfn] = mapping.id;
-  pm.index[pfn] = pgoff;
-  let f = (pm.flags[pfn] as number) | PG_uptodate | PG_lru;
+  pgSetMapping(pm, pfn, mapping.id);
+  pgSetIndex(pm, pfn, pgoff);
+  let f = pgFlags(pm, pfn) | PG_uptodate | PG_lru;
   if (mapping.host.kind === 'shmem') f |= PG_swapbacked;
-  pm.flags[pfn] = f;
-  pm.refcount[pfn] = (pm.refcount[pfn] as number) + 1;
+  pgSetFlags(pm, pfn, f);
+  pgSetRefcount(pm, pfn, pgRefcount(pm, pfn) + 1);
 }
 
 /**
@@ -287,22 +344,26 @@ export function deleteFromPageCache(machine: Machine, pfn: number): void {
   checkMachine('delete_from_page_cache', machine);
   checkPfn('delete_from_page_cache', machine, pfn);
   const pm = machine.phys;
-  const anon = ((pm.flags[pfn] as number) & PG_anon) !== 0;
-  const mapping = anon ? undefined : machine.addressSpaces.get(pm.mapping[pfn] as number);
-  if (mapping === undefined || mapping.pages.get(pm.index[pfn] as number) !== pfn) {
+  const anon = (pgFlags(pm, pfn) & PG_anon) !== 0;
+  const id = anon ? 0 : pgMapping(pm, pfn);
+  if (!anon) noteRead(machine.addressSpaces, id);
+  const mapping = anon ? undefined : machine.addressSpaces.get(id);
+  const pgoff = pgIndex(pm, pfn);
+  if (mapping !== undefined) noteWrite(mapping.pages, pgoff >>> 0);
+  if (mapping === undefined || mapping.pages.get(pgoff) !== pfn) {
     throw new KernelBugError(
       `delete_from_page_cache: pfn ${pfn} is not in a page cache; expected a page-cache page`,
     );
   }
-  if ((pm.mapcount[pfn] as number) !== 0) {
+  if (pgMapcount(pm, pfn) !== 0) {
     throw new KernelBugError(
-      `delete_from_page_cache: pfn ${pfn} is still mapped ${pm.mapcount[pfn]} time(s); expected it unmapped first`,
+      `delete_from_page_cache: pfn ${pfn} is still mapped ${pgMapcount(pm, pfn)} time(s); expected it unmapped first`,
     );
   }
-  mapping.pages.delete(pm.index[pfn] as number);
-  pm.mapping[pfn] = 0;
-  pm.index[pfn] = 0;
-  pm.flags[pfn] = (pm.flags[pfn] as number) & ~(PG_dirty | PG_lru | PG_uptodate | PG_swapbacked);
+  mapping.pages.delete(pgoff);
+  pgSetMapping(pm, pfn, 0);
+  pgSetIndex(pm, pfn, 0);
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) & ~(PG_dirty | PG_lru | PG_uptodate | PG_swapbacked));
   mmPutPage(machine, pfn);
 }
 
@@ -320,14 +381,16 @@ export function pagecacheGetPage(
   checkMapping('pagecacheGetPage', mapping);
   checkSize('pagecacheGetPage', 'pgoff', pgoff);
   const pm = machine.phys;
+  noteRead(mapping.pages, pgoff >>> 0);
   const hit = mapping.pages.get(pgoff);
   if (hit !== undefined) {
-    pm.refcount[hit] = (pm.refcount[hit] as number) + 1;
+    pgSetRefcount(pm, hit, pgRefcount(pm, hit) + 1);
     return { pfn: hit, major: false };
   }
   const pfn = allocUserPage(machine, 0);
   if (pfn < 0) return -ENOMEM;
   const inode = mapping.host;
+  noteRead(inode.backing, pgoff >>> 0);
   const block = inode.backing.get(pgoff);
   if (block !== undefined) writePage(pm, pfn, 0, block);
   addToPageCache(machine, mapping, pfn, pgoff);
@@ -339,13 +402,17 @@ export function writeOnePage(machine: Machine, pfn: number): void {
   checkMachine('write_one_page', machine);
   checkPfn('write_one_page', machine, pfn);
   const pm = machine.phys;
-  const mapping = machine.addressSpaces.get(pm.mapping[pfn] as number);
+  const id = pgMapping(pm, pfn);
+  noteRead(machine.addressSpaces, id);
+  const mapping = machine.addressSpaces.get(id);
   if (mapping === undefined || mapping.host.kind !== 'regular') return;
   const buf = new Uint8Array(PAGE_SIZE);
   readPage(pm, pfn, 0, buf);
-  mapping.host.backing.set(pm.index[pfn] as number, buf);
+  const pgoff = pgIndex(pm, pfn);
+  noteWrite(mapping.host.backing, pgoff >>> 0);
+  mapping.host.backing.set(pgoff, buf);
   mapping.host.writebacks++;
-  pm.flags[pfn] = (pm.flags[pfn] as number) & ~PG_dirty;
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) & ~PG_dirty);
 }
 
 /**
@@ -357,8 +424,10 @@ export function fileSync(machine: Machine, file: MmFile): number {
   checkMachine('fileSync', machine);
   checkFile('fileSync', file);
   const pm = machine.phys;
-  for (const pfn of file.inode.mapping.pages.values()) {
-    if (((pm.flags[pfn] as number) & PG_dirty) !== 0) writeOnePage(machine, pfn);
+  const pages = file.inode.mapping.pages;
+  noteRead(pages);
+  for (const pfn of pages.values()) {
+    if ((pgFlags(pm, pfn) & PG_dirty) !== 0) writeOnePage(machine, pfn);
   }
   return 0;
 }
@@ -437,7 +506,7 @@ export function fileWrite(machine: Machine, file: MmFile, pos: number, bytes: Ui
   const end = pos + bytes.length;
   const err = forEachCachePage(machine, inode.mapping, pos, end, (pfn, off, done, n) => {
     writePage(pm, pfn, off, bytes.subarray(done, done + n));
-    pm.flags[pfn] = (pm.flags[pfn] as number) | PG_dirty;
+    pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_dirty);
   });
   if (err !== 0) return err;
   if (end > inode.size) inode.size = end;
@@ -468,32 +537,29 @@ function lockHead(fn: string, machine: Machine, pfn: number): number {
 export async function lockPageSleep(machine: Machine, pfn: number): Promise<void> {
   const head = lockHead('lock_page', machine, pfn);
   const pm = machine.phys;
-  if ((pm.refcount[head] as number) < 1) {
+  if (pgRefcount(pm, head) < 1) {
     throw new KernelBugError(
       `lock_page: pfn ${pfn} is free (refcount 0); expected an allocated page`,
     );
   }
-  if (((pm.flags[head] as number) & PG_locked) === 0) {
-    pm.flags[head] = (pm.flags[head] as number) | PG_locked;
+  if ((pgFlags(pm, head) & PG_locked) === 0) {
+    pgSetFlags(pm, head, pgFlags(pm, head) | PG_locked);
     return;
   }
-  await waitEvent(
-    pageWaitQueue(machine, head),
-    () => ((pm.flags[head] as number) & PG_locked) === 0,
-  );
-  pm.flags[head] = (pm.flags[head] as number) | PG_locked;
+  await waitEvent(pageWaitQueue(machine, head), () => (pgFlags(pm, head) & PG_locked) === 0);
+  pgSetFlags(pm, head, pgFlags(pm, head) | PG_locked);
 }
 
 /** Unlock a page (its head) and wake its waiters; KernelBugError if it is not locked. Mirrors mm/filemap.c:unlock_page(). */
 export function unlockPageWake(machine: Machine, pfn: number): void {
   const head = lockHead('unlock_page', machine, pfn);
   const pm = machine.phys;
-  if (((pm.flags[head] as number) & PG_locked) === 0) {
+  if ((pgFlags(pm, head) & PG_locked) === 0) {
     throw new KernelBugError(
       `unlock_page: pfn ${pfn} is not locked; expected a page locked by the caller`,
     );
   }
-  pm.flags[head] = (pm.flags[head] as number) & ~PG_locked;
+  pgSetFlags(pm, head, pgFlags(pm, head) & ~PG_locked);
   wakeUpAll(pageWaitQueue(machine, head));
 }
 
@@ -501,9 +567,6 @@ export function unlockPageWake(machine: Machine, pfn: number): void {
 export async function waitOnPageLocked(machine: Machine, pfn: number): Promise<void> {
   const head = lockHead('wait_on_page_locked', machine, pfn);
   const pm = machine.phys;
-  if (((pm.flags[head] as number) & PG_locked) === 0) return;
-  await waitEvent(
-    pageWaitQueue(machine, head),
-    () => ((pm.flags[head] as number) & PG_locked) === 0,
-  );
+  if ((pgFlags(pm, head) & PG_locked) === 0) return;
+  await waitEvent(pageWaitQueue(machine, head), () => (pgFlags(pm, head) & PG_locked) === 0);
 }

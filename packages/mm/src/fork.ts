@@ -4,6 +4,7 @@
  * bracket per COW vma on the parent. Mirrors kernel/fork.c:dup_mm()/dup_mmap() and
  * mm/memory.c:copy_page_range()/copy_one_pte().
  */
+
 import {
   downWrite,
   ENOMEM,
@@ -49,6 +50,7 @@ import {
   mmuNotifierRangeInit,
 } from './mmu-notifier-hooks.ts';
 import { anonVmaFork, pageDupRmap } from './rmap.ts';
+import { ptBits, ptVal } from './shared-access.ts';
 import { swapDuplicate } from './swap.ts';
 import {
   isCowMapping,
@@ -74,8 +76,8 @@ function copyOnePte(
 ): void {
   const machine = src.machine;
   const flags = vma.vmFlags;
-  let bits = src.pt.bits[srcSlot] as number;
-  let val = src.pt.val[srcSlot] as number;
+  let bits = ptBits(src.pt, srcSlot);
+  let val = ptVal(src.pt, srcSlot);
   if (!ptePresent(bits)) {
     const entry = pteToSwpEntry(bits, val);
     if (!nonSwapEntry(entry)) {
@@ -154,14 +156,14 @@ export async function copyPageRange(dst: MmStruct, src: MmStruct, vma: VmArea): 
   ) {
     const pmdSlot = pmdOffset(pt, addr);
     const next = addrEnd(addr, PMD_SIZE, end);
-    const b = pt.bits[pmdSlot] as number;
+    const b = ptBits(pt, pmdSlot);
     if (b !== 0 && !entryIsTable(b)) {
       ret = copyHugePmd(dst, src, pmdSlot, addr);
     } else if (entryIsTable(b)) {
-      const table = pt.val[pmdSlot] as number;
+      const table = ptVal(pt, pmdSlot);
       for (let a = addr; a < next; a += PAGE_SIZE) {
         const s = tableSlot(table, pteIndex(a));
-        if (pt.bits[s] === 0) continue;
+        if (ptBits(pt, s) === 0) continue;
         const d = pteAlloc(dst.pt, a);
         if (d < 0) {
           ret = -ENOMEM;

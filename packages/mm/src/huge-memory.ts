@@ -13,6 +13,7 @@
  *   KernelBugError);
  * - no khugepaged collapse, no file/shmem THP.
  */
+
 import {
   checkIntIn,
   ENOMEM,
@@ -81,6 +82,17 @@ import {
   mmuNotifierRangeInit,
 } from './mmu-notifier-hooks.ts';
 import { anonVmaPrepare, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.ts';
+import {
+  pgCompoundMapcount,
+  pgFlags,
+  pgMapcount,
+  pgRefcount,
+  pgSetFlags,
+  pgSetMapcount,
+  pgSetRefcount,
+  ptBits,
+  ptVal,
+} from './shared-access.ts';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, type VmArea, vmaIsAnonymous } from './vma.ts';
 
 /**
@@ -101,7 +113,7 @@ function checkLeafSlot(fn: string, pt: PageTables, slot: number): void {
   if (!(slot >>> 0 === slot && slot < pt.bits.length)) {
     checkIntIn(fn, 'slot', slot, 0, pt.bits.length - 1, 'a slot of the mm page tables');
   }
-  const b = pt.bits[slot] as number;
+  const b = ptBits(pt, slot);
   if (b === 0 || entryIsTable(b)) {
     throw new KernelBugError(
       `${fn}: slot ${slot} holds no huge PMD (bits 0x${b.toString(16)}); expected a huge leaf or PMD migration entry`,
@@ -130,9 +142,9 @@ export async function doHugePmdAnonymousPage(vmf: VmFault): Promise<number> {
   const page = allocUserPage(machine, 9);
   if (page < 0) return VM_FAULT_FALLBACK;
   const pm = machine.phys;
-  pm.flags[page] = (pm.flags[page] as number) | PG_uptodate | PG_lru;
+  pgSetFlags(pm, page, pgFlags(pm, page) | PG_uptodate | PG_lru);
   const slot = pmdOffset(mm.pt, haddr);
-  if (slot < 0 || mm.pt.bits[slot] !== 0) {
+  if (slot < 0 || ptBits(mm.pt, slot) !== 0) {
     mmPutPage(machine, page);
     return 0;
   }
@@ -151,17 +163,17 @@ export function hugePmdSetAccessed(vmf: VmFault, bits: number): void {
   checkLeafSlot('hugePmdSetAccessed', pt, vmf.pmdSlot);
   let b = bits | _PAGE_ACCESSED;
   if ((vmf.flags & FAULT_FLAG_WRITE) !== 0) b = pteMkdirty(b);
-  if (b !== bits) setPmd(pt, vmf.pmdSlot, b, pt.val[vmf.pmdSlot] as number);
+  if (b !== bits) setPmd(pt, vmf.pmdSlot, b, ptVal(pt, vmf.pmdSlot));
 }
 
 function thpMapcount(mm: MmStruct, head: number): number {
   const pm = mm.machine.phys;
   let max = 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const m = pm.mapcount[head + i] as number;
+    const m = pgMapcount(pm, head + i);
     if (m > max) max = m;
   }
-  return max + (pm.compoundMapcounts[head / HPAGE_PMD_NR] as number);
+  return max + pgCompoundMapcount(pm, head);
 }
 
 /**
@@ -177,7 +189,7 @@ export async function doHugePmdWpPage(vmf: VmFault, bits: number, head: number):
   const machine = mm.machine;
   const pm = machine.phys;
   const haddr = pmdAlignDown(vmf.address);
-  if (((pm.flags[head] as number) & PG_locked) !== 0) {
+  if ((pgFlags(pm, head) & PG_locked) !== 0) {
     await waitOnPageLocked(machine, head);
     return 0;
   }
@@ -194,13 +206,13 @@ export async function doHugePmdWpPage(vmf: VmFault, bits: number, head: number):
     return VM_FAULT_FALLBACK;
   }
   for (let i = 0; i < HPAGE_PMD_NR; i++) copyPage(pm, fresh + i, head + i);
-  pm.flags[fresh] = (pm.flags[fresh] as number) | PG_uptodate | PG_lru;
+  pgSetFlags(pm, fresh, pgFlags(pm, fresh) | PG_uptodate | PG_lru);
   const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, haddr, haddr + PMD_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
   mmPutPage(machine, head);
   const slot = pmdOffset(mm.pt, haddr);
   let ret = 0;
-  if (slot < 0 || mm.pt.bits[slot] !== bits || mm.pt.val[slot] !== head) {
+  if (slot < 0 || ptBits(mm.pt, slot) !== bits || ptVal(mm.pt, slot) !== head) {
     mmPutPage(machine, fresh);
   } else {
     const entry = maybeMkwrite(pteMkdirty(pmdMkhuge(vma.vmPageProt)), vma);
@@ -221,12 +233,12 @@ function splitHugePmdLocked(vma: VmArea, slot: number, haddr: number): void {
   const mm = vma.vmMm;
   const pt = mm.pt;
   const pm = mm.machine.phys;
-  const bits = pt.bits[slot] as number;
-  const head = pt.val[slot] as number;
+  const bits = ptBits(pt, slot);
+  const head = ptVal(pt, slot);
   const write = pmdWrite(bits);
   const young = pmdYoung(bits);
   const soft = (bits & _PAGE_SOFT_DIRTY) !== 0;
-  if (pmdDirty(bits)) pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+  if (pmdDirty(bits)) pgSetFlags(pm, head, pgFlags(pm, head) | PG_dirty);
   const table = pteAllocOne(pt);
   if (table < 0) {
     throw new KernelBugError(
@@ -239,10 +251,10 @@ function splitHugePmdLocked(vma: VmArea, slot: number, haddr: number): void {
     if (!young) b = pteMkold(b);
     if (soft) b |= _PAGE_SOFT_DIRTY;
     setPte(pt, tableSlot(table, i), b, head + i);
-    pm.mapcount[head + i] = (pm.mapcount[head + i] as number) + 1;
+    pgSetMapcount(pm, head + i, pgMapcount(pm, head + i) + 1);
   }
   pageRemoveRmap(mm.machine, head, true);
-  pm.refcount[head] = (pm.refcount[head] as number) + HPAGE_PMD_NR - 1;
+  pgSetRefcount(pm, head, pgRefcount(pm, head) + HPAGE_PMD_NR - 1);
   pmdClear(pt, slot);
   pmdPopulate(pt, slot, table);
 }
@@ -261,7 +273,7 @@ export async function splitHugePmd(vma: VmArea, address: number): Promise<void> 
   const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, haddr, haddr + PMD_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
   const slot = pmdOffset(mm.pt, haddr);
-  if (slot >= 0 && pmdTransHuge(mm.pt.bits[slot] as number)) splitHugePmdLocked(vma, slot, haddr);
+  if (slot >= 0 && pmdTransHuge(ptBits(mm.pt, slot))) splitHugePmdLocked(vma, slot, haddr);
   await mmuNotifierInvalidateRangeOnlyEnd(range);
 }
 
@@ -272,7 +284,7 @@ export async function splitHugePmdAddress(vma: VmArea, address: number): Promise
   if (address >= VADDR_LIMIT) return;
   const pt = vma.vmMm.pt;
   const pud = pudOffset(pt, address);
-  if (pud < 0 || pt.bits[pud] === 0) return;
+  if (pud < 0 || ptBits(pt, pud) === 0) return;
   await splitHugePmd(vma, address);
 }
 
@@ -326,8 +338,8 @@ export function zapHugePmd(tlb: MmuGather, vma: VmArea, slot: number, addr: numb
   if (tlb.mm !== mm) {
     throw new KernelBugError("zap_huge_pmd: the mmu_gather is for another mm; expected the vma's");
   }
-  const bits = pt.bits[slot] as number;
-  const head = pt.val[slot] as number;
+  const bits = ptBits(pt, slot);
+  const head = ptVal(pt, slot);
   pmdClear(pt, slot);
   if (pmdTransHuge(bits)) {
     pageRemoveRmap(mm.machine, head, true);
@@ -356,8 +368,8 @@ export function copyHugePmd(dst: MmStruct, src: MmStruct, srcSlot: number, addr:
   }
   const dstSlot = pmdAlloc(dst.pt, addr);
   if (dstSlot < 0) return -ENOMEM;
-  const bits = src.pt.bits[srcSlot] as number;
-  const val = src.pt.val[srcSlot] as number;
+  const bits = ptBits(src.pt, srcSlot);
+  const val = ptVal(src.pt, srcSlot);
   if (isPmdMigrationEntry(bits)) {
     let entry = pmdToSwpEntry(bits, val);
     if (isWriteMigrationEntry(entry)) {
@@ -366,7 +378,7 @@ export function copyHugePmd(dst: MmStruct, src: MmStruct, srcSlot: number, addr:
       setPmd(src.pt, srcSlot, e.bits, e.val);
     }
     addMmCounter(dst, MM_ANONPAGES, HPAGE_PMD_NR);
-    setPmd(dst.pt, dstSlot, src.pt.bits[srcSlot] as number, src.pt.val[srcSlot] as number);
+    setPmd(dst.pt, dstSlot, ptBits(src.pt, srcSlot), ptVal(src.pt, srcSlot));
     return 0;
   }
   const machine = src.machine;
@@ -387,8 +399,8 @@ export function changeHugePmd(vma: VmArea, slot: number, newprot: number): numbe
   checkWord('change_huge_pmd', 'newprot', newprot);
   const pt = vma.vmMm.pt;
   checkLeafSlot('change_huge_pmd', pt, slot);
-  const bits = pt.bits[slot] as number;
-  const val = pt.val[slot] as number;
+  const bits = ptBits(pt, slot);
+  const val = ptVal(pt, slot);
   if (isPmdMigrationEntry(bits)) {
     const entry = pmdToSwpEntry(bits, val);
     if (isWriteMigrationEntry(entry)) {

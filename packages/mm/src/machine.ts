@@ -8,6 +8,8 @@ import {
   checkIntIn,
   createScheduler,
   InvalidArgumentError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   WaitQueueHead,
 } from '@hmmsim/kernel';
@@ -58,33 +60,74 @@ const PAGE_WAIT_TABLE = 64;
 /** Largest swap device (2^24 slots = 64 GiB). */
 const MAX_SWAP_PAGES = 2 ** 24;
 
-/** One simulated machine. */
+// Elements of a Machine in access reports (noteRead/noteWrite(machine, element)).
+const MACHINE_THP = 0;
+const MACHINE_ALLOC_FAILURE = 1;
+const MACHINE_NEXT_ID = 2;
+
+/**
+ * One simulated machine.
+ *
+ * Access reports (for the explorer's partial-order reduction): `thp`, `allocFailure` and
+ * `nextId` are accessors reporting each as an element of the machine; the registries report on
+ * themselves, element = the id looked up or changed (`noteRead(machine.anonVmas, id)`), and `mms`
+ * as a whole. Code outside this package that reads or changes a registry must report the same way.
+ */
 export class Machine {
   readonly phys: PhysMem;
   readonly sched: Scheduler;
   readonly clock: Clock;
   readonly swap: SwapDevice;
-  thp: ThpPolicy;
-  /** Every mm whose page tables are alive (created and not yet exited). */
+  private _thp: ThpPolicy;
+  /** Every mm whose page tables are alive (created and not yet exited); reported as a whole. */
   readonly mms = new Set<MmStruct>();
-  /** anon_vma registry (memmap `mapping` ids of PG_anon pages). */
+  /** anon_vma registry (memmap `mapping` ids of PG_anon pages); reported by id. */
   readonly anonVmas = new Map<number, AnonVma>();
-  /** address_space registry (memmap `mapping` ids of file/shmem pages). */
+  /** address_space registry (memmap `mapping` ids of file/shmem pages); reported by id. */
   readonly addressSpaces = new Map<number, AddressSpace>();
-  /** dev_pagemap ops by pgmap id (memmap `pgmap`). */
+  /** dev_pagemap ops by pgmap id (memmap `pgmap`); reported by id. */
   readonly devPagemaps = new Map<number, DevPagemapOps>();
-  /** Allocation fault injection. */
-  allocFailure: AllocFailurePolicy = null;
+  private _allocFailure: AllocFailurePolicy = null;
   /** Hashed page wait queues for the sleeping lock_page. Mirrors mm/filemap.c:page_wait_table. */
   readonly pageWaitTable: WaitQueueHead[];
-  nextId = 1;
+  private _nextId = 1;
+
+  /** THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
+  get thp(): ThpPolicy {
+    noteRead(this, MACHINE_THP);
+    return this._thp;
+  }
+  set thp(policy: ThpPolicy) {
+    noteWrite(this, MACHINE_THP);
+    this._thp = policy;
+  }
+
+  /** Allocation fault injection. */
+  get allocFailure(): AllocFailurePolicy {
+    noteRead(this, MACHINE_ALLOC_FAILURE);
+    return this._allocFailure;
+  }
+  set allocFailure(policy: AllocFailurePolicy) {
+    noteWrite(this, MACHINE_ALLOC_FAILURE);
+    this._allocFailure = policy;
+  }
+
+  /** Next id for an anon_vma / address_space / mm. */
+  get nextId(): number {
+    noteRead(this, MACHINE_NEXT_ID);
+    return this._nextId;
+  }
+  set nextId(n: number) {
+    noteWrite(this, MACHINE_NEXT_ID);
+    this._nextId = n;
+  }
 
   constructor(phys: PhysMem, sched: Scheduler, swapPages: number, thp: ThpPolicy) {
     this.phys = phys;
     this.sched = sched;
     this.clock = sched.clock;
     this.swap = new SwapDevice(swapPages);
-    this.thp = thp;
+    this._thp = thp;
     this.pageWaitTable = [];
     for (let i = 0; i < PAGE_WAIT_TABLE; i++) {
       this.pageWaitTable.push(new WaitQueueHead(sched, `page_wait_table[${i}]`));
@@ -161,7 +204,12 @@ export function allocUserPage(machine: Machine, order: 0 | 9): number {
       `allocUserPage: order ${order} is not modelled; expected 0 (a page) or 9 (a THP)`,
     );
   }
-  if (machine.allocFailure?.(order)) return -1;
+  const policy = machine.allocFailure;
+  if (policy !== null) {
+    // The policy may keep state (a countdown): calling it is a write of the machine's policy.
+    noteWrite(machine, MACHINE_ALLOC_FAILURE);
+    if (policy(order)) return -1;
+  }
   return allocPages(machine.phys, order);
 }
 

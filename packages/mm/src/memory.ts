@@ -7,6 +7,7 @@
  * entry and compares it with the original (`pte_same`) exactly as Linux does after re-taking the
  * lock. Slots are re-looked-up after every await (tables may be freed or the pool reallocated).
  */
+
 import {
   checkIntIn,
   EBUSY,
@@ -15,6 +16,7 @@ import {
   HPAGE_PMD_NR,
   InvalidArgumentError,
   KernelBugError,
+  noteRead,
   PAGE_SIZE,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -112,6 +114,17 @@ import {
   pageMoveAnonRmap,
   pageRemoveRmap,
 } from './rmap.ts';
+import {
+  pgCompoundMapcount,
+  pgFlags,
+  pgMapcount,
+  pgPgmap,
+  pgPrivate,
+  pgSetFlags,
+  pgSetMapping,
+  ptBits,
+  ptVal,
+} from './shared-access.ts';
 import {
   addToSwapCache,
   deleteFromSwapCache,
@@ -211,7 +224,7 @@ export interface VmFault {
 /** MM_* counter of a mapped page: anon, shmem or file. Mirrors include/linux/mm.h:mm_counter(). */
 export function mmCounter(machine: Machine, pfn: number): number {
   checkPfn('mmCounter', machine, pfn);
-  const f = machine.phys.flags[compoundHead(machine.phys, pfn)] as number;
+  const f = pgFlags(machine.phys, compoundHead(machine.phys, pfn));
   if ((f & PG_anon) !== 0) return MM_ANONPAGES;
   if ((f & PG_swapbacked) !== 0) return MM_SHMEMPAGES;
   return MM_FILEPAGES;
@@ -236,7 +249,7 @@ export function vmNormalPage(vma: VmArea, bits: number, pfn: number): number {
 }
 
 function pteSame(mm: MmStruct, slot: number, bits: number, val: number): boolean {
-  return mm.pt.bits[slot] === bits && mm.pt.val[slot] === val;
+  return ptBits(mm.pt, slot) === bits && ptVal(mm.pt, slot) === val;
 }
 
 /** Re-find the PTE slot of `addr` after an await; -1 if its table is gone. Mirrors mm/memory.c:pte_offset_map_lock() re-taken after dropping the lock. */
@@ -293,14 +306,14 @@ export async function handleMmFault(vma: VmArea, address: number, flags: number)
   const pmdSlot = pmdAlloc(pt, addr);
   if (pmdSlot < 0) return VM_FAULT_OOM;
   vmf.pmdSlot = pmdSlot;
-  const pmdBits = pt.bits[pmdSlot] as number;
+  const pmdBits = ptBits(pt, pmdSlot);
   if (pmdNone(pmdBits) && transparentHugepageEnabled(vma)) {
     const ret = await doHugePmdAnonymousPage(vmf);
     if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
     vmf.pmdSlot = pmdOffset(pt, addr); // re-read after the await
   } else if (pmdTransHuge(pmdBits)) {
     if ((flags & FAULT_FLAG_WRITE) !== 0 && !pmdWrite(pmdBits)) {
-      const ret = await doHugePmdWpPage(vmf, pmdBits, pt.val[pmdSlot] as number);
+      const ret = await doHugePmdWpPage(vmf, pmdBits, ptVal(pt, pmdSlot));
       if ((ret & VM_FAULT_FALLBACK) === 0) return ret;
       vmf.pmdSlot = pmdOffset(pt, addr); // re-read after the split
     } else {
@@ -323,12 +336,12 @@ function handlePteFault(vmf: VmFault): number | Promise<number> {
   const mm = vmf.vma.vmMm;
   const pt = mm.pt;
   const pmdSlot = vmf.pmdSlot;
-  const pmdBits = pmdSlot < 0 ? 0 : (pt.bits[pmdSlot] as number);
+  const pmdBits = pmdSlot < 0 ? 0 : ptBits(pt, pmdSlot);
   if (pmdSlot >= 0 && !pmdNone(pmdBits)) {
     if (!entryIsTable(pmdBits)) return 0; // a huge PMD appeared meanwhile
-    vmf.pteSlot = tableSlot(pt.val[pmdSlot] as number, pteIndex(vmf.address));
-    vmf.origBits = pt.bits[vmf.pteSlot] as number;
-    vmf.origVal = pt.val[vmf.pteSlot] as number;
+    vmf.pteSlot = tableSlot(ptVal(pt, pmdSlot), pteIndex(vmf.address));
+    vmf.origBits = ptBits(pt, vmf.pteSlot);
+    vmf.origVal = ptVal(pt, vmf.pteSlot);
     if (pteNone(vmf.origBits)) vmf.pteSlot = -1;
   } else {
     vmf.pteSlot = -1;
@@ -367,8 +380,8 @@ function vmfPteAlloc(vmf: VmFault): number {
   const pt = vmf.vma.vmMm.pt;
   const pmd = vmf.pmdSlot;
   if (pmd >= 0) {
-    const b = pt.bits[pmd] as number;
-    if (entryIsTable(b)) return tableSlot(pt.val[pmd] as number, pteIndex(vmf.address));
+    const b = ptBits(pt, pmd);
+    if (entryIsTable(b)) return tableSlot(ptVal(pt, pmd), pteIndex(vmf.address));
     if (b === 0) {
       const table = pteAllocOne(pt);
       if (table < 0) return -1;
@@ -388,7 +401,7 @@ function doAnonymousPage(vmf: VmFault): number {
   const slot = vmfPteAlloc(vmf);
   if (slot < 0) return VM_FAULT_OOM;
   if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
-    if (!pteNone(mm.pt.bits[slot] as number)) return 0;
+    if (!pteNone(ptBits(mm.pt, slot))) return 0;
     setPte(mm.pt, slot, pteMkspecial(vma.vmPageProt), machine.phys.zeroPfn);
     return 0;
   }
@@ -396,10 +409,10 @@ function doAnonymousPage(vmf: VmFault): number {
   const pfn = allocUserPage(machine, 0);
   if (pfn < 0) return VM_FAULT_OOM;
   const pm = machine.phys;
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_uptodate | PG_lru;
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_uptodate | PG_lru);
   let bits = vma.vmPageProt;
   if ((vma.vmFlags & VM_WRITE) !== 0) bits = pteMkwrite(pteMkdirty(bits));
-  if (!pteNone(mm.pt.bits[slot] as number)) {
+  if (!pteNone(ptBits(mm.pt, slot))) {
     mmPutPage(machine, pfn);
     return 0;
   }
@@ -415,7 +428,7 @@ function finishFault(vmf: VmFault, pfn: number, write: boolean, cow: boolean): b
   const mm = vma.vmMm;
   const machine = mm.machine;
   const slot = vmfPteAlloc(vmf);
-  if (slot < 0 || !pteNone(mm.pt.bits[slot] as number)) return false;
+  if (slot < 0 || !pteNone(ptBits(mm.pt, slot))) return false;
   let bits = vma.vmPageProt;
   if (write) bits = maybeMkwrite(pteMkdirty(bits), vma);
   if (cow) {
@@ -482,7 +495,7 @@ function doCowFault(vmf: VmFault): number {
   copyPage(machine.phys, cow, got.pfn);
   mmPutPage(machine, got.pfn);
   const pm = machine.phys;
-  pm.flags[cow] = (pm.flags[cow] as number) | PG_uptodate | PG_lru;
+  pgSetFlags(pm, cow, pgFlags(pm, cow) | PG_uptodate | PG_lru);
   if (!finishFault(vmf, cow, true, true)) mmPutPage(machine, cow);
   // VM_FAULT_DONE_COW is only for ->fault handlers that did the copy themselves (DAX).
   return got.major ? VM_FAULT_MAJOR : 0;
@@ -494,7 +507,7 @@ function doSharedFault(vmf: VmFault): number {
   const got = getFilePage(vmf);
   if (typeof got === 'number') return VM_FAULT_OOM;
   const pm = machine.phys;
-  pm.flags[got.pfn] = (pm.flags[got.pfn] as number) | PG_dirty;
+  pgSetFlags(pm, got.pfn, pgFlags(pm, got.pfn) | PG_dirty);
   if (!finishFault(vmf, got.pfn, true, false)) mmPutPage(machine, got.pfn);
   return got.major ? VM_FAULT_MAJOR : 0;
 }
@@ -510,31 +523,31 @@ export function reuseSwapPage(machine: Machine, pfn: number): { reuse: boolean; 
   const head = compoundHead(pm, pfn);
   let mapcount: number;
   let total: number;
-  if (head !== pfn || ((pm.flags[head] as number) & PG_head) !== 0) {
+  if (head !== pfn || (pgFlags(pm, head) & PG_head) !== 0) {
     // PTE-mapped THP subpage: max over subpages plus PMD mappings (page_trans_huge_mapcount).
     let max = 0;
     total = 0;
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
-      const m = pm.mapcount[head + i] as number;
+      const m = pgMapcount(pm, head + i);
       if (m > max) max = m;
       total += m;
     }
-    const cm = pm.compoundMapcounts[head / HPAGE_PMD_NR] as number;
+    const cm = pgCompoundMapcount(pm, head);
     mapcount = max + cm;
     total += cm;
   } else {
-    mapcount = pm.mapcount[pfn] as number;
+    mapcount = pgMapcount(pm, pfn);
     total = mapcount;
   }
   let count = mapcount;
-  const inCache = ((pm.flags[head] as number) & PG_swapcache) !== 0;
+  const inCache = (pgFlags(pm, head) & PG_swapcache) !== 0;
   if (inCache) {
-    const sc = swapCount(machine, pm.privateVal[head] as number);
+    const sc = swapCount(machine, pgPrivate(pm, head));
     count += sc;
     total += sc;
   }
-  if (count === 1 && inCache && ((pm.flags[head] as number) & PG_writeback) === 0) {
-    pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+  if (count === 1 && inCache && (pgFlags(pm, head) & PG_writeback) === 0) {
+    pgSetFlags(pm, head, pgFlags(pm, head) | PG_dirty);
     deleteFromSwapCache(machine, head);
   }
   return { reuse: count <= 1, total };
@@ -561,8 +574,8 @@ async function doWpPage(vmf: VmFault): Promise<number> {
     return wpPageCopy(vmf, -1);
   }
   const head = compoundHead(pm, page);
-  if (((pm.flags[head] as number) & PG_anon) !== 0) {
-    if (((pm.flags[head] as number) & PG_locked) !== 0) {
+  if ((pgFlags(pm, head) & PG_anon) !== 0) {
+    if ((pgFlags(pm, head) & PG_locked) !== 0) {
       // Linux sleeps in lock_page and re-checks the PTE; the model waits and retries the fault.
       await waitOnPageLocked(machine, head);
       return 0;
@@ -573,7 +586,7 @@ async function doWpPage(vmf: VmFault): Promise<number> {
       return wpPageReuse(vmf);
     }
   } else if ((vma.vmFlags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)) {
-    pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+    pgSetFlags(pm, head, pgFlags(pm, head) | PG_dirty);
     return wpPageReuse(vmf);
   }
   getPage(pm, page);
@@ -598,7 +611,7 @@ async function wpPageCopy(vmf: VmFault, old: number): Promise<number> {
   }
   if (old >= 0) copyPage(pm, fresh, old);
   else if (vmf.origVal !== pm.zeroPfn) copyPage(pm, fresh, vmf.origVal);
-  pm.flags[fresh] = (pm.flags[fresh] as number) | PG_uptodate | PG_lru;
+  pgSetFlags(pm, fresh, pgFlags(pm, fresh) | PG_uptodate | PG_lru);
   const addr = vmf.address;
   const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, vma, mm, addr, addr + PAGE_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
@@ -644,12 +657,14 @@ async function doSwapPage(vmf: VmFault): Promise<number> {
   if (nonSwapEntry(entry)) {
     if (isMigrationEntry(entry)) {
       await waitOnPageLocked(machine, vmf.origVal);
-      if (((pm.flags[vmf.origVal] as number) & PG_locked) === 0) return 0;
+      if ((pgFlags(pm, vmf.origVal) & PG_locked) === 0) return 0;
       await machine.sched.point({ kind: 'mm.fault', label: 'migration_entry_wait' });
       return 0;
     }
     if (isDevicePrivateEntry(entry)) {
-      const ops = machine.devPagemaps.get(pm.pgmap[vmf.origVal] as number);
+      const pgmapId = pgPgmap(pm, vmf.origVal);
+      noteRead(machine.devPagemaps, pgmapId);
+      const ops = machine.devPagemaps.get(pgmapId);
       if (ops === undefined) return VM_FAULT_SIGBUS;
       vmf.page = vmf.origVal;
       return ops.migrateToRam(vmf);
@@ -665,11 +680,11 @@ async function doSwapPage(vmf: VmFault): Promise<number> {
       return pteSame(mm, vmf.pteSlot, vmf.origBits, vmf.origVal) ? VM_FAULT_OOM : 0;
     }
     swapReadpage(machine, page, entry);
-    pm.flags[page] = (pm.flags[page] as number) | PG_uptodate | PG_lru;
+    pgSetFlags(pm, page, pgFlags(pm, page) | PG_uptodate | PG_lru);
     addToSwapCache(machine, page, entry);
     ret = VM_FAULT_MAJOR;
   } else {
-    if (((pm.flags[page] as number) & PG_locked) !== 0) {
+    if ((pgFlags(pm, page) & PG_locked) !== 0) {
       await waitOnPageLocked(machine, page);
       return 0;
     }
@@ -680,8 +695,8 @@ async function doSwapPage(vmf: VmFault): Promise<number> {
   if (
     slot < 0 ||
     !pteSame(mm, slot, vmf.origBits, vmf.origVal) ||
-    ((pm.flags[page] as number) & PG_swapcache) === 0 ||
-    pm.privateVal[page] !== entry
+    (pgFlags(pm, page) & PG_swapcache) === 0 ||
+    pgPrivate(pm, page) !== entry
   ) {
     unlockPageWake(machine, page);
     mmPutPage(machine, page);
@@ -700,11 +715,11 @@ async function doSwapPage(vmf: VmFault): Promise<number> {
   }
   if (pteSwpSoftDirty(vmf.origBits)) bits |= _PAGE_SOFT_DIRTY;
   anonVmaPrepare(vma);
-  if (((pm.flags[page] as number) & PG_anon) === 0 && !exclusive && vma.anonVma !== null) {
+  if ((pgFlags(pm, page) & PG_anon) === 0 && !exclusive && vma.anonVma !== null) {
     // __page_set_anon_rmap() with !exclusive uses the root anon_vma.
     const root = vma.anonVma.root;
     pageAddNewAnonRmap(machine, page, vma, vmf.address, false);
-    pm.mapping[page] = root.id;
+    pgSetMapping(pm, page, root.id);
   } else {
     pageAddAnonRmap(machine, page, vma, vmf.address);
   }
@@ -793,9 +808,9 @@ function zapPteRange(tlb: MmuGather, vma: VmArea, table: number, addr: number, e
   let forceFlush = false;
   for (; addr < end; addr += PAGE_SIZE) {
     const slot = tableSlot(table, pteIndex(addr));
-    const bits = pt.bits[slot] as number;
+    const bits = ptBits(pt, slot);
     if (bits === 0) continue;
-    const val = pt.val[slot] as number;
+    const val = ptVal(pt, slot);
     if (ptePresent(bits)) {
       pteClear(pt, slot);
       const page = vmNormalPage(vma, bits, val);
@@ -804,10 +819,10 @@ function zapPteRange(tlb: MmuGather, vma: VmArea, table: number, addr: number, e
         continue;
       }
       const head = compoundHead(pm, page);
-      if (((pm.flags[head] as number) & PG_anon) === 0) {
+      if ((pgFlags(pm, head) & PG_anon) === 0) {
         if (pteDirty(bits)) {
           forceFlush = true;
-          pm.flags[head] = (pm.flags[head] as number) | PG_dirty;
+          pgSetFlags(pm, head, pgFlags(pm, head) | PG_dirty);
         }
       }
       addMmCounter(mm, mmCounter(machine, page), -1);
@@ -897,7 +912,7 @@ export async function unmapPageRange(
   for (addr = nextPmdAddr(pt, addr, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const pmdSlot = pmdOffset(pt, addr);
     const next = addrEnd(addr, PMD_SIZE, end);
-    let bits = pt.bits[pmdSlot] as number;
+    let bits = ptBits(pt, pmdSlot);
     if (bits !== 0 && !entryIsTable(bits)) {
       if (next - addr !== PMD_SIZE) {
         await splitHugePmd(vma, addr);
@@ -906,16 +921,16 @@ export async function unmapPageRange(
         continue;
       }
       const s = pmdOffset(pt, addr);
-      bits = s < 0 ? 0 : (pt.bits[s] as number);
+      bits = s < 0 ? 0 : ptBits(pt, s);
       if (!entryIsTable(bits)) {
         addr = next;
         continue;
       }
-      zapPteRange(tlb, vma, pt.val[s] as number, addr, next);
+      zapPteRange(tlb, vma, ptVal(pt, s), addr, next);
       addr = next;
       continue;
     }
-    if (entryIsTable(bits)) zapPteRange(tlb, vma, pt.val[pmdSlot] as number, addr, next);
+    if (entryIsTable(bits)) zapPteRange(tlb, vma, ptVal(pt, pmdSlot), addr, next);
     addr = next;
   }
 }
@@ -1020,7 +1035,7 @@ export function remapPfnRange(
   const pt = vma.vmMm.pt;
   for (let a = addr; a < end; a += PAGE_SIZE) {
     const slot = pteOffset(pt, a);
-    if (slot >= 0 && !pteNone(pt.bits[slot] as number)) return -EBUSY;
+    if (slot >= 0 && !pteNone(ptBits(pt, slot))) return -EBUSY;
   }
   for (let a = addr, p = pfn; a < end; a += PAGE_SIZE, p++) {
     const slot = pteAlloc(pt, a);

@@ -7,6 +7,8 @@ import {
   checkIntIn,
   InvalidArgumentError,
   KernelBugError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   RwSemaphore,
   type SchedEvent,
@@ -17,6 +19,7 @@ import { createPageTables, MAX_TABLES_LIMIT, type PageTables } from '@hmmsim/pag
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
 import type { MmuNotifierHooks } from './mmu-notifier-hooks.ts';
+import { MM_FIELD_VMAS } from './shared-access.ts';
 import type { VmArea } from './vma.ts';
 
 /** Resident file pages. Mirrors include/linux/mm_types_task.h:MM_FILEPAGES. */
@@ -45,36 +48,110 @@ export interface CreateMmOptions {
   readonly maxPageTables?: number;
 }
 
-/** One address space. Mirrors include/linux/mm_types.h:struct mm_struct. */
+// Elements of an MmStruct in access reports (noteRead/noteWrite(mm, element)): one per mutable field.
+const MM_USERS = 0;
+const MM_COUNT = 1;
+const MM_NOTIFIER = 2;
+const MM_EXITED = 3;
+const MM_FREED = 4;
+const MM_INVALIDATES = 5;
+
+/**
+ * One address space. Mirrors include/linux/mm_types.h:struct mm_struct.
+ *
+ * The mutable fields are accessors that report every read and write to the explorer's
+ * partial-order reduction, each field as its own element of the mm (`noteRead(mm, field)`);
+ * reading `vmas` reports a read of the VMA list (its writers report the write). The RSS counters
+ * report as elements `MM_FILEPAGES..MM_SHMEMPAGES` of the `rss` array.
+ */
 export class MmStruct {
   readonly id: number;
   readonly machine: Machine;
   readonly mmapSem: RwSemaphore;
   readonly pt: PageTables;
-  /** VMAs sorted by vmStart, non-overlapping. */
-  readonly vmas: VmArea[] = [];
-  /** Users of the address space (page tables alive while > 0). */
-  mmUsers = 1;
-  /** References to the struct itself (mm_users counts as one). */
-  mmCount = 1;
-  /** The invalidation listener (mmu_notifier_mm), null until one installs itself. */
-  notifier: MmuNotifierHooks | null = null;
-  /** RSS counters indexed by MM_FILEPAGES..MM_SHMEMPAGES. */
+  private readonly _vmas: VmArea[] = [];
+  private _mmUsers = 1;
+  private _mmCount = 1;
+  private _notifier: MmuNotifierHooks | null = null;
+  /** RSS counters indexed by MM_FILEPAGES..MM_SHMEMPAGES (use addMmCounter / getMmCounter). */
   readonly rss: number[] = [0, 0, 0, 0];
   readonly mmapBase: number;
-  /** True once exit_mmap ran (page tables gone). */
-  exited = false;
-  /** True once the last mmdrop freed the struct. */
-  freed = false;
+  private _exited = false;
+  private _freed = false;
   /** The scheduling point at the start of each page fault (preallocated: faults are hot). */
   readonly faultEvent: SchedEvent;
+  private _invalidatesInFlight = 0;
+  /** Woken when `invalidatesInFlight` drops to 0. */
+  readonly invalidatesDone: WaitQueueHead;
+
+  /** VMAs sorted by vmStart, non-overlapping (a reported read of the list). */
+  get vmas(): VmArea[] {
+    noteRead(this, MM_FIELD_VMAS);
+    return this._vmas;
+  }
+
+  /** Users of the address space (page tables alive while > 0). */
+  get mmUsers(): number {
+    noteRead(this, MM_USERS);
+    return this._mmUsers;
+  }
+  set mmUsers(n: number) {
+    noteWrite(this, MM_USERS);
+    this._mmUsers = n;
+  }
+
+  /** References to the struct itself (mm_users counts as one). */
+  get mmCount(): number {
+    noteRead(this, MM_COUNT);
+    return this._mmCount;
+  }
+  set mmCount(n: number) {
+    noteWrite(this, MM_COUNT);
+    this._mmCount = n;
+  }
+
+  /** The invalidation listener (mmu_notifier_mm), null until one installs itself. */
+  get notifier(): MmuNotifierHooks | null {
+    noteRead(this, MM_NOTIFIER);
+    return this._notifier;
+  }
+  set notifier(hooks: MmuNotifierHooks | null) {
+    noteWrite(this, MM_NOTIFIER);
+    this._notifier = hooks;
+  }
+
+  /** True once exit_mmap ran (page tables gone). */
+  get exited(): boolean {
+    noteRead(this, MM_EXITED);
+    return this._exited;
+  }
+  set exited(v: boolean) {
+    noteWrite(this, MM_EXITED);
+    this._exited = v;
+  }
+
+  /** True once the last mmdrop freed the struct. */
+  get freed(): boolean {
+    noteRead(this, MM_FREED);
+    return this._freed;
+  }
+  set freed(v: boolean) {
+    noteWrite(this, MM_FREED);
+    this._freed = v;
+  }
+
   /**
    * Invalidations between their start and end hooks, whether or not a listener is installed
    * (the ones holding rmap locks are what mm_take_all_locks() waits out).
    */
-  invalidatesInFlight = 0;
-  /** Woken when `invalidatesInFlight` drops to 0. */
-  readonly invalidatesDone: WaitQueueHead;
+  get invalidatesInFlight(): number {
+    noteRead(this, MM_INVALIDATES);
+    return this._invalidatesInFlight;
+  }
+  set invalidatesInFlight(n: number) {
+    noteWrite(this, MM_INVALIDATES);
+    this._invalidatesInFlight = n;
+  }
 
   constructor(machine: Machine, opts: CreateMmOptions = {}) {
     this.machine = machine;
@@ -96,6 +173,7 @@ export class MmStruct {
 
   /** Resident pages (file + anon + shmem). Mirrors include/linux/mm.h:get_mm_rss(). */
   get rssPages(): number {
+    noteRead(this.rss);
     return (
       (this.rss[MM_FILEPAGES] as number) +
       (this.rss[MM_ANONPAGES] as number) +
@@ -144,6 +222,7 @@ export function createMm(machine: Machine, opts: CreateMmOptions = {}): MmStruct
     );
   }
   const mm = new MmStruct(machine, opts);
+  noteWrite(machine.mms);
   machine.mms.add(mm);
   return mm;
 }
@@ -175,12 +254,14 @@ export function addMmCounter(mm: MmStruct, member: number, delta: number): void 
       'a page count (a safe integer, negative to subtract)',
     );
   }
+  noteWrite(mm.rss, member);
   mm.rss[member] = (mm.rss[member] as number) + delta;
 }
 
 /** Value of RSS counter `member`. Mirrors include/linux/mm.h:get_mm_counter(). */
 export function getMmCounter(mm: MmStruct, member: number): number {
   checkMember('getMmCounter', member);
+  noteRead(mm.rss, member);
   return mm.rss[member] as number;
 }
 

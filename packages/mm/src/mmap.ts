@@ -3,6 +3,7 @@
  * anonymous via shmem, file, device) and MAP_POPULATE. Mirrors mm/mmap.c (do_mmap, mmap_region,
  * get_unmapped_area) and mm/util.c:vm_mmap_pgoff().
  */
+
 import {
   checkIntIn,
   downRead,
@@ -33,6 +34,7 @@ import { FMODE_READ, FMODE_WRITE, MmFile, shmemFileSetup } from './filemap.ts';
 import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR } from './memory.ts';
 import { MMAP_MIN_ADDR, type MmStruct, TASK_UNMAPPED_BASE } from './mm-struct.ts';
 import { doMunmap } from './munmap.ts';
+import { ptBits } from './shared-access.ts';
 import {
   findVma,
   findVmaIntersection,
@@ -365,7 +367,7 @@ export async function mmapRegion(
       for (let i = 0; i < len / PAGE_SIZE; i++) {
         const slot = pteAlloc(mm.pt, addr + i * PAGE_SIZE);
         if (slot < 0) return -ENOMEM;
-        if (pteNone(mm.pt.bits[slot] as number)) {
+        if (pteNone(ptBits(mm.pt, slot))) {
           setPte(mm.pt, slot, pteMkspecial(vma.vmPageProt), dev.pfns[pgoff + i] as number);
         }
       }

@@ -6,7 +6,7 @@
  * installs one {@link MmuNotifierHooks} object per mm with {@link mmuNotifierSetHooks}. With no
  * hooks installed every call is a no-op, as when an mm has no `mmu_notifier_mm` container.
  */
-import { checkIntIn, InvalidArgumentError, wakeUpAll } from '@hmmsim/kernel';
+import { checkIntIn, InvalidArgumentError, noteRead, noteWrite, wakeUpAll } from '@hmmsim/kernel';
 import { checkAddr, checkMm, checkVma, checkWord } from './check-args.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { VmArea } from './vma.ts';
@@ -312,18 +312,58 @@ export interface RecordedInvalidation {
  * Test/demo listener: installs itself as the hook of one or more mms and records every call
  * `{kind, event, start, end, blockable}` in order. It forwards to the hooks it replaced, so it can
  * sit in front of a real listener. Model utility (no kernel counterpart).
+ *
+ * Access reports: the log reports on its array (reading `log` is a read, recording a write), the
+ * chained hooks on their map, the two callbacks as elements 0 and 1 of the recorder.
  */
 export class InvalidationRecorder implements MmuNotifierHooks {
-  readonly log: RecordedInvalidation[] = [];
-  /** Called inside `release` (before forwarding); tests use it to inspect memory at that moment. */
-  onRelease: ((mm: MmStruct) => void) | null = null;
-  /** Called inside `invalidateRangeStart`; may return a non-zero value to refuse a non-blockable start. */
-  onStart: ((range: MmuNotifierRange) => number | undefined) | null = null;
+  private readonly _log: RecordedInvalidation[] = [];
+  private _onRelease: ((mm: MmStruct) => void) | null = null;
+  private _onStart: ((range: MmuNotifierRange) => number | undefined) | null = null;
   private readonly next = new Map<MmStruct, MmuNotifierHooks | null>();
+
+  /** Every recorded call, in order (a reported read). */
+  get log(): RecordedInvalidation[] {
+    noteRead(this._log);
+    return this._log;
+  }
+
+  /** Called inside `release` (before forwarding); tests use it to inspect memory at that moment. */
+  get onRelease(): ((mm: MmStruct) => void) | null {
+    noteRead(this, 0);
+    return this._onRelease;
+  }
+  set onRelease(fn: ((mm: MmStruct) => void) | null) {
+    noteWrite(this, 0);
+    this._onRelease = fn;
+  }
+
+  /** Called inside `invalidateRangeStart`; may return a non-zero value to refuse a non-blockable start. */
+  get onStart(): ((range: MmuNotifierRange) => number | undefined) | null {
+    noteRead(this, 1);
+    return this._onStart;
+  }
+  set onStart(fn: ((range: MmuNotifierRange) => number | undefined) | null) {
+    noteWrite(this, 1);
+    this._onStart = fn;
+  }
+
+  /** Append one record (a reported write of the log). */
+  private record(r: RecordedInvalidation): void {
+    noteWrite(this._log);
+    this._log.push(r);
+  }
+
+  /** The hooks this recorder replaced on `mm` (a reported read). */
+  private chained(mm: MmStruct): MmuNotifierHooks | null | undefined {
+    noteRead(this.next);
+    return this.next.get(mm);
+  }
 
   /** Install on `mm` (chaining to whatever was installed). */
   attach(mm: MmStruct): this {
     if (mm.notifier === this) return this;
+    noteWrite(this.next);
     this.next.set(mm, mmuNotifierSetHooks(mm, this));
     return this;
   }
@@ -331,13 +371,15 @@ export class InvalidationRecorder implements MmuNotifierHooks {
   /** Remove from `mm`, restoring the hooks it replaced. */
   detach(mm: MmStruct): void {
     if (mm.notifier !== this) return;
+    noteWrite(this.next);
     mmuNotifierSetHooks(mm, this.next.get(mm) ?? null);
     this.next.delete(mm);
   }
 
   /** Forget everything recorded so far. */
   clear(): void {
-    this.log.length = 0;
+    noteWrite(this._log);
+    this._log.length = 0;
   }
 
   /** The start calls only, as `{event, start, end, blockable}` (the common assertion shape). */
@@ -360,7 +402,7 @@ export class InvalidationRecorder implements MmuNotifierHooks {
 
   async invalidateRangeStart(range: MmuNotifierRange): Promise<number> {
     const blockable = mmuNotifierRangeBlockable(range);
-    this.log.push({
+    this.record({
       kind: 'start',
       event: range.event,
       start: range.start,
@@ -371,13 +413,13 @@ export class InvalidationRecorder implements MmuNotifierHooks {
     });
     const veto = this.onStart?.(range);
     if (veto !== undefined && veto !== 0) return veto;
-    const next = this.next.get(range.mm);
+    const next = this.chained(range.mm);
     return next ? next.invalidateRangeStart(range) : 0;
   }
 
   /** Record the end, then pass it on to the chained hooks. */
   async invalidateRangeEnd(range: MmuNotifierRange, onlyEnd: boolean): Promise<void> {
-    this.log.push({
+    this.record({
       kind: 'end',
       event: range.event,
       start: range.start,
@@ -387,17 +429,17 @@ export class InvalidationRecorder implements MmuNotifierHooks {
       onlyEnd,
       migratePgmapOwner: range.migratePgmapOwner,
     });
-    const next = this.next.get(range.mm);
+    const next = this.chained(range.mm);
     if (next) await next.invalidateRangeEnd(range, onlyEnd);
   }
 
   invalidateRange(mm: MmStruct, start: number, end: number): void {
-    this.log.push({ kind: 'range', event: -1, start, end, blockable: false, mm });
-    this.next.get(mm)?.invalidateRange?.(mm, start, end);
+    this.record({ kind: 'range', event: -1, start, end, blockable: false, mm });
+    this.chained(mm)?.invalidateRange?.(mm, start, end);
   }
 
   changePte(mm: MmStruct, addr: number, bits: number, val: number): void {
-    this.log.push({
+    this.record({
       kind: 'changePte',
       event: -1,
       start: addr,
@@ -405,11 +447,11 @@ export class InvalidationRecorder implements MmuNotifierHooks {
       blockable: false,
       mm,
     });
-    this.next.get(mm)?.changePte?.(mm, addr, bits, val);
+    this.chained(mm)?.changePte?.(mm, addr, bits, val);
   }
 
   async release(mm: MmStruct): Promise<void> {
-    this.log.push({
+    this.record({
       kind: 'release',
       event: MMU_NOTIFY_RELEASE,
       start: 0,
@@ -418,11 +460,12 @@ export class InvalidationRecorder implements MmuNotifierHooks {
       mm,
     });
     this.onRelease?.(mm);
-    const next = this.next.get(mm);
+    const next = this.chained(mm);
     if (next) await next.release(mm);
   }
 
   destroy(mm: MmStruct): void {
+    noteWrite(this.next);
     const next = this.next.get(mm);
     next?.destroy?.(mm);
     this.next.delete(mm);

@@ -6,6 +6,7 @@
  * the loop with the vmas before it already changed; checks on the arguments and on the first
  * vma change nothing.
  */
+
 import {
   downWrite,
   EACCES,
@@ -55,6 +56,7 @@ import {
   mmuNotifierInvalidateRangeStart,
   mmuNotifierRangeInit,
 } from './mmu-notifier-hooks.ts';
+import { ptBits, ptVal } from './shared-access.ts';
 import {
   findVma,
   splitVma,
@@ -82,9 +84,9 @@ function changePteRange(
   let pages = 0;
   for (; addr < end; addr += PAGE_SIZE) {
     const slot = tableSlot(table, pteIndex(addr));
-    const bits = pt.bits[slot] as number;
+    const bits = ptBits(pt, slot);
     if (bits === 0) continue;
-    const val = pt.val[slot] as number;
+    const val = ptVal(pt, slot);
     if (ptePresent(bits)) {
       const nb = pteModify(bits, newprot);
       if (nb !== bits) setPte(pt, slot, nb, val);
@@ -124,27 +126,26 @@ async function changePmdRange(
   for (; addr < end; addr = addrEnd(addr, PMD_SIZE, end)) {
     const next = addrEnd(addr, PMD_SIZE, end);
     let slot = pmdOffset(pt, addr);
-    if (slot < 0 || pt.bits[slot] === 0) continue;
+    if (slot < 0 || ptBits(pt, slot) === 0) continue;
     if (range === null) {
       range = mmuNotifierRangeInit(MMU_NOTIFY_PROTECTION_VMA, 0, vma, mm, addr, end);
       await mmuNotifierInvalidateRangeStart(range);
       slot = pmdOffset(pt, addr);
       if (slot < 0) continue;
     }
-    let bits = pt.bits[slot] as number;
+    let bits = ptBits(pt, slot);
     if (bits !== 0 && !entryIsTable(bits)) {
       if (next - addr !== PMD_SIZE) {
         await splitHugePmd(vma, addr);
         slot = pmdOffset(pt, addr);
         if (slot < 0) continue;
-        bits = pt.bits[slot] as number;
+        bits = ptBits(pt, slot);
       } else {
         pages += changeHugePmd(vma, slot, newprot);
         continue;
       }
     }
-    if (entryIsTable(bits))
-      pages += changePteRange(vma, pt.val[slot] as number, addr, next, newprot);
+    if (entryIsTable(bits)) pages += changePteRange(vma, ptVal(pt, slot), addr, next, newprot);
   }
   if (range !== null) await mmuNotifierInvalidateRangeEnd(range);
   return pages;

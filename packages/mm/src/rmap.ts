@@ -9,11 +9,25 @@
  * Simplifications (documented): no find_mergeable_anon_vma / anon_vma reuse on fork, and the walk
  * visits vmas in link order rather than interval-tree order.
  */
-import { HPAGE_PMD_NR, KernelBugError } from '@hmmsim/kernel';
+
+import { KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { compoundHead, getPage, PG_anon, PG_head, PG_swapbacked } from '@hmmsim/pagetable';
 import { checkAddr, checkMachine, checkPfn, checkVma } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
+import {
+  pgCompoundMapcount,
+  pgFlags,
+  pgIndex,
+  pgMapcount,
+  pgMapping,
+  pgSetCompoundMapcount,
+  pgSetFlags,
+  pgSetIndex,
+  pgSetMapcount,
+  pgSetMapping,
+  VMA_FIELD_ANON_VMA_CHAIN,
+} from './shared-access.ts';
 import type { VmArea } from './vma.ts';
 import { linearPageIndex, vmaAddress } from './vma.ts';
 
@@ -22,19 +36,30 @@ export class AnonVma {
   readonly id: number;
   readonly root: AnonVma;
   readonly parent: AnonVma | null;
-  /** Every vma linked to this anon_vma (the interval tree `rb_root` of Linux). */
-  readonly vmas: VmArea[] = [];
+  private readonly _vmas: VmArea[] = [];
 
   constructor(machine: Machine, parent: AnonVma | null) {
     this.id = machineNextId(machine);
     this.parent = parent;
     this.root = parent === null ? this : parent.root;
+    noteWrite(machine.anonVmas, this.id);
     machine.anonVmas.set(this.id, this);
+  }
+
+  /**
+   * Every vma linked to this anon_vma (the interval tree `rb_root` of Linux); reading it reports
+   * a read of the whole anon_vma, code that changes it reports a write.
+   */
+  get vmas(): VmArea[] {
+    noteRead(this);
+    return this._vmas;
   }
 }
 
 function link(vma: VmArea, av: AnonVma): void {
+  noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
   vma.anonVmaChain.push(av);
+  noteWrite(av);
   av.vmas.push(vma);
 }
 
@@ -82,10 +107,15 @@ export function anonVmaFork(vma: VmArea, pvma: VmArea): number {
 export function unlinkAnonVmas(vma: VmArea): void {
   const machine = vma.vmMm.machine;
   for (const av of vma.anonVmaChain) {
+    noteWrite(av);
     const i = av.vmas.indexOf(vma);
     if (i >= 0) av.vmas.splice(i, 1);
-    if (av.vmas.length === 0) machine.anonVmas.delete(av.id);
+    if (av.vmas.length === 0) {
+      noteWrite(machine.anonVmas, av.id);
+      machine.anonVmas.delete(av.id);
+    }
   }
+  noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
   vma.anonVmaChain.length = 0;
 }
 
@@ -93,7 +123,7 @@ export function unlinkAnonVmas(vma: VmArea): void {
 function checkThp(machine: Machine, pfn: number, fn: string): number {
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  if (((pm.flags[head] as number) & PG_head) === 0) {
+  if ((pgFlags(pm, head) & PG_head) === 0) {
     throw new KernelBugError(
       `${fn}: pfn ${pfn} is not part of a THP; expected a compound page for a PMD mapping`,
     );
@@ -129,18 +159,18 @@ export function pageAddNewAnonRmap(
       `page_add_new_anon_rmap: address 0x${addr.toString(16)} is outside the vma [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}); expected an address of the vma`,
     );
   }
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_anon | PG_swapbacked;
-  pm.mapping[pfn] = av.id;
-  pm.index[pfn] = linearPageIndex(vma, addr);
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_anon | PG_swapbacked);
+  pgSetMapping(pm, pfn, av.id);
+  pgSetIndex(pm, pfn, linearPageIndex(vma, addr));
   if (compound) {
     if (checkThp(machine, pfn, 'page_add_new_anon_rmap') !== pfn) {
       throw new KernelBugError(
         `page_add_new_anon_rmap: pfn ${pfn} is a THP tail; expected the head for a PMD mapping`,
       );
     }
-    pm.compoundMapcounts[pfn / HPAGE_PMD_NR] = 1;
+    pgSetCompoundMapcount(pm, pfn, 1);
   } else {
-    pm.mapcount[pfn] = 1;
+    pgSetMapcount(pm, pfn, 1);
   }
 }
 
@@ -153,10 +183,10 @@ export function pageDupRmap(machine: Machine, pfn: number, compound: boolean): v
   checkPfn('page_dup_rmap', machine, pfn);
   const pm = machine.phys;
   if (compound) {
-    const b = checkThp(machine, pfn, 'page_dup_rmap') / HPAGE_PMD_NR;
-    pm.compoundMapcounts[b] = (pm.compoundMapcounts[b] as number) + 1;
+    const head = checkThp(machine, pfn, 'page_dup_rmap');
+    pgSetCompoundMapcount(pm, head, pgCompoundMapcount(pm, head) + 1);
   } else {
-    pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+    pgSetMapcount(pm, pfn, pgMapcount(pm, pfn) + 1);
   }
 }
 
@@ -170,11 +200,11 @@ export function pageAddAnonRmap(machine: Machine, pfn: number, vma: VmArea, addr
   checkVma('page_add_anon_rmap', vma);
   checkAddr('page_add_anon_rmap', 'addr', addr);
   const pm = machine.phys;
-  if (((pm.flags[pfn] as number) & PG_anon) === 0) {
+  if ((pgFlags(pm, pfn) & PG_anon) === 0) {
     pageAddNewAnonRmap(machine, pfn, vma, addr, false);
     return;
   }
-  pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+  pgSetMapcount(pm, pfn, pgMapcount(pm, pfn) + 1);
 }
 
 /** Account a new mapping of a page-cache page. Mirrors mm/rmap.c:page_add_file_rmap(). */
@@ -182,7 +212,7 @@ export function pageAddFileRmap(machine: Machine, pfn: number): void {
   checkMachine('page_add_file_rmap', machine);
   checkPfn('page_add_file_rmap', machine, pfn);
   const pm = machine.phys;
-  pm.mapcount[pfn] = (pm.mapcount[pfn] as number) + 1;
+  pgSetMapcount(pm, pfn, pgMapcount(pm, pfn) + 1);
 }
 
 /** Drop one mapping (PTE, or PMD when `compound`). Mirrors mm/rmap.c:page_remove_rmap(). */
@@ -191,22 +221,22 @@ export function pageRemoveRmap(machine: Machine, pfn: number, compound: boolean)
   checkPfn('page_remove_rmap', machine, pfn);
   const pm = machine.phys;
   if (compound) {
-    const b = checkThp(machine, pfn, 'page_remove_rmap') / HPAGE_PMD_NR;
-    const n = (pm.compoundMapcounts[b] as number) - 1;
+    const head = checkThp(machine, pfn, 'page_remove_rmap');
+    const n = pgCompoundMapcount(pm, head) - 1;
     if (n < 0) {
       throw new KernelBugError(
         `page_remove_rmap: THP ${pfn} compound mapcount underflow; expected a PMD mapping to remove`,
       );
     }
-    pm.compoundMapcounts[b] = n;
+    pgSetCompoundMapcount(pm, head, n);
   } else {
-    const n = (pm.mapcount[pfn] as number) - 1;
+    const n = pgMapcount(pm, pfn) - 1;
     if (n < 0) {
       throw new KernelBugError(
         `page_remove_rmap: pfn ${pfn} mapcount underflow; expected a PTE mapping to remove`,
       );
     }
-    pm.mapcount[pfn] = n;
+    pgSetMapcount(pm, pfn, n);
   }
 }
 
@@ -221,8 +251,8 @@ export function pageMoveAnonRmap(machine: Machine, pfn: number, vma: VmArea): vo
   if (vma.anonVma === null) return;
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  pm.mapping[head] = vma.anonVma.id;
-  if (head !== pfn) pm.mapping[pfn] = vma.anonVma.id;
+  pgSetMapping(pm, head, vma.anonVma.id);
+  if (head !== pfn) pgSetMapping(pm, pfn, vma.anonVma.id);
 }
 
 /** Take a page reference for a new mapping. Mirrors include/linux/mm.h:get_page(). */
@@ -242,13 +272,18 @@ export function rmapCandidates(machine: Machine, pfn: number): { vma: VmArea; ad
   checkPfn('rmap_walk', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  const f = pm.flags[head] as number;
-  const id = pm.mapping[head] as number;
-  const pgoff = (pm.index[head] as number) + (pfn - head);
+  const f = pgFlags(pm, head);
+  const id = pgMapping(pm, head);
+  const pgoff = pgIndex(pm, head) + (pfn - head);
   const out: { vma: VmArea; addr: number }[] = [];
   let vmas: Iterable<VmArea> | undefined;
-  if ((f & PG_anon) !== 0) vmas = machine.anonVmas.get(id)?.vmas;
-  else vmas = machine.addressSpaces.get(id)?.iMmap;
+  if ((f & PG_anon) !== 0) {
+    noteRead(machine.anonVmas, id);
+    vmas = machine.anonVmas.get(id)?.vmas;
+  } else {
+    noteRead(machine.addressSpaces, id);
+    vmas = machine.addressSpaces.get(id)?.iMmap;
+  }
   if (vmas === undefined) return out;
   for (const vma of [...vmas]) {
     const addr = vmaAddress(vma, pgoff);

@@ -9,7 +9,15 @@
  * slot any more (as if vm_swap_full() were always true), so a swapped-in page does not keep its
  * slot allocated.
  */
-import { checkUlong, isUlong, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+
+import {
+  checkUlong,
+  isUlong,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import {
   compoundHead,
   PG_dirty,
@@ -25,11 +33,32 @@ import {
 import { checkMachine, checkPfn } from './check-args.ts';
 import type { Machine } from './machine.ts';
 import { mmPutPage } from './machine.ts';
+import {
+  pgFlags,
+  pgOrder,
+  pgPrivate,
+  pgRefcount,
+  pgSetFlags,
+  pgSetPrivate,
+  pgSetRefcount,
+} from './shared-access.ts';
 
 /** Type number of the model's only swap device. */
 export const SWAP_TYPE = 0;
 
-/** A swap device. Mirrors include/linux/swap.h:struct swap_info_struct. */
+// Elements of a SwapDevice in access reports (noteRead/noteWrite(sd, element)).
+const SWAP_INUSE = 0;
+const SWAP_WRITES = 1;
+const SWAP_READS = 2;
+const SWAP_CURSOR = 3;
+
+/**
+ * A swap device. Mirrors include/linux/swap.h:struct swap_info_struct.
+ *
+ * Access reports: a slot (its `swapMap`, `cachePfn` and `contents` entries together) is element
+ * `offset` of the `swapMap` array (`noteRead(sd.swapMap, off)`); the counters are accessors
+ * reporting each as an element of the device.
+ */
 export class SwapDevice {
   /** Number of slots, including the unused slot 0. */
   readonly nrPages: number;
@@ -39,18 +68,46 @@ export class SwapDevice {
   readonly cachePfn: Int32Array;
   /** Written contents per slot (undefined = zeros or never written). */
   readonly contents: (Uint8Array | undefined)[];
-  /** Slots in use. */
-  inuse = 0;
-  /** Pages written / read (statistics). */
-  writes = 0;
-  reads = 0;
-  private cursor = 1;
+  private _inuse = 0;
+  private _writes = 0;
+  private _reads = 0;
+  private _cursor = 1;
 
   constructor(nrPages: number) {
     this.nrPages = nrPages;
     this.swapMap = new Int32Array(nrPages);
     this.cachePfn = new Int32Array(nrPages);
     this.contents = [];
+  }
+
+  /** Slots in use. */
+  get inuse(): number {
+    noteRead(this, SWAP_INUSE);
+    return this._inuse;
+  }
+  set inuse(n: number) {
+    noteWrite(this, SWAP_INUSE);
+    this._inuse = n;
+  }
+
+  /** Pages written (statistics). */
+  get writes(): number {
+    noteRead(this, SWAP_WRITES);
+    return this._writes;
+  }
+  set writes(n: number) {
+    noteWrite(this, SWAP_WRITES);
+    this._writes = n;
+  }
+
+  /** Pages read (statistics). */
+  get reads(): number {
+    noteRead(this, SWAP_READS);
+    return this._reads;
+  }
+  set reads(n: number) {
+    noteWrite(this, SWAP_READS);
+    this._reads = n;
   }
 
   /** Free slots. */
@@ -61,11 +118,15 @@ export class SwapDevice {
   /** Find and claim a free slot (next-fit); -1 when full. */
   claim(): number {
     const n = this.nrPages;
+    noteRead(this.swapMap); // the scan may look at every slot
+    noteWrite(this, SWAP_CURSOR);
+    const cursor = this._cursor;
     for (let k = 1; k < n; k++) {
-      const off = ((this.cursor - 1 + k - 1) % (n - 1)) + 1;
+      const off = ((cursor - 1 + k - 1) % (n - 1)) + 1;
       if (this.swapMap[off] === 0 && this.cachePfn[off] === 0) {
-        this.cursor = off + 1 > n - 1 ? 1 : off + 1;
+        this._cursor = off + 1 > n - 1 ? 1 : off + 1;
         this.inuse++;
+        noteWrite(this.swapMap, off);
         return off;
       }
     }
@@ -74,6 +135,7 @@ export class SwapDevice {
 
   /** Release a slot whose counts are both zero. */
   release(off: number): void {
+    noteWrite(this.swapMap, off);
     this.contents[off] = undefined;
     this.inuse--;
   }
@@ -93,17 +155,17 @@ function checkEntry(sd: SwapDevice, entry: number, fn: string): number {
 /** KernelBugError unless `pfn` is an allocated RAM page, not a THP, and in no swap cache. */
 function checkSwappable(machine: Machine, pfn: number, fn: string): void {
   const pm = machine.phys;
-  const f = pm.flags[pfn] as number;
+  const f = pgFlags(pm, pfn);
   if (
     pfn >= pm.nrPages ||
     pfn === pm.zeroPfn ||
-    (pm.refcount[pfn] as number) < 1 ||
+    pgRefcount(pm, pfn) < 1 ||
     compoundHead(pm, pfn) !== pfn ||
     (f & PG_swapcache) !== 0 ||
-    pm.order[pfn] !== 0
+    pgOrder(pm, pfn) !== 0
   ) {
     throw new KernelBugError(
-      `${fn}: pfn ${pfn} (refcount ${pm.refcount[pfn]}, flags 0x${f.toString(16)}) is not an allocated order-0 RAM page outside the swap cache; expected one`,
+      `${fn}: pfn ${pfn} (refcount ${pgRefcount(pm, pfn)}, flags 0x${f.toString(16)}) is not an allocated order-0 RAM page outside the swap cache; expected one`,
     );
   }
 }
@@ -122,11 +184,12 @@ export function addToSwap(machine: Machine, pfn: number): number {
   if (sd.nrPages <= 1) return -1;
   const off = sd.claim();
   if (off < 0) return -1;
+  noteWrite(sd.swapMap, off);
   sd.cachePfn[off] = pfn + 1;
-  pm.refcount[pfn] = (pm.refcount[pfn] as number) + 1;
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_swapcache | PG_swapbacked | PG_dirty;
+  pgSetRefcount(pm, pfn, pgRefcount(pm, pfn) + 1);
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_swapcache | PG_swapbacked | PG_dirty);
   const entry = swpEntry(SWAP_TYPE, off);
-  pm.privateVal[pfn] = entry;
+  pgSetPrivate(pm, pfn, entry);
   return entry;
 }
 
@@ -140,6 +203,7 @@ export function addToSwapCache(machine: Machine, pfn: number, entry: number): vo
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'add_to_swap_cache');
   checkSwappable(machine, pfn, 'add_to_swap_cache');
+  noteWrite(sd.swapMap, off);
   if (sd.cachePfn[off] !== 0) {
     throw new KernelBugError(`add_to_swap_cache: slot ${off} already has a swap-cache page`);
   }
@@ -150,15 +214,16 @@ export function addToSwapCache(machine: Machine, pfn: number, entry: number): vo
   }
   const pm = machine.phys;
   sd.cachePfn[off] = pfn + 1;
-  pm.refcount[pfn] = (pm.refcount[pfn] as number) + 1;
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_swapcache | PG_swapbacked;
-  pm.privateVal[pfn] = entry;
+  pgSetRefcount(pm, pfn, pgRefcount(pm, pfn) + 1);
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_swapcache | PG_swapbacked);
+  pgSetPrivate(pm, pfn, entry);
 }
 
 /** The swap-cache page of `entry`, or -1. Mirrors mm/swap_state.c:lookup_swap_cache() (without taking a ref). */
 export function lookupSwapCache(machine: Machine, entry: number): number {
   checkMachine('lookup_swap_cache', machine);
   const off = checkEntry(machine.swap, entry, 'lookup_swap_cache');
+  noteRead(machine.swap.swapMap, off);
   return (machine.swap.cachePfn[off] as number) - 1;
 }
 
@@ -170,14 +235,15 @@ export function deleteFromSwapCache(machine: Machine, pfn: number): void {
   checkMachine('delete_from_swap_cache', machine);
   checkPfn('delete_from_swap_cache', machine, pfn);
   const pm = machine.phys;
-  if (((pm.flags[pfn] as number) & PG_swapcache) === 0) {
+  if ((pgFlags(pm, pfn) & PG_swapcache) === 0) {
     throw new KernelBugError(`delete_from_swap_cache: pfn ${pfn} is not in the swap cache`);
   }
   const sd = machine.swap;
-  const off = checkEntry(sd, pm.privateVal[pfn] as number, 'delete_from_swap_cache');
+  const off = checkEntry(sd, pgPrivate(pm, pfn), 'delete_from_swap_cache');
+  noteWrite(sd.swapMap, off);
   sd.cachePfn[off] = 0;
-  pm.flags[pfn] = (pm.flags[pfn] as number) & ~PG_swapcache;
-  pm.privateVal[pfn] = 0;
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) & ~PG_swapcache);
+  pgSetPrivate(pm, pfn, 0);
   if (sd.swapMap[off] === 0) sd.release(off);
   mmPutPage(machine, pfn);
 }
@@ -187,6 +253,7 @@ export function swapDuplicate(machine: Machine, entry: number): void {
   checkMachine('swap_duplicate', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_duplicate');
+  noteWrite(sd.swapMap, off);
   if (sd.swapMap[off] === 0 && sd.cachePfn[off] === 0) {
     throw new KernelBugError(
       `swap_duplicate: slot ${off} is free; expected a slot in use (named by a swap PTE or the swap cache)`,
@@ -199,6 +266,7 @@ export function swapDuplicate(machine: Machine, entry: number): void {
 export function swapCount(machine: Machine, entry: number): number {
   checkMachine('swap_count', machine);
   const off = checkEntry(machine.swap, entry, 'swap_count');
+  noteRead(machine.swap.swapMap, off);
   return machine.swap.swapMap[off] as number;
 }
 
@@ -210,6 +278,7 @@ export function swapFree(machine: Machine, entry: number): void {
   checkMachine('swap_free', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_free');
+  noteWrite(sd.swapMap, off);
   const n = (sd.swapMap[off] as number) - 1;
   if (n < 0) throw new KernelBugError(`swap_free: slot ${off} has no swap reference to drop`);
   sd.swapMap[off] = n;
@@ -233,12 +302,13 @@ export function tryToFreeSwap(machine: Machine, entry: number): void {
   checkMachine('try_to_free_swap', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'try_to_free_swap');
+  noteRead(sd.swapMap, off);
   if (sd.swapMap[off] !== 0) return;
   const pfn = (sd.cachePfn[off] as number) - 1;
   if (pfn < 0) return;
   const pm = machine.phys;
-  if (((pm.flags[pfn] as number) & PG_locked) !== 0) return; // its owner finishes the job
-  pm.flags[pfn] = (pm.flags[pfn] as number) | PG_dirty;
+  if ((pgFlags(pm, pfn) & PG_locked) !== 0) return; // its owner finishes the job
+  pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_dirty);
   deleteFromSwapCache(machine, pfn);
 }
 
@@ -250,9 +320,10 @@ export function swapWritepage(machine: Machine, pfn: number, entry: number): voi
   const off = checkEntry(sd, entry, 'swap_writepage');
   const buf = new Uint8Array(PAGE_SIZE);
   readPage(machine.phys, pfn, 0, buf);
+  noteWrite(sd.swapMap, off);
   sd.contents[off] = buf;
   sd.writes++;
-  machine.phys.flags[pfn] = (machine.phys.flags[pfn] as number) & ~PG_dirty;
+  pgSetFlags(machine.phys, pfn, pgFlags(machine.phys, pfn) & ~PG_dirty);
 }
 
 /** Read the slot of `entry` into the page. Mirrors mm/page_io.c:swap_readpage(). */
@@ -261,6 +332,7 @@ export function swapReadpage(machine: Machine, pfn: number, entry: number): void
   checkPfn('swap_readpage', machine, pfn);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_readpage');
+  noteRead(sd.swapMap, off);
   const buf = sd.contents[off];
   if (buf !== undefined) writePage(machine.phys, pfn, 0, buf);
   sd.reads++;

@@ -6,7 +6,7 @@
  * The VMA list is a plain array sorted by `vmStart` (binary search for look-ups) instead of the
  * kernel's rbtree + linked list; `vmNext`/`vmPrev` are computed from it.
  */
-import { KernelBugError, PAGE_SIZE, TASK_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, noteRead, noteWrite, PAGE_SIZE, TASK_SIZE } from '@hmmsim/kernel';
 import {
   PAGE_COPY,
   PAGE_COPY_EXEC,
@@ -22,6 +22,11 @@ import { vmaAdjustTransHuge } from './huge-memory.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { AnonVma } from './rmap.ts';
 import { anonVmaClone, unlinkAnonVmas } from './rmap.ts';
+import {
+  ADDRESS_SPACE_FIELD_I_MMAP,
+  MM_FIELD_VMAS,
+  VMA_FIELD_ANON_VMA_CHAIN,
+} from './shared-access.ts';
 
 /** Readable. Mirrors include/linux/mm.h:VM_READ. */
 export const VM_READ = 0x1;
@@ -71,25 +76,36 @@ export const VM_NOHUGEPAGE = 0x40000000;
 /** Flags of a special mapping that page faults / GUP / hmm must not treat as normal memory. */
 export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 
+// Elements of a VmArea in access reports (noteRead/noteWrite(vma, element)): one per mutable field.
+const VMA_START = 0;
+const VMA_END = 1;
+const VMA_FLAGS = 2;
+const VMA_PGOFF = 3;
+const VMA_FILE = 4;
+const VMA_ANON_VMA = 5;
+const VMA_PAGE_PROT = 7;
+const VMA_LINKED = 8;
+
 /**
  * One mapping `[vmStart, vmEnd)`. `vmPgoff` is in pages; for private anonymous memory it is
  * `vmStart / PAGE_SIZE` at creation. `anonVma` is the vma's own anon_vma (null until the first
  * anonymous page); `anonVmaChain` lists every anon_vma this vma is linked into (its own and its
  * ancestors' after fork). Mirrors include/linux/mm_types.h:struct vm_area_struct.
+ *
+ * The mutable fields are accessors that report every read and write to the explorer's
+ * partial-order reduction, each field as its own element of the vma (`noteRead(vma, field)`).
  */
 export class VmArea {
-  vmStart: number;
-  vmEnd: number;
-  vmFlags: number;
-  vmPgoff: number;
-  vmFile: MmFile | null;
-  anonVma: AnonVma | null = null;
-  readonly anonVmaChain: AnonVma[] = [];
+  private _vmStart: number;
+  private _vmEnd: number;
+  private _vmFlags: number;
+  private _vmPgoff: number;
+  private _vmFile: MmFile | null;
+  private _anonVma: AnonVma | null = null;
+  private readonly _anonVmaChain: AnonVma[] = [];
   readonly vmMm: MmStruct;
-  /** PTE bits derived from vmFlags (vm_page_prot); recomputed by vmaSetPageProt. */
-  vmPageProt = 0;
-  /** False once unlinked from the mm (munmap/exit/merge). */
-  linked = false;
+  private _vmPageProt = 0;
+  private _linked = false;
 
   constructor(
     mm: MmStruct,
@@ -100,11 +116,97 @@ export class VmArea {
     file: MmFile | null,
   ) {
     this.vmMm = mm;
-    this.vmStart = start;
-    this.vmEnd = end;
-    this.vmFlags = flags;
-    this.vmPgoff = pgoff;
-    this.vmFile = file;
+    this._vmStart = start;
+    this._vmEnd = end;
+    this._vmFlags = flags;
+    this._vmPgoff = pgoff;
+    this._vmFile = file;
+  }
+
+  /** First address. Mirrors vm_area_struct.vm_start. */
+  get vmStart(): number {
+    noteRead(this, VMA_START);
+    return this._vmStart;
+  }
+  set vmStart(v: number) {
+    noteWrite(this, VMA_START);
+    this._vmStart = v;
+  }
+
+  /** One past the last address. Mirrors vm_area_struct.vm_end. */
+  get vmEnd(): number {
+    noteRead(this, VMA_END);
+    return this._vmEnd;
+  }
+  set vmEnd(v: number) {
+    noteWrite(this, VMA_END);
+    this._vmEnd = v;
+  }
+
+  /** VM_* flags. Mirrors vm_area_struct.vm_flags. */
+  get vmFlags(): number {
+    noteRead(this, VMA_FLAGS);
+    return this._vmFlags;
+  }
+  set vmFlags(v: number) {
+    noteWrite(this, VMA_FLAGS);
+    this._vmFlags = v;
+  }
+
+  /** Offset of vmStart in the object, in pages. Mirrors vm_area_struct.vm_pgoff. */
+  get vmPgoff(): number {
+    noteRead(this, VMA_PGOFF);
+    return this._vmPgoff;
+  }
+  set vmPgoff(v: number) {
+    noteWrite(this, VMA_PGOFF);
+    this._vmPgoff = v;
+  }
+
+  /** The mapped file, null for anonymous memory. Mirrors vm_area_struct.vm_file. */
+  get vmFile(): MmFile | null {
+    noteRead(this, VMA_FILE);
+    return this._vmFile;
+  }
+  set vmFile(f: MmFile | null) {
+    noteWrite(this, VMA_FILE);
+    this._vmFile = f;
+  }
+
+  /** The vma's own anon_vma, null until the first anonymous page. Mirrors vm_area_struct.anon_vma. */
+  get anonVma(): AnonVma | null {
+    noteRead(this, VMA_ANON_VMA);
+    return this._anonVma;
+  }
+  set anonVma(av: AnonVma | null) {
+    noteWrite(this, VMA_ANON_VMA);
+    this._anonVma = av;
+  }
+
+  /** Every anon_vma this vma is linked into (a reported read). Mirrors vm_area_struct.anon_vma_chain. */
+  get anonVmaChain(): AnonVma[] {
+    noteRead(this, VMA_FIELD_ANON_VMA_CHAIN);
+    return this._anonVmaChain;
+  }
+
+  /** PTE bits derived from vmFlags (vm_page_prot); recomputed by vmaSetPageProt. */
+  get vmPageProt(): number {
+    noteRead(this, VMA_PAGE_PROT);
+    return this._vmPageProt;
+  }
+  set vmPageProt(v: number) {
+    noteWrite(this, VMA_PAGE_PROT);
+    this._vmPageProt = v;
+  }
+
+  /** False once unlinked from the mm (munmap/exit/merge). */
+  get linked(): boolean {
+    noteRead(this, VMA_LINKED);
+    return this._linked;
+  }
+  set linked(v: boolean) {
+    noteWrite(this, VMA_LINKED);
+    this._linked = v;
   }
 
   /** The next vma in address order, or undefined. Mirrors vm_area_struct.vm_next. */
@@ -231,9 +333,14 @@ export function vmaLink(mm: MmStruct, vma: VmArea): void {
       `vma_link: [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}) overlaps [0x${next.vmStart.toString(16)}, 0x${next.vmEnd.toString(16)}); expected a free range`,
     );
   }
+  noteWrite(mm, MM_FIELD_VMAS);
   mm.vmas.splice(i, 0, vma);
   vma.linked = true;
-  vma.vmFile?.inode.mapping.iMmap.add(vma);
+  const mapping = vma.vmFile?.inode.mapping;
+  if (mapping !== undefined) {
+    noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
+    mapping.iMmap.add(vma);
+  }
 }
 
 /** Remove `vma` from the sorted list (no page-table work). Mirrors mm/mmap.c:__vma_unlink_common(). */
@@ -241,9 +348,14 @@ export function vmaUnlinkList(mm: MmStruct, vma: VmArea): void {
   const i = vmaIndex(mm, vma);
   if (i < 0)
     throw new KernelBugError('vma_unlink: vma is not linked into its mm; expected a linked vma');
+  noteWrite(mm, MM_FIELD_VMAS);
   mm.vmas.splice(i, 1);
   vma.linked = false;
-  vma.vmFile?.inode.mapping.iMmap.delete(vma);
+  const mapping = vma.vmFile?.inode.mapping;
+  if (mapping !== undefined) {
+    noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
+    mapping.iMmap.delete(vma);
+  }
 }
 
 /** Dump the layout as `[start, end) flags pgoff` tuples (tests and snapshots). Model helper. */

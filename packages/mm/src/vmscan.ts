@@ -10,13 +10,14 @@
  * (-EINVAL). Aging is second-chance on the PTE young bit in shrinkMm only; reclaimPage reclaims
  * the page it is given regardless of references (like MADV_PAGEOUT).
  */
+
 import {
   EBUSY,
   EINVAL,
   ENOSPC,
-  HPAGE_PMD_NR,
   isUlong,
   KernelBugError,
+  noteRead,
   PAGE_SIZE,
   PMD_SIZE,
   pteIndex,
@@ -64,6 +65,17 @@ import {
   mmuNotifierRangeInit,
 } from './mmu-notifier-hooks.ts';
 import { pageRemoveRmap, rmapCandidates } from './rmap.ts';
+import {
+  pgCompoundMapcount,
+  pgFlags,
+  pgMapcount,
+  pgMapping,
+  pgPrivate,
+  pgRefcount,
+  pgSetFlags,
+  ptBits,
+  ptVal,
+} from './shared-access.ts';
 import { addToSwap, deleteFromSwapCache, swapCount, swapDuplicate, swapWritepage } from './swap.ts';
 import { VM_LOCKED, type VmArea } from './vma.ts';
 
@@ -96,15 +108,15 @@ export async function tryToUnmapOne(
   let ok = true;
   const slot = pteLookup(mm, addr);
   if (slot >= 0) {
-    const bits = mm.pt.bits[slot] as number;
-    if (ptePresent(bits) && mm.pt.val[slot] === pfn && vmNormalPage(vma, bits, pfn) === pfn) {
+    const bits = ptBits(mm.pt, slot);
+    if (ptePresent(bits) && ptVal(mm.pt, slot) === pfn && vmNormalPage(vma, bits, pfn) === pfn) {
       if ((vma.vmFlags & VM_LOCKED) !== 0) {
         ok = false;
       } else {
         pteClear(mm.pt, slot);
-        if (pteDirty(bits)) pm.flags[pfn] = (pm.flags[pfn] as number) | PG_dirty;
-        if (((pm.flags[pfn] as number) & PG_anon) !== 0) {
-          const entry = pm.privateVal[pfn] as number;
+        if (pteDirty(bits)) pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_dirty);
+        if ((pgFlags(pm, pfn) & PG_anon) !== 0) {
+          const entry = pgPrivate(pm, pfn);
           swapDuplicate(machine, entry);
           addMmCounter(mm, MM_ANONPAGES, -1);
           addMmCounter(mm, MM_SWAPENTS, 1);
@@ -142,7 +154,7 @@ async function splitThpForReclaim(machine: Machine, head: number, pfn: number): 
   for (const { vma, addr } of rmapCandidates(machine, head)) {
     const mm = vma.vmMm;
     const slot = pmdOffset(mm.pt, addr);
-    if (slot >= 0 && pmdTransHuge(mm.pt.bits[slot] as number) && mm.pt.val[slot] === head) {
+    if (slot >= 0 && pmdTransHuge(ptBits(mm.pt, slot)) && ptVal(mm.pt, slot) === head) {
       await splitHugePmd(vma, addr);
     }
   }
@@ -162,11 +174,13 @@ export async function reclaimPage(machine: Machine, pfn: number): Promise<number
   const pm = machine.phys;
   if (!pfnValid(pm, pfn) || pfn >= pm.nrPages || pfn === pm.zeroPfn) return -EINVAL;
   let head: number = compoundHead(pm, pfn);
-  if ((pm.refcount[head] as number) <= 0) return -EINVAL;
-  const f = pm.flags[head] as number;
+  if (pgRefcount(pm, head) <= 0) return -EINVAL;
+  const f = pgFlags(pm, head);
   if ((f & PG_reserved) !== 0) return -EINVAL;
   const anon = (f & PG_anon) !== 0;
-  const mapping = anon ? undefined : machine.addressSpaces.get(pm.mapping[head] as number);
+  const id = anon ? 0 : pgMapping(pm, head);
+  if (!anon) noteRead(machine.addressSpaces, id);
+  const mapping = anon ? undefined : machine.addressSpaces.get(id);
   if (!anon && (mapping === undefined || mapping.host.kind !== 'regular')) return -EINVAL;
   if (!anon && (f & PG_head) !== 0) return -EINVAL;
   if (!trylockPage(pm, head)) return -EBUSY;
@@ -184,8 +198,7 @@ export async function reclaimPage(machine: Machine, pfn: number): Promise<number
     locked = pfn;
   }
   if (anon) {
-    let entry =
-      ((pm.flags[head] as number) & PG_swapcache) !== 0 ? (pm.privateVal[head] as number) : -1;
+    let entry = (pgFlags(pm, head) & PG_swapcache) !== 0 ? pgPrivate(pm, head) : -1;
     if (entry < 0) {
       entry = addToSwap(machine, head);
       if (entry < 0) return fail(-ENOSPC);
@@ -197,12 +210,12 @@ export async function reclaimPage(machine: Machine, pfn: number): Promise<number
     };
     if (!(await tryToUnmap(machine, head))) return keepOrDrop(-EBUSY);
     swapWritepage(machine, head, entry);
-    if (pm.refcount[head] !== 2) return keepOrDrop(-EBUSY);
+    if (pgRefcount(pm, head) !== 2) return keepOrDrop(-EBUSY);
     deleteFromSwapCache(machine, head);
   } else {
     if (!(await tryToUnmap(machine, head))) return fail(-EBUSY);
-    if (((pm.flags[head] as number) & PG_dirty) !== 0) writeOnePage(machine, head);
-    if (pm.refcount[head] !== 2) return fail(-EBUSY);
+    if ((pgFlags(pm, head) & PG_dirty) !== 0) writeOnePage(machine, head);
+    if (pgRefcount(pm, head) !== 2) return fail(-EBUSY);
     deleteFromPageCache(machine, head);
   }
   unlockPageWake(machine, head);
@@ -221,15 +234,15 @@ function scanRange(
   for (let addr = nextPmdAddr(pt, start, end); addr < end; addr = nextPmdAddr(pt, addr, end)) {
     const pmd = pmdOffset(pt, addr);
     const next = addrEnd(addr, PMD_SIZE, end);
-    const b = pt.bits[pmd] as number;
-    if (pmdTransHuge(b)) visit(-1, addr, pt.val[pmd] as number);
+    const b = ptBits(pt, pmd);
+    if (pmdTransHuge(b)) visit(-1, addr, ptVal(pt, pmd));
     else if (entryIsTable(b)) {
-      const table = pt.val[pmd] as number;
+      const table = ptVal(pt, pmd);
       for (let a = addr; a < next; a += PAGE_SIZE) {
         const s = tableSlot(table, pteIndex(a));
-        const pb = pt.bits[s] as number;
+        const pb = ptBits(pt, s);
         if (!ptePresent(pb)) continue;
-        const page = vmNormalPage(vma, pb, pt.val[s] as number);
+        const page = vmNormalPage(vma, pb, ptVal(pt, s));
         if (page >= 0) visit(s, a, page);
       }
     }
@@ -253,9 +266,9 @@ export async function shrinkMm(mm: MmStruct, nrPages: number): Promise<number> {
     for (const vma of [...mm.vmas]) {
       scanRange(vma, vma.vmStart, vma.vmEnd, (slot, addr, pfn) => {
         if (pass === 0 && slot >= 0) {
-          const bits = mm.pt.bits[slot] as number;
+          const bits = ptBits(mm.pt, slot);
           let young = pteYoung(bits);
-          if (young) setPte(mm.pt, slot, pteMkold(bits), mm.pt.val[slot] as number);
+          if (young) setPte(mm.pt, slot, pteMkold(bits), ptVal(mm.pt, slot));
           if (mmuNotifierClearFlushYoung(mm, addr, addr + PAGE_SIZE) !== 0) young = true;
           if (young) return;
         }
@@ -287,10 +300,7 @@ export async function pageoutRange(vma: VmArea, start: number, end: number): Pro
   const pm = machine.phys;
   const victims: number[] = [];
   scanRange(vma, start, end, (slot, _addr, pfn) => {
-    const n =
-      slot < 0
-        ? (pm.compoundMapcounts[pfn / HPAGE_PMD_NR] as number)
-        : (pm.mapcount[pfn] as number);
+    const n = slot < 0 ? pgCompoundMapcount(pm, pfn) : pgMapcount(pm, pfn);
     if (n === 1 && !victims.includes(pfn)) victims.push(pfn);
   });
   let freed = 0;

@@ -10,10 +10,14 @@
  * Endpoints are plain numbers (safe integers up to 2^53 - 1 are exact in a Float64Array); no
  * bitwise operation ever touches them.
  *
+ * Every public read of the tree reports `noteRead(tree)`, insert/remove `noteWrite(tree)` (the
+ * whole tree as one object, for the explorer's partial-order reduction); checkStructure() (the
+ * invariant check) reports nothing.
+ *
  * Mirrors include/linux/interval_tree_generic.h (INTERVAL_TREE_DEFINE) and lib/rbtree.c as used
  * by mm/mmu_notifier.c for `mmn_mm->itree`.
  */
-import { checkUlong, InvalidArgumentError, isUlong } from '@hmmsim/kernel';
+import { checkUlong, InvalidArgumentError, isUlong, noteRead, noteWrite } from '@hmmsim/kernel';
 
 /**
  * The "no node" id (the NIL sentinel slot).
@@ -54,26 +58,31 @@ export class IntervalTree<T> {
 
   /** Number of linked nodes. */
   get size(): number {
+    noteRead(this);
     return this.count;
   }
 
   /** Root node id (IT_NIL when empty). */
   get root(): number {
+    noteRead(this);
     return this.rootId;
   }
 
   /** Start of node `id`. */
   start(id: number): number {
+    noteRead(this);
     return this.startA[id] as number;
   }
 
   /** Inclusive last address of node `id`. */
   last(id: number): number {
+    noteRead(this);
     return this.lastA[id] as number;
   }
 
   /** Payload of node `id` (throws for a free slot). */
   payload(id: number): T {
+    noteRead(this);
     const p = this.payloadA[id];
     if (id === IT_NIL || p === undefined) {
       throw new InvalidArgumentError(`IntervalTree.payload(${id}): not a linked node id`);
@@ -93,6 +102,7 @@ export class IntervalTree<T> {
         `IntervalTree.insert: [${start}, ${last}] has last < start; expected 0 <= start <= last`,
       );
     }
+    noteWrite(this);
     const z = this.allocSlot();
     this.startA[z] = start;
     this.lastA[z] = last;
@@ -125,6 +135,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_remove().
    */
   remove(id: number): void {
+    noteWrite(this);
     if (id <= IT_NIL || id >= this.top || this.payloadA[id] === undefined) {
       throw new InvalidArgumentError(`IntervalTree.remove(${id}): not a linked node id`);
     }
@@ -174,6 +185,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_first().
    */
   iterFirst(start: number, last: number): number {
+    noteRead(this);
     if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterFirst', start, last);
     const root = this.rootId;
     if (root === IT_NIL || (this.maxA[root] as number) < start) return IT_NIL;
@@ -185,6 +197,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_next().
    */
   iterNext(id: number, start: number, last: number): number {
+    noteRead(this);
     if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterNext', start, last);
     if (id <= IT_NIL || id >= this.top || this.payloadA[id] === undefined) {
       throw new InvalidArgumentError(
@@ -222,6 +235,7 @@ export class IntervalTree<T> {
 
   /** Ids of all linked nodes in order (start, then insertion order). Model helper. */
   inOrder(): number[] {
+    noteRead(this);
     const out: number[] = [];
     const walk = (n: number): void => {
       if (n === IT_NIL) return;

@@ -13,6 +13,11 @@
  * if a notifier is hit, call the intersecting notifiers in tree order; end: the last end of a
  * window makes the seq even, applies the deferred list, then wakes the waiters).
  *
+ * For the explorer's partial-order reduction every notifier is one shared object
+ * (noteRead(mni)/noteWrite(mni) at each access of its fields: its sequence, tree node, state,
+ * ops, interval) and the mm's container another (noteRead(m)/noteWrite(m)); the tree reports
+ * itself, and so do the MmStruct's fields (@hmmsim/mm accessors).
+ *
  * Mirrors mm/mmu_notifier.c (mmu_interval_notifier_insert[_locked], mmu_interval_notifier_remove,
  * mmu_interval_read_begin, mn_itree_inv_start_range/_next/_invalidate/_inv_end/_release) and include/linux/mmu_notifier.h (struct mmu_interval_notifier, ops,
  * mmu_interval_set_seq, mmu_interval_read_retry, mmu_interval_check_retry).
@@ -25,6 +30,8 @@ import {
   isUlong,
   KernelBugError,
   mightSleep,
+  noteRead,
+  noteWrite,
   spinLock,
   spinUnlock,
   ULONG_MAX,
@@ -113,6 +120,7 @@ function checkMni(fn: string, mni: unknown): asserts mni is MmuIntervalNotifier 
 
 /** Why `mni` (not between insert and the end of remove) cannot be used by `fn`. */
 function notInsertedError(mni: MmuIntervalNotifier, fn: string): KernelBugError {
+  noteRead(mni);
   const what =
     mni.mm === null
       ? 'it was never inserted'
@@ -124,6 +132,7 @@ function notInsertedError(mni: MmuIntervalNotifier, fn: string): KernelBugError 
 
 /** The container of an inserted notifier (throws if it is not inserted). */
 function containerOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
+  noteRead(mni);
   const mm = mni.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
   if (mni.state === 'idle' || mm === null || m === null) throw notInsertedError(mni, fn);
@@ -147,6 +156,7 @@ function checkInsertArgs(
   checkFunction(fn, 'ops.invalidate', (ops as MmuIntervalNotifierOps).invalidate);
   const lock = (ops as MmuIntervalNotifierOps).userLock;
   if (lock !== undefined) checkUserLock(fn, 'ops.userLock', lock);
+  noteRead(mni);
   if (mni.state !== 'idle') {
     throw new KernelBugError(
       `${fn}: the notifier is already ${mni.state}${mni.mm === null ? '' : ` on mm${mni.mm.id}`}; expected a notifier that is not in any tree (remove it first)`,
@@ -170,17 +180,21 @@ async function __mmuIntervalNotifierInsert(
         `expected the caller to hold ${require === 'mm_count' ? 'a live mm (mm_count > 0)' : 'an mmget() reference (mm_users > 0)'}`,
     );
   }
+  noteWrite(mni);
   mni.mm = mm;
   mni.ops = ops;
   mni.itNode = IT_NIL;
   mni.itStart = start;
   mni.itLast = start + (length - 1);
   mmgrab(mm);
+  noteWrite(m);
   m.pins++;
   if (ops.userLock !== undefined)
     m.userLocks.set(ops.userLock, (m.userLocks.get(ops.userLock) ?? 0) + 1);
   const log = mmuNotifierLogOf(mm.machine.sched);
   await spinLock(m.lock);
+  noteWrite(m);
+  noteWrite(mni);
   let deferred = false;
   if (m.activeInvalidateRanges > 0) {
     if (m.isInvalidating()) {
@@ -233,6 +247,7 @@ async function insertWith(
   // before the tree is switched on (the kernel switches it on first): bad input changes nothing.
   if (length === 0 || length - 1 > ULONG_MAX - start) return -EOVERFLOW;
   let m = mmuNotifierMmOf(mm);
+  if (m !== null) noteRead(m);
   if (m === null || !m.hasItree) {
     if (mm.mmUsers <= 0) {
       throw new KernelBugError(
@@ -312,11 +327,15 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   const mm = m.mm;
   const sched = mm.machine.sched;
   mightSleep(sched, 'mmu_interval_notifier_remove', `mm${mm.id}`);
+  noteRead(m);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_notifier_remove');
+  noteWrite(mni);
   mni.state = 'removing';
   const log = mmuNotifierLogOf(sched);
   let waitSeq: number | null = null;
   await spinLock(m.lock);
+  noteWrite(m);
+  noteWrite(mni);
   if (m.isInvalidating()) {
     if (mni.itNode === IT_NIL) {
       // A pending insert that never reached the tree: just cancel it.
@@ -348,8 +367,13 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   spinUnlock(m.lock);
   if (waitSeq !== null) {
     const w = waitSeq;
-    await waitEvent(m.wq, () => m.invalidateSeq !== w);
+    await waitEvent(m.wq, () => {
+      noteRead(m);
+      return m.invalidateSeq !== w;
+    });
   }
+  noteWrite(mni);
+  noteWrite(m);
   const lock = mni.ops?.userLock;
   if (lock !== undefined) {
     const n = (m.userLocks.get(lock) ?? 1) - 1;
@@ -373,12 +397,21 @@ export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<nu
   checkMni('mmu_interval_read_begin', mni);
   const m = containerOf(mni, 'mmu_interval_read_begin');
   const sched = m.mm.machine.sched;
+  noteRead(m);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_read_begin');
   await spinLock(m.lock);
+  noteRead(mni);
+  noteRead(m);
   const seq = mni.invalidateSeq;
   const isInvalidating = seq === m.invalidateSeq;
   spinUnlock(m.lock);
-  if (isInvalidating) await waitEvent(m.wq, () => m.invalidateSeq !== seq);
+  if (isInvalidating) {
+    await waitEvent(m.wq, () => {
+      noteRead(m);
+      return m.invalidateSeq !== seq;
+    });
+  }
+  noteRead(m); // globalAtReturn below
   mmuNotifierLogOf(sched)?.record({
     kind: 'read-begin',
     mni,
@@ -393,6 +426,7 @@ export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<nu
 
 /** Throw if `mni` declares a driver lock that the current task does not hold. */
 function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
+  noteRead(mni);
   const lock = mni.ops?.userLock;
   const mm = mni.mm;
   if (lock === undefined || mm === null) return;
@@ -413,6 +447,7 @@ function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
 function checkSeqArgs(fn: string, mni: MmuIntervalNotifier, seq: number, arg: string): void {
   if (!(mni instanceof MmuIntervalNotifier)) checkMni(fn, mni);
   if (!isUlong(seq)) checkUlong(fn, arg, seq, 'a sequence number from mmu_interval_read_begin()');
+  noteRead(mni);
   if (mni.state === 'idle') throw notInsertedError(mni, fn);
 }
 
@@ -426,6 +461,7 @@ function checkSeqArgs(fn: string, mni: MmuIntervalNotifier, seq: number, arg: st
 export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boolean {
   checkSeqArgs('mmu_interval_read_retry', mni, seq, 'seq');
   assertUserLockHeld(mni, 'mmu_interval_read_retry');
+  noteRead(mni);
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
   if (mm !== null) {
@@ -449,6 +485,7 @@ export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boo
  */
 export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): boolean {
   checkSeqArgs('mmu_interval_check_retry', mni, seq, 'seq');
+  noteRead(mni);
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
   if (mm !== null) {
@@ -478,6 +515,7 @@ export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): voi
   if (!isUlong(curSeq)) checkUlong(fn, 'cur_seq', curSeq, 'the cur_seq passed to invalidate()');
   const m = containerOf(mni, fn);
   assertUserLockHeld(mni, fn);
+  noteRead(m);
   if (curSeq !== m.invalidateSeq || m.invalidateSeq % 2 === 0) {
     throw new KernelBugError(
       `${fn}: cur_seq ${curSeq} is not the sequence of an invalidation in progress on mm${m.mm.id} ` +
@@ -485,6 +523,7 @@ export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): voi
         'expected the cur_seq passed to invalidate(), from inside that callback',
     );
   }
+  noteWrite(mni);
   mni.invalidateSeq = curSeq;
   const sched = m.mm.machine.sched;
   mmuNotifierLogOf(sched)?.record({ kind: 'set-seq', mni, seq: curSeq });
@@ -503,6 +542,7 @@ export async function mnItreeInvStartRange(
   range: MmuNotifierRange,
 ): Promise<{ first: number; curSeq: number }> {
   await spinLock(m.lock);
+  noteWrite(m);
   m.activeInvalidateRanges++;
   m.openItreeRanges++;
   const first = m.itree.iterFirst(range.start, range.end - 1);
@@ -529,6 +569,8 @@ async function callInterval(
 ): Promise<boolean> {
   const sched = m.mm.machine.sched;
   const log = mmuNotifierLogOf(sched);
+  noteRead(mni);
+  noteRead(m); // the log records the global sequence, which the history checks read
   const ops = mni.ops;
   if (ops === null)
     throw new KernelBugError(
@@ -603,6 +645,7 @@ export async function mnItreeInvalidate(
  */
 export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
   await spinLock(m.lock);
+  noteWrite(m);
   if (m.activeInvalidateRanges <= 0) {
     spinUnlock(m.lock);
     throw new KernelBugError(
@@ -619,6 +662,7 @@ export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
   m.invalidateSeq++;
   const log = mmuNotifierLogOf(m.mm.machine.sched);
   for (const mni of m.deferredList) {
+    noteWrite(mni);
     mni.deferred = false;
     if (mni.itNode === IT_NIL) {
       mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);

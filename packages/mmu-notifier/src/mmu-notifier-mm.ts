@@ -3,6 +3,12 @@
  * the core mm calls through its hook slot: it implements `MmuNotifierHooks` and fans every hook
  * out to the interval tree first and to the hlist (legacy) subscribers second (as mm/mmu_notifier.c does).
  *
+ * Shared-state reports (explorer's partial-order reduction): the container `m` is one object
+ * (noteRead(m)/noteWrite(m) for every field: hlist head, sequence, counters, deferred list, user
+ * locks, range states), each legacy subscriber `mn` is one object (its hlist links, users, mm,
+ * ops), the per-mm container table and the options table one object each; the interval tree and
+ * the SRCU domain report themselves, and so do the MmStruct's fields (@hmmsim/mm accessors).
+ *
  * Mirrors mm/mmu_notifier.c: struct mmu_notifier_mm, __mmu_notifier_invalidate_range_start(),
  * __mmu_notifier_invalidate_range_end(), mn_hlist_*(), __mmu_notifier_release(),
  * __mmu_notifier_invalidate_range(), __mmu_notifier_change_pte(), the young helpers and
@@ -15,6 +21,8 @@ import {
   isUlong,
   KernelBugError,
   mightSleep,
+  noteRead,
+  noteWrite,
   Spinlock,
   spinLock,
   spinUnlock,
@@ -90,6 +98,7 @@ export function mmuNotifierSetOptions(
   checkMmStruct('mmuNotifierSetOptions', 'mm', mm);
   checkObject('mmuNotifierSetOptions', 'opts', opts, 'an object of MmuNotifierOptions');
   const next = { ...mmuNotifierOptionsOf(mm), ...opts };
+  noteWrite(optionsByMm);
   if (next.unpairedStartEnd !== 'v5.4' && next.unpairedStartEnd !== 'fixed') {
     throw new InvalidArgumentError(
       `mmuNotifierSetOptions: unpairedStartEnd is '${String(next.unpairedStartEnd)}'; expected 'v5.4' or 'fixed'`,
@@ -109,6 +118,7 @@ export function mmuNotifierSetOptions(
  * Mirrors: model-only.
  */
 export function mmuNotifierOptionsOf(mm: MmStruct): MmuNotifierOptions {
+  noteRead(optionsByMm);
   return optionsByMm.get(mm) ?? DEFAULT_MMU_NOTIFIER_OPTIONS;
 }
 
@@ -117,6 +127,7 @@ export function mmuNotifierOptionsOf(mm: MmStruct): MmuNotifierOptions {
  * Mirrors include/linux/mm_types.h:mm_struct.mmu_notifier_mm.
  */
 export function mmuNotifierMmOf(mm: MmStruct): MmuNotifierMm | null {
+  noteRead(containers);
   return containers.get(mm) ?? null;
 }
 
@@ -126,6 +137,7 @@ export function mmuNotifierMmOf(mm: MmStruct): MmuNotifierMm | null {
  */
 export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
   checkMmStruct('mmu_notifier_mm_create', 'mm', mm);
+  noteRead(containers);
   const existing = containers.get(mm);
   if (existing !== undefined) return existing;
   if (mm.notifier !== null) {
@@ -140,6 +152,7 @@ export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
     );
   }
   const m = new MmuNotifierMm(mm);
+  noteWrite(containers);
   containers.set(mm, m);
   mmuNotifierSetHooks(mm, m);
   return m;
@@ -225,13 +238,18 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors include/linux/rculist.h:hlist_add_head_rcu().
    */
   hlistAddHead(mn: MmuNotifier): void {
+    noteWrite(this);
+    noteWrite(mn);
     if (mn.hashed)
       throw new KernelBugError(
         'hlist_add_head_rcu: notifier is already on a list; expected an unhashed node',
       );
     mn.hnext = this.first;
     mn.hprev = null;
-    if (this.first !== null) this.first.hprev = mn;
+    if (this.first !== null) {
+      noteWrite(this.first);
+      this.first.hprev = mn;
+    }
     this.first = mn;
     mn.hashed = true;
   }
@@ -242,16 +260,26 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors include/linux/rculist.h:hlist_del_init_rcu().
    */
   hlistDelInit(mn: MmuNotifier): void {
+    noteRead(mn);
     if (!mn.hashed) return;
+    noteWrite(mn);
+    noteWrite(this);
     if (mn.hprev === null) this.first = mn.hnext;
-    else mn.hprev.hnext = mn.hnext;
-    if (mn.hnext !== null) mn.hnext.hprev = mn.hprev;
+    else {
+      noteWrite(mn.hprev);
+      mn.hprev.hnext = mn.hnext;
+    }
+    if (mn.hnext !== null) {
+      noteWrite(mn.hnext);
+      mn.hnext.hprev = mn.hprev;
+    }
     mn.hprev = null;
     mn.hashed = false;
   }
 
   /** True when the global sequence is odd (fully excluded). Mirrors mn_itree_is_invalidating(). */
   isInvalidating(): boolean {
+    noteRead(this);
     return this.invalidateSeq % 2 === 1;
   }
 
@@ -272,6 +300,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       label: mmuNotifierRangeLabel(range),
       obj: `mm${this.mm.id}`,
     });
+    noteRead(this);
     const prev = this.ranges.get(range);
     if (prev === 'open') {
       throw new KernelBugError(
@@ -282,11 +311,16 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let ret = 0;
     const itree = this.hasItree;
     if (itree) ret = await mnItreeInvalidate(this, range);
+    noteRead(this);
     if (ret === 0 && this.first !== null) {
       ret = await mnHlistInvalidateRangeStart(this, range);
       // R3: the tree's part succeeded but no end will come; its accounting is not undone.
-      if (ret !== 0 && itree) this.openItreeRanges--;
+      if (ret !== 0 && itree) {
+        noteWrite(this);
+        this.openItreeRanges--;
+      }
     }
+    noteWrite(this);
     this.ranges.set(range, ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist');
     mmuNotifierLogOf(sched)?.record({
       kind: 'range-start',
@@ -311,6 +345,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       label: mmuNotifierRangeLabel(range),
       obj: `mm${this.mm.id}`,
     });
+    noteWrite(this);
     const state = this.ranges.get(range);
     if (state === 'failed' || state === 'closed') {
       throw new KernelBugError(
@@ -324,6 +359,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     this.ranges.set(range, 'closed');
     mmuNotifierLogOf(sched)?.record({ kind: 'range-end', mm: this.mm, range });
     if (state === 'open') await mnItreeInvEnd(this);
+    noteRead(this);
     if (this.first !== null) await mnHlistInvalidateEnd(this, range, onlyEnd);
   }
 
@@ -335,7 +371,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     checkHookArgs(this, 'mmu_notifier_invalidate_range', mm, start, end);
     const idx = srcuReadLock(this.srcu);
     try {
-      for (let mn = this.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(this); mn !== null; mn = hlistNext(mn)) {
         const fn = mn.ops.invalidateRange;
         if (fn === undefined) continue;
         this.syncOp(mn, 'invalidateRange', () => fn.call(mn.ops, mn, mm, start, end));
@@ -353,7 +389,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     checkHookArgs(this, 'mmu_notifier_change_pte', mm, addr);
     const idx = srcuReadLock(this.srcu);
     try {
-      for (let mn = this.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(this); mn !== null; mn = hlistNext(mn)) {
         const fn = mn.ops.changePte;
         if (fn === undefined) continue;
         this.syncOp(mn, 'changePte', () => fn.call(mn.ops, mn, mm, addr, bits, val));
@@ -372,7 +408,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {
-      for (let mn = this.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(this); mn !== null; mn = hlistNext(mn)) {
         const fn = mn.ops.clearFlushYoung;
         if (fn === undefined) continue;
         young |= this.syncOp(mn, 'clearFlushYoung', () => fn.call(mn.ops, mn, mm, start, end));
@@ -392,7 +428,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {
-      for (let mn = this.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(this); mn !== null; mn = hlistNext(mn)) {
         const fn = mn.ops.clearYoung;
         if (fn === undefined) continue;
         young |= this.syncOp(mn, 'clearYoung', () => fn.call(mn.ops, mn, mm, start, end));
@@ -412,7 +448,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let young = 0;
     const idx = srcuReadLock(this.srcu);
     try {
-      for (let mn = this.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(this); mn !== null; mn = hlistNext(mn)) {
         const fn = mn.ops.testYoung;
         if (fn === undefined) continue;
         young = this.syncOp(mn, 'testYoung', () => fn.call(mn.ops, mn, mm, addr));
@@ -442,7 +478,9 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       mmUsers: mm.mmUsers,
       rssPages: mm.rssPages,
     });
+    noteRead(this);
     if (this.hasItree) await mnItreeRelease(this);
+    noteRead(this);
     if (this.first !== null) await mnHlistRelease(this);
   }
 
@@ -451,6 +489,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_mm_destroy().
    */
   destroy(mm: MmStruct): void {
+    noteWrite(this);
     if (this.first !== null) {
       throw new KernelBugError(
         `BUG: __mmu_notifier_mm_destroy(mm${mm.id}): a notifier is still on the hlist; expected every ` +
@@ -458,6 +497,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       );
     }
     this.destroyed = true;
+    noteWrite(containers);
     containers.delete(this.mm);
   }
 
@@ -487,6 +527,30 @@ export function mmuNotifierRangeLabel(range: MmuNotifierRange): string {
 }
 
 // ---- legacy (hlist) dispatch --------------------------------------------------------------------
+
+/**
+ * The head of the hlist of `m`, reporting the read of the head and of the subscriber returned
+ * (whose ops and links the traversal reads next, in the same step).
+ * Mirrors include/linux/rculist.h:hlist_first_rcu().
+ */
+export function hlistFirst(m: MmuNotifierMm): MmuNotifier | null {
+  noteRead(m);
+  const first = m.first;
+  if (first !== null) noteRead(first);
+  return first;
+}
+
+/**
+ * The subscriber after `mn` on its hlist (kept after unlinking, as RCU allows), reporting the read
+ * of `mn`'s link and of the subscriber returned (its ops are read next, in the same step).
+ * Mirrors include/linux/rculist.h:hlist_next_rcu().
+ */
+export function hlistNext(mn: MmuNotifier): MmuNotifier | null {
+  noteRead(mn);
+  const next = mn.hnext;
+  if (next !== null) noteRead(next);
+  return next;
+}
 
 /**
  * Run an async legacy op `op` of `mn` (non-blockable ranges forbid sleeping inside it).
@@ -531,7 +595,7 @@ async function mnHlistInvalidateRangeStart(
   let ret = 0;
   const idx = srcuReadLock(m.srcu);
   try {
-    for (let mn = m.first; mn !== null; mn = mn.hnext) {
+    for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
       const ops = mn.ops;
       const start = ops.invalidateRangeStart;
       if (start === undefined) continue;
@@ -559,7 +623,7 @@ async function mnHlistInvalidateRangeStart(
     if (ret !== 0 && fixed) {
       // The later fix: every subscriber that implements end gets it, whether its start ran or not
       // (called without the non_block bracket, as the fix does).
-      for (let mn = m.first; mn !== null; mn = mn.hnext) {
+      for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
         const ops = mn.ops;
         const end = ops.invalidateRangeEnd;
         if (end === undefined) continue;
@@ -587,7 +651,7 @@ async function mnHlistInvalidateEnd(
   const log = mmuNotifierLogOf(m.mm.machine.sched);
   const idx = srcuReadLock(m.srcu);
   try {
-    for (let mn = m.first; mn !== null; mn = mn.hnext) {
+    for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
       const ops = mn.ops;
       const cur = mn;
       const flush = ops.invalidateRange;
@@ -614,7 +678,7 @@ async function mnHlistInvalidateEnd(
 async function mnHlistRelease(m: MmuNotifierMm): Promise<void> {
   const idx = srcuReadLock(m.srcu);
   try {
-    for (let mn = m.first; mn !== null; mn = mn.hnext) {
+    for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
       const ops = mn.ops;
       const release = ops.release;
       if (release === undefined) continue;
@@ -622,6 +686,7 @@ async function mnHlistRelease(m: MmuNotifierMm): Promise<void> {
       await callHlistOp(m, cur, 'release', true, () => release.call(ops, cur, m.mm));
     }
     await spinLock(m.lock);
+    noteRead(m);
     while (m.first !== null) m.hlistDelInit(m.first);
     spinUnlock(m.lock);
   } finally {

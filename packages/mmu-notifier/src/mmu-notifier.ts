@@ -4,6 +4,10 @@
  * by unregister (release + grace period) or by the get/put reference scheme (v5.4+), whose last
  * put frees the subscriber through `free_notifier` after an SRCU grace period.
  *
+ * Each subscriber is one shared object for the explorer (noteRead(mn)/noteWrite(mn) at every
+ * access of its fields), its container another (noteRead(m)/noteWrite(m)); the MmStruct's
+ * fields report themselves (@hmmsim/mm accessors).
+ *
  * Mirrors mm/mmu_notifier.c (mmu_notifier_register, __mmu_notifier_register,
  * mmu_notifier_unregister, mmu_notifier_get_locked, mmu_notifier_put, mmu_notifier_synchronize)
  * and include/linux/mmu_notifier.h (struct mmu_notifier, struct mmu_notifier_ops).
@@ -12,6 +16,8 @@ import {
   downWrite,
   EOVERFLOW,
   KernelBugError,
+  noteRead,
+  noteWrite,
   type Scheduler,
   spinLock,
   spinUnlock,
@@ -21,7 +27,7 @@ import {
 import { type MmStruct, type MmuNotifierRange, mmdrop, mmgrab } from '@hmmsim/mm';
 import { checkInstance, checkMmStruct, checkObject } from './arg-checks.ts';
 import { mmuNotifierLogOf } from './event-log.ts';
-import { mmuNotifierMmCreate, mmuNotifierMmOf } from './mmu-notifier-mm.ts';
+import { hlistFirst, hlistNext, mmuNotifierMmCreate, mmuNotifierMmOf } from './mmu-notifier-mm.ts';
 import {
   callSrcu,
   mmuNotifierSrcu,
@@ -118,6 +124,7 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
       `BUG: __mmu_notifier_register(mm${mm.id}) with mm_users ${mm.mmUsers}; expected the caller to hold an mm_users reference`,
     );
   }
+  if (mn !== null) noteRead(mn);
   if (mn !== null && (mn.hashed || mn.mm !== null)) {
     throw new KernelBugError(
       `__mmu_notifier_register(mm${mm.id}): the notifier is already registered${mn.mm === null ? '' : ` on mm${mn.mm.id}`}; ` +
@@ -133,12 +140,14 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
   }
   // Allocates and publishes the container on first use.
   const m = mmuNotifierMmCreate(mm);
+  noteWrite(m);
   if (mn === null) {
     m.hasItree = true;
     return 0;
   }
   mmgrab(mm);
   m.pins++;
+  noteWrite(mn);
   mn.mm = mm;
   mn.users = 1;
   mn.freed = false;
@@ -177,8 +186,9 @@ export async function mmuNotifierGetLocked(
   const m = mmuNotifierMmOf(mm);
   if (m !== null) {
     await spinLock(m.lock);
-    for (let mn = m.first; mn !== null; mn = mn.hnext) {
+    for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
       if (mn.ops !== ops) continue;
+      noteWrite(mn);
       let ret: MmuNotifier | number = mn;
       if (mn.users !== UINT_MAX) mn.users++;
       else ret = -EOVERFLOW;
@@ -199,6 +209,7 @@ export async function mmuNotifierGetLocked(
       `mmu_notifier_get_locked: alloc_notifier returned ${String(mn)}; expected an MmuNotifier or a negative errno (ERR_PTR)`,
     );
   }
+  noteWrite(mn);
   mn.ops = ops;
   const ret = await __mmuNotifierRegister(mn, mm);
   if (ret !== 0) {
@@ -232,6 +243,7 @@ export async function mmuNotifierGet(
  */
 export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
   checkInstance('mmu_notifier_put', 'mn', mn, MmuNotifier, 'an MmuNotifier from mmu_notifier_get');
+  noteRead(mn);
   const mm = mn.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
   if (mm === null || m === null) {
@@ -246,6 +258,7 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
     );
   }
   await spinLock(m.lock);
+  noteWrite(mn);
   if (mn.users === 0) {
     spinUnlock(m.lock);
     throw new KernelBugError(
@@ -263,9 +276,12 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
   mmuNotifierLogOf(sched)?.record({ kind: 'put-last', mn });
   callSrcu(m.srcu, () => {
     mmuNotifierLogOf(sched)?.record({ kind: 'free-notifier', mn });
+    noteWrite(mn);
     mn.freed = true;
     free.call(mn.ops, mn);
+    noteWrite(mn);
     mn.mm = null;
+    noteWrite(m);
     m.pins--;
     mmdrop(mm);
   });
@@ -280,6 +296,7 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
   checkInstance('mmu_notifier_unregister', 'mn', mn, MmuNotifier, 'an MmuNotifier');
   checkMmStruct('mmu_notifier_unregister', 'mm', mm);
   const m = mmuNotifierMmOf(mm);
+  noteRead(mn);
   if (mn.mm !== mm || m === null) {
     throw new KernelBugError(
       `mmu_notifier_unregister(mm${mm.id}): the notifier is not registered on this mm; expected a registered notifier`,
@@ -294,6 +311,7 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
   if (mn.hashed) {
     const idx = srcuReadLock(m.srcu);
     try {
+      noteRead(mn);
       const release = mn.ops.release;
       if (release !== undefined) {
         const log = mmuNotifierLogOf(mm.machine.sched);
@@ -314,8 +332,10 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
       `BUG: mmu_notifier_unregister(mm${mm.id}) with mm_count ${mm.mmCount}; expected the registration pin`,
     );
   }
+  noteWrite(mn);
   mn.mm = null;
   mmuNotifierLogOf(mm.machine.sched)?.record({ kind: 'unregister-done', mn });
+  noteWrite(m);
   m.pins--;
   mmdrop(mm);
 }

@@ -5,6 +5,12 @@
  * a driver following the collision-retry pattern never keeps a stale device mapping, and a driver
  * that forgets mmu_interval_set_seq is caught. Also: legacy unregister waits for a callback in
  * flight. Every scenario checks the state invariants at each step and the history at the end.
+ * The scenarios' own shared state (driver device tables, counters, result fields) reports its
+ * accesses (noteRead/noteWrite) for the explorer's partial-order reduction; the scenarios whose
+ * tasks touch only this package, the kernel primitives and @hmmsim/mm's mm_struct/notifier hooks
+ * (all reporting) declare `accesses: 'reported'`. The munmap scenarios (collision-retry,
+ * forgot-set-seq) go through the whole mm and are not declared. The event log is not reported:
+ * it only records, and its history checks relate events that touch a common object.
  *
  * Mirrors: model-only (the usage rules and guarantees of the sequence protocol, docs/kernel/invariants.md).
  */
@@ -19,6 +25,8 @@ import {
   mutexLock,
   mutexTrylock,
   mutexUnlock,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   type Scheduler,
   upRead,
@@ -91,6 +99,7 @@ export function cpuPfnAt(mm: MmStruct, addr: number): number | null {
   checkUlong('cpuPfnAt', 'addr', addr, 'an address');
   const slot = pteLookup(mm, addr);
   if (slot < 0) return null;
+  noteRead(mm.pt, slot);
   return ptePresent(mm.pt.bits[slot] as number) ? (mm.pt.val[slot] as number) : null;
 }
 
@@ -131,8 +140,10 @@ export class MirrorDriver {
     if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
     else if (mutexTrylock(this.lock) === 0) return false;
     if (!this.forgetSetSeq) mmuIntervalSetSeq(mni, curSeq);
+    noteRead(mni);
     const lo = Math.max(range.start, mni.itStart);
     const hi = Math.min(range.end - 1, mni.itLast);
+    noteWrite(this.device);
     for (const addr of [...this.device.keys()])
       if (addr >= lo && addr <= hi) this.device.delete(addr);
     mutexUnlock(this.lock);
@@ -148,6 +159,7 @@ export class MirrorDriver {
       for (let tries = 0; tries < MAX_TRIES; tries++) {
         const seq = await mmuIntervalReadBegin(this.mni);
         await downRead(mm.mmapSem);
+        noteWrite(this.faultViolations);
         this.faultViolations.push(...checkFaultContext(mm));
         const pfn = cpuPfnAt(mm, addr); // the snapshot (hmm_range_fault stands here)
         upRead(mm.mmapSem);
@@ -157,7 +169,9 @@ export class MirrorDriver {
           mutexUnlock(this.lock);
           continue;
         }
+        noteWrite(this.device);
         this.device.set(addr, pfn);
+        noteWrite(this.programmed);
         this.programmed.push({ addr, pfn, seq });
         mutexUnlock(this.lock);
         return 0;
@@ -198,6 +212,7 @@ export class SeqDriver {
         if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
         else if (mutexTrylock(this.lock) === 0) return false;
         mmuIntervalSetSeq(mni, curSeq);
+        noteWrite(this);
         this.calls++;
         mutexUnlock(this.lock);
         return true;
@@ -268,6 +283,7 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
   description:
     'an insert during an invalidation window is deferred until the window ends; read_begin of it waits',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     const w = makeWorld(sched);
     const a = new SeqDriver(sched, 'A');
@@ -280,7 +296,9 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
       name: 'cpu1 insert B',
       async run(s) {
         await insertOrThrow('insert B', s.b.mni, s.mm, BASE + PAGE_SIZE, PAGE_SIZE, s.b.ops);
-        s.seqB = await mmuIntervalReadBegin(s.b.mni);
+        const seq = await mmuIntervalReadBegin(s.b.mni);
+        noteWrite(s);
+        s.seqB = seq;
       },
     },
   ],
@@ -312,6 +330,7 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
   description:
     'mmu_interval_notifier_remove during an invalidation of the notifier waits for the window to end',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     const w = makeWorld(sched);
     const a = new SeqDriver(sched, 'A');
@@ -324,7 +343,9 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
       name: 'cpu1 remove A',
       async run(s) {
         await mmuIntervalNotifierRemove(s.a.mni);
+        noteWrite(s);
         s.removed = true;
+        noteRead(s.a);
         s.callsAtRemove = s.a.calls;
       },
     },
@@ -362,6 +383,7 @@ export const readBeginSleepsWhileInvalidated: Scenario<ReadState> = defineScenar
   description:
     'read_begin sleeps only while its own notifier is invalidated; read_retry then judges the seq right',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     const w = makeWorld(sched);
     const a = new SeqDriver(sched, 'A');
@@ -390,6 +412,7 @@ export const readBeginSleepsWhileInvalidated: Scenario<ReadState> = defineScenar
         await mutexLock(s.a.lock);
         const retry = mmuIntervalReadRetry(s.a.mni, seq);
         mutexUnlock(s.a.lock);
+        noteWrite(s);
         s.result = { seq, retry };
       },
     },
@@ -436,7 +459,9 @@ const mirrorTasks = [
   {
     name: 'cpu1 device fault',
     async run(s: MirrorState) {
-      s.faultRet = await s.drv.fault(s.addr);
+      const ret = await s.drv.fault(s.addr);
+      noteWrite(s);
+      s.faultRet = ret;
     },
   },
 ];
@@ -508,6 +533,7 @@ export const unregisterWaitsForCallbacks: Scenario<UnregisterState> =
     description:
       'mmu_notifier_unregister returns only after callbacks in flight on other CPUs have returned',
     expect: 'pass',
+    accesses: 'reported',
     async setup(sched) {
       const w = makeWorld(sched);
       const lock = new Mutex(sched, 'kvm.lock');
@@ -518,11 +544,13 @@ export const unregisterWaitsForCallbacks: Scenario<UnregisterState> =
         unregistered: false,
       };
       const enter = async (): Promise<void> => {
+        noteWrite(state);
         if (state.unregistered)
           throw new KernelBugError('callback after mmu_notifier_unregister returned');
         state.inCallback++;
         await mutexLock(lock);
         mutexUnlock(lock);
+        noteWrite(state);
         state.inCallback--;
       };
       state.mn.ops = {
@@ -543,6 +571,7 @@ export const unregisterWaitsForCallbacks: Scenario<UnregisterState> =
         name: 'cpu1 unregister',
         async run(s) {
           await mmuNotifierUnregister(s.mn, s.mm);
+          noteWrite(s);
           if (s.inCallback !== 0)
             throw new KernelBugError('unregister returned while a callback was running');
           s.unregistered = true;

@@ -11,6 +11,9 @@
  * grace period over (the unlock of its last old reader, a later lock, synchronize or barrier), or
  * at the latest in `srcuBarrier`.
  *
+ * Every read of the domain's state reports `noteRead(ss)`, every change `noteWrite(ss)` (one
+ * object, for the explorer's partial-order reduction).
+ *
  * Mirrors kernel/rcu/srcutree.c (struct srcu_struct, srcu_read_lock/unlock, synchronize_srcu,
  * call_srcu, srcu_barrier).
  */
@@ -18,6 +21,8 @@ import {
   checkUlong,
   KernelBugError,
   mightSleep,
+  noteRead,
+  noteWrite,
   type Scheduler,
   WaitQueueHead,
   waitEvent,
@@ -57,6 +62,7 @@ export class SrcuStruct {
 
   /** True when no read section of an epoch <= `epoch` is open. */
   quiescentUpTo(epoch: number): boolean {
+    noteRead(this);
     if (this.nrReaders === 0) return true;
     for (const [e, n] of this.readers) if (e <= epoch && n > 0) return false;
     return true;
@@ -64,7 +70,9 @@ export class SrcuStruct {
 
   /** Run every queued callback whose grace period is over (in queue order, never re-entered). */
   runDueCallbacks(): void {
+    noteRead(this);
     if (this.running || this.pending.length === 0) return;
+    noteWrite(this);
     this.running = true;
     try {
       while (this.pending.length > 0) {
@@ -87,6 +95,7 @@ export class SrcuStruct {
  */
 export function srcuReadLock(ss: SrcuStruct): number {
   ss.runDueCallbacks();
+  noteWrite(ss);
   const e = ss.epoch;
   ss.readers.set(e, (ss.readers.get(e) ?? 0) + 1);
   ss.nrReaders++;
@@ -99,6 +108,7 @@ export function srcuReadLock(ss: SrcuStruct): number {
  */
 export function srcuReadUnlock(ss: SrcuStruct, idx: number): void {
   checkUlong('srcu_read_unlock', 'idx', idx, 'the index srcu_read_lock() returned');
+  noteWrite(ss);
   const n = ss.readers.get(idx);
   if (n === undefined || n <= 0) {
     throw new KernelBugError(
@@ -118,9 +128,11 @@ export function srcuReadUnlock(ss: SrcuStruct, idx: number): void {
  */
 export async function synchronizeSrcu(ss: SrcuStruct): Promise<void> {
   mightSleep(ss.sched, 'synchronize_srcu', ss.name);
+  noteWrite(ss);
   const target = ss.epoch;
   ss.epoch++;
   await waitEvent(ss.wq, () => ss.quiescentUpTo(target));
+  noteWrite(ss);
   ss.completed++;
   ss.runDueCallbacks();
 }
@@ -130,6 +142,7 @@ export async function synchronizeSrcu(ss: SrcuStruct): Promise<void> {
  * Mirrors kernel/rcu/srcutree.c:call_srcu().
  */
 export function callSrcu(ss: SrcuStruct, fn: () => void): void {
+  noteWrite(ss);
   ss.pending.push({ epoch: ss.epoch, fn });
   ss.epoch++;
 }
@@ -140,11 +153,13 @@ export function callSrcu(ss: SrcuStruct, fn: () => void): void {
  */
 export async function srcuBarrier(ss: SrcuStruct): Promise<void> {
   mightSleep(ss.sched, 'srcu_barrier', ss.name);
+  noteRead(ss);
   const last = ss.pending[ss.pending.length - 1];
   if (last === undefined) return;
   ss.runDueCallbacks();
   await waitEvent(ss.wq, () => {
     ss.runDueCallbacks();
+    noteRead(ss);
     return !ss.pending.includes(last);
   });
 }

@@ -4,13 +4,20 @@
 import {
   checkUlong,
   InvalidArgumentError,
+  noteRead,
   PGDIR_SIZE,
   PMD_SIZE,
   PTRS_PER_PTE,
   PUD_SIZE,
   VADDR_LIMIT,
 } from '@hmmsim/kernel';
-import { type PageTables, PGD_LEVEL, PMD_LEVEL, unlinkAndFreeTable } from './pgtable.ts';
+import {
+  type PageTables,
+  PGD_LEVEL,
+  PMD_LEVEL,
+  PT_USED_INDEX,
+  unlinkAndFreeTable,
+} from './pgtable.ts';
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_SWP_ENTRY } from './pte.ts';
 
 // Module-local copies for the per-entry loop (reads of imported bindings are not folded).
@@ -38,6 +45,7 @@ function freeBelow(
   const bits = pt.bits;
   for (let i = first; i <= last; i++) {
     const slot = table * PTRS + i;
+    noteRead(pt, slot);
     if (((bits[slot] as number) & TABLE_TEST) !== PRESENT) continue; // not a table pointer
     const child = pt.val[slot] as number;
     const childBase = base + i * span;
@@ -46,6 +54,7 @@ function freeBelow(
       const hi = Math.min(end, childBase + span);
       freed += freeBelow(pt, child, level - 1, childBase, lo, hi);
     }
+    noteRead(pt, PT_USED_INDEX + child);
     if (pt.used[child] === 0) {
       unlinkAndFreeTable(pt, slot);
       freed++;

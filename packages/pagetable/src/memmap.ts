@@ -1,6 +1,8 @@
 /**
  * struct page queries and page locking over the struct-of-arrays memmap of PhysMem.
  * Compound pages are order 9 only and 2 MiB aligned, so a tail's head is found by alignment.
+ * Every read or write of a pfn's memmap fields is reported on element pfn of the PhysMem (the
+ * compound mapcount of a 2 MiB block on its head pfn), see physmem.ts.
  */
 
 import type { Pfn } from '@hmmsim/kernel';
@@ -11,13 +13,19 @@ import {
   integerProblem,
   isUlong,
   KernelBugError,
+  noteRead,
+  noteWrite,
 } from '@hmmsim/kernel';
 import { PG_head, PG_locked, PG_tail } from './page-flags.ts';
-import type { PhysMem } from './physmem.ts';
+import { MAX_PFN_LIMIT, type PhysMem } from './physmem.ts';
 
 /** True if `pfn` has a struct page in memory `pm`; `pfn` must be a ulong. */
 function hasStructPage(pm: PhysMem, pfn: number): boolean {
-  return pfn < pm.nrPages || (pfn < pm.memmapEnd && pm.pgmap[pfn] !== 0);
+  if (pfn < pm.nrPages) return true;
+  // Above RAM the answer depends on memmapAddRange() (which writes all of `pm`); at or above
+  // 2^32 it is always false.
+  if (pfn < MAX_PFN_LIMIT) noteRead(pm, pfn);
+  return pfn < pm.memmapEnd && pm.pgmap[pfn] !== 0;
 }
 
 /**
@@ -33,6 +41,7 @@ export function pfnValid(pm: PhysMem, pfn: number): boolean {
 /** Throws InvalidArgumentError unless pfnValid(pm, pfn); `fn` names the caller. Model helper (the kernel trusts its callers). */
 export function assertPfnValid(pm: PhysMem, pfn: number, fn: string): void {
   if (isUlong(pfn) && hasStructPage(pm, pfn)) return;
+  noteRead(pm); // the message reads memmapEnd
   const where = `RAM is [0, ${pm.nrPages}), device ranges were added with memmapAddRange up to ${pm.memmapEnd}`;
   const problem = integerProblem(pfn, 0, Number.MAX_SAFE_INTEGER);
   throw new InvalidArgumentError(
@@ -52,55 +61,67 @@ export function isZeroPfn(pm: PhysMem, pfn: number): boolean {
 /** True for a ZONE_DEVICE page (it has a dev_pagemap). Mirrors include/linux/mm.h:is_zone_device_page(). */
 export function isZoneDevicePage(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'isZoneDevicePage');
+  noteRead(pm, pfn);
   return pm.pgmap[pfn] !== 0;
 }
 
 /** The head pfn of the compound page containing `pfn` (itself if not a tail). Mirrors include/linux/page-flags.h:compound_head(). */
 export function compoundHead(pm: PhysMem, pfn: number): Pfn {
   assertPfnValid(pm, pfn, 'compoundHead');
+  noteRead(pm, pfn);
   return (((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR)) as Pfn;
 }
 
 /** True for the head of a compound page. Mirrors include/linux/page-flags.h:PageHead(). */
 export function pageIsHead(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsHead');
+  noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_head) !== 0;
 }
 
 /** True for a tail of a compound page. Mirrors include/linux/page-flags.h:PageTail(). */
 export function pageIsTail(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsTail');
+  noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_tail) !== 0;
 }
 
 /** True for a head or tail page. Mirrors include/linux/page-flags.h:PageCompound(). */
 export function pageIsCompound(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsCompound');
+  noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & (PG_head | PG_tail)) !== 0;
 }
 
 /** Order of the compound page containing `pfn` (0 for a single page). Mirrors include/linux/mm.h:compound_order() applied to compound_head(). */
 export function compoundOrder(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'compoundOrder');
-  return pm.order[compoundHead(pm, pfn)] as number;
+  const head = compoundHead(pm, pfn);
+  noteRead(pm, head);
+  return pm.order[head] as number;
 }
 
 /** Reference count of the (compound) page containing `pfn`. Mirrors include/linux/mm.h:page_count(). */
 export function pageCount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'pageCount');
-  return pm.refcount[compoundHead(pm, pfn)] as number;
+  const head = compoundHead(pm, pfn);
+  noteRead(pm, head);
+  return pm.refcount[head] as number;
 }
 
 /** PMD mappings of the THP containing `pfn` (0 if not compound). Mirrors include/linux/mm.h:compound_mapcount(). */
 export function compoundMapcount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'compoundMapcount');
   if (!pageIsCompound(pm, pfn)) return 0;
-  return pm.compoundMapcounts[Math.floor(pfn / HPAGE_PMD_NR)] as number;
+  const block = Math.floor(pfn / HPAGE_PMD_NR);
+  noteRead(pm, block * HPAGE_PMD_NR);
+  return pm.compoundMapcounts[block] as number;
 }
 
 /** Mappings of this 4 KiB page: its PTE mappings plus the PMD mappings of its THP. Mirrors include/linux/mm.h:page_mapcount(). */
 export function pageMapcount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'pageMapcount');
+  noteRead(pm, pfn);
   return (pm.mapcount[pfn] as number) + compoundMapcount(pm, pfn);
 }
 
@@ -110,7 +131,10 @@ export function totalMapcount(pm: PhysMem, pfn: number): number {
   const head = compoundHead(pm, pfn);
   if (!pageIsHead(pm, head)) return pm.mapcount[head] as number;
   let n = compoundMapcount(pm, head);
-  for (let i = 0; i < HPAGE_PMD_NR; i++) n += pm.mapcount[head + i] as number;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    noteRead(pm, head + i);
+    n += pm.mapcount[head + i] as number;
+  }
   return n;
 }
 
@@ -123,13 +147,16 @@ export function pageMapped(pm: PhysMem, pfn: number): boolean {
 /** True if the (compound) page is locked. Mirrors include/linux/page-flags.h:PageLocked(). */
 export function pageLocked(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageLocked');
-  return ((pm.flags[compoundHead(pm, pfn)] as number) & PG_locked) !== 0;
+  const head = compoundHead(pm, pfn);
+  noteRead(pm, head);
+  return ((pm.flags[head] as number) & PG_locked) !== 0;
 }
 
 /** The head of `pfn`'s page for a page-lock operation; KernelBugError if that page is free. */
 function lockableHead(pm: PhysMem, pfn: number, fn: string): number {
   assertPfnValid(pm, pfn, fn);
   const head = compoundHead(pm, pfn);
+  noteRead(pm, head);
   if ((pm.refcount[head] as number) <= 0) {
     throw new KernelBugError(
       `${fn}: pfn ${pfn} is a free page (refcount 0); expected an allocated page (use after free)`,
@@ -146,6 +173,7 @@ export function trylockPage(pm: PhysMem, pfn: number): boolean {
   const head = lockableHead(pm, pfn, 'trylockPage');
   const f = pm.flags[head] as number;
   if ((f & PG_locked) !== 0) return false;
+  noteWrite(pm, head);
   pm.flags[head] = f | PG_locked;
   return true;
 }
@@ -157,8 +185,10 @@ export function trylockPage(pm: PhysMem, pfn: number): boolean {
 export function lockPage(pm: PhysMem, pfn: number): void {
   const head = lockableHead(pm, pfn, 'lockPage');
   const f = pm.flags[head] as number;
-  if ((f & PG_locked) === 0) pm.flags[head] = f | PG_locked;
-  else {
+  if ((f & PG_locked) === 0) {
+    noteWrite(pm, head);
+    pm.flags[head] = f | PG_locked;
+  } else {
     throw new KernelBugError(
       `lockPage: pfn ${pfn} is already locked; a contended lock must sleep (use the scheduler-aware lock)`,
     );
@@ -169,6 +199,7 @@ export function lockPage(pm: PhysMem, pfn: number): void {
 export function unlockPage(pm: PhysMem, pfn: number): void {
   assertPfnValid(pm, pfn, 'unlockPage');
   const head = compoundHead(pm, pfn);
+  noteWrite(pm, head);
   const f = pm.flags[head] as number;
   if ((f & PG_locked) === 0) {
     throw new KernelBugError(

@@ -10,10 +10,20 @@
  * - ZONE_DEVICE pages (pgmap != 0) follow the 2019 convention: idle = 1. A put that brings the
  *   count back to 1 clears `mapping`, PG_anon and PG_active and calls `pm.devPageFree`
  *   (pgmap->ops->page_free); a put to 0 is a bug.
+ *
+ * Access reports: memmap fields on element pfn of the PhysMem, contents on element pfn of
+ * `pm.contents`, the allocator on all of `pm.freeArea` (free-area.ts reports those).
  */
 
 import type { Pfn } from '@hmmsim/kernel';
-import { checkIntIn, HPAGE_PMD_NR, InvalidArgumentError, KernelBugError } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  HPAGE_PMD_NR,
+  InvalidArgumentError,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 import { returnBlock, returnPage, takeBlock, takePage } from './free-area.ts';
 import { assertPfnValid } from './memmap.ts';
 import {
@@ -43,6 +53,7 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
   if (gfpOrder === 0) {
     const pfn = takePage(pm.freeArea);
     if (pfn < 0) return -1;
+    noteWrite(pm, pfn);
     pm.refcount[pfn] = 1;
     return pfn as Pfn;
   }
@@ -59,6 +70,7 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
   }
   const head = takeBlock(pm.freeArea);
   if (head < 0) return -1;
+  for (let p = head; p < head + HPAGE_PMD_NR; p++) noteWrite(pm, p);
   pm.refcount[head] = 1;
   pm.flags[head] = PG_head;
   pm.order[head] = THP_ORDER;
@@ -68,17 +80,20 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
 
 /** Number of free RAM pages. Mirrors include/linux/vmstat.h:global_zone_page_state(NR_FREE_PAGES). */
 export function nrFreePages(pm: PhysMem): number {
+  noteRead(pm.freeArea);
   return pm.freeArea.nrFree;
 }
 
 function headOf(pm: PhysMem, pfn: number, fn: string): number {
   assertPfnValid(pm, pfn, fn);
+  noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR);
 }
 
 /** Take a reference on the (compound) page; KernelBugError on a free page. Mirrors include/linux/mm.h:get_page(). */
 export function getPage(pm: PhysMem, pfn: number): void {
   const head = headOf(pm, pfn, 'getPage');
+  noteWrite(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) {
     throw new KernelBugError(`getPage: pfn ${pfn} is free (refcount ${c}); expected refcount >= 1`);
@@ -94,8 +109,10 @@ export function getPage(pm: PhysMem, pfn: number): void {
 /** Take a reference unless the count is 0; returns whether it did. Mirrors include/linux/mm.h:get_page_unless_zero(). */
 export function getPageUnlessZero(pm: PhysMem, pfn: number): boolean {
   const head = headOf(pm, pfn, 'getPageUnlessZero');
+  noteRead(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) return false;
+  noteWrite(pm, head);
   if (c >= REFCOUNT_MAX) {
     throw new KernelBugError(
       `getPageUnlessZero: pfn ${pfn} refcount ${c} would overflow; expected fewer references`,
@@ -113,6 +130,7 @@ export function getPageUnlessZero(pm: PhysMem, pfn: number): boolean {
  */
 export function putPage(pm: PhysMem, pfn: number): void {
   const head = headOf(pm, pfn, 'putPage');
+  noteWrite(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) {
     throw new KernelBugError(`putPage: pfn ${pfn} has refcount ${c} (double free?); expected >= 1`);
@@ -172,13 +190,18 @@ function checkFreeable(pm: PhysMem, head: number, nr: number): void {
 
 function freeCompound(pm: PhysMem, head: number): void {
   const nr = ((pm.flags[head] as number) & PG_head) !== 0 ? HPAGE_PMD_NR : 1;
-  checkFreeable(pm, head, nr);
   const end = head + nr;
+  for (let p = head; p < end; p++) {
+    noteWrite(pm, p);
+    noteWrite(pm.contents, p);
+  }
+  checkFreeable(pm, head, nr);
   pm.flags.fill(0, head, end);
   pm.order[head] = 0;
   pm.mapping.fill(0, head, end);
   pm.index.fill(0, head, end);
   pm.privateVal.fill(0, head, end);
+  // Reported above as writes of contents [head, end): the size test only skips a no-op delete.
   if (pm.contents.size !== 0) {
     for (let p = head; p < end; p++) pm.contents.delete(p);
   }

@@ -17,13 +17,15 @@
  *   (action 'subtree' and a lower-level op present) is a KernelBugError; without a VMA it is
  *   skipped, as Linux does.
  * The walk is synchronous and allocates one MmWalk object per call, nothing per entry. Ops must
- * not free tables of the range being walked.
+ * not free tables of the range being walked. The walker reports a read of every PGD/PUD/PMD slot
+ * it looks at (noteRead(pt, slot)); PTE slots are read by the ops, which report them.
  */
 import {
   checkUlong,
   EINVAL,
   InvalidArgumentError,
   KernelBugError,
+  noteRead,
   PAGE_SIZE,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -134,6 +136,7 @@ function walkPmd<P>(
 ): number {
   const pt = walk.pt;
   for (;;) {
+    noteRead(pt, slot);
     if (pt.bits[slot] === 0) return hole(ops, walk, addr, next, 3);
     walk.action = 'subtree';
     if (ops.pmdEntry !== undefined) {
@@ -142,6 +145,7 @@ function walkPmd<P>(
       if (actionOf(walk) === 'again') continue;
     }
     if (actionOf(walk) === 'continue' || ops.pteEntry === undefined) return 0;
+    // Re-read in the same step (the ops are synchronous): already reported above.
     const b = pt.bits[slot] as number;
     if (entryIsTable(b)) return walkPteRange(ops, walk, pt.val[slot] as number, addr, next);
     if (b === 0) continue;
@@ -178,6 +182,7 @@ function walkPud<P>(
 ): number {
   const pt = walk.pt;
   for (;;) {
+    noteRead(pt, slot);
     if (pt.bits[slot] === 0) return hole(ops, walk, addr, next, 2);
     walk.action = 'subtree';
     if (ops.pudEntry !== undefined) {
@@ -191,6 +196,7 @@ function walkPud<P>(
     ) {
       return 0;
     }
+    // Re-read in the same step (the ops are synchronous): already reported above.
     const b = pt.bits[slot] as number;
     if (entryIsTable(b)) return walkPmdRange(ops, walk, pt.val[slot] as number, addr, next);
     if (b === 0) continue;
@@ -227,6 +233,7 @@ function walkPgdRange<P>(ops: Ops<P>, walk: MmWalk<P>, start: number, end: numbe
   while (addr < tablesEnd) {
     const next = Math.min((Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE, tablesEnd);
     const slot = pgdIndex(addr);
+    noteRead(pt, slot);
     const err =
       pt.bits[slot] === 0
         ? hole(ops, walk, addr, next, 1)

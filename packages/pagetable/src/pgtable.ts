@@ -8,10 +8,21 @@
  * a free-list link. The pool grows geometrically by 1.25x (bounded slack: a fully populated
  * address space wastes at most a fifth of its tables' memory), which reallocates the arrays: slots stay valid
  * but `pt.bits`/`pt.val` must be re-read after any allocation.
+ *
+ * Access reports (for the explorer's partial-order reduction), all on the PageTables object:
+ * - entry `bits[slot]`/`val[slot]`: element `slot` (< 2^31);
+ * - `level`/`parent`/`nextFree` of table t: element PT_TABLE_INDEX + t;
+ * - `used[t]`: element PT_USED_INDEX + t;
+ * - pool state (`freeHead`, `top`, `nrTables`, `capacity`, reallocation of the arrays):
+ *   element PT_POOL_INDEX.
+ * Every accessor of this package reports; code elsewhere that reads `pt.bits[slot]` or
+ * `pt.val[slot]` directly must call noteRead(pt, slot) (noteWrite for a store) itself.
  */
 import {
   checkIntIn,
   KernelBugError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   PTRS_PER_PTE,
   pgdIndex,
@@ -35,6 +46,19 @@ export const PGD_LEVEL = 4;
 
 /** Most tables a pool may hold (keeps slots below 2^31). */
 export const MAX_TABLES_LIMIT = 2 ** 22;
+
+/**
+ * Access-report element of table t's identity (`level`, `parent`, free-list link) on a
+ * PageTables: PT_TABLE_INDEX + t, above every slot. Mirrors: model-only.
+ */
+export const PT_TABLE_INDEX = 2 ** 31;
+/** Access-report element of table t's `used` count: PT_USED_INDEX + t. Mirrors: model-only. */
+export const PT_USED_INDEX = PT_TABLE_INDEX + MAX_TABLES_LIMIT;
+/**
+ * Access-report element of the pool state (`freeHead`, `top`, `nrTables`, `capacity`, the
+ * arrays themselves). Mirrors: model-only.
+ */
+export const PT_POOL_INDEX = 2 ** 32 - 1;
 
 /** Options of createPageTables(). */
 export interface PageTablesOptions {
@@ -133,6 +157,7 @@ function growPool(pt: PageTables): boolean {
 
 /** Take a table of `level` from the pool (entries all empty); -1 when the pool limit is hit. */
 function allocTable(pt: PageTables, level: number): number {
+  noteWrite(pt, PT_POOL_INDEX);
   let t = pt.freeHead;
   if (t !== -1) {
     pt.freeHead = pt.nextFree[t] as number;
@@ -140,6 +165,8 @@ function allocTable(pt: PageTables, level: number): number {
     if (pt.top === pt.capacity && !growPool(pt)) return -1;
     t = pt.top++;
   }
+  noteWrite(pt, PT_TABLE_INDEX + t);
+  noteWrite(pt, PT_USED_INDEX + t);
   pt.level[t] = level;
   pt.parent[t] = -1;
   pt.used[t] = 0;
@@ -149,6 +176,9 @@ function allocTable(pt: PageTables, level: number): number {
 
 /** Return an empty, unlinked table to the pool. */
 export function freeTable(pt: PageTables, t: number): void {
+  noteWrite(pt, PT_TABLE_INDEX + t);
+  noteRead(pt, PT_USED_INDEX + t);
+  noteWrite(pt, PT_POOL_INDEX);
   if (pt.used[t] !== 0 || pt.parent[t] !== -1 || t === 0) {
     throw new KernelBugError(
       `freeTable: table ${t} has ${pt.used[t]} entries / parent ${pt.parent[t]}; expected empty, unlinked, not the PGD`,
@@ -161,6 +191,9 @@ export function freeTable(pt: PageTables, t: number): void {
 }
 
 function linkTable(pt: PageTables, slot: number, t: number): void {
+  noteWrite(pt, slot);
+  noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
+  noteWrite(pt, PT_TABLE_INDEX + t);
   pt.bits[slot] = _PAGE_TABLE;
   pt.val[slot] = t;
   pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) + 1;
@@ -169,7 +202,10 @@ function linkTable(pt: PageTables, slot: number, t: number): void {
 
 /** Clear the table pointer at `slot` and free the (empty) table it points at. */
 export function unlinkAndFreeTable(pt: PageTables, slot: number): void {
+  noteWrite(pt, slot);
+  noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
   const t = pt.val[slot] as number;
+  noteWrite(pt, PT_TABLE_INDEX + t);
   pt.bits[slot] = 0;
   pt.val[slot] = 0;
   pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) - 1;
@@ -186,23 +222,41 @@ function checkAddr(fn: string, addr: number): void {
   }
 }
 
+/**
+ * Report that the caller depends on table `t` of the pool (< capacity) being what it is: its
+ * identity, and for a table never handed out, the pool's capacity.
+ */
+function noteTableRead(pt: PageTables, t: number): void {
+  noteRead(pt, PT_TABLE_INDEX + t);
+  if (t >= pt.top) noteRead(pt, PT_POOL_INDEX);
+}
+
 /** InvalidArgumentError naming `fn` unless `slot` is an integer inside the pool arrays. */
 function checkSlot(fn: string, pt: PageTables, slot: number): void {
   if (!(slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE)) {
+    noteRead(pt, PT_POOL_INDEX);
     checkIntIn(fn, 'slot', slot, 0, pt.capacity * PTRS_PER_PTE - 1, 'a slot of this table pool');
   }
+  noteTableRead(pt, slot >>> 9);
 }
 
 /** InvalidArgumentError naming `fn` unless `table` is an integer inside the pool. */
 function checkTable(fn: string, pt: PageTables, table: number): void {
   if (!(table >>> 0 === table && table < pt.capacity)) {
+    noteRead(pt, PT_POOL_INDEX);
     checkIntIn(fn, 'table', table, 0, pt.capacity - 1, 'a table of this pool');
   }
+  noteTableRead(pt, table);
 }
 
 /** True if `slot` is an integer inside the pool arrays (so `slot >>> 9` is its table). */
 function slotInPool(pt: PageTables, slot: number): boolean {
-  return slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE;
+  if (slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE) {
+    noteTableRead(pt, slot >>> 9);
+    return true;
+  }
+  noteRead(pt, PT_POOL_INDEX);
+  return false;
 }
 
 /** Slot of entry `index` (0..511) of pool table `table`. Model helper (the kernel's pte_t pointer arithmetic). */
@@ -228,7 +282,9 @@ export function pgdOffset(_pt: PageTables, addr: number): number {
 }
 
 function below(pt: PageTables, slot: number, index: number): number {
-  if (slot < 0 || !entryIsTable(pt.bits[slot] as number)) return -1;
+  if (slot < 0) return -1;
+  noteRead(pt, slot);
+  if (!entryIsTable(pt.bits[slot] as number)) return -1;
   return (pt.val[slot] as number) * PTRS_PER_PTE + index;
 }
 
@@ -262,6 +318,7 @@ export function pteOffset(pt: PageTables, addr: number): number {
 
 /** Table under the entry at `slot`, allocating it when the entry is empty; -1 on pool limit. */
 function ensureTable(pt: PageTables, slot: number, level: number, fn: string): number {
+  noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   if (b === 0) {
     const t = allocTable(pt, level);
@@ -325,6 +382,7 @@ export function pteFree(pt: PageTables, table: number): void {
       `pteFree: table ${table} is not an allocated PTE table (freed twice?); expected one from pteAllocOne()`,
     );
   }
+  noteRead(pt, PT_USED_INDEX + table);
   if (pt.parent[table] !== -1 || pt.used[table] !== 0) {
     throw new KernelBugError(
       `pteFree: table ${table} is linked at slot ${pt.parent[table]} with ${pt.used[table]} entries; expected a detached, empty table`,
@@ -337,6 +395,7 @@ export function pteFree(pt: PageTables, table: number): void {
 export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): void {
   checkSlot('pmdPopulate', pt, pmdSlot);
   checkTable('pmdPopulate', pt, table);
+  noteRead(pt, pmdSlot);
   if (pt.level[pmdSlot >>> 9] !== PMD_LEVEL || pt.bits[pmdSlot] !== 0) {
     throw new KernelBugError(
       `pmdPopulate: slot ${pmdSlot} is not an empty PMD entry; expected one`,
@@ -352,22 +411,26 @@ export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): voi
 
 /** Bytes of page tables in use (PGD included). Mirrors include/linux/mm.h:mm_pgtables_bytes(). */
 export function pgtablesBytes(pt: PageTables): number {
+  noteRead(pt, PT_POOL_INDEX);
   return pt.nrTables * PAGE_SIZE;
 }
 
 // ---- entry access by slot ----
 // Pass slots obtained from the *Offset/*Alloc functions or tableSlot(); a slot outside the pool
-// is an InvalidArgumentError. (Hot paths read `pt.bits`/`pt.val` directly.)
+// is an InvalidArgumentError. (Hot paths read `pt.bits`/`pt.val` directly and then report
+// noteRead(pt, slot) themselves.)
 
 /** The `val` word (pfn / table / swap offset) of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pte_pfn() on *ptep. */
 export function pteVal(pt: PageTables, slot: number): number {
   checkSlot('pteVal', pt, slot);
+  noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pte_flags() on *ptep. */
 export function pteBits(pt: PageTables, slot: number): number {
   checkSlot('pteBits', pt, slot);
+  noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -380,6 +443,7 @@ function setUpper(fn: string, pt: PageTables, slot: number, bits: number, val: n
     badEntry(fn, slot, bits, val, 'slot is not in an allocated page table');
   }
   const lvl = pt.level[slot >>> 9];
+  noteRead(pt, slot);
   const old = pt.bits[slot] as number;
   if (entryIsTable(old) && (old !== bits || pt.val[slot] !== val)) {
     badEntry(fn, slot, bits, val, 'entry points at a page table (it would leak); use freePgdRange');
@@ -407,15 +471,21 @@ function writeEntry(fn: string, pt: PageTables, slot: number, bits: number, val:
     setUpper(fn, pt, slot, bits, val);
     return;
   }
+  noteRead(pt, PT_TABLE_INDEX + (slot >>> 9));
   storeEntry(pt, slot, bits, val);
 }
 
 function storeEntry(pt: PageTables, slot: number, bits: number, val: number): void {
   const t = slot >>> 9;
+  noteWrite(pt, slot);
   const old = pt.bits[slot] as number;
   if (old === 0) {
-    if (bits !== 0) pt.used[t] = (pt.used[t] as number) + 1;
+    if (bits !== 0) {
+      noteWrite(pt, PT_USED_INDEX + t);
+      pt.used[t] = (pt.used[t] as number) + 1;
+    }
   } else if (bits === 0) {
+    noteWrite(pt, PT_USED_INDEX + t);
     pt.used[t] = (pt.used[t] as number) - 1;
   }
   pt.bits[slot] = bits;
@@ -439,12 +509,14 @@ export function pteClear(pt: PageTables, slot: number): void {
 /** The `val` word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pmd_pfn(). */
 export function pmdVal(pt: PageTables, slot: number): number {
   checkSlot('pmdVal', pt, slot);
+  noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pmd_flags(). */
 export function pmdBits(pt: PageTables, slot: number): number {
   checkSlot('pmdBits', pt, slot);
+  noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -461,12 +533,14 @@ export function pmdClear(pt: PageTables, slot: number): void {
 /** The `val` word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pud_pfn(). */
 export function pudVal(pt: PageTables, slot: number): number {
   checkSlot('pudVal', pt, slot);
+  noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pud_flags(). */
 export function pudBits(pt: PageTables, slot: number): number {
   checkSlot('pudBits', pt, slot);
+  noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -483,11 +557,13 @@ export function pudClear(pt: PageTables, slot: number): void {
 /** The flag word of the PGD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pgd_flags(). */
 export function pgdBits(pt: PageTables, slot: number): number {
   checkSlot('pgdBits', pt, slot);
+  noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
 /** The `val` word (PUD table index) of the PGD entry at `slot`. Model of arch/x86/include/asm/pgtable.h:pgd_page_vaddr(). */
 export function pgdVal(pt: PageTables, slot: number): number {
   checkSlot('pgdVal', pt, slot);
+  noteRead(pt, slot);
   return pt.val[slot] as number;
 }

@@ -5,10 +5,26 @@
  * RAM pfns are [0, nrPages); pfn 0 is the shared zero page. ZONE_DEVICE pfn ranges are appended
  * after RAM by memmapAddRange(), which reallocates the memmap arrays: never keep a reference to
  * `pm.refcount` & co. across a call to it.
+ *
+ * Access reports (for the explorer's partial-order reduction):
+ * - the memmap fields of a pfn (`refcount`, `mapcount`, `flags`, `order`, `mapping`, `index`,
+ *   `privateVal`, `pgmap` at [pfn]): element pfn of the PhysMem;
+ * - `compoundMapcounts[b]` (the THP of 2 MiB block b): element b * 512 (its head pfn);
+ * - page contents: element pfn of `pm.contents`;
+ * - the allocator (free lists, free counts): all of `pm.freeArea`;
+ * - `memmapEnd`, the arrays themselves and `devPageFree`: all of the PhysMem (memmapAddRange()
+ *   writes it whole; a reader of `memmapEnd` above RAM reports element pfn or the whole).
+ * Code outside this package that touches these fields directly must report the same way.
  */
 
 import type { Pfn } from '@hmmsim/kernel';
-import { checkIntIn, HPAGE_PMD_NR, InvalidArgumentError, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  HPAGE_PMD_NR,
+  InvalidArgumentError,
+  noteWrite,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import { FreeArea } from './free-area.ts';
 import { PG_reserved } from './page-flags.ts';
 
@@ -57,7 +73,10 @@ export class PhysMem {
   readonly freeArea: FreeArea;
   /** Contents of pages written at least once (absent = zeros). */
   readonly contents: Map<number, Uint8Array> = new Map();
-  /** Hook run when a device page becomes idle again (refcount 1); set by @hmmsim/migrate. */
+  /**
+   * Hook run when a device page becomes idle again (refcount 1); set by @hmmsim/migrate. A task
+   * that sets it reports noteWrite(pm) (it is read with element accesses of device pfns).
+   */
   devPageFree: DevPageFreeHook | undefined = undefined;
 
   constructor(nrPages: number) {
@@ -132,6 +151,7 @@ function growMemmap(pm: PhysMem, need: number): void {
 export function memmapAddRange(pm: PhysMem, nrPages: number, pgmapId: number): Pfn {
   checkIntIn('memmapAddRange', 'nrPages', nrPages, 1, MAX_PFN_LIMIT, 'a page count >= 1');
   checkIntIn('memmapAddRange', 'pgmapId', pgmapId, 1, 0xffff, 'a dev_pagemap id in [1, 65535]');
+  noteWrite(pm); // memmapEnd, the reallocated arrays and every field of the new range
   const first = Math.ceil(pm.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   const end = first + nrPages;
   if (end > MAX_PFN_LIMIT) {

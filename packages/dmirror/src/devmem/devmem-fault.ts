@@ -6,7 +6,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault().
  */
-import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
 import { devicePrivatePteAt, migrateVmaFinalize, migrateVmaPages } from '@hmmsim/migrate';
 import { VM_FAULT_SIGBUS, type VmFault } from '@hmmsim/mm';
 import { dmirrorMigrateVma, dmirrorMigrateVmaSetup } from '../migrate-args.ts';
@@ -32,7 +32,9 @@ export async function dmirrorDevmemFault(vmf: VmFault): Promise<number> {
     throw new KernelBugError(`dmirror migrate_to_ram: pfn ${page} is not a dmirror device page`);
   }
   const mdevice = chunk.mdevice;
-  const dmirror = mdevice.backingMirror.get(chunkPageData(chunk, page)) ?? null;
+  const rpage = chunkPageData(chunk, page);
+  noteRead(mdevice.backingMirror, rpage >= 0 ? rpage : undefined);
+  const dmirror = mdevice.backingMirror.get(rpage) ?? null;
   const args = dmirrorMigrateVma(
     mdevice,
     vmf.vma,

@@ -4,9 +4,15 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_free().
  */
-import { KernelBugError } from '@hmmsim/kernel';
+import { KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
-import { chunkPageData, dmirrorPageToChunk, NO_PAGE, setChunkPageData } from './dmirror-chunk.ts';
+import {
+  CHUNK_REMOVE_ELEMENT,
+  chunkPageData,
+  dmirrorPageToChunk,
+  NO_PAGE,
+  setChunkPageData,
+} from './dmirror-chunk.ts';
 import { freeListPush } from './free-list.ts';
 
 /**
@@ -18,6 +24,7 @@ export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
   if (chunk === null) {
     throw new KernelBugError(`dmirror page_free: pfn ${pfn} is not a dmirror device page`);
   }
+  noteRead(chunk, pfn - chunk.firstPfn);
   if (chunk.onFreeList[pfn - chunk.firstPfn] === 1) {
     throw new KernelBugError(
       `dmirror page_free: device pfn ${pfn} is already on the free list (double free); nothing was changed`,
@@ -26,11 +33,14 @@ export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
   const mdevice = chunk.mdevice;
   const rpage = chunkPageData(chunk, pfn);
   if (rpage !== NO_PAGE) {
+    noteWrite(mdevice.backingMirror, rpage);
     mdevice.backingMirror.delete(rpage);
     setChunkPageData(chunk, pfn, NO_PAGE);
     mmPutPage(machine, rpage);
   }
+  noteRead(chunk, CHUNK_REMOVE_ELEMENT);
   if (chunk.remove) return;
+  noteWrite(mdevice);
   mdevice.cfree++;
   freeListPush(mdevice, pfn);
 }

@@ -6,7 +6,7 @@
  * Mirrors lib/test_hmm.c: struct dmirror_chunk, DEVMEM_CHUNK_SIZE, dmirror_page_to_chunk(),
  * dmirror_page_to_device(), BACKING_PAGE().
  */
-import { checkIntIn, KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { checkIntIn, KernelBugError, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   DevPagemap,
   type DevPagemapOps,
@@ -24,11 +24,18 @@ export const DEVMEM_CHUNK_PAGES = DEVMEM_CHUNK_SIZE / PAGE_SIZE;
 export const DEVMEM_CHUNKS_RESERVE = 16;
 /** The NULL of a free-list link. Model helper. */
 export const NO_PAGE = -1;
+/**
+ * The element of a chunk that stands for its `remove` flag in access reports (page offsets
+ * 0..DEVMEM_CHUNK_PAGES - 1 are the pages). Mirrors: model-only.
+ */
+export const CHUNK_REMOVE_ELEMENT = DEVMEM_CHUNK_PAGES;
 
 /**
  * A chunk: the dev_pagemap itself (so `page->pgmap` leads back to it, as container_of does),
  * owned by its device (`pagemap.owner = mdevice`, what hmm_range_fault() and migrate_vma_setup()
- * compare with the caller's owner), and whether it is being removed.
+ * compare with the caller's owner), and whether it is being removed. Access reports are made on
+ * the chunk, one element per page offset (its `zone_device_data` and `onFreeList` entry), element
+ * CHUNK_REMOVE_ELEMENT for `remove`.
  * Mirrors lib/test_hmm.c:struct dmirror_chunk (and the pagemap setup of dmirror_allocate_chunk()).
  */
 export class DmirrorChunk extends DevPagemap {
@@ -82,6 +89,7 @@ function checkChunkPfn(fn: string, chunk: DmirrorChunk, pfn: number): void {
  */
 export function chunkPageData(chunk: DmirrorChunk, pfn: number): number {
   checkChunkPfn('chunkPageData', chunk, pfn);
+  noteRead(chunk, pfn - chunk.firstPfn);
   const v = chunk.zoneDeviceData[pfn - chunk.firstPfn];
   return typeof v === 'number' ? v : NO_PAGE;
 }
@@ -95,6 +103,7 @@ export function setChunkPageData(chunk: DmirrorChunk, pfn: number, value: number
   if (value !== NO_PAGE) {
     checkIntIn('setChunkPageData', 'value', value, 0, Number.MAX_SAFE_INTEGER, 'a pfn or NO_PAGE');
   }
+  noteWrite(chunk, pfn - chunk.firstPfn);
   chunk.zoneDeviceData[pfn - chunk.firstPfn] = value;
 }
 

@@ -6,7 +6,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_migrate_alloc_and_copy() (v5.8 locking: MIGRATE_PFN_LOCKED).
  */
-import { mutexLock, mutexUnlock, PAGE_SIZE } from '@hmmsim/kernel';
+import { mutexLock, mutexUnlock, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   getDevPagemap,
   MIGRATE_PFN_LOCKED,
@@ -54,6 +54,7 @@ export function devmemToDeviceCopy(args: MigrateVma, dmirror: Dmirror): number {
     const rpage = chunkPageData(chunk, dpage);
     if (spage >= 0) copyPage(machine.phys, rpage, spage);
     else clearPage(machine.phys, rpage);
+    noteWrite(mdevice.backingMirror, rpage);
     mdevice.backingMirror.set(rpage, dmirror);
     dst[i] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + writeFlag(s, spage, args.vma);
     n++;

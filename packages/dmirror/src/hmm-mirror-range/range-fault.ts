@@ -18,7 +18,7 @@ import {
   type HmmRange,
   hmmRangeFault,
 } from '@hmmsim/hmm-range';
-import { EBUSY, EFAULT, PAGE_SIZE } from '@hmmsim/kernel';
+import { EBUSY, EFAULT, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import type { Dmirror } from '../dmirror.ts';
 import type { DmirrorHmmMirrorConfig } from '../options.ts';
 import { dmirrorBelowAddressLimit } from '../range/address-limit.ts';
@@ -117,16 +117,19 @@ async function callWithOwner(
 
 /**
  * Run `fn` with the range cut at `end` (in place: the registered range object must stay the one
- * hmm_range_register() tracks), restored afterwards.
+ * hmm_range_register() tracks), restored afterwards. The bounds of a registered range are read by
+ * other tasks' invalidations: both changes are reported as writes of the range.
  */
 async function withEnd(range: HmmRange, end: number, fn: () => Promise<number>): Promise<number> {
   if (end === range.end) return fn();
   const saved = { end: range.end, pfns: range.pfns };
+  noteWrite(range);
   range.end = end;
   range.pfns = saved.pfns.subarray(0, (end - range.start) / PAGE_SIZE);
   try {
     return await fn();
   } finally {
+    noteWrite(range);
     range.end = saved.end;
     range.pfns = saved.pfns;
   }

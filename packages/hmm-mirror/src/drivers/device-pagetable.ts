@@ -6,7 +6,15 @@
  * Mirrors: model-only (the GPU page table nouveau programs with its PFNMAP method / amdgpu's
  * GART binding, reduced to what the invariants look at).
  */
-import { checkIntIn, checkUlong, InvalidArgumentError, isUlong, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  checkUlong,
+  InvalidArgumentError,
+  isUlong,
+  noteRead,
+  noteWrite,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import { followPte, type MmStruct } from '@hmmsim/mm';
 import { checkMmStruct } from '@hmmsim/mmu-notifier';
 
@@ -68,6 +76,10 @@ export function cpuMappingAt(mm: MmStruct, addr: number): CpuMapping | null {
 
 /**
  * A device page table over `[start, start + npages * PAGE_SIZE)` of one mm.
+ *
+ * Access reports (for the explorer's partial-order reduction) are made on the table object:
+ * element `i` is page `i` (its pfn and flags), element `npages` the `programmed` counter. Code
+ * that writes `pfn` / `flags` directly (programDevice) reports the same way.
  * Mirrors: model-only.
  */
 export class DevicePageTable {
@@ -110,14 +122,17 @@ export class DevicePageTable {
         `DevicePageTable ${this.name}.set: write is ${String(write)}; expected a boolean`,
       );
     }
+    noteWrite(this, i);
     this.pfn[i] = pfn;
     this.flags[i] = DEV_PTE_VALID | (write ? DEV_PTE_WRITE : 0);
+    noteWrite(this, this.npages);
     this.programmed++;
   }
 
   /** Unmap page `i`. */
   clear(i: number): void {
     this.checkIndex(i);
+    noteWrite(this, i);
     this.flags[i] = 0;
     this.pfn[i] = 0;
   }
@@ -132,6 +147,7 @@ export class DevicePageTable {
     let n = 0;
     for (let a = lo; a < hi; a += PAGE_SIZE) {
       const i = this.indexOf(a);
+      // clear(i) reports the write (which covers this read) in the same step.
       if (((this.flags[i] as number) & DEV_PTE_VALID) !== 0) n++;
       this.clear(i);
     }
@@ -146,6 +162,7 @@ export class DevicePageTable {
   /** The device's mapping of page `i`, or null. */
   entry(i: number): CpuMapping | null {
     this.checkIndex(i);
+    noteRead(this, i);
     const f = this.flags[i] as number;
     if ((f & DEV_PTE_VALID) === 0) return null;
     return { pfn: this.pfn[i] as number, write: (f & DEV_PTE_WRITE) !== 0 };
@@ -153,6 +170,7 @@ export class DevicePageTable {
 
   /** Number of mapped entries. */
   mappedCount(): number {
+    noteRead(this);
     let n = 0;
     for (let i = 0; i < this.npages; i++)
       if (((this.flags[i] as number) & DEV_PTE_VALID) !== 0) n++;

@@ -21,7 +21,14 @@ import {
   hmmEntryComplement,
   hmmEntryTest,
 } from '@hmmsim/hmm-range';
-import { checkIntIn, checkUlong, InvalidArgumentError, PAGE_SIZE, ULONG_MAX } from '@hmmsim/kernel';
+import {
+  checkIntIn,
+  checkUlong,
+  InvalidArgumentError,
+  noteWrite,
+  PAGE_SIZE,
+  ULONG_MAX,
+} from '@hmmsim/kernel';
 import { DEV_PTE_VALID, DEV_PTE_WRITE, type DevicePageTable } from './device-pagetable.ts';
 
 /**
@@ -126,6 +133,7 @@ export function programDevice(dev: DevicePageTable, range: HmmRange): number {
   for (let k = 0; k < n; k++) {
     const e = pfns[i0 + k]!;
     const low = entryLowBits(e);
+    noteWrite(dev, d0 + k);
     if (!mappable(dec, e, low)) {
       devFlags[d0 + k] = 0;
       devPfn[d0 + k] = 0;
@@ -135,6 +143,7 @@ export function programDevice(dev: DevicePageTable, range: HmmRange): number {
     devFlags[d0 + k] = (low & dec.write) !== 0 ? DEV_PTE_VALID | DEV_PTE_WRITE : DEV_PTE_VALID;
     mapped++;
   }
+  noteWrite(dev, dev.npages);
   dev.programmed += mapped;
   return mapped;
 }

@@ -25,6 +25,7 @@ import {
   mutexLock,
   mutexTrylock,
   mutexUnlock,
+  noteWrite,
   upRead,
 } from '@hmmsim/kernel';
 import {
@@ -125,7 +126,8 @@ export interface IntervalDriverOptions {
 }
 
 /**
- * A v5.5 mirroring device over `[start, start + npages pages)` of `mm`.
+ * A v5.5 mirroring device over `[start, start + npages pages)` of `mm`. Access reports: the call
+ * counters on the driver object, `faults` on its array, the device page table per page.
  * Mirrors: model-only (nouveau/amdgpu after the v5.5 conversion).
  */
 export class IntervalDriver {
@@ -181,6 +183,7 @@ export class IntervalDriver {
     range: MmuNotifierRange,
     curSeq: number,
   ): Promise<boolean> {
+    noteWrite(this);
     this.invalidateCalls++;
     const mistake = this.mistake;
     if (mistake === 'refuse-blockable') {
@@ -310,6 +313,7 @@ export class IntervalDriver {
   }
 
   private record(ret: number, tries: number): number {
+    noteWrite(this.faults);
     this.faults.push({ ret, tries });
     return ret;
   }

@@ -31,6 +31,7 @@ import {
   Mutex,
   mutexLock,
   mutexUnlock,
+  noteWrite,
   upRead,
   upWrite,
 } from '@hmmsim/kernel';
@@ -75,7 +76,8 @@ export interface FaultRecord {
 
 /**
  * A legacy mirroring device: a device page table over `[start, start + npages pages)` of `mm`,
- * a mirror, and the driver lock its sync callback takes.
+ * a mirror, and the driver lock its sync callback takes. Access reports: the call counters on
+ * the driver object, `faults` on its array, the device page table per page (DevicePageTable).
  * Mirrors: model-only (the shape of nouveau's svmm with its v5.4 hmm_mirror).
  */
 export class LegacyDriver {
@@ -132,6 +134,7 @@ export class LegacyDriver {
 
   /** sync_cpu_device_pagetables: clear the device entries of `update` under the driver lock. */
   async sync(update: MmuNotifierRange): Promise<number> {
+    noteWrite(this);
     this.syncCalls++;
     if (!mmuNotifierRangeBlockable(update)) {
       this.syncRefused++;
@@ -148,6 +151,7 @@ export class LegacyDriver {
 
   /** release: the mm is going away; stop every device access. */
   async release(): Promise<void> {
+    noteWrite(this);
     this.releaseCalls++;
     await mutexLock(this.lock);
     this.dev.clearAll();
@@ -233,6 +237,7 @@ export class LegacyDriver {
 
   /** Record a fault's outcome; returns `ret`. */
   private record(ret: number, tries: number): number {
+    noteWrite(this.faults);
     this.faults.push({ ret, tries });
     return ret;
   }

@@ -10,6 +10,7 @@
  * Model compat shim; mirrors the semantics of mm/hmm.c (v5.4) hmm_mirror_register(),
  * hmm_mirror_unregister() and hmm_mmu_notifier_ops.
  */
+import { noteRead } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
 import {
   __mmuNotifierRegister,
@@ -55,6 +56,7 @@ export function hmmMirrorRegister(
 /** After the checks, before the struct hmm is got: switch the interval tree of `mm` on. */
 async function switchTreeOn(mm: MmStruct): Promise<number> {
   const m = mmuNotifierMmOf(mm);
+  if (m !== null) noteRead(m); // `hasItree`
   if (m?.hasItree) return 0;
   // Needs mmap_sem for write, which the caller holds (checked before this runs).
   return __mmuNotifierRegister(null, mm);

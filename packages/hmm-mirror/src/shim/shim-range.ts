@@ -35,6 +35,8 @@ import type { HmmRange } from '@hmmsim/hmm-range';
 import {
   KernelBugError,
   msecsToJiffies,
+  noteRead,
+  noteWrite,
   spinLock,
   spinUnlock,
   waitEventTimeout,
@@ -64,7 +66,8 @@ import { HMM_RANGE_POISON, rangeRegistration, recordRangeRegistration } from '..
 
 /**
  * The interval notifier backing one shim range; `range` is null once the range was unregistered
- * (the notifier then waits, inert, to be removed).
+ * (the notifier then waits, inert, to be removed). Accesses to `range` are reported on the
+ * notifier object.
  * Model compat shim (no kernel counterpart).
  */
 export class ShimRangeNotifier extends MmuIntervalNotifier {
@@ -86,7 +89,10 @@ export const shimIntervalOps: MmuIntervalNotifierOps = Object.freeze({
   },
 });
 
-/** Notifiers of unregistered ranges still in the tree, per shim struct hmm. */
+/**
+ * Notifiers of unregistered ranges still in the tree, per shim struct hmm (accesses reported on
+ * the map itself, as one object).
+ */
 const orphansOf = new WeakMap<Hmm, ShimRangeNotifier[]>();
 
 /**
@@ -99,12 +105,14 @@ export function shimPendingRemovals(hmm: Hmm): readonly ShimRangeNotifier[] {
 
 /** The notifier core of the mm of `mni` (inserted notifiers only). */
 function coreOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
+  noteRead(mni); // `mm`
   const m = mni.mm === null ? null : mmuNotifierMmOf(mni.mm);
   if (m === null) {
     throw new KernelBugError(
       `${fn}: the range's interval notifier is not inserted; expected a registered shim range`,
     );
   }
+  noteRead(m); // the caller reads `invalidateSeq` / isInvalidating() in the same step
   return m;
 }
 
@@ -115,14 +123,22 @@ function coreOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
  * Model compat shim; mirrors the semantics of mm/mmu_notifier.c:mmu_interval_notifier_remove().
  */
 export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): Promise<void> {
+  noteRead(orphansOf);
   const list = orphansOf.get(hmm);
-  while (list !== undefined && list.length > 0) {
+  if (list === undefined) return;
+  for (;;) {
+    // Read again in every step (after each removal slept).
+    noteRead(orphansOf);
+    if (list.length === 0) return;
     const mni = list[0] as ShimRangeNotifier;
+    noteRead(mni); // `state`
     if (mni.state === 'idle') {
+      noteWrite(orphansOf);
       list.shift(); // removed behind the shim's back: nothing left to do
       continue;
     }
     if (onlyOutsideWindows && coreOf(mni, 'hmm_range_wait_until_valid').isInvalidating()) return;
+    noteWrite(orphansOf);
     list.shift();
     await mmuIntervalNotifierRemove(mni);
   }
@@ -130,7 +146,9 @@ export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): 
 
 /** The interval notifier of a registered shim range. */
 function notifierOf(range: HmmRange, fn: string, allowRemoved = false): ShimRangeNotifier {
+  noteRead(range);
   const mni = range.notifier;
+  if (mni !== null) noteRead(mni); // `range`, `state`
   if (!(mni instanceof ShimRangeNotifier) || mni.range !== range) {
     throw new KernelBugError(
       `${fn}: range.notifier was changed after hmm_range_register(); expected the shim's notifier to stay in place until hmm_range_unregister()`,
@@ -171,11 +189,14 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   const m = coreOf(mni, 'hmm_range_register');
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
+  noteWrite(range);
   range.notifier = mni;
   range.notifierSeq = inWindow ? seq - 1 : seq;
   range.valid = !inWindow;
   await spinLock(hmm.rangesLock);
+  noteWrite(range);
   range.hmm = hmm;
+  noteWrite(hmm.ranges);
   hmm.ranges.unshift(range);
   recordRangeRegistration(range, hmm, mirror);
   spinUnlock(hmm.rangesLock);
@@ -200,15 +221,19 @@ export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
   // A notifier removed behind the shim's back is not queued again (its remove already ran).
   const mni = notifierOf(range, 'hmm_range_unregister', true);
   await unlinkRange(hmm, range);
+  noteWrite(mni);
   mni.range = null;
   if (mni.state !== 'idle') {
+    noteWrite(orphansOf);
     const list = orphansOf.get(hmm);
     if (list === undefined) orphansOf.set(hmm, [mni]);
     else list.push(mni);
   }
+  noteWrite(range);
   range.notifier = null;
   range.valid = false;
   range.hmm = HMM_RANGE_POISON;
+  noteRead(hmm); // the notifier's `mm`
   const mm = hmm.mm;
   if (mm === null) {
     throw new KernelBugError(
@@ -233,6 +258,7 @@ export function hmmRangeValid(range: HmmRange): boolean {
   assertRegistrationIntact(range, reg, 'hmm_range_valid');
   const mni = notifierOf(range, 'hmm_range_valid');
   const valid = !mmuIntervalReadRetry(mni, range.notifierSeq);
+  noteWrite(range);
   range.valid = valid;
   return valid;
 }
@@ -254,26 +280,32 @@ export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): 
   const { hmm } = reg;
   const mni = notifierOf(range, 'hmm_range_wait_until_valid');
   await reapShimNotifiers(hmm, true);
+  noteRead(range); // `notifierSeq`
   if (!mmuIntervalReadRetry(mni, range.notifierSeq)) {
+    noteWrite(range);
     range.valid = true;
     return true;
   }
   const m = coreOf(mni, 'hmm_range_wait_until_valid');
   await spinLock(m.lock);
+  noteRead(mni);
+  noteRead(m);
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
   spinUnlock(m.lock);
   if (inWindow) {
-    const left = await waitEventTimeout(
-      m.wq,
-      () => m.invalidateSeq !== seq,
-      msecsToJiffies(timeout),
-    );
+    const seqMoved = (): boolean => {
+      noteRead(m);
+      return m.invalidateSeq !== seq;
+    };
+    const left = await waitEventTimeout(m.wq, seqMoved, msecsToJiffies(timeout));
     if (left === 0) {
+      noteWrite(range);
       range.valid = false;
       return false;
     }
   }
+  noteWrite(range);
   range.notifierSeq = seq;
   range.valid = true;
   const sched = m.mm.machine.sched;
