@@ -1,4 +1,4 @@
-import { Clock, Tracer } from '@hmmsim/kernel';
+import { Clock, DIAGNOSTICS_ONLY, Tracer } from '@hmmsim/kernel';
 import { type ExploreOptions, type ExploreResult, explore } from './explore.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -29,7 +29,7 @@ function taskRef(o: object): string | undefined {
  * A canonical text of everything reachable from `state`: primitives, arrays and typed arrays in
  * order, the own enumerable properties of objects with their class, Map and Set contents in
  * sorted order (insertion order is not state); tasks by id; the scheduler, its clock and tracer,
- * all functions and every property named `step` left out; an object met again as a back-reference.
+ * objects marked DIAGNOSTICS_ONLY, all functions and every property named `step` left out; an object met again as a back-reference.
  */
 function canonical(value: unknown, seen: Map<object, number>): string {
   if (value === null || value === undefined) return String(value);
@@ -41,6 +41,7 @@ function canonical(value: unknown, seen: Map<object, number>): string {
   const ref = taskRef(o);
   if (ref !== undefined) return ref;
   if (isSchedulerPart(o)) return 'sched';
+  if ((o as { [DIAGNOSTICS_ONLY]?: unknown })[DIAGNOSTICS_ONLY] === true) return 'diagnostics';
   const again = seen.get(o);
   if (again !== undefined) return `@${again}`;
   seen.set(o, seen.size);

@@ -53,3 +53,10 @@ export function noteGlobalAccess(): void {
   const global = accessSink.global;
   if (global !== undefined) global();
 }
+
+/**
+ * Marks an object that holds diagnostics only (an event log, a trace): nothing a task does reads
+ * it back, so it reports no accesses and a fingerprint of the machine's state leaves it out.
+ * Set it as a property with the value true.
+ */
+export const DIAGNOSTICS_ONLY: unique symbol = Symbol.for('hmmsim.diagnostics-only');

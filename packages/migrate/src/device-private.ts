@@ -3,7 +3,7 @@
  * include/linux/swapops.h that need to know a page's dev_pagemap type, plus zone_device_data.
  * The entry encoders themselves (makeDevicePrivateEntry, …) live in @hmmsim/pagetable.
  */
-import { checkUlong, isUlong, KernelBugError } from '@hmmsim/kernel';
+import { checkUlong, isUlong, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import type { Machine, MmStruct } from '@hmmsim/mm';
 import { pteLookup } from '@hmmsim/mm';
 import {
@@ -14,6 +14,7 @@ import {
   pteToSwpEntry,
 } from '@hmmsim/pagetable';
 import { DevPagemap, getDevPagemap, MEMORY_DEVICE_PRIVATE } from './memremap.ts';
+import { devPagemapById, pfnInMemmap, pgPgmap, ptBits, ptVal } from './shared-access.ts';
 
 /**
  * True for a ZONE_DEVICE page whose pgmap is MEMORY_DEVICE_PRIVATE (false beyond the memmap);
@@ -23,10 +24,10 @@ import { DevPagemap, getDevPagemap, MEMORY_DEVICE_PRIVATE } from './memremap.ts'
 export function isDevicePrivatePage(machine: Machine, pfn: number): boolean {
   if (!isUlong(pfn)) checkUlong('is_device_private_page', 'pfn', pfn, 'a pfn');
   const pm = machine.phys;
-  if (pfn < pm.nrPages || pfn >= pm.memmapEnd) return false;
-  const id = pm.pgmap[pfn] as number;
+  if (pfn < pm.nrPages || !pfnInMemmap(pm, pfn)) return false;
+  const id = pgPgmap(pm, pfn);
   if (id === 0) return false;
-  const pgmap = machine.devPagemaps.get(id);
+  const pgmap = devPagemapById(machine, id);
   return pgmap instanceof DevPagemap && pgmap.type === MEMORY_DEVICE_PRIVATE;
 }
 
@@ -54,9 +55,9 @@ export function devicePrivatePteAt(mm: MmStruct, addr: number): DevicePrivatePte
   if (!isUlong(addr)) checkUlong('devicePrivatePteAt', 'addr', addr, 'an address');
   const slot = pteLookup(mm, addr);
   if (slot < 0) return null;
-  const bits = mm.pt.bits[slot] as number;
+  const bits = ptBits(mm.pt, slot);
   if (!isSwapPte(bits)) return null;
-  const entry = pteToSwpEntry(bits, mm.pt.val[slot] as number);
+  const entry = pteToSwpEntry(bits, ptVal(mm.pt, slot));
   if (!isDevicePrivateEntry(entry)) return null;
   return { pfn: devicePrivateEntryToPfn(entry), write: isWriteDevicePrivateEntry(entry) };
 }
@@ -67,8 +68,11 @@ export function devicePrivatePteAt(mm: MmStruct, addr: number): DevicePrivatePte
  */
 export function pageZoneDeviceData(machine: Machine, pfn: number): unknown {
   const pgmap = getDevPagemap(machine, pfn);
-  if (pgmap === null || pgmap.res === null) return undefined;
-  return pgmap.zoneDeviceData[pfn - pgmap.res.start];
+  const res = pgmap?.res ?? null;
+  if (pgmap === null || res === null) return undefined;
+  const off = pfn - res.start;
+  noteRead(pgmap, off);
+  return pgmap.zoneDeviceData[off];
 }
 
 /**
@@ -77,10 +81,13 @@ export function pageZoneDeviceData(machine: Machine, pfn: number): unknown {
  */
 export function setPageZoneDeviceData(machine: Machine, pfn: number, data: unknown): void {
   const pgmap = getDevPagemap(machine, pfn);
-  if (pgmap === null || pgmap.res === null) {
+  const res = pgmap?.res ?? null;
+  if (pgmap === null || res === null) {
     throw new KernelBugError(
       `setPageZoneDeviceData: pfn ${pfn} is not a page of a registered dev_pagemap`,
     );
   }
-  pgmap.zoneDeviceData[pfn - pgmap.res.start] = data;
+  const off = pfn - res.start;
+  noteWrite(pgmap, off);
+  pgmap.zoneDeviceData[off] = data;
 }

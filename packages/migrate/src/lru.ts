@@ -7,6 +7,7 @@ import { EBUSY, KernelBugError } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { compoundHead, getPage, PG_lru } from '@hmmsim/pagetable';
 import { checkMachinePfn } from './pfn-check.ts';
+import { pgFlags, pgRefcount, pgSetFlags } from './shared-access.ts';
 
 /**
  * Take a page off the LRU: 0 with an extra reference and PG_lru cleared, or -EBUSY when it is not
@@ -16,12 +17,12 @@ export function isolateLruPage(machine: Machine, pfn: number): number {
   checkMachinePfn('isolate_lru_page', 'pfn', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  if ((pm.refcount[head] as number) <= 0) {
+  if (pgRefcount(pm, head) <= 0) {
     throw new KernelBugError(`isolate_lru_page: pfn ${pfn} is free`);
   }
-  const f = pm.flags[head] as number;
+  const f = pgFlags(pm, head);
   if ((f & PG_lru) === 0) return -EBUSY;
-  pm.flags[head] = f & ~PG_lru;
+  pgSetFlags(pm, head, f & ~PG_lru);
   getPage(pm, head);
   return 0;
 }
@@ -34,6 +35,6 @@ export function putbackLruPage(machine: Machine, pfn: number): void {
   checkMachinePfn('putback_lru_page', 'pfn', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  pm.flags[head] = (pm.flags[head] as number) | PG_lru;
+  pgSetFlags(pm, head, pgFlags(pm, head) | PG_lru);
   mmPutPage(machine, head);
 }

@@ -16,10 +16,20 @@ import {
   HPAGE_PMD_NR,
   isUlong,
   KernelBugError,
+  noteRead,
+  noteWrite,
   type Pfn,
 } from '@hmmsim/kernel';
 import type { Machine, VmFault } from '@hmmsim/mm';
 import { MAX_PFN_LIMIT, memmapAddRange, PG_locked, type PhysMem } from '@hmmsim/pagetable';
+import {
+  devPagemapById,
+  pfnInMemmap,
+  pgFlags,
+  pgMapcount,
+  pgPgmap,
+  pgRefcount,
+} from './shared-access.ts';
 
 /** Value 0 of enum memory_type is deliberately unused (an uninitialised type is caught). */
 export const MEMORY_DEVICE_INVALID = 0;
@@ -57,11 +67,29 @@ export interface PfnRange {
 }
 
 /**
+ * Element of a DevPagemap in access reports that stands for its registration state (`res`, `id`,
+ * `machine`, `live`): above every page offset, which stand for the pages' `zone_device_data`
+ * (`noteRead(pgmap, pfn - res.start)`). Mirrors: model-only.
+ */
+export const PGMAP_ELEMENT_REGISTRATION = 0xffff_ffff;
+/**
+ * Element of a DevPagemap in access reports that stands for its page_free statistics
+ * (`pageFreeCalls`, `pageFreeViolations`). Mirrors: model-only.
+ */
+export const PGMAP_ELEMENT_PAGE_FREE = 0xffff_fffe;
+
+/**
  * A ZONE_DEVICE memory range and its owner. `nrPages` is the size the driver asks for (the
  * resource size); `res`, `id` and `machine` are set by memremapPages(). `zoneDeviceData` is the
  * per-page driver pointer (`page->zone_device_data`). `owner` (v5.7) is the opaque identity of
  * the managing driver, given at construction (default null, as in v5.4 where the field does not
  * exist); v5.7+ migrate_vma and hmm_range_fault compare it by identity.
+ *
+ * Access reports (for the explorer's partial-order reduction), all on the DevPagemap: the
+ * registration fields are accessors reporting element PGMAP_ELEMENT_REGISTRATION, the page_free
+ * statistics element PGMAP_ELEMENT_PAGE_FREE, and `zoneDeviceData[off]` is element `off` (the
+ * page offset; pageZoneDeviceData()/setPageZoneDeviceData() report it, code indexing the array
+ * directly must report it itself).
  * Mirrors include/linux/memremap.h:struct dev_pagemap (no `dev`; `owner` from v5.7).
  */
 export class DevPagemap {
@@ -70,20 +98,73 @@ export class DevPagemap {
   readonly ops: DevPagemapOps;
   /** The managing driver's identity. Mirrors struct dev_pagemap.owner (v5.7). */
   readonly owner: unknown;
-  /** The pfn range, once registered. */
-  res: PfnRange | null = null;
-  /** memmap pgmap id (1..65535), 0 until registered. */
-  id = 0;
-  /** The machine it is registered on. */
-  machine: Machine | null = null;
+  private _res: PfnRange | null = null;
+  private _id = 0;
+  private _machine: Machine | null = null;
   /** Per-page driver data, indexed by `pfn - res.start`. Mirrors struct page.zone_device_data. */
   readonly zoneDeviceData: unknown[] = [];
-  /** page_free calls so far. */
-  pageFreeCalls = 0;
-  /** page_free calls made in a bad state (refcount != 1, still mapped, locked); invariant 19. */
-  readonly pageFreeViolations: string[] = [];
-  /** True between memremapPages() and memunmapPages(). */
-  live = false;
+  private _pageFreeCalls = 0;
+  private readonly _pageFreeViolations: string[] = [];
+  private _live = false;
+
+  /** The pfn range, once registered (a reported read). */
+  get res(): PfnRange | null {
+    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    return this._res;
+  }
+  set res(r: PfnRange | null) {
+    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    this._res = r;
+  }
+
+  /** memmap pgmap id (1..65535), 0 until registered (a reported read). */
+  get id(): number {
+    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    return this._id;
+  }
+  set id(id: number) {
+    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    this._id = id;
+  }
+
+  /** The machine it is registered on (a reported read). */
+  get machine(): Machine | null {
+    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    return this._machine;
+  }
+  set machine(m: Machine | null) {
+    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    this._machine = m;
+  }
+
+  /** True between memremapPages() and memunmapPages() (a reported read). */
+  get live(): boolean {
+    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    return this._live;
+  }
+  set live(v: boolean) {
+    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    this._live = v;
+  }
+
+  /** page_free calls so far (a reported read). */
+  get pageFreeCalls(): number {
+    noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
+    return this._pageFreeCalls;
+  }
+  set pageFreeCalls(n: number) {
+    noteWrite(this, PGMAP_ELEMENT_PAGE_FREE);
+    this._pageFreeCalls = n;
+  }
+
+  /**
+   * page_free calls made in a bad state (refcount != 1, still mapped, locked); invariant 19 (a
+   * reported read; code that appends reports noteWrite(pgmap, PGMAP_ELEMENT_PAGE_FREE)).
+   */
+  get pageFreeViolations(): string[] {
+    noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
+    return this._pageFreeViolations;
+  }
 
   constructor(type: MemoryType, nrPages: number, ops: DevPagemapOps, owner: unknown = null) {
     this.type = type;
@@ -114,23 +195,28 @@ interface Dispatcher {
 }
 
 function pageFreeState(pm: PhysMem, pfn: number): string {
-  if (pm.refcount[pfn] !== 1) return `refcount ${pm.refcount[pfn]} (expected 1)`;
-  if (pm.mapcount[pfn] !== 0) return `mapcount ${pm.mapcount[pfn]} (still mapped)`;
-  if (((pm.flags[pfn] as number) & PG_locked) !== 0) return 'the page is locked';
+  const count = pgRefcount(pm, pfn);
+  if (count !== 1) return `refcount ${count} (expected 1)`;
+  const mapped = pgMapcount(pm, pfn);
+  if (mapped !== 0) return `mapcount ${mapped} (still mapped)`;
+  if ((pgFlags(pm, pfn) & PG_locked) !== 0) return 'the page is locked';
   return '';
 }
 
 /** Route a device page's return to refcount 1 to its pgmap's page_free. */
 function dispatchPageFree(machine: Machine, previous: PhysMem['devPageFree']) {
   const fn = ((pm: PhysMem, pfn: number): void => {
-    const pgmap = machine.devPagemaps.get(pm.pgmap[pfn] as number);
+    const pgmap = devPagemapById(machine, pgPgmap(pm, pfn));
     if (!(pgmap instanceof DevPagemap)) {
       previous?.(pm, pfn);
       return;
     }
     pgmap.pageFreeCalls++;
     const bad = pageFreeState(pm, pfn);
-    if (bad !== '') pgmap.pageFreeViolations.push(`page_free(pfn ${pfn}) with ${bad}`);
+    if (bad !== '') {
+      noteWrite(pgmap, PGMAP_ELEMENT_PAGE_FREE);
+      pgmap.pageFreeViolations.push(`page_free(pfn ${pfn}) with ${bad}`);
+    }
     pgmap.ops.pageFree?.(pfn);
   }) as Dispatcher;
   Object.defineProperty(fn, 'machine', { value: machine });
@@ -139,12 +225,15 @@ function dispatchPageFree(machine: Machine, previous: PhysMem['devPageFree']) {
 
 function installDispatcher(machine: Machine): void {
   const pm = machine.phys;
+  noteRead(pm); // devPageFree is a field of the whole PhysMem
   const cur = pm.devPageFree as Dispatcher | undefined;
   if (cur !== undefined && cur.machine === machine) return;
+  noteWrite(pm);
   pm.devPageFree = dispatchPageFree(machine, cur);
 }
 
 function nextPgmapId(machine: Machine): number {
+  noteRead(machine.devPagemaps); // the scan may look at every id
   for (let id = 1; id <= 0xffff; id++) if (!machine.devPagemaps.has(id)) return id;
   return -1;
 }
@@ -199,14 +288,17 @@ export function memremapPages(machine: Machine, pgmap: DevPagemap): Pfn | number
   );
   checkOps(pgmap);
   const id = nextPgmapId(machine);
+  noteRead(machine.phys); // memmapEnd
   const firstFree = Math.ceil(machine.phys.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   if (id < 0 || firstFree + pgmap.nrPages > MAX_PFN_LIMIT) return -ENOMEM;
   const first = memmapAddRange(machine.phys, pgmap.nrPages, id);
   pgmap.id = id;
   pgmap.machine = machine;
   pgmap.res = { start: first, end: first + pgmap.nrPages };
+  noteWrite(pgmap); // every page's zone_device_data
   pgmap.zoneDeviceData.length = pgmap.nrPages;
   pgmap.live = true;
+  noteWrite(machine.devPagemaps, id);
   machine.devPagemaps.set(id, pgmap);
   installDispatcher(machine);
   return first;
@@ -224,14 +316,18 @@ export function memunmapPages(pgmap: DevPagemap): void {
     throw new KernelBugError('memunmap_pages: pgmap is not registered');
   }
   const pm = machine.phys;
-  for (let pfn = pgmap.res.start; pfn < pgmap.res.end; pfn++) {
-    if (pm.refcount[pfn] !== 1) {
+  const res = pgmap.res;
+  for (let pfn = res.start; pfn < res.end; pfn++) {
+    const count = pgRefcount(pm, pfn);
+    if (count !== 1) {
       throw new KernelBugError(
-        `memunmap_pages: device pfn ${pfn} still has refcount ${pm.refcount[pfn]}; memunmap_pages would wait for it forever`,
+        `memunmap_pages: device pfn ${pfn} still has refcount ${count}; memunmap_pages would wait for it forever`,
       );
     }
   }
-  machine.devPagemaps.delete(pgmap.id);
+  const id = pgmap.id;
+  noteWrite(machine.devPagemaps, id);
+  machine.devPagemaps.delete(id);
   pgmap.live = false;
 }
 
@@ -243,9 +339,9 @@ export function memunmapPages(pgmap: DevPagemap): void {
 export function getDevPagemap(machine: Machine, pfn: number): DevPagemap | null {
   if (!isUlong(pfn)) checkUlong('get_dev_pagemap', 'pfn', pfn, 'a pfn');
   const pm = machine.phys;
-  if (pfn < pm.nrPages || pfn >= pm.memmapEnd) return null;
-  const id = pm.pgmap[pfn] as number;
+  if (pfn < pm.nrPages || !pfnInMemmap(pm, pfn)) return null;
+  const id = pgPgmap(pm, pfn);
   if (id === 0) return null;
-  const pgmap = machine.devPagemaps.get(id);
+  const pgmap = devPagemapById(machine, id);
   return pgmap instanceof DevPagemap ? pgmap : null;
 }

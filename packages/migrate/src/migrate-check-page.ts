@@ -5,6 +5,7 @@ import type { Machine } from '@hmmsim/mm';
 import { compoundHead, PG_anon, PG_swapcache, pageIsCompound } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { checkMachinePfn } from './pfn-check.ts';
+import { pgFlags, pgMapcount, pgMapping, pgPgmap, pgRefcount } from './shared-access.ts';
 
 /**
  * True if page_mapping() is non-NULL: a page-cache page (its address_space) or an anonymous page
@@ -15,9 +16,9 @@ export function pageHasMapping(machine: Machine, pfn: number): boolean {
   checkMachinePfn('page_mapping', 'page', machine, pfn);
   const pm = machine.phys;
   const head = compoundHead(pm, pfn);
-  const f = pm.flags[head] as number;
+  const f = pgFlags(pm, head);
   if ((f & PG_anon) !== 0) return (f & PG_swapcache) !== 0;
-  return pm.mapping[head] !== 0;
+  return pgMapping(pm, head) !== 0;
 }
 
 /**
@@ -31,8 +32,8 @@ export function migrateVmaCheckPage(machine: Machine, pfn: number): boolean {
   checkMachinePfn('migrate_vma_check_page', 'page', machine, pfn);
   const pm = machine.phys;
   if (pageIsCompound(pm, pfn)) return false;
-  if (pm.pgmap[pfn] !== 0) return isDevicePrivatePage(machine, pfn);
+  if (pgPgmap(pm, pfn) !== 0) return isDevicePrivatePage(machine, pfn);
   // Not compound: page_count and page_mapcount are this pfn's own counters.
   const extra = pageHasMapping(machine, pfn) ? 2 : 1;
-  return (pm.refcount[pfn] as number) - extra <= (pm.mapcount[pfn] as number);
+  return pgRefcount(pm, pfn) - extra <= pgMapcount(pm, pfn);
 }

@@ -6,7 +6,7 @@
  * mm/migrate.c:migrate_vma_collect() with migrate_vma_collect_hole(), migrate_vma_collect_skip()
  * and migrate_vma_collect_pmd() (v5.4; v5.7; v5.9).
  */
-import { PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
+import { noteWrite, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
 import {
   addrEnd,
   type Machine,
@@ -55,14 +55,18 @@ import {
 import type { ReadyMigrateVma } from './migrate-vma.ts';
 import type { MigrateVmaSelect } from './migrate-vma-select.ts';
 import { unlockPageWakeWaiters } from './page-lock.ts';
+import { devPagemapById, pgMapping, pgPgmap, ptBits, ptVal } from './shared-access.ts';
 
 const PAGE = PAGE_SIZE;
 
 /** Append one slot: src = mpfn, dst = 0. */
 function push(args: ReadyMigrateVma, mpfn: number): void {
-  args.dst[args.npages] = 0;
-  args.src[args.npages] = mpfn;
-  args.npages++;
+  const n = args.npages;
+  noteWrite(args.dst, n);
+  args.dst[n] = 0;
+  noteWrite(args.src, n);
+  args.src[n] = mpfn;
+  args.npages = n + 1;
 }
 
 /**
@@ -89,7 +93,7 @@ function collectSkip(args: ReadyMigrateVma, start: number, end: number): void {
 function devicePrivateSelected(machine: Machine, sel: MigrateVmaSelect, page: number): boolean {
   if (sel.devicePrivate === 'any') return true;
   if (sel.devicePrivate === 'none') return false;
-  const owner = machine.devPagemaps.get(machine.phys.pgmap[page] as number)?.owner ?? null;
+  const owner = devPagemapById(machine, pgPgmap(machine.phys, page))?.owner ?? null;
   return owner === sel.owner;
 }
 
@@ -121,7 +125,7 @@ function entryOf(
     mpfn = migratePfn(val) + MIGRATE_PFN_MIGRATE + (pteWrite(bits) ? MIGRATE_PFN_WRITE : 0);
   }
   // FIXME of the kernel: no THP support; pages without a mapping are not migrated either.
-  if (page < 0 || pm.mapping[page] === 0 || pageIsCompound(pm, page)) return 0;
+  if (page < 0 || pgMapping(pm, page) === 0 || pageIsCompound(pm, page)) return 0;
   return mpfn;
 }
 
@@ -139,7 +143,7 @@ function collectPtes(
   const pt = args.vma.vmMm.pt;
   // One PTE table: consecutive slots from the first address's index (no per-page pteIndex()).
   for (let slot = tableSlot(table, pteIndex(addr)); addr < end; addr += PAGE, slot++) {
-    const bits = pt.bits[slot] as number;
+    const bits = ptBits(pt, slot);
     if (bits === 0) {
       if (holes) {
         push(args, MIGRATE_PFN_MIGRATE);
@@ -147,7 +151,7 @@ function collectPtes(
       } else push(args, 0);
       continue;
     }
-    const val = pt.val[slot] as number;
+    const val = ptVal(pt, slot);
     const mpfn = entryOf(machine, args, sel, bits, val);
     if (mpfn <= 0) {
       if (mpfn < 0) args.cpages++; // the zero page: an empty slot that may be populated
@@ -184,8 +188,9 @@ async function splitThp(machine: Machine, head: number): Promise<boolean> {
     return false;
   }
   for (const { vma, addr } of rmapCandidates(machine, head)) {
-    const s = pmdOffset(vma.vmMm.pt, addr);
-    if (s >= 0 && pmdTransHuge(vma.vmMm.pt.bits[s] as number) && vma.vmMm.pt.val[s] === head) {
+    const pt = vma.vmMm.pt;
+    const s = pmdOffset(pt, addr);
+    if (s >= 0 && pmdTransHuge(ptBits(pt, s)) && ptVal(pt, s) === head) {
       await splitHugePmd(vma, addr);
     }
   }
@@ -201,6 +206,7 @@ async function collectRange(
   args: ReadyMigrateVma,
   sel: MigrateVmaSelect,
 ): Promise<void> {
+  noteWrite(args);
   const pt = args.vma.vmMm.pt;
   const end = args.end;
   // Empty slots may be populated (v5.9: only where migrate_vma_insert_page() could, anonymous vmas).
@@ -208,20 +214,22 @@ async function collectRange(
   for (let addr = args.start; addr < end; ) {
     const next = addrEnd(addr, PMD_SIZE, end);
     let slot = pmdOffset(pt, addr);
-    let bits = slot < 0 ? 0 : (pt.bits[slot] as number);
+    let bits = slot < 0 ? 0 : ptBits(pt, slot);
     if (pmdTransHuge(bits)) {
-      if (!(await splitThp(machine, pt.val[slot] as number))) {
+      const ok = await splitThp(machine, ptVal(pt, slot));
+      noteWrite(args); // a new step: the struct and the page tables are read again
+      if (!ok) {
         collectSkip(args, addr, next);
         addr = next;
         continue;
       }
       slot = pmdOffset(pt, addr);
-      bits = slot < 0 ? 0 : (pt.bits[slot] as number);
+      bits = slot < 0 ? 0 : ptBits(pt, slot);
     }
     if (slot < 0 || pmdNone(bits)) collectHole(args, holes, addr, next);
     else if (!entryIsTable(bits))
       collectSkip(args, addr, next); // pmd_bad, PMD migration entry
-    else collectPtes(machine, args, sel, holes, pt.val[slot] as number, addr, next);
+    else collectPtes(machine, args, sel, holes, ptVal(pt, slot), addr, next);
     addr = next;
   }
 }
@@ -244,5 +252,6 @@ export async function migrateVmaCollect(
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_collect', obj: `mm${mm.id}` });
   await collectRange(machine, args, sel);
   await mmuNotifierInvalidateRangeEnd(range);
+  noteWrite(args);
   args.end = args.start + args.npages * PAGE;
 }

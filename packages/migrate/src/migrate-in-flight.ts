@@ -8,8 +8,14 @@
  * record (no page is left locked), and the invariant checks can tell a page locked by a migration
  * in flight from a page locked by nothing.
  *
+ * Access reports (for the explorer's partial-order reduction): the registry (which struct and
+ * arrays carry a migration, the set per machine) is reported as one object, `registry` below;
+ * each record is reported as a whole (`noteRead(rec)` / `noteWrite(rec)`); the src/dst arrays it
+ * copies from are reported on the arrays (element = slot, or the whole array for a scan).
+ *
  * Model-only (no kernel counterpart).
  */
+import { noteRead, noteWrite } from '@hmmsim/kernel';
 import type { Machine, VmArea } from '@hmmsim/mm';
 import { formatMigratePfn, migratePfnToPage } from './migrate-pfn.ts';
 import type { MigrateVma, ReadyMigrateVma } from './migrate-vma.ts';
@@ -42,12 +48,15 @@ export interface MigrateInFlight {
 const byArgs = new WeakMap<MigrateVma, MigrateInFlight>();
 const byArray = new WeakMap<Float64Array, MigrateInFlight>();
 const byMachine = new WeakMap<Machine, Set<MigrateInFlight>>();
+/** The object that stands for the three maps above in access reports. */
+const registry = byArgs;
 
 /**
  * The migration in flight on `args`: set up on this struct, or on one sharing its src or dst
  * array (a copy of the struct). Model-only.
  */
 export function migrateInFlightOf(args: MigrateVma): MigrateInFlight | undefined {
+  noteRead(registry);
   return (
     byArgs.get(args) ??
     (args.src instanceof Float64Array ? byArray.get(args.src) : undefined) ??
@@ -57,6 +66,7 @@ export function migrateInFlightOf(args: MigrateVma): MigrateInFlight | undefined
 
 /** Every migrate_vma of `machine` between setup and the end of finalize. Model-only. */
 export function migrationsInFlight(machine: Machine): readonly MigrateInFlight[] {
+  noteRead(registry);
   const set = byMachine.get(machine);
   return set === undefined ? [] : [...set];
 }
@@ -76,6 +86,7 @@ export function migrateInFlightBegin(machine: Machine, args: ReadyMigrateVma): M
     dst: null,
     stage: 'collecting',
   };
+  noteWrite(registry);
   byArgs.set(args, rec);
   byArray.set(args.src, rec);
   byArray.set(args.dst, rec);
@@ -90,6 +101,8 @@ export function migrateInFlightBegin(machine: Machine, args: ReadyMigrateVma): M
 
 /** Setup returned: keep what it left in `args`. Model-only. */
 export function migrateInFlightCollected(rec: MigrateInFlight, args: ReadyMigrateVma): void {
+  noteWrite(rec);
+  noteRead(args.src);
   rec.start = args.start;
   rec.end = args.end;
   rec.npages = args.npages;
@@ -99,6 +112,9 @@ export function migrateInFlightCollected(rec: MigrateInFlight, args: ReadyMigrat
 
 /** migrate_vma_pages() returned: keep src and dst as they are now. Model-only. */
 export function migrateInFlightMoved(rec: MigrateInFlight): void {
+  noteWrite(rec);
+  noteRead(rec.srcArray);
+  noteRead(rec.dstArray);
   rec.src = rec.srcArray.slice(0, rec.npages);
   rec.dst = rec.dstArray.slice(0, rec.npages);
   rec.stage = 'moved';
@@ -106,6 +122,7 @@ export function migrateInFlightMoved(rec: MigrateInFlight): void {
 
 /** Drop the record (finalize done, or setup failed / selected nothing). Model-only. */
 export function migrateInFlightEnd(rec: MigrateInFlight): void {
+  noteWrite(registry);
   if (byArgs.get(rec.args) === rec) byArgs.delete(rec.args);
   if (byArray.get(rec.srcArray) === rec) byArray.delete(rec.srcArray);
   if (byArray.get(rec.dstArray) === rec) byArray.delete(rec.dstArray);
@@ -118,6 +135,7 @@ function hex(n: number): string {
 
 /** 'migrate_vma of [0x…, 0x…) in mm3 (4 slots, collected)'. Model-only. */
 export function describeMigrateInFlight(rec: MigrateInFlight): string {
+  noteRead(rec);
   const slots = rec.stage === 'collecting' ? 'setup running' : `${rec.npages} slots, ${rec.stage}`;
   return `migrate_vma of [${hex(rec.start)}, ${hex(rec.end)}) in mm${rec.vma.vmMm.id} (${slots})`;
 }
@@ -129,6 +147,7 @@ function entry(v: number | undefined): string {
 
 /** The first slot where `now` differs from `kept`, described, or ''. */
 function firstDifference(name: string, now: Float64Array, kept: Float64Array): string {
+  noteRead(now);
   for (let i = 0; i < kept.length; i++) {
     if (!Object.is(now[i], kept[i])) {
       return `args.${name}[${i}] is ${entry(now[i])}, the core left ${entry(kept[i])}`;
@@ -143,6 +162,8 @@ function firstDifference(name: string, now: Float64Array, kept: Float64Array): s
  * migrate_vma_pages) the dst entries. Model-only.
  */
 export function describeArgsChange(rec: MigrateInFlight, args: MigrateVma): string {
+  noteRead(rec);
+  noteRead(args);
   if (args.vma !== rec.vma) return 'args.vma is not the vma migrate_vma_setup ran on';
   if (args.src !== rec.srcArray) return 'args.src is not the array migrate_vma_setup filled';
   if (args.dst !== rec.dstArray) return 'args.dst is not the array migrate_vma_setup cleared';
@@ -162,6 +183,7 @@ export function describeArgsChange(rec: MigrateInFlight, args: MigrateVma): stri
  * and, after migrate_vma_pages(), its destination pages. Model-only.
  */
 export function migrateInFlightPages(rec: MigrateInFlight): number[] {
+  noteRead(rec);
   const out: number[] = [];
   for (const arr of [rec.src, rec.dst]) {
     if (arr === null) continue;

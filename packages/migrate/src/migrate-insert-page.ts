@@ -36,6 +36,7 @@ import {
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { checkMachinePfn } from './pfn-check.ts';
+import { pgFlags, pgPgmap, pgSetFlags, ptBits, ptVal } from './shared-access.ts';
 
 /** The PTE words mapping the new page: a device-private entry or a normal PTE. */
 function newEntry(machine: Machine, vma: VmArea, page: number): { bits: number; val: number } {
@@ -52,7 +53,7 @@ function pteSlotFor(vma: VmArea, addr: number): number {
   const pt = vma.vmMm.pt;
   const pmd = pmdAlloc(pt, addr);
   if (pmd < 0) return -1;
-  const pb = pt.bits[pmd] as number;
+  const pb = ptBits(pt, pmd);
   if (pmdTransHuge(pb) || pmdDevmap(pb)) return -1;
   if (pb !== 0 && !entryIsTable(pb)) return -1; // pmd_trans_unstable
   return pteAlloc(pt, addr);
@@ -77,21 +78,20 @@ export function migrateVmaInsertPage(
   if (!vmaIsAnonymous(vma)) return false;
   const pm = machine.phys;
   // Other ZONE_DEVICE types: v5.4 would build the entry from an uninitialised value; refuse.
-  if (pm.pgmap[page] !== 0 && !isDevicePrivatePage(machine, page)) return false;
+  const device = pgPgmap(pm, page) !== 0;
+  if (device && !isDevicePrivatePage(machine, page)) return false;
   const slot = pteSlotFor(vma, addr);
   if (slot < 0) return false;
   anonVmaPrepare(vma);
   const mm = vma.vmMm;
-  pm.flags[page] = (pm.flags[page] as number) | PG_uptodate;
+  pgSetFlags(pm, page, pgFlags(pm, page) | PG_uptodate);
   const { bits, val } = newEntry(machine, vma, page);
-  const cur = mm.pt.bits[slot] as number;
+  const cur = ptBits(mm.pt, slot);
   const flush = ptePresent(cur);
-  if (flush ? mm.pt.val[slot] !== pm.zeroPfn : !pteNone(cur)) return false;
+  if (flush ? ptVal(mm.pt, slot) !== pm.zeroPfn : !pteNone(cur)) return false;
   addMmCounter(mm, MM_ANONPAGES, 1);
   pageAddNewAnonRmap(machine, page, vma, addr, false);
-  if (pm.pgmap[page] === 0) {
-    pm.flags[page] = (pm.flags[page] as number) | PG_lru | PG_active;
-  }
+  if (!device) pgSetFlags(pm, page, pgFlags(pm, page) | PG_lru | PG_active);
   getPage(pm, page);
   if (flush) {
     pteClear(mm.pt, slot);

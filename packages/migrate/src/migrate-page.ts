@@ -19,6 +19,15 @@ import {
 import { isDevicePrivatePage } from './device-private.ts';
 import { pageHasMapping } from './migrate-check-page.ts';
 import { checkMachinePfn } from './pfn-check.ts';
+import {
+  pgFlags,
+  pgIndex,
+  pgMapping,
+  pgSetFlags,
+  pgSetIndex,
+  pgSetMapping,
+  pgSetPrivate,
+} from './shared-access.ts';
 
 /** Result of a successful migrate_page(). Mirrors include/linux/migrate.h:MIGRATEPAGE_SUCCESS. */
 export const MIGRATEPAGE_SUCCESS = 0;
@@ -43,11 +52,11 @@ export function migratePageStates(machine: Machine, newPage: number, page: numbe
   checkMachinePfn('migrate_page_states', 'newpage', machine, newPage);
   checkMachinePfn('migrate_page_states', 'page', machine, page);
   const pm = machine.phys;
-  const f = pm.flags[page] as number;
+  const f = pgFlags(pm, page);
   const copied = f & (PG_referenced | PG_uptodate | PG_dirty | PG_active);
-  pm.flags[newPage] = (pm.flags[newPage] as number) | copied;
-  pm.flags[page] = f & ~(PG_active | PG_swapcache);
-  pm.privateVal[page] = 0;
+  pgSetFlags(pm, newPage, pgFlags(pm, newPage) | copied);
+  pgSetFlags(pm, page, f & ~(PG_active | PG_swapcache));
+  pgSetPrivate(pm, page, 0);
 }
 
 /**
@@ -62,15 +71,15 @@ export function migratePage(machine: Machine, newPage: number, page: number): nu
   checkMachinePfn('migrate_page', 'newpage', machine, newPage);
   checkMachinePfn('migrate_page', 'page', machine, page);
   const pm = machine.phys;
-  if (((pm.flags[page] as number) & PG_writeback) !== 0) {
+  if ((pgFlags(pm, page) & PG_writeback) !== 0) {
     throw new KernelBugError(`migrate_page: pfn ${page} is under writeback`);
   }
   if (pageHasMapping(machine, page)) return -EAGAIN;
   if (pageCount(pm, page) !== expectedPageRefs(machine, page)) return -EAGAIN;
-  pm.index[newPage] = pm.index[page] as number;
-  pm.mapping[newPage] = pm.mapping[page] as number;
-  const f = pm.flags[page] as number;
-  pm.flags[newPage] = (pm.flags[newPage] as number) | (f & (PG_anon | PG_swapbacked));
+  pgSetIndex(pm, newPage, pgIndex(pm, page));
+  pgSetMapping(pm, newPage, pgMapping(pm, page));
+  const f = pgFlags(pm, page);
+  pgSetFlags(pm, newPage, pgFlags(pm, newPage) | (f & (PG_anon | PG_swapbacked)));
   migratePageStates(machine, newPage, page);
   return MIGRATEPAGE_SUCCESS;
 }

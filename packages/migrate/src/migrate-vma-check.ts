@@ -7,7 +7,7 @@
  *
  * Model-only (the kernel trusts the driver's struct).
  */
-import { checkUlong, InvalidArgumentError, KernelBugError } from '@hmmsim/kernel';
+import { checkUlong, InvalidArgumentError, KernelBugError, noteRead } from '@hmmsim/kernel';
 import { type Machine, VmArea } from '@hmmsim/mm';
 import { isZoneDevicePage, PG_locked, pfnValid } from '@hmmsim/pagetable';
 import {
@@ -19,6 +19,7 @@ import {
 } from './migrate-in-flight.ts';
 import { migratePfnToPage } from './migrate-pfn.ts';
 import type { MigrateVma } from './migrate-vma.ts';
+import { pgFlags, pgMapcount, pgRefcount } from './shared-access.ts';
 
 function what(v: unknown): string {
   if (v === null) return 'null';
@@ -36,6 +37,7 @@ export function checkMigrateVmaShape(fn: string, args: unknown): asserts args is
       `${fn}: args is ${what(args)}; expected a struct migrate_vma (createMigrateVma())`,
     );
   }
+  noteRead(args); // the struct may be shared: a reported read of all of it
   const a = args as Record<string, unknown>;
   if (a['vma'] !== null && !(a['vma'] instanceof VmArea)) {
     throw new InvalidArgumentError(
@@ -57,6 +59,7 @@ export function machineOfVma(vma: VmArea): Machine {
 }
 
 function anyEntry(arr: Float64Array, n: number): boolean {
+  noteRead(arr);
   for (let i = 0; i < n; i++) if (arr[i] !== 0) return true;
   return false;
 }
@@ -89,6 +92,7 @@ export function migrateStepRecord(fn: string, args: MigrateVma): MigrateInFlight
 
 /** Why `fn` cannot run on `rec` now ('' when it can). Model helper. */
 export function migrateStageMisuse(fn: string, rec: MigrateInFlight): string {
+  noteRead(rec);
   switch (rec.stage) {
     case 'collecting':
       return `migrate_vma_setup() is still running on this struct (${describeMigrateInFlight(rec)})`;
@@ -112,11 +116,11 @@ export function migrateStageMisuse(fn: string, rec: MigrateInFlight): string {
 export function dstPageProblem(machine: Machine, page: number): string {
   const pm = machine.phys;
   if (!pfnValid(pm, page)) return 'has no struct page';
-  const count = pm.refcount[page] as number;
+  const count = pgRefcount(pm, page);
   if (count <= 0) return 'is free';
   if (isZoneDevicePage(pm, page) && count < 2) return 'is an idle device page (no reference taken)';
-  if (((pm.flags[page] as number) & PG_locked) === 0) return 'is not locked';
-  const mapped = pm.mapcount[page] as number;
+  if ((pgFlags(pm, page) & PG_locked) === 0) return 'is not locked';
+  const mapped = pgMapcount(pm, page);
   if (mapped > 0) return `is mapped by a process (mapcount ${mapped})`;
   return '';
 }
@@ -127,8 +131,10 @@ function heldElsewhere(machine: Machine, rec: MigrateInFlight): Map<number, Migr
   for (const other of migrationsInFlight(machine)) {
     if (other === rec) continue;
     for (const p of migrateInFlightPages(other)) held.set(p, other);
-    // Between setup and pages its destination pages are only in its dst array.
+    // Between setup and pages its destination pages are only in its dst array (another task's:
+    // a reported read of all of it).
     if (other.dst === null) {
+      noteRead(other.dstArray);
       for (let i = 0; i < other.npages; i++) {
         const v = other.dstArray[i] as number;
         if (Number.isSafeInteger(v) && v >= 0 && migratePfnToPage(v) >= 0) {
@@ -153,6 +159,8 @@ export function checkDstPages(
   dst: Float64Array,
   fn: string,
 ): void {
+  noteRead(rec);
+  noteRead(dst);
   const srcSlot = new Map<number, number>();
   for (let i = 0; i < rec.npages; i++) {
     const p = migratePfnToPage(rec.src[i] as number);

@@ -7,7 +7,7 @@
  * behind a migration entry for good.
  * Mirrors mm/migrate.c:migrate_vma_finalize() (v5.4).
  */
-import { isUlong, KernelBugError } from '@hmmsim/kernel';
+import { isUlong, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { PG_locked, trylockPage } from '@hmmsim/pagetable';
 import { putbackLruPage } from './lru.ts';
@@ -31,11 +31,12 @@ import {
 } from './migrate-vma-check.ts';
 import { removeMigrationPtes, withPteCache } from './migration-ptes.ts';
 import { unlockPageWakeWaiters } from './page-lock.ts';
+import { pgFlags, pgPgmap, pgRefcount } from './shared-access.ts';
 
 /** Unlock a page and drop the reference migration held: put for ZONE_DEVICE, LRU putback otherwise. */
 function release(machine: Machine, page: number): void {
   unlockPageWakeWaiters(machine, page);
-  if (machine.phys.pgmap[page] !== 0) mmPutPage(machine, page);
+  if (pgPgmap(machine.phys, page) !== 0) mmPutPage(machine, page);
   else putbackLruPage(machine, page);
 }
 
@@ -82,6 +83,8 @@ function unmovedDst(
   src: Float64Array,
   problems: string[],
 ): Float64Array {
+  noteRead(rec);
+  noteRead(rec.dstArray);
   const dst = new Float64Array(rec.npages);
   const seen = new Set<number>();
   for (let i = 0; i < rec.npages; i++)
@@ -111,19 +114,19 @@ function checkHeld(machine: Machine, plan: FinalizePlan): void {
   const pm = machine.phys;
   for (let i = 0; i < plan.src.length; i++) {
     const page = migratePfnToPage(plan.src[i] as number);
-    if (page >= 0 && (pm.refcount[page] as number) <= 0) {
+    if (page >= 0 && pgRefcount(pm, page) <= 0) {
       throw new KernelBugError(
         `migrate_vma_finalize: source pfn ${page} (slot ${i}) was freed while the migration held it (the driver dropped a reference it did not own); nothing was changed`,
       );
     }
     const newPage = migratePfnToPage(plan.dst[i] as number);
-    if (newPage >= 0 && (pm.refcount[newPage] as number) <= 0) {
+    if (newPage >= 0 && pgRefcount(pm, newPage) <= 0) {
       plan.problems.push(`dst[${i}] (pfn ${newPage}) was freed before migrate_vma_finalize()`);
       plan.dst[i] = 0;
       plan.src[i] = migratePfnClear(plan.src[i] as number, MIGRATE_PFN_MIGRATE);
     }
     for (const p of [page, migratePfnToPage(plan.dst[i] as number)]) {
-      if (p >= 0 && ((pm.flags[p] as number) & PG_locked) === 0 && !plan.relock.includes(p)) {
+      if (p >= 0 && (pgFlags(pm, p) & PG_locked) === 0 && !plan.relock.includes(p)) {
         plan.problems.push(`pfn ${p} (slot ${i}) was unlocked before migrate_vma_finalize()`);
         plan.relock.push(p);
       }
@@ -139,6 +142,7 @@ function planFinalize(machine: Machine, rec: MigrateInFlight, args: MigrateVma):
       `${change} (the driver must not change args between migrate_vma_setup() and migrate_vma_finalize())`,
     );
   }
+  noteRead(rec);
   const src = rec.src.slice();
   const dst = rec.dst !== null ? rec.dst.slice() : unmovedDst(machine, rec, src, problems);
   const plan = { src, dst, relock: [], problems };
@@ -168,10 +172,12 @@ export async function migrateVmaFinalize(args: MigrateVma): Promise<void> {
   const machine = machineOfVma(rec.vma);
   const plan = planFinalize(machine, rec, args);
   for (const p of plan.relock) trylockPage(machine.phys, p);
+  noteWrite(rec);
   rec.stage = 'finalizing';
   let handled = 0;
   try {
     await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_finalize' });
+    noteRead(rec);
     withPteCache(() => {
       for (let i = 0; i < rec.npages; i++)
         if (finalizeSlot(machine, plan.src, plan.dst, i)) handled++;
@@ -179,6 +185,7 @@ export async function migrateVmaFinalize(args: MigrateVma): Promise<void> {
   } finally {
     migrateInFlightEnd(rec);
   }
+  noteWrite(args);
   args.cpages -= handled;
   if (plan.problems.length > 0) {
     throw new KernelBugError(

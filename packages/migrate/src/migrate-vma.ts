@@ -14,6 +14,7 @@ import {
   checkUlong,
   EINVAL,
   KernelBugError,
+  noteWrite,
   PAGE_SIZE,
   pageAlignDown,
   rwsemIsLocked,
@@ -40,6 +41,11 @@ import { type MigrateVmaSetupOptions, migrateVmaSelect } from './migrate-vma-sel
  * The caller holds mmap_sem for read across all three calls. `srcOwner` (v5.7–v5.8) and
  * `pgmapOwner` + `flags` (v5.9) are read only by the matching `version` of migrateVmaSetup() and
  * must stay null / 0 otherwise.
+ * Access reports (for the explorer's partial-order reduction; the struct and its arrays may be
+ * shared with another task): the struct's fields are reported on the struct as a whole, by the
+ * three calls in every step that touches them; src/dst entries on the arrays, element = slot (a
+ * scan of an array reads all of it). A driver that writes dst[i] reports noteWrite(dst, i): other
+ * migrations in flight read it (their check of the destination pages).
  * Mirrors include/linux/migrate.h:struct migrate_vma (v5.4; src_owner v5.7; pgmap_owner, flags v5.9).
  */
 export interface MigrateVma {
@@ -163,6 +169,7 @@ export async function migrateVmaSetup(
     args.end >= args.start
       ? Math.floor((args.end - args.start) / PAGE_SIZE)
       : Number.MAX_SAFE_INTEGER;
+  noteWrite(args);
   args.start = pageAlignDown(args.start);
   args.end = pageAlignDown(args.end);
   const err = setupArgsError(args, nrPages);
@@ -172,16 +179,20 @@ export async function migrateVmaSetup(
   const machine = machineOf(ready);
   const rec = migrateInFlightBegin(machine, ready);
   try {
+    noteWrite(ready.src);
     ready.src.fill(0, 0, nrPages);
     ready.cpages = 0;
     ready.npages = 0;
     await migrateVmaCollect(machine, ready, sel);
+    noteWrite(ready);
     if (ready.cpages > 0) await migrateVmaPrepare(machine, ready);
+    noteWrite(ready);
     if (ready.cpages > 0) await migrateVmaUnmap(machine, ready);
   } catch (error) {
     migrateInFlightEnd(rec);
     throw error;
   }
+  noteWrite(ready);
   // Nothing selected: no page is locked, finalize has nothing to do.
   if (ready.cpages > 0) migrateInFlightCollected(rec, ready);
   else migrateInFlightEnd(rec);

@@ -2,7 +2,7 @@
  * Replacing migration entries by real mappings again (of the new page on success, of the old page
  * on restore). Mirrors mm/migrate.c:remove_migration_pte()/remove_migration_ptes().
  */
-import { checkUlong, PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
+import { checkUlong, noteRead, PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
 import {
   type Machine,
   maybeMkwrite,
@@ -33,6 +33,7 @@ import {
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { checkMachinePfn } from './pfn-check.ts';
+import { pgFlags, pgIndex, pgMapping, ptBits, ptVal } from './shared-access.ts';
 
 /** TYPE_SCALE of swapops (the entry of type 1, offset 0). */
 const SWP_TYPE_SCALE = swpEntry(1, 0);
@@ -44,7 +45,10 @@ function swpOffsetOf(entry: number): number {
 
 // One-entry cache of the PTE table covering a PMD-sized range, so that a loop over consecutive
 // pages walks the upper levels once per table instead of once per page. Only enabled (withPteCache)
-// around synchronous loops that never free or replace page tables.
+// around synchronous loops that never free or replace page tables. Access reports: the cache is
+// emptied when withPteCache() starts and ends, so it lives inside one step of one task, and a
+// cached slot is only used after a pteLookup() of the same step reported the upper-level entries
+// it depends on; the module-level variables themselves are never shared between steps.
 let cacheOn = false;
 let cachePt: PageTables | null = null;
 let cacheBase = -1;
@@ -101,9 +105,9 @@ export function removeMigrationPte(
   const mm = vma.vmMm;
   const slot = lookupPte(mm, addr);
   if (slot < 0) return false;
-  const bits = mm.pt.bits[slot] as number;
+  const bits = ptBits(mm.pt, slot);
   if (!isSwapPte(bits)) return false;
-  const entry = pteToSwpEntry(bits, mm.pt.val[slot] as number);
+  const entry = pteToSwpEntry(bits, ptVal(mm.pt, slot));
   if (!isMigrationEntry(entry) || swpOffsetOf(entry) !== old) return false;
   const pm = machine.phys;
   getPage(pm, newPage);
@@ -115,7 +119,7 @@ export function removeMigrationPte(
   } else {
     setPte(mm.pt, slot, pte, newPage);
   }
-  if (((pm.flags[newPage] as number) & PG_anon) !== 0) pageAddAnonRmap(machine, newPage, vma, addr);
+  if ((pgFlags(pm, newPage) & PG_anon) !== 0) pageAddAnonRmap(machine, newPage, vma, addr);
   else pageAddFileRmap(machine, newPage);
   return true;
 }
@@ -129,13 +133,17 @@ export function removeMigrationPtes(machine: Machine, old: number, newPage: numb
   checkMachinePfn('remove_migration_ptes', 'old', machine, old);
   checkMachinePfn('remove_migration_ptes', 'new', machine, newPage);
   const pm = machine.phys;
-  const id = pm.mapping[newPage] as number;
-  const vmas =
-    ((pm.flags[newPage] as number) & PG_anon) !== 0
-      ? machine.anonVmas.get(id)?.vmas
-      : machine.addressSpaces.get(id)?.iMmap;
+  const id = pgMapping(pm, newPage);
+  let vmas: Iterable<VmArea> | undefined;
+  if ((pgFlags(pm, newPage) & PG_anon) !== 0) {
+    noteRead(machine.anonVmas, id);
+    vmas = machine.anonVmas.get(id)?.vmas;
+  } else {
+    noteRead(machine.addressSpaces, id);
+    vmas = machine.addressSpaces.get(id)?.iMmap;
+  }
   if (vmas === undefined) return;
-  const pgoff = pm.index[newPage] as number;
+  const pgoff = pgIndex(pm, newPage);
   // rmap_walk over the new page's anon_vma / i_mmap (rmapCandidates without its allocations;
   // migration pages are never compound).
   for (const vma of vmas) {

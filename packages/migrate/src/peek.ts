@@ -1,9 +1,10 @@
 /**
  * Reading user memory without faulting, wherever its bytes live (RAM page, THP, device-private
  * page, page under migration, swap slot, nothing yet). Used by checks that must not change state
- * (explorer final checks). Model helper, no kernel counterpart.
+ * (explorer final checks). Every read is reported (noteRead), so a task may call these too.
+ * Model helper, no kernel counterpart.
  */
-import { checkUlong, PAGE_SIZE, PMD_SIZE, pageAlignDown, pteIndex } from '@hmmsim/kernel';
+import { checkUlong, noteRead, PAGE_SIZE, PMD_SIZE, pageAlignDown, pteIndex } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import {
   entryIsTable,
@@ -18,23 +19,24 @@ import {
   swpOffset,
   tableSlot,
 } from '@hmmsim/pagetable';
+import { ptBits, ptVal } from './shared-access.ts';
 
 /** The pfn whose contents back `addr`, -1 for "zeros", -2 for a swap slot (see swapSlot). */
 function backing(mm: MmStruct, addr: number): { pfn: number; swapSlot: number } {
   const pt = mm.pt;
   const pmd = pmdOffset(pt, addr);
   if (pmd < 0) return { pfn: -1, swapSlot: -1 };
-  const pb = pt.bits[pmd] as number;
+  const pb = ptBits(pt, pmd);
   if (pmdTransHuge(pb)) {
     return {
-      pfn: (pt.val[pmd] as number) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE),
+      pfn: ptVal(pt, pmd) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE),
       swapSlot: -1,
     };
   }
   if (!entryIsTable(pb)) return { pfn: -1, swapSlot: -1 };
-  const slot = tableSlot(pt.val[pmd] as number, pteIndex(addr));
-  const bits = pt.bits[slot] as number;
-  const val = pt.val[slot] as number;
+  const slot = tableSlot(ptVal(pt, pmd), pteIndex(addr));
+  const bits = ptBits(pt, slot);
+  const val = ptVal(pt, slot);
   if (bits === 0) return { pfn: -1, swapSlot: -1 };
   if (ptePresent(bits)) return { pfn: val, swapSlot: -1 };
   const entry = pteToSwpEntry(bits, val);
@@ -54,10 +56,12 @@ export function peekUserPage(mm: MmStruct, addr: number): Uint8Array {
   const { pfn, swapSlot } = backing(mm, pageAlignDown(addr));
   if (pfn >= 0) readPage(mm.machine.phys, pfn, 0, out);
   else if (pfn === -2) {
-    const cached = (mm.machine.swap.cachePfn[swapSlot] as number) - 1;
+    const swap = mm.machine.swap;
+    noteRead(swap.swapMap, swapSlot); // the slot's cachePfn and contents
+    const cached = (swap.cachePfn[swapSlot] as number) - 1;
     if (cached >= 0) readPage(mm.machine.phys, cached, 0, out);
     else {
-      const data = mm.machine.swap.contents[swapSlot];
+      const data = swap.contents[swapSlot];
       if (data !== undefined) out.set(data);
     }
   }

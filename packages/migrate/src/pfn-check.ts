@@ -1,14 +1,25 @@
 /**
  * The pfn check of this package's page-level functions: a pfn must name a struct page of the
  * machine (an integer in [0, memmapEnd)), else InvalidArgumentError from the shared vocabulary
- * ("isolate_lru_page: pfn is NaN; expected a pfn of this machine …"). The common case costs two
+ * ("isolate_lru_page: pfn is NaN; expected a pfn of this machine …"). A RAM pfn costs three
  * comparisons.
  */
-import { checkPfnBelow } from '@hmmsim/kernel';
+import { checkPfnBelow, noteRead } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 
-/** InvalidArgumentError unless `pfn` names a struct page of `machine`. Model helper. */
+/**
+ * InvalidArgumentError unless `pfn` names a struct page of `machine`. Reading `memmapEnd` is
+ * reported as element `pfn` of the PhysMem when `pfn` lies above RAM (the whole PhysMem when it
+ * is not a pfn at all). Model helper.
+ */
 export function checkMachinePfn(fn: string, arg: string, machine: Machine, pfn: number): void {
-  const end = machine.phys.memmapEnd;
-  if (!(pfn >= 0 && pfn < end && Number.isInteger(pfn))) checkPfnBelow(fn, arg, pfn, end);
+  const pm = machine.phys;
+  if (pfn >= 0 && pfn < pm.nrPages && Number.isInteger(pfn)) return;
+  const end = pm.memmapEnd;
+  if (pfn >= 0 && pfn < end && Number.isInteger(pfn)) {
+    noteRead(pm, pfn);
+    return;
+  }
+  noteRead(pm);
+  checkPfnBelow(fn, arg, pfn, end);
 }

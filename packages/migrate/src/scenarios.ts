@@ -8,7 +8,7 @@
  * Mirrors: model-only (migrate_vma's setup/pages/finalize ordering and invariants 16–20 of docs/kernel/invariants.md).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
-import { KernelBugError, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
+import { KernelBugError, noteWrite, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
 import {
   assertMachineInvariants,
   type CpuAccessResult,
@@ -40,6 +40,12 @@ const fillOf = (i: number): number => 0x11 * (i + 1);
 /** What the CPU writes, and where. */
 const WRITE_OFFSET = 100;
 const WRITE_BYTES = new Uint8Array(8).fill(0xab);
+
+// Elements of a scenario's state in access reports: the result fields its tasks write (each
+// written by one task and read only by the final check). `reads[k]` is element k of that array.
+const STATE_MIGRATE_RET = 0;
+const STATE_WRITE_RESULT = 1;
+const STATE_MUNMAP_RET = 2;
 
 /** Common state: one machine, one mm with NPAGES written pages, one device. */
 export interface World {
@@ -112,7 +118,9 @@ function checkContents(w: World, written: boolean): void {
 
 /** The migrating task: the whole range to device memory, in one migrate_vma round. */
 async function migrateTask(w: World): Promise<void> {
-  w.migrateRet = await w.dev.migrateToDevice(w.mm, w.addr, w.addr + NPAGES * PAGE_SIZE);
+  const ret = await w.dev.migrateToDevice(w.mm, w.addr, w.addr + NPAGES * PAGE_SIZE);
+  noteWrite(w, STATE_MIGRATE_RET);
+  w.migrateRet = ret;
 }
 
 // ---- migration to device vs a CPU write to the same page ------------------------------------------
@@ -141,7 +149,9 @@ export const migrateRacesCpuWrite: Scenario<WriteState> = defineScenario<WriteSt
     {
       name: 'cpu1 write page 0',
       async run(s) {
-        s.writeResult = await cpuWrite(s.mm, s.addr + WRITE_OFFSET, WRITE_BYTES);
+        const r = await cpuWrite(s.mm, s.addr + WRITE_OFFSET, WRITE_BYTES);
+        noteWrite(s, STATE_WRITE_RESULT);
+        s.writeResult = r;
       },
     },
   ],
@@ -182,7 +192,9 @@ export const migrateRacesMunmap: Scenario<MunmapState> = defineScenario<MunmapSt
     {
       name: 'cpu1 munmap',
       async run(s) {
-        s.munmapRet = await munmap(s.mm, s.addr, NPAGES * PAGE_SIZE);
+        const r = await munmap(s.mm, s.addr, NPAGES * PAGE_SIZE);
+        noteWrite(s, STATE_MUNMAP_RET);
+        s.munmapRet = r;
       },
     },
   ],
@@ -215,7 +227,9 @@ export interface FaultState extends World {
 }
 
 async function readTask(s: FaultState, k: number): Promise<void> {
-  s.reads[k] = await cpuRead(s.mm, s.addr, PAGE_SIZE);
+  const r = await cpuRead(s.mm, s.addr, PAGE_SIZE);
+  noteWrite(s.reads, k);
+  s.reads[k] = r;
 }
 
 /**

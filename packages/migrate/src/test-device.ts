@@ -12,6 +12,8 @@ import {
   EINVAL,
   InvalidArgumentError,
   KernelBugError,
+  noteRead,
+  noteWrite,
   PAGE_SIZE,
   upRead,
 } from '@hmmsim/kernel';
@@ -56,7 +58,11 @@ export interface TestDeviceMigrateOptions {
   readonly pagesPerCall?: number;
 }
 
-/** Counters of a TestDevice. */
+/**
+ * Counters of a TestDevice. Access reports: the driver reports each increment as element k of
+ * the stats object (k = the field's position below, from 0); code that reads them while tasks
+ * run reports noteRead(stats) (all of it).
+ */
 export interface TestDeviceStats {
   /** Device pages handed out by the allocator. */
   allocs: number;
@@ -70,12 +76,26 @@ export interface TestDeviceStats {
   sigbus: number;
 }
 
+// Elements of TestDevice.stats in access reports (the field order of TestDeviceStats).
+const STAT_ALLOCS = 0;
+const STAT_FREES = 1;
+const STAT_COPIED_IN = 2;
+const STAT_COPIED_OUT = 3;
+const STAT_CPU_FAULTS = 4;
+const STAT_SIGBUS = 5;
+// Elements of a TestDevice in access reports: the free stack (its entries and top) and the
+// fault-injection counter. `onFreeList[off]` is element `off` of that array.
+const DEV_FREE_STACK = 0;
+const DEV_FAIL_ALLOCS = 1;
+
 /** Which way a TestDevice migration moves pages. */
 export type TestDeviceDirection = 'to-device' | 'to-system';
 
 /**
  * The driver. Free device pages sit at refcount 1 on a LIFO free list; an allocated page holds
  * the driver's reference (refcount 2) and is locked until migrate_vma_finalize.
+ * Every access of its mutable state while tasks run is reported to the explorer's partial-order
+ * reduction (the free list, `failAllocs`, the stats, the src/dst entries it reads and writes).
  * Mirrors drivers/gpu/drm/nouveau/nouveau_dmem.c (v5.4) in shape; model-only.
  */
 export class TestDevice {
@@ -92,8 +112,7 @@ export class TestDevice {
     cpuFaults: 0,
     sigbus: 0,
   };
-  /** Fault injection: the next `failAllocs` device page allocations fail ("device out of memory"). */
-  failAllocs = 0;
+  private _failAllocs = 0;
   private readonly freeStack: Int32Array;
   private freeTop = 0;
   private readonly onFreeList: Uint8Array;
@@ -130,13 +149,26 @@ export class TestDevice {
     return dev;
   }
 
+  /** Fault injection: the next `failAllocs` device page allocations fail ("device out of memory"). */
+  get failAllocs(): number {
+    noteRead(this, DEV_FAIL_ALLOCS);
+    return this._failAllocs;
+  }
+  set failAllocs(n: number) {
+    noteWrite(this, DEV_FAIL_ALLOCS);
+    this._failAllocs = n;
+  }
+
   private pushFree(off: number): void {
+    noteWrite(this, DEV_FREE_STACK);
     this.freeStack[this.freeTop++] = off;
+    noteWrite(this.onFreeList, off);
     this.onFreeList[off] = 1;
   }
 
   /** Free device pages. */
   get nrFree(): number {
+    noteRead(this, DEV_FREE_STACK);
     return this.freeTop;
   }
 
@@ -147,7 +179,10 @@ export class TestDevice {
 
   /** True if the device page `pfn` is on the free list. */
   isFree(pfn: number): boolean {
-    return this.owns(pfn) && this.onFreeList[pfn - this.firstPfn] === 1;
+    if (!this.owns(pfn)) return false;
+    const off = pfn - this.firstPfn;
+    noteRead(this.onFreeList, off);
+    return this.onFreeList[off] === 1;
   }
 
   /**
@@ -159,12 +194,15 @@ export class TestDevice {
       this.failAllocs--;
       return -1;
     }
+    noteWrite(this, DEV_FREE_STACK);
     if (this.freeTop === 0) return -1;
     const off = this.freeStack[--this.freeTop] as number;
+    noteWrite(this.onFreeList, off);
     this.onFreeList[off] = 0;
     const pfn = this.firstPfn + off;
     getPage(this.machine.phys, pfn);
     lockPage(this.machine.phys, pfn); // a page off the free list is never contended
+    noteWrite(this.stats, STAT_ALLOCS);
     this.stats.allocs++;
     return pfn;
   }
@@ -177,10 +215,12 @@ export class TestDevice {
     checkUlong('page_free', 'pfn', pfn, 'a pfn');
     if (!this.owns(pfn)) throw new KernelBugError(`page_free: pfn ${pfn} is not this device's`);
     const off = pfn - this.firstPfn;
+    noteRead(this.onFreeList, off);
     if (this.onFreeList[off] === 1) {
       throw new KernelBugError(`page_free: device pfn ${pfn} is already free (double free)`);
     }
     this.pushFree(off);
+    noteWrite(this.stats, STAT_FREES);
     this.stats.frees++;
   }
 
@@ -234,6 +274,7 @@ export class TestDevice {
     if (dpage < 0) return -2;
     if (spage >= 0) copyPage(this.machine.phys, dpage, spage);
     else clearPage(this.machine.phys, dpage);
+    noteWrite(this.stats, STAT_COPIED_IN);
     this.stats.copiedIn++;
     return dpage;
   }
@@ -246,20 +287,26 @@ export class TestDevice {
     if (dpage < 0) return -2;
     lockPage(this.machine.phys, dpage); // a fresh page is never contended
     copyPage(this.machine.phys, dpage, spage);
+    noteWrite(this.stats, STAT_COPIED_OUT);
     this.stats.copiedOut++;
     return dpage;
   }
 
   /** Allocate and copy for every selected slot, then wait for the copy fence. */
   private async allocAndCopy(args: MigrateVma, dir: TestDeviceDirection): Promise<void> {
+    noteRead(args);
     const src = args.src as Float64Array;
     const dst = args.dst as Float64Array;
     for (let i = 0; i < args.npages; i++) {
+      noteRead(src, i);
       const s = src[i] as number;
       if (!migratePfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
       const page = dir === 'to-device' ? this.toDevicePage(s) : this.toSystemPage(s);
       if (page === -2) break; // out of memory: leave the rest where they are
-      if (page >= 0) dst[i] = migratePfn(page) + MIGRATE_PFN_LOCKED;
+      if (page >= 0) {
+        noteWrite(dst, i);
+        dst[i] = migratePfn(page) + MIGRATE_PFN_LOCKED;
+      }
     }
     await this.machine.sched.point({ kind: 'dma', label: `copy ${dir}` });
   }
@@ -267,8 +314,11 @@ export class TestDevice {
   /** Slots that moved: MIGRATE still set and a dst page. */
   private static migrated(args: MigrateVma): number {
     let n = 0;
+    noteRead(args);
     const src = args.src as Float64Array;
     const dst = args.dst as Float64Array;
+    noteRead(src);
+    noteRead(dst);
     for (let i = 0; i < args.npages; i++) {
       if (
         migratePfnHas(src[i] as number, MIGRATE_PFN_MIGRATE) &&
@@ -321,9 +371,11 @@ export class TestDevice {
         if (vma === undefined || addr < vma.vmStart || (vma.vmFlags & VM_READ) === 0)
           return -EINVAL;
         const next = Math.min(end, addr + per * PAGE_SIZE, vma.vmEnd);
+        noteWrite(args);
         args.vma = vma;
         args.start = addr;
         args.end = next;
+        noteWrite(args.dst as Float64Array);
         (args.dst as Float64Array).fill(0);
         const n = await this.migrateChunk(args, dir);
         if (n < 0) return n;
@@ -373,11 +425,13 @@ export class TestDevice {
    * Mirrors drivers/gpu/drm/nouveau/nouveau_dmem.c:nouveau_dmem_migrate_to_ram() (v5.4).
    */
   async migrateToRam(vmf: VmFault): Promise<number> {
+    noteWrite(this.stats, STAT_CPU_FAULTS);
     this.stats.cpuFaults++;
     const args = createMigrateVma(vmf.vma, vmf.address, vmf.address + PAGE_SIZE);
     if ((await migrateVmaSetup(args)) < 0) return this.sigbus();
     if (args.cpages === 0) return 0;
     let ret = 0;
+    noteRead(args.src as Float64Array, 0);
     const src = (args.src as Float64Array)[0] as number;
     if (migratePfnHas(src, MIGRATE_PFN_MIGRATE) && migratePfnToPage(src) >= 0) {
       const dpage = allocUserPage(this.machine, 0);
@@ -385,10 +439,13 @@ export class TestDevice {
       else {
         await lockPageSleep(this.machine, dpage);
         copyPage(this.machine.phys, dpage, migratePfnToPage(src));
+        noteWrite(this.stats, STAT_COPIED_OUT);
         this.stats.copiedOut++;
+        noteWrite(args.dst as Float64Array, 0);
         (args.dst as Float64Array)[0] = migratePfn(dpage) + MIGRATE_PFN_LOCKED;
       }
     }
+    noteRead(args.dst as Float64Array, 0);
     if (ret === 0 && (args.dst as Float64Array)[0] !== 0) {
       await this.machine.sched.point({ kind: 'dma', label: 'copy to-system (fault)' });
       await migrateVmaPages(args);
@@ -398,6 +455,7 @@ export class TestDevice {
   }
 
   private sigbus(): number {
+    noteWrite(this.stats, STAT_SIGBUS);
     this.stats.sigbus++;
     return VM_FAULT_SIGBUS;
   }

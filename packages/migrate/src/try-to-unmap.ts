@@ -37,6 +37,7 @@ import {
 } from '@hmmsim/pagetable';
 import { isDevicePrivatePage } from './device-private.ts';
 import { checkMachinePfn } from './pfn-check.ts';
+import { pgFlags, pgSetFlags, ptBits, ptVal } from './shared-access.ts';
 
 /** The migration-entry PTE bits replacing a mapping of `pfn` (write-ness and soft-dirty given). */
 function migrationPteBits(pfn: number, write: boolean, softDirty: boolean): number {
@@ -47,11 +48,11 @@ function migrationPteBits(pfn: number, write: boolean, softDirty: boolean): numb
 function unmapSlot(machine: Machine, vma: VmArea, slot: number, pfn: number): boolean {
   const mm = vma.vmMm;
   const pm = machine.phys;
-  const bits = mm.pt.bits[slot] as number;
-  const val = mm.pt.val[slot] as number;
+  const bits = ptBits(mm.pt, slot);
+  const val = ptVal(mm.pt, slot);
   if (ptePresent(bits)) {
     if (val !== pfn || vmNormalPage(vma, bits, val) !== pfn) return false;
-    if (pteDirty(bits)) pm.flags[pfn] = (pm.flags[pfn] as number) | PG_dirty;
+    if (pteDirty(bits)) pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_dirty);
     setPte(mm.pt, slot, migrationPteBits(pfn, pteWrite(bits), pteSoftDirty(bits)), pfn);
   } else {
     if (!isSwapPte(bits)) return false;

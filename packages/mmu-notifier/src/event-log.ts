@@ -6,7 +6,7 @@
  * Mirrors: model-only (stands in for the kernel's lockdep/debug annotations and tracepoints).
  */
 
-import type { Scheduler } from '@hmmsim/kernel';
+import { DIAGNOSTICS_ONLY, type Scheduler } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
 import { checkObject } from './arg-checks.ts';
 import type { MmuIntervalNotifier } from './mmu-interval-notifier.ts';
@@ -130,6 +130,8 @@ export type MmuNotifierLogEventInput = DistributiveOmit<MmuNotifierLogEvent, 'st
  */
 export class MmuNotifierLog {
   readonly events: MmuNotifierLogEvent[] = [];
+  /** Read back only by checks after a run: no access reports, left out of state fingerprints. */
+  readonly [DIAGNOSTICS_ONLY] = true;
 
   constructor(readonly sched: Scheduler) {}
 

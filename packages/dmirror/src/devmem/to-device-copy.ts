@@ -56,6 +56,8 @@ export function devmemToDeviceCopy(args: MigrateVma, dmirror: Dmirror): number {
     else clearPage(machine.phys, rpage);
     noteWrite(mdevice.backingMirror, rpage);
     mdevice.backingMirror.set(rpage, dmirror);
+    // Another migration's destination check reads this array while it is in flight.
+    noteWrite(dst, i);
     dst[i] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + writeFlag(s, spage, args.vma);
     n++;
   }

@@ -8,7 +8,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault_alloc_and_copy().
  */
-import { KernelBugError, PAGE_SIZE } from '@hmmsim/kernel';
+import { KernelBugError, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   MIGRATE_PFN_LOCKED,
   MIGRATE_PFN_MIGRATE,
@@ -55,6 +55,8 @@ export function devmemToSystemCopy(
     dmirror?.pt.erase((args.start + i * PAGE_SIZE) / PAGE_SIZE);
     copyPage(machine.phys, dpage, chunkPageData(chunk, spage));
     const write = migratePfnHas(s, MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0;
+    // Another migration's destination check reads this array while it is in flight.
+    noteWrite(dst, i);
     dst[i] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + write;
     n++;
   }
