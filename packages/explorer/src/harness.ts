@@ -46,7 +46,7 @@ export class Harness<S> implements SchedulePolicy {
   interleavings = 0;
 
   /** Present when the search wants the tasks' shared accesses (DPOR): they go to `log`. */
-  readonly access?: (task: Task, obj: object | undefined, write: boolean) => void;
+  readonly access?: (task: Task, obj: object | undefined, write: boolean, index?: number) => void;
 
   constructor(
     private readonly scenario: Scenario<S>,
@@ -56,7 +56,9 @@ export class Harness<S> implements SchedulePolicy {
     /** Where the run's accesses and decisions go, for a partial-order reduction. */
     private readonly log?: AccessLog,
   ) {
-    if (log !== undefined) this.access = (task, obj, write) => log.access(task, obj, write);
+    if (log !== undefined) {
+      this.access = (task, obj, write, index) => log.access(task, obj, write, index);
+    }
   }
 
   /** The invariant after every step of a task (InvariantStop ends the run). */
