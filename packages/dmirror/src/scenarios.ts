@@ -118,6 +118,8 @@ export function teardownRaceScenario(impl: DmirrorImpl): Scenario<TeardownRaceSt
     name: `dmirror-teardown-${impl}`,
     description: `CPU0 munmaps page 1 while CPU1 has a dmirror (${impl}) READ both pages: no stale device entry`,
     expect: impl === 'legacy' ? 'violation' : 'pass',
+    // Every package these tasks run through reports its shared accesses.
+    accesses: 'reported',
     setup: (sched) => setup(sched, impl),
     tasks: [
       {

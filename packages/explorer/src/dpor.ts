@@ -2,6 +2,7 @@ import { AccessLog, findRaces } from './access-log.ts';
 import {
   DfsChooser,
   type DfsSearchOptions,
+  dfsSearch,
   nondeterminismResult,
   type SearchResult,
 } from './dfs.ts';
@@ -99,4 +100,33 @@ export async function dporSearch<S>(
     chooser.addBacktracks(log);
     if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
   }
+}
+
+/** Preemption bound of the bounded pass an unbounded reduced search starts with. */
+export const DPOR_PRESCREEN_BOUND = 2;
+
+/**
+ * An unbounded reduced search that first runs the cheap bounded DFS (DPOR_PRESCREEN_BOUND
+ * preemptions), where nearly every bug shows up within a few dozen schedules, and only then the
+ * unbounded DPOR that can say "all interleavings": the verdict is DPOR's, found sooner. Counts
+ * add up both passes.
+ * Mirrors: model-only (iterative context bounding in front of a complete search).
+ */
+export async function prescreenedDporSearch<S>(
+  scenario: Scenario<S>,
+  opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps'>,
+): Promise<SearchResult> {
+  const first = await dfsSearch(scenario, { ...opts, bound: DPOR_PRESCREEN_BOUND });
+  if (!first.exhausted) return first;
+  const rest = await dporSearch(scenario, {
+    ...opts,
+    maxSchedules: opts.maxSchedules - first.schedules,
+    visit: (rec, run) => opts.visit(rec, first.schedules + run),
+  });
+  return {
+    schedules: first.schedules + rest.schedules,
+    steps: first.steps + rest.steps,
+    exhausted: rest.exhausted,
+    nondeterminism: rest.nondeterminism,
+  };
 }

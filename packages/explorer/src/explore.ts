@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
-import { dporSearch } from './dpor.ts';
+import { prescreenedDporSearch } from './dpor.ts';
 import { ScenarioError } from './errors.ts';
 import { describeLivelock } from './livelock.ts';
 import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
@@ -120,7 +120,7 @@ async function search<S>(
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
   const maxSchedules = opts.runs ?? Number.POSITIVE_INFINITY;
   if (reductionOf(scenario, strategy, opts) === 'dpor') {
-    return dporSearch(scenario, { maxSchedules, visit, onSchedule });
+    return prescreenedDporSearch(scenario, { maxSchedules, visit, onSchedule });
   }
   return dfsSearch(scenario, { bound, maxSchedules, visit, onSchedule });
 }

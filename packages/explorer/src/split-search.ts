@@ -1,7 +1,7 @@
 import type { Choice, PickContext } from '@hmmsim/kernel';
 import type { Chooser } from './chooser.ts';
 import { DfsChooser, dfsSearch, type SearchResult } from './dfs.ts';
-import { dporSearch } from './dpor.ts';
+import { prescreenedDporSearch } from './dpor.ts';
 import { PruneStop } from './errors.ts';
 import { toViolation, type Violation } from './outcome.ts';
 import { runSchedule } from './run-schedule.ts';
@@ -102,7 +102,7 @@ export async function searchUnit<S>(
   const common = { maxSchedules: Number.POSITIVE_INFINITY, visit, prefix };
   const r: SearchResult =
     opts.reduction === 'dpor'
-      ? await dporSearch(scenario, common)
+      ? await prescreenedDporSearch(scenario, common)
       : await dfsSearch(scenario, { ...common, bound: opts.bound });
   return {
     schedules: r.schedules,

@@ -327,6 +327,8 @@ export function raceScenario(
     name: `hmm-race-${op}-${impl}${opts.holdMmapSem === true ? '-hold-mmap-sem' : ''}`,
     description: `CPU0 ${what[op]} while CPU1 faults the range with ${driver[impl]}`,
     expect: impl === 'legacy' ? 'violation' : 'pass',
+    // Every package these tasks run through reports its shared accesses (test/dpor.test.ts).
+    accesses: 'reported',
     setup: (sched) => raceSetup(sched, op, impl, opts),
     tasks: [
       { name: `cpu0 ${op}`, run: (s) => cpu0(s) },
@@ -393,6 +395,7 @@ export function mistakeScenario(
       `porting mistake: ${MISTAKE_DESCRIPTIONS[mistake]} (CPU0 munmaps a mirrored page while CPU1 faults the range` +
       `${hint ? '; the notifier is not told which lock is the driver lock, so no lockdep check helps' : ''})`,
     expect: 'violation',
+    accesses: 'reported',
   });
 }
 

@@ -141,6 +141,7 @@ export const migrateRacesCpuWrite: Scenario<WriteState> = defineScenario<WriteSt
   description:
     'migration to device memory racing a CPU write to the same page: the write is never lost',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     return { ...(await makeWorld(sched)), writeResult: undefined };
   },
@@ -184,6 +185,7 @@ export const migrateRacesMunmap: Scenario<MunmapState> = defineScenario<MunmapSt
   description:
     'migration to device memory racing munmap of the range: no leaked or doubly freed page',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     return { ...(await makeWorld(sched)), munmapRet: undefined };
   },
@@ -243,6 +245,7 @@ export const concurrentDeviceFaults: Scenario<FaultState> = defineScenario<Fault
   description:
     'two CPUs fault the same device-private page back at once: one migration, right data',
   expect: 'pass',
+  accesses: 'reported',
   async setup(sched) {
     const w = await makeWorld(sched);
     const n = await w.dev.migrateToDevice(w.mm, w.addr, w.addr + NPAGES * PAGE_SIZE);

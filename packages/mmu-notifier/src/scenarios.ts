@@ -6,11 +6,11 @@
  * that forgets mmu_interval_set_seq is caught. Also: legacy unregister waits for a callback in
  * flight. Every scenario checks the state invariants at each step and the history at the end.
  * The scenarios' own shared state (driver device tables, counters, result fields) reports its
- * accesses (noteRead/noteWrite) for the explorer's partial-order reduction; the scenarios whose
- * tasks touch only this package, the kernel primitives and @hmmsim/mm's mm_struct/notifier hooks
- * (all reporting) declare `accesses: 'reported'`. The munmap scenarios (collision-retry,
- * forgot-set-seq) go through the whole mm and are not declared. The event log is not reported:
- * it only records, and its history checks relate events that touch a common object.
+ * accesses (noteRead/noteWrite) for the explorer's partial-order reduction, as do every package
+ * below (kernel primitives, pagetable, mm), so every scenario here declares
+ * `accesses: 'reported'`; test/dpor.test.ts checks that the reduced search reaches the same final
+ * states as the full one on each. The event log is not reported (DIAGNOSTICS_ONLY): it only
+ * records, and its history checks relate events that touch a common object.
  *
  * Mirrors: model-only (the usage rules and guarantees of the sequence protocol, docs/kernel/invariants.md).
  */
@@ -483,6 +483,7 @@ export const collisionRetryNeverStale: Scenario<MirrorState> = defineScenario<Mi
   description:
     'a driver using read_begin/read_retry/set_seq never keeps a stale device mapping across an munmap',
   expect: 'pass',
+  accesses: 'reported',
   setup: (sched) => mirrorSetup(sched, false),
   tasks: mirrorTasks,
   invariant: mirrorStep,
@@ -504,6 +505,7 @@ export const forgottenSetSeqCaught: Scenario<MirrorState> = defineScenario<Mirro
   name: 'mmu-interval-forgot-set-seq',
   description: 'a driver that forgets mmu_interval_set_seq keeps a stale device mapping: caught',
   expect: 'violation',
+  accesses: 'reported',
   setup: (sched) => mirrorSetup(sched, true),
   tasks: mirrorTasks,
   invariant: mirrorStep,
