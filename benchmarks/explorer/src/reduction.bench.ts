@@ -1,0 +1,139 @@
+/**
+ * The explorer over all interleavings: for every shipped scenario, the unbounded search plain
+ * (every schedule) and reduced (dynamic partial-order reduction), in the same run — schedules,
+ * time, verdict and the ratio; then the largest reduced search on 1 and on 2 worker threads.
+ * A plain search that passes PLAIN_BUDGET_MS is stopped and shown as a lower bound.
+ *
+ * Run: pnpm --filter @hmmsim-bench/explorer bench:reduction   (several minutes)
+ *      HMMSIM_BENCH_SCENARIOS=a,b,c limits it to those scenarios.
+ */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
+import {
+  coverageText,
+  type ExploreResult,
+  explore,
+  scenarios as explorerScenarios,
+  type Scenario,
+} from '@hmmsim/explorer';
+import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
+import { scenarios as migrateScenarios } from '@hmmsim/migrate';
+import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
+
+/** Wall time after which a plain unbounded search is stopped (its count is then a lower bound). */
+const PLAIN_BUDGET_MS = Number(process.env['HMMSIM_BENCH_PLAIN_MS'] ?? 150_000);
+/** Goals of issue 17. */
+const GOAL_ALL_MS = 60_000;
+const GOAL_RATIO = 20;
+
+const ALL: readonly Scenario[] = [
+  ...explorerScenarios,
+  ...mmuNotifierScenarios,
+  ...hmmMirrorScenarios,
+  ...migrateScenarios,
+  ...dmirrorScenarios,
+] as Scenario[];
+
+/** One search, timed; `budgetMs` stops a plain search (checked between schedules). */
+async function timed(
+  s: Scenario,
+  reduction: 'dpor' | 'none',
+  budgetMs?: number,
+): Promise<{ r: ExploreResult; ms: number; cut: boolean }> {
+  const start = performance.now();
+  let cut = false;
+  let runs: number | undefined;
+  if (budgetMs !== undefined) {
+    // Probe the speed on a small budget, then give the rest a budget in schedules.
+    const probe = await explore(s, { bound: Infinity, reduction, runs: 200, minimise: false });
+    const perSchedule = (performance.now() - start) / Math.max(1, probe.schedules);
+    if (!probe.exhausted && probe.violation === undefined) {
+      runs = Math.max(200, Math.floor(budgetMs / perSchedule));
+    }
+  }
+  const r = await explore(s, { bound: Infinity, reduction, runs, minimise: false });
+  if (runs !== undefined && !r.exhausted && r.violation === undefined) cut = true;
+  return { r, ms: performance.now() - start, cut };
+}
+
+/** 'clean' / 'violation (invariant)'. */
+function verdict(r: ExploreResult): string {
+  if (r.violation !== undefined) return `violation (${r.violation.kind})`;
+  return r.exhausted ? 'clean, exhausted' : 'not finished';
+}
+
+async function main(): Promise<void> {
+  const only = process.env['HMMSIM_BENCH_SCENARIOS']?.split(',');
+  const picked = only === undefined ? ALL : ALL.filter((s) => only.includes(s.name));
+  const rows: Record<string, string>[] = [];
+  let reducedTotal = 0;
+  let largest: { s: Scenario; ms: number } | undefined;
+  for (const s of picked) {
+    const plain = await timed(s, 'none', PLAIN_BUDGET_MS);
+    const reduced = await timed(s, s.accesses === 'reported' ? 'dpor' : 'none');
+    reducedTotal += reduced.ms;
+    if (reduced.r.violation === undefined && (largest === undefined || reduced.ms > largest.ms)) {
+      largest = { s, ms: reduced.ms };
+    }
+    const plainCount = `${plain.cut ? '>= ' : ''}${plain.r.schedules}`;
+    rows.push({
+      scenario: s.name,
+      plain: `${plainCount} in ${(plain.ms / 1000).toFixed(1)} s, ${verdict(plain.r)}`,
+      reduced: `${reduced.r.schedules} in ${(reduced.ms / 1000).toFixed(1)} s, ${verdict(reduced.r)}`,
+      'plain/reduced schedules':
+        reduced.r.violation === undefined && plain.r.violation === undefined
+          ? `${plain.cut ? '>= ' : ''}${(plain.r.schedules / reduced.r.schedules).toFixed(1)}x`
+          : '(stops at the violation)',
+    });
+    console.log(`${s.name}: reduced — ${coverageText(reduced.r)}`);
+  }
+  console.table(rows);
+  console.log(
+    `reduced searches, all scenarios together: ${(reducedTotal / 1000).toFixed(1)} s (goal < ${GOAL_ALL_MS / 1000} s: ${reducedTotal < GOAL_ALL_MS ? 'met' : 'MISSED'})`,
+  );
+  const munmapShim = rows.find((r) => r['scenario'] === 'hmm-race-munmap-shim');
+  if (munmapShim !== undefined) {
+    console.log(
+      `hmm-race-munmap-shim: plain/reduced ${munmapShim['plain/reduced schedules']} (goal >= ${GOAL_RATIO}x)`,
+    );
+  }
+  if (largest !== undefined) await workers(largest.s);
+}
+
+/** `hmmsim explore <name> --bound inf --workers n`: wall ms and the summary line. */
+function cli(name: string, n: number): { ms: number; line: string } {
+  const start = performance.now();
+  const out = execFileSync(
+    'npx',
+    [
+      'tsx',
+      '--conditions=@hmmsim/source',
+      '../../apps/cli/src/main.ts',
+      'explore',
+      name,
+      '--bound',
+      'inf',
+      '--workers',
+      String(n),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const line = out.split('\n').find((l) => /^\s+\d+ schedules/.test(l)) ?? '';
+  return { ms: performance.now() - start, line: line.trim() };
+}
+
+/** The largest clean reduced search through `hmmsim explore --workers 1` and `--workers 2`. */
+async function workers(s: Scenario): Promise<void> {
+  const one = cli(s.name, 1);
+  const two = cli(s.name, 2);
+  const count = (l: string) => l.replace(/ in [\d.]+ ms/, '');
+  console.log(
+    `${s.name}, hmmsim explore --bound inf: --workers 1 ${(one.ms / 1000).toFixed(1)} s, --workers 2 ${(two.ms / 1000).toFixed(1)} s ` +
+      `(${(one.ms / two.ms).toFixed(2)}x; goal >= 1.6x on ${availableParallelism()} cores); ` +
+      `same result: ${count(one.line) === count(two.line) ? 'yes' : 'NO'} (${count(one.line)})`,
+  );
+}
+
+await main();
