@@ -83,18 +83,18 @@ const WORKERS_PAY_OFF_MS = 4000;
 
 /**
  * A UnitRunner for `n` workers: searches the first unit in this thread, and when the rest looks
- * like more than WORKERS_PAY_OFF_MS of work (the first unit's time times the units left), hands
+ * like more than WORKERS_PAY_OFF_MS of work (the first unit's wall time times the units left), hands
  * the rest to `n` worker threads; otherwise searches them here too. Where a unit is searched
  * does not change its result. Mirrors: model-only.
  */
-export function adaptiveUnits(n: number, ref: ScenarioRef, now: () => number): UnitRunner {
+export function adaptiveUnits(n: number, ref: ScenarioRef): UnitRunner {
   return async (scenario, units, opts) => {
     if (n <= 1 || units.length <= 1) return sequentialUnits(scenario, units, opts);
-    const start = now();
+    const start = performance.now();
     const first = await searchUnit(scenario, units[0]!, opts);
     if (first.violation !== undefined) return [first];
     const rest = units.slice(1);
-    const estimate = (now() - start) * rest.length;
+    const estimate = (performance.now() - start) * rest.length;
     const others =
       estimate < WORKERS_PAY_OFF_MS
         ? await sequentialUnits(scenario, rest, opts)

@@ -1,4 +1,4 @@
-import { defineScenario } from '@hmmsim/explorer';
+import { defineScenario, lostUpdateMutex } from '@hmmsim/explorer';
 import type { Scheduler } from '@hmmsim/kernel';
 import { cac } from 'cac';
 import { describe, expect, it } from 'vitest';
@@ -97,9 +97,15 @@ describe('hmmsim explore', () => {
     const bounded = await run(['lost-update-mutex'], { reduction: 'dpor' });
     expect(bounded.code).toBe(EXIT_USAGE);
     expect(bounded.err).toContain('add --bound inf');
-    const unreported = await run(['hmm-race-munmap-legacy'], { bound: 'inf', reduction: 'dpor' });
-    expect(unreported.code).toBe(EXIT_USAGE);
-    expect(unreported.err).toContain("does not declare accesses: 'reported'");
+    const { accesses: _, ...undeclared } = lostUpdateMutex;
+    const io = sink();
+    const code = await runExploreCommand(
+      { args: ['undeclared'], options: { bound: 'inf', reduction: 'dpor' } },
+      io,
+      [{ package: 'test', scenarios: [{ ...undeclared, name: 'undeclared' }] }],
+    );
+    expect(code).toBe(EXIT_USAGE);
+    expect(io.err_.join('\n')).toContain("does not declare accesses: 'reported'");
   });
 
   it('says how a search without a violation ended', async () => {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
 import { prescreenedDporSearch } from './dpor.ts';
-import { ScenarioError } from './errors.ts';
+import { NondeterminismError, ScenarioError } from './errors.ts';
 import { describeLivelock } from './livelock.ts';
 import { DEFAULT_MINIMISE_BUDGET, minimiseViolation } from './minimise.ts';
 import { type ScheduleOutcome, type TraceRecord, toViolation, type Violation } from './outcome.ts';
@@ -267,6 +267,19 @@ async function finishExplore<S>(
   };
 }
 
+/**
+ * The units of a split search, or one unit (the whole search) when the scenario is not
+ * deterministic, so that the search itself reports it as a violation.
+ */
+async function unitsOrWhole<S>(scenario: Scenario<S>, bound: number): Promise<number[][]> {
+  try {
+    return await splitSchedules(scenario, bound);
+  } catch (error) {
+    if (error instanceof NondeterminismError) return [[]];
+    throw error;
+  }
+}
+
 /** Searches the units of a split search; may stop after the first unit with a violation. */
 export type UnitRunner = <S>(
   scenario: Scenario<S>,
@@ -310,7 +323,7 @@ export async function exploreSplit<S>(
   const start = opts.now?.();
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
   const reduction = reductionOf(scenario, strategy, opts);
-  const units = await splitSchedules(scenario, bound);
+  const units = await unitsOrWhole(scenario, bound);
   const c = combineUnits(await runUnits(scenario, units, { bound, reduction }));
   return finishExplore(scenario, strategy, opts, c, c.violation, c.interleavings, start);
 }

@@ -27,6 +27,7 @@ import {
   noteRead,
   noteWrite,
   RwSemaphore,
+  reportingAccesses,
   Spinlock,
   spinLock,
   spinUnlock,
@@ -233,8 +234,9 @@ export async function hmmNotifiersDecrement(hmm: Hmm): Promise<void> {
   hmm.notifiers--;
   if (hmm.notifiers === 0) {
     noteRead(hmm.ranges);
+    const reporting = reportingAccesses();
     for (const range of hmm.ranges) {
-      noteWrite(range);
+      if (reporting) noteWrite(range);
       range.valid = true;
     }
     wakeUpAll(hmm.wq);
@@ -297,11 +299,15 @@ export async function hmmInvalidateRangeStart(hmm: Hmm, update: MmuNotifierRange
   noteWrite(hmm);
   hmm.notifiers++;
   noteRead(hmm.ranges);
+  // One report per range, and none at all unless an explorer takes them (a long list is the
+  // point of the legacy design's cost).
+  const reporting = reportingAccesses();
   for (const range of hmm.ranges) {
-    noteRead(range);
     if (overlaps(range, update, exact)) {
-      noteWrite(range);
+      if (reporting) noteWrite(range);
       range.valid = false;
+    } else if (reporting) {
+      noteRead(range);
     }
   }
   spinUnlock(hmm.rangesLock);

@@ -60,3 +60,12 @@ export function noteGlobalAccess(): void {
  * Set it as a property with the value true.
  */
 export const DIAGNOSTICS_ONLY: unique symbol = Symbol.for('hmmsim.diagnostics-only');
+
+/**
+ * True while a run's policy takes access reports: a loop over many elements tests this once and
+ * reports per element only then, so that no run without an explorer pays a call per element.
+ * Mirrors: model-only.
+ */
+export function reportingAccesses(): boolean {
+  return accessSink.hook !== undefined;
+}

@@ -459,7 +459,7 @@ async function runScenario(
   if (a.strategy === 'dfs' && a.runs === undefined) {
     // Split into units so that worker threads can share the search; same result for any count.
     const workers = a.workers ?? defaultWorkers();
-    const runner = io.now === undefined ? undefined : adaptiveUnits(workers, ref, io.now);
+    const runner = adaptiveUnits(workers, ref);
     const r = await exploreSplit(
       scenario,
       { bound: a.bound, reduction: a.reduction, now: io.now },
