@@ -12,6 +12,20 @@ function fnv(text: string, seed: number): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** Two 32-bit FNV-1a hashes of a typed array's bytes, as hex (no string of the bytes is built). */
+function bytesHash(view: ArrayBufferView): string {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < bytes.length; i++) {
+    const x = bytes[i]!;
+    a = Math.imul(a ^ x, 0x01000193) >>> 0;
+    b = Math.imul(b ^ x, 0x01000193) >>> 0;
+    b = (b + i) >>> 0;
+  }
+  return `${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}${bytes.length.toString(16)}`;
+}
+
 /** True for the scheduler's own objects, which a final state leaves out (step counts, time). */
 function isSchedulerPart(o: object): boolean {
   if (o instanceof Clock || o instanceof Tracer) return true;
@@ -45,12 +59,7 @@ function canonical(value: unknown, seen: Map<object, number>): string {
   const again = seen.get(o);
   if (again !== undefined) return `@${again}`;
   seen.set(o, seen.size);
-  if (ArrayBuffer.isView(o)) {
-    const bytes = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
-    let text = '';
-    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!);
-    return `${o.constructor.name}:${fnv(text, 1)}${fnv(text, 7)}`;
-  }
+  if (ArrayBuffer.isView(o)) return `${o.constructor.name}:${bytesHash(o)}`;
   if (Array.isArray(o)) return `[${o.map((x) => canonical(x, seen)).join(',')}]`;
   if (o instanceof Map) {
     const entries = [...o].map(([k, v]) => `${canonical(k, seen)}=>${canonical(v, seen)}`);
