@@ -1,6 +1,7 @@
 export * from './access-log.ts';
 export * from './chooser.ts';
 export * from './coverage.ts';
+export type { DecisionNode } from './decision-node.ts';
 export * from './dfs.ts';
 export * from './dpor.ts';
 export * from './errors.ts';

@@ -19,11 +19,16 @@
  */
 export type AccessHook = (obj: object, write: boolean, index?: number) => void;
 
-/** The hook of the run in progress, if its policy wants accesses (set by the scheduler). */
-export const accessSink: { hook: AccessHook | undefined; global: (() => void) | undefined } = {
-  hook: undefined,
-  global: undefined,
-};
+/** Where reports go during a run whose policy takes them (set and cleared by the scheduler). */
+export interface AccessSink {
+  /** Receives noteRead / noteWrite. */
+  hook: AccessHook | undefined;
+  /** Receives noteGlobalAccess. */
+  global: (() => void) | undefined;
+}
+
+/** The sink of the run in progress, if its policy wants accesses. */
+export const accessSink: AccessSink = { hook: undefined, global: undefined };
 
 /**
  * The current task reads shared `obj` (element `index` of it when given: a slot, a pfn; an
