@@ -3,7 +3,6 @@
  * threads. Units are handed out in order; once a unit reports a violation no later unit is
  * started, and the ones before it are finished, so the combined result is the same for any N.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   createScenarioRegistry,
@@ -37,11 +36,6 @@ export interface UnitRequest {
 type UnitReply =
   | { readonly index: number; readonly result: UnitResult }
   | { readonly index: number; readonly error: string };
-
-/** Default worker count: the machine's cores. */
-export function defaultWorkers(): number {
-  return availableParallelism();
-}
 
 let sources: readonly ScenarioSource[] | undefined;
 

@@ -42,7 +42,7 @@ import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
-import { adaptiveUnits, defaultWorkers, type ScenarioRef } from '../parallel-units.ts';
+import { adaptiveUnits, type ScenarioRef } from '../parallel-units.ts';
 import {
   invocationDir,
   isScenarioPath,
@@ -127,8 +127,9 @@ export const EXPLORE_USAGE = [
   "  --reduction KIND   dfs with --bound inf: 'dpor' runs one schedule per class of schedules that",
   '                     differ only in the order of independent steps (the scenario must report its',
   "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
-  '  --workers N        dfs: search on N worker threads (default: the number of cores) when the',
-  '                     search looks longer than a second or two; any N gives the same result',
+  '  --workers N        dfs: split the search into units and search them on N worker threads when',
+  '                     it looks longer than a few seconds; any N gives the same result (without',
+  '                     --workers: one unsplit search, which the reduction prunes better)',
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
   '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
@@ -456,9 +457,11 @@ async function runScenario(
     const o = await replaySchedule(scenario, a.replay, { trace: true });
     return reportReplay(o, a, scenario.name, io);
   }
-  if (a.strategy === 'dfs' && a.runs === undefined) {
+  if (a.workers !== undefined) {
     // Split into units so that worker threads can share the search; same result for any count.
-    const workers = a.workers ?? defaultWorkers();
+    // Only on request: a split search explores every choice of its first decisions, which the
+    // reduction would mostly prune, so on 2 cores one unsplit reduced search is faster.
+    const workers = a.workers;
     const runner = adaptiveUnits(workers, ref);
     const r = await exploreSplit(
       scenario,
