@@ -57,4 +57,5 @@ export {
   type PhysMemOptions,
 } from './physmem.ts';
 export * from './pte.ts';
+export * from './raw-access.ts';
 export * from './swapops.ts';
