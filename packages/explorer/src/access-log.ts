@@ -67,7 +67,9 @@ export class AccessLog {
   access(task: Task, obj: object | undefined, write: boolean, index?: number): void {
     if (this.muted) return;
     let ev = this.current;
-    if (ev === undefined || ev.proc !== task.id) {
+    // A timer firing's own accesses (the clock, the woken task) run with the previous task
+    // current; they belong to the timer's event.
+    if (ev === undefined || (ev.proc !== task.id && ev.proc !== TIMER_CODE)) {
       ev = newEvent(task.id, -1, false);
       this.current = ev;
       this.events.push(ev);

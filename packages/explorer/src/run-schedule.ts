@@ -86,12 +86,17 @@ function endFailure<S>(
   return undefined;
 }
 
+/**
+ * Virtual nanoseconds per scheduling point when the scenario sets no nsPerStep: none. Time then
+ * moves only when a timer fires, so a step that reads the clock depends on timer firings only,
+ * not on every other step (see Clock).
+ */
+export const DEFAULT_NS_PER_STEP = 0;
+
 /** Scheduler options for a scenario and a harness. */
 function schedulerOptions<S>(scenario: Scenario<S>, harness: Harness<S>): SchedulerOptions {
   const maxSteps = scenario.maxSteps ?? DEFAULT_MAX_STEPS;
-  return scenario.nsPerStep === undefined
-    ? { policy: harness, maxSteps }
-    : { policy: harness, maxSteps, nsPerStep: scenario.nsPerStep };
+  return { policy: harness, maxSteps, nsPerStep: scenario.nsPerStep ?? DEFAULT_NS_PER_STEP };
 }
 
 /**

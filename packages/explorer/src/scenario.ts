@@ -34,7 +34,10 @@ export interface Scenario<S = unknown> {
    * whose accesses go unreported would be taken as independent of everything.
    */
   readonly accesses?: 'reported' | undefined;
-  /** Virtual nanoseconds per scheduling point; default the scheduler's (1000). */
+  /**
+   * Virtual nanoseconds per scheduling point; default 0 (DEFAULT_NS_PER_STEP): the clock moves
+   * only when a timer fires. Set it for a scenario whose code polls a deadline that should pass.
+   */
   readonly nsPerStep?: number | undefined;
   /** Build fresh state (machine, mm, drivers) on `sched`; runs as the boot task. */
   setup(sched: Scheduler): S | Promise<S>;

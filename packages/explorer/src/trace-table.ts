@@ -33,19 +33,43 @@ function widths(lanes: readonly TraceLane[], rows: readonly TraceRow[]): number[
   });
 }
 
-/** One table line: step, virtual time in microseconds, then a cell per lane (one line each). */
-function line(step: string, time: string, cells: readonly string[], w: readonly number[]): string {
+/**
+ * One table line: step, virtual time in microseconds (unless `time` is undefined: a trace whose
+ * clock never moved has no time column), then a cell per lane (one line each).
+ */
+function line(
+  step: string,
+  time: string | undefined,
+  cells: readonly string[],
+  w: readonly number[],
+): string {
   const body = cells.map((c, i) => c.padEnd(w[i]!)).join('  ');
-  return `${step.padStart(5)}  ${time.padStart(9)}  ${body}`.trimEnd();
+  const t = time === undefined ? '' : `${time.padStart(9)}  `;
+  return `${step.padStart(5)}  ${t}${body}`.trimEnd();
 }
 
-/** The lines of one row: its cell wrapped to the lane's width, step and time on the first. */
-function rowLines(r: TraceRow, lane: number, nLanes: number, w: readonly number[]): string[] {
+/**
+ * The lines of one row: its cell wrapped to the lane's width, step and (when `timed`) time on the
+ * first.
+ */
+function rowLines(
+  r: TraceRow,
+  lane: number,
+  nLanes: number,
+  w: readonly number[],
+  timed: boolean,
+): string[] {
   return wrap(cellText(r), w[lane]!).map((piece, k) => {
     const cells = Array.from({ length: nLanes }, () => '');
     cells[lane] = piece;
-    return k === 0 ? line(String(r.step), String(r.time / 1000), cells, w) : line('', '', cells, w);
+    if (k > 0) return line('', timed ? '' : undefined, cells, w);
+    return line(String(r.step), timed ? String(r.time / 1000) : undefined, cells, w);
   });
+}
+
+/** True when the clock moved during the trace (steps took time, or a timer fired). */
+function clockMoved(rows: readonly TraceRow[]): boolean {
+  return rows.some((r) => r.time !== rows[0]!.time);
 }
 
 /** What identifies a row when folding repeats: its lane and text. */
@@ -55,17 +79,19 @@ function rowKey(r: TraceRow): string {
 
 /**
  * A per-CPU trace: one column per task, one row per labelled step (lock acquire/release,
- * waits, wake-ups, timers, scenario events), preemptions marked, the failure last.
+ * waits, wake-ups, timers, scenario events), preemptions marked, the failure last. The
+ * `time(us)` column is shown only when the virtual clock moved during the trace.
  * Mirrors: model-only (in the spirit of a per-CPU ftrace listing).
  */
 export function formatTraceTable(trace: TraceRecord): string {
   const { lanes, rows } = traceRows(trace);
   const w = widths(lanes, rows);
   const col = new Map(lanes.map((l, i) => [l.id, i]));
+  const timed = clockMoved(rows);
   const out = [
     line(
       'step',
-      'time(us)',
+      timed ? 'time(us)' : undefined,
       lanes.map((l) => `T${l.id} ${l.name}`),
       w,
     ),
@@ -76,7 +102,7 @@ export function formatTraceTable(trace: TraceRecord): string {
     const c = cycleAt(keys, k);
     const n = c === undefined ? 1 : c.period;
     for (const r of shown.slice(k, k + n))
-      out.push(...rowLines(r, col.get(r.lane)!, lanes.length, w));
+      out.push(...rowLines(r, col.get(r.lane)!, lanes.length, w, timed));
     if (c !== undefined) {
       const last = shown[k + c.period * c.repeats - 1]!;
       out.push(

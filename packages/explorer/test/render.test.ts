@@ -18,14 +18,30 @@ describe('trace rendering', async () => {
   it('prints a per-CPU table with labelled steps in per-task columns', () => {
     const table = formatTraceTable(trace);
     const lines = table.split('\n');
-    expect(lines[0]).toMatch(/^ step\s+time\(us\)\s+T1 inc0\s+T2 inc1$/);
+    // The explorer's clock stands still between timers (nsPerStep 0): no time column.
+    expect(lines[0]).toMatch(/^ step\s+T1 inc0\s+T2 inc1$/);
     expect(table).toContain('>> preempted -> T2');
     expect(lines.at(-1)).toBe(
       'VIOLATION (final-check): lost update: x is 1 after two increments; expected 2',
     );
     // T2's steps sit in the second column.
-    const t2 = lines.find((l) => l.includes('counter.stored x = 1') && l.indexOf('counter') > 30);
+    const t2 = lines.find((l) => l.includes('counter.stored x = 1') && l.indexOf('counter') > 20);
     expect(t2).toBeDefined();
+  });
+
+  it('shows a time column when the scenario gives steps a duration', async () => {
+    const timed = await explore({ ...lostUpdate, nsPerStep: 1000 });
+    const lines = formatTraceTable(timed.trace!).split('\n');
+    expect(lines[0]).toMatch(/^ step\s+time\(us\)\s+T1 inc0\s+T2 inc1$/);
+    // One microsecond per scheduling point: the time climbs with the steps, never back.
+    const times = lines
+      .slice(1, -1)
+      .map((l) => /^\s*\d+\s+(\d+)\s/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1]));
+    expect(times.length).toBeGreaterThan(5);
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+    expect(times.at(-1)).toBeGreaterThan(times[0]!);
   });
 
   it('draws a Mermaid sequence diagram', () => {

@@ -50,8 +50,8 @@ export function noteWrite(obj: object, index?: number): void {
 }
 
 /**
- * The current step depends on every other step: it read the clock (which every step advances)
- * or touched state that reports no finer access.
+ * The current step depends on every other step: it touched state that reports no finer access
+ * (the conservative report for state whose reads and writes cannot be told apart).
  * Mirrors: model-only (the conservative access of a partial-order reduction).
  */
 export function noteGlobalAccess(): void {

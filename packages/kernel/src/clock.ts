@@ -1,4 +1,4 @@
-import { noteGlobalAccess } from './access.ts';
+import { noteRead, noteWrite } from './access.ts';
 import { checkIntIn, checkUlong, isUlong } from './validate.ts';
 
 /** Timer interrupt frequency (CONFIG_HZ=250): one jiffy is 4 ms. */
@@ -52,20 +52,23 @@ export function jiffiesToMsecs(j: number): number {
 /**
  * Virtual time in nanoseconds. Only the scheduler moves it: by `nsPerStep` at each scheduling
  * point and forward to a timer's expiry when a timer fires. It never goes backwards.
+ *
+ * For the explorer the clock is one shared object: reading it is a read, moving it a write. With
+ * `nsPerStep` > 0 every step moves it, so a step that reads the time depends on every other
+ * step; with `nsPerStep` 0 (the explorer's default) only a timer firing moves it.
  */
 export class Clock {
   private ns = 0;
 
   /** Virtual nanoseconds since boot. */
   get now(): number {
-    // Every step advances the clock, so a step that reads it depends on all others.
-    noteGlobalAccess();
+    noteRead(this);
     return this.ns;
   }
 
   /** Jiffies since boot (the kernel starts at INITIAL_JIFFIES; the model starts at 0). */
   get jiffies(): number {
-    noteGlobalAccess();
+    noteRead(this);
     return Math.floor(this.ns / TICK_NSEC);
   }
 
@@ -75,13 +78,17 @@ export class Clock {
       checkUlong('Clock.advance', 'ns', ns, 'nanoseconds');
       checkUlong('Clock.advance', 'now + ns', this.ns + ns, 'a time below 2^53 ns');
     }
+    if (ns === 0) return;
+    noteWrite(this);
     this.ns += ns;
   }
 
   /** Move forward to `ns` if it is later than now (scheduler use; never goes back). */
   advanceTo(ns: number): void {
     if (!isUlong(ns)) checkUlong('Clock.advanceTo', 'ns', ns, 'a time in nanoseconds');
-    if (ns > this.ns) this.ns = ns;
+    if (ns <= this.ns) return;
+    noteWrite(this);
+    this.ns = ns;
   }
 
   /** Same as the free function msecsToJiffies(). */
