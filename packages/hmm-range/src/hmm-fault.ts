@@ -46,7 +46,7 @@ import {
   VM_READ,
   waitOnPageLocked,
 } from '@hmmsim/mm';
-import { type WalkVmas, walkPageRange } from '@hmmsim/pagetable';
+import { MEMMAP_END_ELEMENT, type WalkVmas, walkPageRange } from '@hmmsim/pagetable';
 import { noteElementsRead, noteElementsWrite } from './access.ts';
 import {
   HMM_PFN_FLAG_MAX_V57,
@@ -146,7 +146,7 @@ function checkCaller(mm: MmStruct): void {
 /** Every entry the walk can produce must stay below 2^53 (the machine's largest pfn, shifted). */
 function checkRepresentable(c: Call): void {
   const w = c.w;
-  noteRead(c.mm.machine.phys);
+  noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
   const maxPfn = c.mm.machine.phys.memmapEnd - 1;
   if (maxPfn * w.scale + c.allFlags > HMM_ENTRY_MAX) {
     throw new InvalidArgumentError(
@@ -256,7 +256,7 @@ function checkEntries(
 /** Migration of `pfn` in progress: sleep until the page is unlocked. Mirrors mm/migrate.c:migration_entry_wait(). */
 async function migrationEntryWait(c: Call, pfn: number): Promise<void> {
   await c.mm.machine.sched.point(c.evFault);
-  noteRead(c.mm.machine.phys);
+  noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
   if (pfn < c.mm.machine.phys.memmapEnd) await waitOnPageLocked(c.mm.machine, pfn);
 }
 

@@ -15,7 +15,8 @@
  *
  * For the explorer's partial-order reduction every notifier is one shared object
  * (noteRead(mni)/noteWrite(mni) at each access of its fields: its sequence, tree node, state,
- * ops, interval) and the mm's container another (noteRead(m)/noteWrite(m)); the tree reports
+ * ops, interval) and the mm container's fields elements of another (noteRead(m, MMN_FIELD.seq));
+ * the tree reports
  * itself, and so do the MmStruct's fields (@hmmsim/mm accessors).
  *
  * Mirrors mm/mmu_notifier.c (mmu_interval_notifier_insert[_locked], mmu_interval_notifier_remove,
@@ -61,7 +62,12 @@ import {
   type UserLock,
 } from './lockdep.ts';
 import { __mmuNotifierRegister, mmuNotifierRegister } from './mmu-notifier.ts';
-import { type MmuNotifierMm, mmuNotifierMmOf, mmuNotifierRangeLabel } from './mmu-notifier-mm.ts';
+import {
+  MMN_FIELD,
+  type MmuNotifierMm,
+  mmuNotifierMmOf,
+  mmuNotifierRangeLabel,
+} from './mmu-notifier-mm.ts';
 
 /**
  * The driver side of an interval subscription.
@@ -187,24 +193,27 @@ async function __mmuIntervalNotifierInsert(
   mni.itStart = start;
   mni.itLast = start + (length - 1);
   mmgrab(mm);
-  noteWrite(m);
+  noteWrite(m, MMN_FIELD.pins);
   m.pins++;
+  if (ops.userLock !== undefined) noteWrite(m, MMN_FIELD.userLocks);
   if (ops.userLock !== undefined)
     m.userLocks.set(ops.userLock, (m.userLocks.get(ops.userLock) ?? 0) + 1);
   const log = mmuNotifierLogOf(mm.machine.sched);
   await spinLock(m.lock);
-  noteWrite(m);
+  noteRead(m, MMN_FIELD.active);
   noteWrite(mni);
   let deferred = false;
   if (m.activeInvalidateRanges > 0) {
     if (m.isInvalidating()) {
       // Fully excluded: the tree is frozen; link when the window ends.
+      noteWrite(m, MMN_FIELD.deferred);
       m.deferredList.unshift(mni);
       mni.deferred = true;
       deferred = true;
     } else {
       // Partially excluded: an invalidation may be changing PTEs here; make readers wait for it.
       const before = m.invalidateSeq;
+      noteWrite(m, MMN_FIELD.seq);
       m.invalidateSeq++;
       mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);
       log?.record({ kind: 'tree-link', mni, seqBefore: before, deferred: false });
@@ -247,7 +256,7 @@ async function insertWith(
   // before the tree is switched on (the kernel switches it on first): bad input changes nothing.
   if (length === 0 || length - 1 > ULONG_MAX - start) return -EOVERFLOW;
   let m = mmuNotifierMmOf(mm);
-  if (m !== null) noteRead(m);
+  if (m !== null) noteRead(m, MMN_FIELD.hasItree);
   if (m === null || !m.hasItree) {
     if (mm.mmUsers <= 0) {
       throw new KernelBugError(
@@ -327,16 +336,16 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   const mm = m.mm;
   const sched = mm.machine.sched;
   mightSleep(sched, 'mmu_interval_notifier_remove', `mm${mm.id}`);
-  noteRead(m);
+  noteRead(m, MMN_FIELD.userLocks);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_notifier_remove');
   noteWrite(mni);
   mni.state = 'removing';
   const log = mmuNotifierLogOf(sched);
   let waitSeq: number | null = null;
   await spinLock(m.lock);
-  noteWrite(m);
   noteWrite(mni);
   if (m.isInvalidating()) {
+    noteWrite(m, MMN_FIELD.deferred);
     if (mni.itNode === IT_NIL) {
       // A pending insert that never reached the tree: just cancel it.
       const i = m.deferredList.indexOf(mni);
@@ -368,14 +377,15 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   if (waitSeq !== null) {
     const w = waitSeq;
     await waitEvent(m.wq, () => {
-      noteRead(m);
+      noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== w;
     });
   }
   noteWrite(mni);
-  noteWrite(m);
+  noteWrite(m, MMN_FIELD.pins);
   const lock = mni.ops?.userLock;
   if (lock !== undefined) {
+    noteWrite(m, MMN_FIELD.userLocks);
     const n = (m.userLocks.get(lock) ?? 1) - 1;
     if (n === 0) m.userLocks.delete(lock);
     else m.userLocks.set(lock, n);
@@ -397,21 +407,21 @@ export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<nu
   checkMni('mmu_interval_read_begin', mni);
   const m = containerOf(mni, 'mmu_interval_read_begin');
   const sched = m.mm.machine.sched;
-  noteRead(m);
+  noteRead(m, MMN_FIELD.userLocks);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_read_begin');
   await spinLock(m.lock);
   noteRead(mni);
-  noteRead(m);
+  noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const isInvalidating = seq === m.invalidateSeq;
   spinUnlock(m.lock);
   if (isInvalidating) {
     await waitEvent(m.wq, () => {
-      noteRead(m);
+      noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== seq;
     });
   }
-  noteRead(m); // globalAtReturn below
+  noteRead(m, MMN_FIELD.seq); // globalAtReturn below
   mmuNotifierLogOf(sched)?.record({
     kind: 'read-begin',
     mni,
@@ -515,7 +525,7 @@ export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): voi
   if (!isUlong(curSeq)) checkUlong(fn, 'cur_seq', curSeq, 'the cur_seq passed to invalidate()');
   const m = containerOf(mni, fn);
   assertUserLockHeld(mni, fn);
-  noteRead(m);
+  noteRead(m, MMN_FIELD.seq);
   if (curSeq !== m.invalidateSeq || m.invalidateSeq % 2 === 0) {
     throw new KernelBugError(
       `${fn}: cur_seq ${curSeq} is not the sequence of an invalidation in progress on mm${m.mm.id} ` +
@@ -542,11 +552,15 @@ export async function mnItreeInvStartRange(
   range: MmuNotifierRange,
 ): Promise<{ first: number; curSeq: number }> {
   await spinLock(m.lock);
-  noteWrite(m);
+  noteWrite(m, MMN_FIELD.active);
   m.activeInvalidateRanges++;
   m.openItreeRanges++;
   const first = m.itree.iterFirst(range.start, range.end - 1);
-  if (first !== IT_NIL && m.invalidateSeq % 2 === 0) m.invalidateSeq++;
+  noteRead(m, MMN_FIELD.seq);
+  if (first !== IT_NIL && m.invalidateSeq % 2 === 0) {
+    noteWrite(m, MMN_FIELD.seq);
+    m.invalidateSeq++;
+  }
   const curSeq = m.invalidateSeq;
   spinUnlock(m.lock);
   return { first, curSeq };
@@ -570,7 +584,7 @@ async function callInterval(
   const sched = m.mm.machine.sched;
   const log = mmuNotifierLogOf(sched);
   noteRead(mni);
-  noteRead(m); // the log records the global sequence, which the history checks read
+  noteRead(m, MMN_FIELD.seq); // the log records the global sequence, which the history checks read
   const ops = mni.ops;
   if (ops === null)
     throw new KernelBugError(
@@ -645,7 +659,8 @@ export async function mnItreeInvalidate(
  */
 export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
   await spinLock(m.lock);
-  noteWrite(m);
+  noteWrite(m, MMN_FIELD.active);
+  noteRead(m, MMN_FIELD.seq);
   if (m.activeInvalidateRanges <= 0) {
     spinUnlock(m.lock);
     throw new KernelBugError(
@@ -659,7 +674,9 @@ export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
     spinUnlock(m.lock);
     return;
   }
+  noteWrite(m, MMN_FIELD.seq);
   m.invalidateSeq++;
+  noteWrite(m, MMN_FIELD.deferred);
   const log = mmuNotifierLogOf(m.mm.machine.sched);
   for (const mni of m.deferredList) {
     noteWrite(mni);

@@ -3,9 +3,9 @@
  * the core mm calls through its hook slot: it implements `MmuNotifierHooks` and fans every hook
  * out to the interval tree first and to the hlist (legacy) subscribers second (as mm/mmu_notifier.c does).
  *
- * Shared-state reports (explorer's partial-order reduction): the container `m` is one object
- * (noteRead(m)/noteWrite(m) for every field: hlist head, sequence, counters, deferred list, user
- * locks, range states), each legacy subscriber `mn` is one object (its hlist links, users, mm,
+ * Shared-state reports (explorer's partial-order reduction): the container `m` reports each field
+ * as an element (noteRead(m, MMN_FIELD.seq): hlist head, sequence, counters, deferred list, user
+ * locks; its record of a range as an access to that range), each legacy subscriber `mn` is one object (its hlist links, users, mm,
  * ops), the per-mm container table and the options table one object each; the interval tree and
  * the SRCU domain report themselves, and so do the MmStruct's fields (@hmmsim/mm accessors).
  *
@@ -188,6 +188,29 @@ function checkHookArgs(m: MmuNotifierMm, fn: string, mm: MmStruct, a: number, b 
 }
 
 /**
+ * The fields of an MmuNotifierMm as elements of its access reports (`noteRead(m, MMN_FIELD.seq)`):
+ * steps that touch different fields of the container do not conflict. A report without an
+ * element still covers every field.
+ * Mirrors: model-only (the granularity of the explorer's dependency relation).
+ */
+export const MMN_FIELD = {
+  /** `first`: the hlist head. */
+  first: 0,
+  /** `hasItree`. */
+  hasItree: 1,
+  /** `invalidateSeq`. */
+  seq: 2,
+  /** `activeInvalidateRanges` and `openItreeRanges` (updated together under the lock). */
+  active: 3,
+  /** `deferredList`. */
+  deferred: 4,
+  /** `userLocks`. */
+  userLocks: 5,
+  /** `pins` and `destroyed`. */
+  pins: 6,
+} as const;
+
+/**
  * One mm's notifier state: the hlist of legacy subscribers and the interval-tree machinery.
  * Fields are read-only outside this package (the invariant checks read them).
  * Mirrors mm/mmu_notifier.c:struct mmu_notifier_mm (v5.5).
@@ -238,7 +261,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors include/linux/rculist.h:hlist_add_head_rcu().
    */
   hlistAddHead(mn: MmuNotifier): void {
-    noteWrite(this);
+    noteWrite(this, MMN_FIELD.first);
     noteWrite(mn);
     if (mn.hashed)
       throw new KernelBugError(
@@ -263,7 +286,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     noteRead(mn);
     if (!mn.hashed) return;
     noteWrite(mn);
-    noteWrite(this);
+    noteWrite(this, MMN_FIELD.first);
     if (mn.hprev === null) this.first = mn.hnext;
     else {
       noteWrite(mn.hprev);
@@ -279,7 +302,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
 
   /** True when the global sequence is odd (fully excluded). Mirrors mn_itree_is_invalidating(). */
   isInvalidating(): boolean {
-    noteRead(this);
+    noteRead(this, MMN_FIELD.seq);
     return this.invalidateSeq % 2 === 1;
   }
 
@@ -300,7 +323,8 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       label: mmuNotifierRangeLabel(range),
       obj: `mm${this.mm.id}`,
     });
-    noteRead(this);
+    // The container's record of each range is that range's own state.
+    noteRead(range);
     const prev = this.ranges.get(range);
     if (prev === 'open') {
       throw new KernelBugError(
@@ -311,16 +335,16 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let ret = 0;
     const itree = this.hasItree;
     if (itree) ret = await mnItreeInvalidate(this, range);
-    noteRead(this);
+    noteRead(this, MMN_FIELD.first);
     if (ret === 0 && this.first !== null) {
       ret = await mnHlistInvalidateRangeStart(this, range);
       // R3: the tree's part succeeded but no end will come; its accounting is not undone.
       if (ret !== 0 && itree) {
-        noteWrite(this);
+        noteWrite(this, MMN_FIELD.active);
         this.openItreeRanges--;
       }
     }
-    noteWrite(this);
+    noteWrite(range);
     this.ranges.set(range, ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist');
     mmuNotifierLogOf(sched)?.record({
       kind: 'range-start',
@@ -345,7 +369,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       label: mmuNotifierRangeLabel(range),
       obj: `mm${this.mm.id}`,
     });
-    noteWrite(this);
+    noteWrite(range);
     const state = this.ranges.get(range);
     if (state === 'failed' || state === 'closed') {
       throw new KernelBugError(
@@ -359,7 +383,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     this.ranges.set(range, 'closed');
     mmuNotifierLogOf(sched)?.record({ kind: 'range-end', mm: this.mm, range });
     if (state === 'open') await mnItreeInvEnd(this);
-    noteRead(this);
+    noteRead(this, MMN_FIELD.first);
     if (this.first !== null) await mnHlistInvalidateEnd(this, range, onlyEnd);
   }
 
@@ -478,9 +502,9 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       mmUsers: mm.mmUsers,
       rssPages: mm.rssPages,
     });
-    noteRead(this);
+    noteRead(this, MMN_FIELD.hasItree);
     if (this.hasItree) await mnItreeRelease(this);
-    noteRead(this);
+    noteRead(this, MMN_FIELD.first);
     if (this.first !== null) await mnHlistRelease(this);
   }
 
@@ -534,7 +558,7 @@ export function mmuNotifierRangeLabel(range: MmuNotifierRange): string {
  * Mirrors include/linux/rculist.h:hlist_first_rcu().
  */
 export function hlistFirst(m: MmuNotifierMm): MmuNotifier | null {
-  noteRead(m);
+  noteRead(m, MMN_FIELD.first);
   const first = m.first;
   if (first !== null) noteRead(first);
   return first;
@@ -686,7 +710,7 @@ async function mnHlistRelease(m: MmuNotifierMm): Promise<void> {
       await callHlistOp(m, cur, 'release', true, () => release.call(ops, cur, m.mm));
     }
     await spinLock(m.lock);
-    noteRead(m);
+    noteRead(m, MMN_FIELD.first);
     while (m.first !== null) m.hlistDelInit(m.first);
     spinUnlock(m.lock);
   } finally {

@@ -5,7 +5,7 @@
  * put frees the subscriber through `free_notifier` after an SRCU grace period.
  *
  * Each subscriber is one shared object for the explorer (noteRead(mn)/noteWrite(mn) at every
- * access of its fields), its container another (noteRead(m)/noteWrite(m)); the MmStruct's
+ * access of its fields), its container's fields elements of another (noteRead(m, MMN_FIELD.first)); the MmStruct's
  * fields report themselves (@hmmsim/mm accessors).
  *
  * Mirrors mm/mmu_notifier.c (mmu_notifier_register, __mmu_notifier_register,
@@ -27,7 +27,13 @@ import {
 import { type MmStruct, type MmuNotifierRange, mmdrop, mmgrab } from '@hmmsim/mm';
 import { checkInstance, checkMmStruct, checkObject } from './arg-checks.ts';
 import { mmuNotifierLogOf } from './event-log.ts';
-import { hlistFirst, hlistNext, mmuNotifierMmCreate, mmuNotifierMmOf } from './mmu-notifier-mm.ts';
+import {
+  hlistFirst,
+  hlistNext,
+  MMN_FIELD,
+  mmuNotifierMmCreate,
+  mmuNotifierMmOf,
+} from './mmu-notifier-mm.ts';
 import {
   callSrcu,
   mmuNotifierSrcu,
@@ -140,12 +146,13 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
   }
   // Allocates and publishes the container on first use.
   const m = mmuNotifierMmCreate(mm);
-  noteWrite(m);
   if (mn === null) {
+    noteWrite(m, MMN_FIELD.hasItree);
     m.hasItree = true;
     return 0;
   }
   mmgrab(mm);
+  noteWrite(m, MMN_FIELD.pins);
   m.pins++;
   noteWrite(mn);
   mn.mm = mm;
@@ -281,7 +288,7 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
     free.call(mn.ops, mn);
     noteWrite(mn);
     mn.mm = null;
-    noteWrite(m);
+    noteWrite(m, MMN_FIELD.pins);
     m.pins--;
     mmdrop(mm);
   });
@@ -335,7 +342,7 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
   noteWrite(mn);
   mn.mm = null;
   mmuNotifierLogOf(mm.machine.sched)?.record({ kind: 'unregister-done', mn });
-  noteWrite(m);
+  noteWrite(m, MMN_FIELD.pins);
   m.pins--;
   mmdrop(mm);
 }

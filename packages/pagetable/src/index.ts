@@ -52,6 +52,7 @@ export {
   DEFAULT_RAM_BYTES,
   type DevPageFreeHook,
   MAX_PFN_LIMIT,
+  MEMMAP_END_ELEMENT,
   memmapAddRange,
   PhysMem,
   type PhysMemOptions,

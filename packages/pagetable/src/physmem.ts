@@ -43,6 +43,15 @@ export interface PhysMemOptions {
 /** Called when a ZONE_DEVICE page's refcount drops back to 1 (idle); models pgmap->ops->page_free. */
 export type DevPageFreeHook = (pm: PhysMem, pfn: number) => void;
 
+/**
+ * The element of a PhysMem's access reports that stands for `memmapEnd` (the largest element
+ * index): a step that only reads the memmap's size reports noteRead(pm, MEMMAP_END_ELEMENT), which
+ * conflicts with growing the memmap (a write of the whole object) and with no page's report
+ * (a memmap of 2^32 pages would make it also pfn 2^32 - 1's: one more conflict, none hidden).
+ * Mirrors: model-only.
+ */
+export const MEMMAP_END_ELEMENT = 2 ** 32 - 1;
+
 /** A machine's physical memory. Mirrors the memmap (struct page array) of mm/page_alloc.c plus the page contents. */
 export class PhysMem {
   /** Number of RAM pages; RAM pfns are [0, nrPages). */

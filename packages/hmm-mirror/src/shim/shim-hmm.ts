@@ -14,6 +14,7 @@ import { noteRead } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
 import {
   __mmuNotifierRegister,
+  MMN_FIELD,
   type MmuNotifier,
   type MmuNotifierOps,
   mmuNotifierMmOf,
@@ -56,7 +57,7 @@ export function hmmMirrorRegister(
 /** After the checks, before the struct hmm is got: switch the interval tree of `mm` on. */
 async function switchTreeOn(mm: MmStruct): Promise<number> {
   const m = mmuNotifierMmOf(mm);
-  if (m !== null) noteRead(m); // `hasItree`
+  if (m !== null) noteRead(m, MMN_FIELD.hasItree);
   if (m?.hasItree) return 0;
   // Needs mmap_sem for write, which the caller holds (checked before this runs).
   return __mmuNotifierRegister(null, mm);

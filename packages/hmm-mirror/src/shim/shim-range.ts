@@ -43,6 +43,7 @@ import {
 } from '@hmmsim/kernel';
 import { type MmuNotifierRange, mmput } from '@hmmsim/mm';
 import {
+  MMN_FIELD,
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
   type MmuNotifierMm,
@@ -112,7 +113,6 @@ function coreOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
       `${fn}: the range's interval notifier is not inserted; expected a registered shim range`,
     );
   }
-  noteRead(m); // the caller reads `invalidateSeq` / isInvalidating() in the same step
   return m;
 }
 
@@ -187,6 +187,7 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   }
   // The read_begin of the range, without sleeping: inside a window, start invalid instead.
   const m = coreOf(mni, 'hmm_range_register');
+  noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
   noteWrite(range);
@@ -289,13 +290,13 @@ export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): 
   const m = coreOf(mni, 'hmm_range_wait_until_valid');
   await spinLock(m.lock);
   noteRead(mni);
-  noteRead(m);
+  noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
   spinUnlock(m.lock);
   if (inWindow) {
     const seqMoved = (): boolean => {
-      noteRead(m);
+      noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== seq;
     };
     const left = await waitEventTimeout(m.wq, seqMoved, msecsToJiffies(timeout));
