@@ -1,13 +1,18 @@
 /**
- * `hmmsim explore --workers N`: the units of a split search (exploreSplit) searched on N worker
- * threads. Units are handed out in order; once a unit reports a violation no later unit is
- * started, and the ones before it are finished, so the combined result is the same for any N.
+ * `hmmsim explore --workers N`: the units of a divided search (exploreSplit) searched on N worker
+ * threads. Where a unit runs never changes its result, and exploreSplit commits units in the
+ * order one thread would, so the verdict, the counts and the minimal trace are the same for any N.
  */
 import { Worker } from 'node:worker_threads';
 import {
   createScenarioRegistry,
+  type DporUnitProgress,
+  type DporUnitResult,
+  type DporUnitRunner,
+  type DporUnitSpec,
   type Scenario,
   type ScenarioSource,
+  searchDporUnit,
   searchUnit,
   sequentialUnits,
   type UnitResult,
@@ -25,17 +30,22 @@ export type ScenarioRef =
       readonly dir: string | undefined;
     };
 
-/** One unit sent to a worker. */
-export interface UnitRequest {
-  readonly index: number;
-  readonly prefix: readonly number[];
-  readonly opts: { readonly bound: number; readonly reduction: 'dpor' | 'none' };
-}
+/** A unit sent to a worker: a DFS unit (a prefix of choice codes) or a DPOR unit. */
+export type UnitRequest =
+  | {
+      readonly id: number;
+      readonly kind: 'dfs';
+      readonly prefix: readonly number[];
+      readonly bound: number;
+    }
+  | { readonly id: number; readonly kind: 'dpor'; readonly spec: DporUnitSpec };
 
-/** A worker's answer. */
-type UnitReply =
-  | { readonly index: number; readonly result: UnitResult }
-  | { readonly index: number; readonly error: string };
+/** What a worker posts: it is ready, a unit's progress, its result, or why it failed. */
+export type UnitReply =
+  | { readonly ready: true }
+  | { readonly id: number; readonly progress: DporUnitProgress }
+  | { readonly id: number; readonly result: UnitResult | DporUnitResult }
+  | { readonly id: number; readonly error: string };
 
 let sources: readonly ScenarioSource[] | undefined;
 
@@ -55,6 +65,17 @@ export async function loadUnitScenario(ref: ScenarioRef): Promise<Scenario> {
   return entry.scenario;
 }
 
+/** Search one unit request in this thread; `onProgress` gets a DPOR unit's progress. */
+export function searchRequest(
+  scenario: Scenario,
+  req: UnitRequest,
+  onProgress: (p: DporUnitProgress) => void,
+): Promise<UnitResult | DporUnitResult> {
+  return req.kind === 'dfs'
+    ? searchUnit(scenario, req.prefix, { bound: req.bound })
+    : searchDporUnit(scenario, req.spec, onProgress);
+}
+
 /**
  * A worker thread running unit-worker next to this file: the built .js directly; the .ts source
  * (running under tsx, as `pnpm hmmsim` does) through tsx's loader, which a worker thread does not
@@ -72,75 +93,229 @@ function startWorker(ref: ScenarioRef): Worker {
   return new Worker(code, { eval: true, workerData: ref, execArgv });
 }
 
+/** A unit waiting for, or running on, a worker. */
+interface Job {
+  readonly req: UnitRequest;
+  readonly onProgress: (p: DporUnitProgress) => void;
+  readonly resolve: (r: UnitResult | DporUnitResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** One worker thread and the job it runs. */
+interface Slot {
+  readonly worker: Worker;
+  ready: boolean;
+  job: Job | undefined;
+}
+
+/**
+ * N worker threads, each with the scenario loaded, taking queued units in order (an urgent one
+ * first). Mirrors: model-only.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed: Error | undefined;
+  private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(n: number, ref: ScenarioRef) {
+    this.slots = Array.from({ length: n }, () => this.startSlot(ref));
+  }
+
+  /** Workers in the pool. */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Workers that have loaded the scenario. */
+  get ready(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
+  /** Resolves once every worker has loaded the scenario (rejects if the pool failed). */
+  whenReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed !== undefined) reject(this.closed);
+      else if (this.ready === this.size) resolve();
+      else this.waiters.push({ resolve, reject });
+    });
+  }
+
+  /**
+   * Search a unit on the next free worker (its `id` is replaced by the pool's); `urgent` puts
+   * it at the head of the queue.
+   */
+  submit(
+    req: UnitRequest,
+    onProgress: (p: DporUnitProgress) => void,
+    urgent: boolean,
+  ): Promise<UnitResult | DporUnitResult> {
+    return new Promise((resolve, reject) => {
+      if (this.closed !== undefined) {
+        reject(this.closed);
+        return;
+      }
+      const job: Job = { req: { ...req, id: this.nextId++ }, onProgress, resolve, reject };
+      if (urgent) this.queue.unshift(job);
+      else this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Stop every worker; queued and running units reject. */
+  async close(): Promise<void> {
+    this.fail(new Error('the search ended; unit cancelled'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private startSlot(ref: ScenarioRef): Slot {
+    const slot: Slot = { worker: startWorker(ref), ready: false, job: undefined };
+    slot.worker.on('message', (m: UnitReply) => this.onMessage(slot, m));
+    slot.worker.on('error', (e) => this.fail(e instanceof Error ? e : new Error(String(e))));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: UnitReply): void {
+    if ('ready' in m) {
+      slot.ready = true;
+      if (this.ready === this.size) for (const w of this.waiters.splice(0)) w.resolve();
+      this.pump();
+      return;
+    }
+    const job = slot.job;
+    if (job === undefined || job.req.id !== m.id) return;
+    if ('progress' in m) {
+      job.onProgress(m.progress);
+      return;
+    }
+    slot.job = undefined;
+    if ('error' in m) job.reject(new Error(m.error));
+    else job.resolve(m.result);
+    this.pump();
+  }
+
+  /** Give queued jobs to ready, idle workers. */
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job !== undefined) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.postMessage(job.req);
+    }
+  }
+
+  /** Reject everything queued or running; no more jobs are taken. */
+  private fail(error: Error): void {
+    this.closed ??= error;
+    for (const w of this.waiters.splice(0)) w.reject(error);
+    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const slot of this.slots) {
+      slot.job?.reject(error);
+      slot.job = undefined;
+    }
+  }
+}
+
+/** Milliseconds a search runs in this thread before it starts worker threads. */
+export const WORKERS_AFTER_MS = 200;
+
+/**
+ * The DPOR unit runner of `hmmsim explore`: units run in this thread until the search has taken
+ * WORKERS_AFTER_MS (most searches end sooner), then on `n` worker threads; until a worker is up,
+ * the unit the search waits for still runs here. Mirrors: model-only.
+ */
+export class AdaptiveDporUnits implements DporUnitRunner {
+  private pool: WorkerPool | undefined;
+  private readonly start: number;
+
+  constructor(
+    private readonly n: number,
+    private readonly ref: ScenarioRef,
+    private readonly now: () => number,
+    /** Start the workers at once instead (benchmarks, tests). */
+    pool?: WorkerPool,
+  ) {
+    this.start = now();
+    this.pool = pool;
+  }
+
+  get parallel(): number {
+    return this.pool !== undefined && this.pool.ready > 0 ? this.pool.size : 1;
+  }
+
+  run<S>(
+    scenario: Scenario<S>,
+    spec: DporUnitSpec,
+    onProgress: (p: DporUnitProgress) => void,
+    urgent: boolean,
+  ): Promise<DporUnitResult> {
+    if (this.pool === undefined && this.n > 1 && this.now() - this.start >= WORKERS_AFTER_MS) {
+      this.pool = new WorkerPool(this.n, this.ref);
+    }
+    const pool = this.pool;
+    if (pool === undefined || (pool.ready === 0 && urgent)) {
+      return searchDporUnit(scenario, spec, onProgress);
+    }
+    const req = { id: 0, kind: 'dpor', spec } as const;
+    return pool.submit(req, onProgress, urgent) as Promise<DporUnitResult>;
+  }
+
+  cancel(): void {
+    void this.pool?.close();
+  }
+}
+
 /** Estimated milliseconds of work below which starting worker threads does not pay. */
 const WORKERS_PAY_OFF_MS = 4000;
 
 /**
- * A UnitRunner for `n` workers: searches the first unit in this thread, and when the rest looks
- * like more than WORKERS_PAY_OFF_MS of work (the first unit's wall time times the units left), hands
- * the rest to `n` worker threads; otherwise searches them here too. Where a unit is searched
- * does not change its result. Mirrors: model-only.
+ * A UnitRunner (DFS without reduction) for `n` workers: searches the first unit in this thread,
+ * and when the rest looks like more than WORKERS_PAY_OFF_MS of work (the first unit's wall time
+ * times the units left), hands the rest to `n` worker threads; otherwise searches them here
+ * too. Where a unit is searched does not change its result. Mirrors: model-only.
  */
-export function adaptiveUnits(n: number, ref: ScenarioRef): UnitRunner {
+export function adaptiveUnits(n: number, ref: ScenarioRef, now: () => number): UnitRunner {
   return async (scenario, units, opts) => {
     if (n <= 1 || units.length <= 1) return sequentialUnits(scenario, units, opts);
-    const start = performance.now();
+    const start = now();
     const first = await searchUnit(scenario, units[0]!, opts);
     if (first.violation !== undefined) return [first];
     const rest = units.slice(1);
-    const estimate = (performance.now() - start) * rest.length;
-    const others =
-      estimate < WORKERS_PAY_OFF_MS
-        ? await sequentialUnits(scenario, rest, opts)
-        : await workerUnits(n, ref)(scenario, rest, opts);
-    return [first, ...others];
+    const estimate = (now() - start) * rest.length;
+    if (estimate < WORKERS_PAY_OFF_MS) {
+      return [first, ...(await sequentialUnits(scenario, rest, opts))];
+    }
+    const pool = new WorkerPool(n, ref);
+    try {
+      return [first, ...(await workerUnits(pool)(scenario, rest, opts))];
+    } finally {
+      await pool.close();
+    }
   };
 }
 
 /**
- * A UnitRunner that searches units on `n` worker threads, each loading the scenario from `ref`.
- * Mirrors: model-only.
+ * A UnitRunner (DFS without reduction) on `pool`: at most one unit per worker in flight, in
+ * order; after a unit with a violation no later unit starts, and the earlier ones finish, so the
+ * combined result is the same for any pool size. Mirrors: model-only.
  */
-export function workerUnits(n: number, ref: ScenarioRef): UnitRunner {
+export function workerUnits(pool: WorkerPool): UnitRunner {
   return async (_scenario, units, opts) => {
     const results: (UnitResult | undefined)[] = new Array(units.length).fill(undefined);
-    const workers = Array.from({ length: Math.max(1, Math.min(n, units.length)) }, () =>
-      startWorker(ref),
-    );
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let next = 0;
-        let busy = 0;
-        let firstViolation = Number.POSITIVE_INFINITY;
-        const dispatch = (w: Worker): void => {
-          if (next >= units.length || next > firstViolation) {
-            if (busy === 0) resolve();
-            return;
-          }
-          const index = next++;
-          busy++;
-          w.postMessage({ index, prefix: units[index]!, opts } satisfies UnitRequest);
-        };
-        for (const w of workers) {
-          w.on('message', (reply: UnitReply) => {
-            busy--;
-            if ('error' in reply) {
-              reject(new Error(`unit ${reply.index}: ${reply.error}`));
-              return;
-            }
-            results[reply.index] = reply.result;
-            if (reply.result.violation !== undefined) {
-              firstViolation = Math.min(firstViolation, reply.index);
-            }
-            dispatch(w);
-          });
-          w.on('error', reject);
-          dispatch(w);
-        }
-      });
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
+    let next = 0;
+    let firstViolation = Number.POSITIVE_INFINITY;
+    const lane = async (): Promise<void> => {
+      while (next < units.length && next <= firstViolation) {
+        const index = next++;
+        const req = { id: 0, kind: 'dfs', prefix: units[index]!, bound: opts.bound } as const;
+        const r = (await pool.submit(req, () => undefined, false)) as UnitResult;
+        results[index] = r;
+        if (r.violation !== undefined) firstViolation = Math.min(firstViolation, index);
+      }
+    };
+    await Promise.all(Array.from({ length: pool.size }, lane));
     return results;
   };
 }

@@ -1,22 +1,27 @@
 /**
- * A worker thread of `hmmsim explore --workers N`: loads the scenario once, then searches the
- * units of a split search it is sent (searchUnit) and posts each result back.
+ * A worker thread of `hmmsim explore --workers N`: loads the scenario once, says it is ready,
+ * then searches the units it is sent (searchRequest), posting a DPOR unit's progress as it goes
+ * and each result at the end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Scenario, searchUnit } from '@hmmsim/explorer';
-import { loadUnitScenario, type ScenarioRef, type UnitRequest } from './parallel-units.ts';
+import {
+  loadUnitScenario,
+  type ScenarioRef,
+  searchRequest,
+  type UnitReply,
+  type UnitRequest,
+} from './parallel-units.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('unit-worker.ts runs as a worker thread only');
-const scenario: Promise<Scenario> = loadUnitScenario(workerData as ScenarioRef);
+const post = (m: UnitReply): void => port.postMessage(m);
+const scenario = await loadUnitScenario(workerData as ScenarioRef);
 port.on('message', async (req: UnitRequest) => {
   try {
-    const result = await searchUnit(await scenario, req.prefix, req.opts);
-    port.postMessage({ index: req.index, result });
+    const result = await searchRequest(scenario, req, (progress) => post({ id: req.id, progress }));
+    post({ id: req.id, result });
   } catch (error) {
-    port.postMessage({
-      index: req.index,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    post({ id: req.id, error: error instanceof Error ? error.message : String(error) });
   }
 });
+post({ ready: true });

@@ -13,13 +13,14 @@ export interface AccessEvent {
   readonly proc: number;
   /** The decision (index into the run's choices) that started it; -1 when no choice was made. */
   readonly decision: number;
-  readonly reads: Set<number>;
-  readonly writes: Set<number>;
-  readonly wholeReads: Set<number>;
-  readonly wholeWrites: Set<number>;
+  /** Each set is created on the event's first access of its kind (most events have few kinds). */
+  reads: Set<number> | undefined;
+  writes: Set<number> | undefined;
+  wholeReads: Set<number> | undefined;
+  wholeWrites: Set<number> | undefined;
   /** Object ids of the elements in `reads` / `writes`. */
-  readonly readObjects: Set<number>;
-  readonly writeObjects: Set<number>;
+  readObjects: Set<number> | undefined;
+  writeObjects: Set<number> | undefined;
   /** Depends on every other event (read the clock, or a timer fired). */
   global: boolean;
 }
@@ -32,12 +33,12 @@ function newEvent(proc: number, decision: number, global: boolean): AccessEvent 
   return {
     proc,
     decision,
-    reads: new Set(),
-    writes: new Set(),
-    wholeReads: new Set(),
-    wholeWrites: new Set(),
-    readObjects: new Set(),
-    writeObjects: new Set(),
+    reads: undefined,
+    writes: undefined,
+    wholeReads: undefined,
+    wholeWrites: undefined,
+    readObjects: undefined,
+    writeObjects: undefined,
     global,
   };
 }
@@ -53,6 +54,8 @@ export class AccessLog {
   readonly events: AccessEvent[] = [];
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
+  private lastObj: object | undefined = undefined;
+  private lastId = 0;
   private current: AccessEvent | undefined = undefined;
   /** True while the explorer itself reads the state (invariant checks). */
   muted = false;
@@ -78,29 +81,53 @@ export class AccessLog {
       ev.global = true;
       return;
     }
+    const id = this.idOf(obj);
+    if (index === undefined || !Number.isInteger(index) || index < 0 || index >= ELEMENTS) {
+      // Without an element we can key, an access to the whole object (conservative).
+      if (write) ev.wholeWrites = withMember(ev.wholeWrites, id);
+      else ev.wholeReads = withMember(ev.wholeReads, id);
+      return;
+    }
+    const key = id * ELEMENTS + index;
+    if (write) {
+      ev.writes = withMember(ev.writes, key);
+      ev.writeObjects = withMember(ev.writeObjects, id);
+    } else {
+      ev.reads = withMember(ev.reads, key);
+      ev.readObjects = withMember(ev.readObjects, id);
+    }
+  }
+
+  /** The id of `obj` (the last object asked for is remembered: accesses come in runs). */
+  private idOf(obj: object): number {
+    if (obj === this.lastObj) return this.lastId;
     let id = this.ids.get(obj);
     if (id === undefined) {
       id = this.nextId++;
       this.ids.set(obj, id);
     }
-    if (index === undefined) {
-      (write ? ev.wholeWrites : ev.wholeReads).add(id);
-      return;
-    }
-    if (!Number.isInteger(index) || index < 0 || index >= ELEMENTS) {
-      // Not an element we can key: count it as an access to the whole object (conservative).
-      (write ? ev.wholeWrites : ev.wholeReads).add(id);
-      return;
-    }
-    (write ? ev.writes : ev.reads).add(id * ELEMENTS + index);
-    (write ? ev.writeObjects : ev.readObjects).add(id);
+    this.lastObj = obj;
+    this.lastId = id;
+    return id;
   }
 }
 
-/** True when some member of `a` is in `b`. */
-function meets(a: Set<number>, b: Set<number>): boolean {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const x of small) if (large.has(x)) return true;
+/** `set` (a new one if absent) with `x` added. */
+function withMember(set: Set<number> | undefined, x: number): Set<number> {
+  if (set === undefined) return new Set([x]);
+  set.add(x);
+  return set;
+}
+
+/** True when some member of `a` is in `b` (either may be absent: empty). */
+function meets(a: Set<number> | undefined, b: Set<number> | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  if (a.size > b.size) {
+    const t = a;
+    a = b;
+    b = t;
+  }
+  for (const x of a) if (b.has(x)) return true;
   return false;
 }
 

@@ -36,8 +36,7 @@ export class DfsChooser implements Chooser {
   choose(ctx: PickContext, d: number, preemptionsSoFar: number): Choice {
     let node = this.stack[d];
     if (node === undefined) {
-      node = newNode(ctx, preemptionsSoFar);
-      if (d < this.fixed.length) node = this.frozen(node, d);
+      node = this.place(newNode(ctx, preemptionsSoFar), d);
       this.stack.push(node);
     } else if (!sameDecision(node, ctx)) {
       this.diverged(d, describeNode(newNode(ctx, preemptionsSoFar)), describeNode(node));
@@ -52,6 +51,11 @@ export class DfsChooser implements Chooser {
     } else if (decisions < this.prefix) {
       this.diverged(decisions, 'the end of the run', 'more decisions');
     }
+  }
+
+  /** A node met for the first time at decision `d`, as this search takes it. */
+  protected place(node: DecisionNode, d: number): DecisionNode {
+    return d < this.fixed.length ? this.frozen(node, d) : node;
   }
 
   /** The node of prefix decision `d`: its one alternative is the prefix's choice. */
@@ -96,7 +100,7 @@ export class DfsChooser implements Chooser {
   }
 
   /** Throw NondeterminismError for decision `d`. */
-  private diverged(d: number, now: string, before: string): never {
+  protected diverged(d: number, now: string, before: string): never {
     const schedule = this.prefixText(this.prefix);
     throw new NondeterminismError(
       `scenario '${this.scenarioName}' is not deterministic: replaying schedule '${schedule}', ` +

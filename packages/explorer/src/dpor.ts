@@ -1,4 +1,5 @@
 import { AccessLog, findRaces } from './access-log.ts';
+import type { DecisionNode } from './decision-node.ts';
 import {
   DfsChooser,
   type DfsSearchOptions,
@@ -9,6 +10,16 @@ import {
 import { NondeterminismError } from './errors.ts';
 import { type RunRecord, runSchedule } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
+
+/**
+ * The positions (in `node.order`) a race asks for at `node`: the racing task's choice if it could
+ * run there, otherwise every choice (the race cannot be reversed directly; trying all is safe).
+ */
+function racePositions(node: DecisionNode, proc: number): number[] {
+  const at = node.order.findIndex((idx) => node.codes[idx] === proc);
+  if (at >= 0) return [at];
+  return node.order.map((_, p) => p);
+}
 
 /**
  * The DFS tree walked with dynamic partial-order reduction: at each decision only the
@@ -30,19 +41,26 @@ export class DporChooser extends DfsChooser {
     const { events } = log;
     for (const { i, j } of findRaces(events)) {
       const d = events[i]!.decision;
-      // d < 0: nobody else could run before i, nothing to reorder there; a prefix decision is
-      // fixed for this search (a split search explores its other choices as other units).
-      if (d < this.frozenDepth) continue;
+      // d < 0: nobody else could run before i, nothing to reorder there.
+      if (d < 0) continue;
       const node = this.stack[d];
       if (node === undefined) continue;
+      const positions = racePositions(node, events[j]!.proc);
+      if (d < this.frozenDepth) {
+        this.requestAbove(d, positions);
+        continue;
+      }
       node.backtrack ??= new Set([node.pos]);
-      const back = node.backtrack;
-      const q = events[j]!.proc;
-      const at = node.order.findIndex((idx) => node.codes[idx] === q);
-      if (at >= 0) back.add(at);
-      else for (let p = 0; p < node.order.length; p++) back.add(p);
+      for (const p of positions) node.backtrack.add(p);
     }
   }
+
+  /**
+   * A race asks for `positions` at decision `d`, which this search does not change (a prefix
+   * decision). Here: nothing (the search that owns the prefix explores it); a unit of a divided
+   * search reports it to that search.
+   */
+  protected requestAbove(_d: number, _positions: readonly number[]): void {}
 
   /** Move to the deepest decision with an alternative still to explore; false when none is left. */
   override advance(): boolean {
@@ -71,11 +89,24 @@ export class DporChooser extends DfsChooser {
  * preemption bound does not combine soundly with this reduction.
  * Mirrors: model-only (dynamic partial-order reduction, Flanagan & Godefroid, POPL 2005).
  */
-export async function dporSearch<S>(
+export function dporSearch<S>(
   scenario: Scenario<S>,
   opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps'>,
 ): Promise<SearchResult> {
-  const chooser = new DporChooser(scenario.name, opts.prefix);
+  return dporLoop(scenario, new DporChooser(scenario.name, opts.prefix), opts);
+}
+
+/**
+ * The loop of dporSearch() on a given chooser: run, add the run's races as backtrack points,
+ * move to the next alternative; `afterRun` sees the chooser after each run's races are added.
+ * Mirrors: model-only.
+ */
+export async function dporLoop<S>(
+  scenario: Scenario<S>,
+  chooser: DporChooser,
+  opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps' | 'prefix'>,
+  afterRun?: () => void,
+): Promise<SearchResult> {
   let schedules = 0;
   let steps = 0;
   for (;;) {
@@ -98,6 +129,7 @@ export async function dporSearch<S>(
       return { schedules, steps, exhausted: false, nondeterminism: undefined };
     }
     chooser.addBacktracks(log);
+    afterRun?.();
     if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
   }
 }

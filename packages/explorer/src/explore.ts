@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
+import { type DporUnitRunner, prescreenedDividedDporSearch } from './divided-dpor.ts';
 import { prescreenedDporSearch } from './dpor.ts';
 import { NondeterminismError, ScenarioError } from './errors.ts';
 import { describeLivelock } from './livelock.ts';
@@ -284,7 +285,7 @@ async function unitsOrWhole<S>(scenario: Scenario<S>, bound: number): Promise<nu
 export type UnitRunner = <S>(
   scenario: Scenario<S>,
   units: readonly (readonly number[])[],
-  opts: { readonly bound: number; readonly reduction: 'dpor' | 'none' },
+  opts: { readonly bound: number },
 ) => Promise<readonly (UnitResult | undefined)[]>;
 
 /** Search units one after the other in this thread, stopping after the first violation. */
@@ -298,19 +299,26 @@ export const sequentialUnits: UnitRunner = async (scenario, units, opts) => {
   return out;
 };
 
+/** Where exploreSplit() searches its units. */
+export interface SplitRunners {
+  /** Units of a DFS without reduction; default sequentialUnits (this thread, in order). */
+  readonly units?: UnitRunner | undefined;
+  /** Units of a DPOR search; default inThreadDporUnits. */
+  readonly dporUnits?: DporUnitRunner | undefined;
+}
+
 /**
- * explore() with the DFS strategy as a split search: the schedules are divided into units by
- * their first decisions (splitSchedules), `runUnits` searches them (one after the other by
- * default; side by side on worker threads in `hmmsim explore --workers N`), and the results are
- * combined in unit order, so the verdict, the counts and the minimal trace are the same however
- * the units were spread. With DPOR the prefix decisions are not reduced, so the counts can be a
- * little higher than explore()'s.
+ * explore() with the DFS strategy, divided into units that `runners` may search side by side
+ * (on worker threads in `hmmsim explore --workers N`), with explore()'s verdict, counts and
+ * minimal trace however they were spread. Without reduction the units are the distinct prefixes
+ * of the first decisions (splitSchedules), combined in order; with DPOR, the bounded pass runs
+ * here and the reduced pass is a dividedDporSearch(), which runs exactly dporSearch()'s schedules.
  * Mirrors: model-only (a parallel stateless model checker's work division).
  */
 export async function exploreSplit<S>(
   scenario: Scenario<S>,
   opts: Omit<ExploreOptions<S>, 'strategy' | 'onSchedule'> = {},
-  runUnits: UnitRunner = sequentialUnits,
+  runners: SplitRunners = {},
 ): Promise<ExploreResult> {
   const strategy: Strategy = 'dfs';
   checkOptions(strategy, opts);
@@ -322,9 +330,13 @@ export async function exploreSplit<S>(
   }
   const start = opts.now?.();
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
-  const reduction = reductionOf(scenario, strategy, opts);
+  if (reductionOf(scenario, strategy, opts) === 'dpor') {
+    const d = await prescreenedDividedDporSearch(scenario, runners.dporUnits);
+    return finishExplore(scenario, strategy, opts, d, d.violation, d.interleavings, start);
+  }
   const units = await unitsOrWhole(scenario, bound);
-  const c = combineUnits(await runUnits(scenario, units, { bound, reduction }));
+  const runUnits = runners.units ?? sequentialUnits;
+  const c = combineUnits(await runUnits(scenario, units, { bound }));
   return finishExplore(scenario, strategy, opts, c, c.violation, c.interleavings, start);
 }
 

@@ -1,20 +1,18 @@
 import type { Choice, PickContext } from '@hmmsim/kernel';
 import type { Chooser } from './chooser.ts';
 import { DfsChooser, dfsSearch, type SearchResult } from './dfs.ts';
-import { prescreenedDporSearch } from './dpor.ts';
 import { PruneStop } from './errors.ts';
 import { toViolation, type Violation } from './outcome.ts';
-import { runSchedule } from './run-schedule.ts';
+import { type RunRecord, runSchedule } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
- * A split search divides the schedules of a scenario into units by their first decisions — one
- * unit per distinct prefix of `depth` choices (shorter when a schedule ends sooner) — so that
- * units can be searched one by one, or side by side on worker threads, with the same result:
- * every unit is searched on its own, depth first from its prefix, and the results are combined
- * in unit order. Partial-order reduction applies inside a unit; the prefix decisions themselves
- * are all explored (a unit never prunes another's choices), which is sound and does not depend
- * on how many workers there are.
+ * A split search divides the schedules of a DFS without reduction into units by their first
+ * decisions — one unit per distinct prefix of `depth` choices (shorter when a schedule ends
+ * sooner) — so that units can be searched one by one, or side by side on worker threads, with
+ * the same result: the DFS's schedules are exactly the units' together, each unit is searched on
+ * its own, depth first from its prefix, and the results are combined in unit order. (A DPOR
+ * search divides itself differently: dividedDporSearch.)
  */
 
 /** Units wanted before a split stops deepening (16 keeps 2-8 workers busy). */
@@ -83,27 +81,28 @@ export interface UnitResult {
 }
 
 /**
- * Search the schedules of one unit (those that start with `prefix`) until the first violation:
- * DFS within `bound`, or DPOR when `reduction` is 'dpor' (unbounded only).
+ * Search the schedules of one unit (those that start with `prefix`) within `bound` preemptions,
+ * depth first, until the first violation.
  * Mirrors: model-only.
  */
 export async function searchUnit<S>(
   scenario: Scenario<S>,
   prefix: readonly number[],
-  opts: { readonly bound: number; readonly reduction: 'dpor' | 'none' },
+  opts: { readonly bound: number },
 ): Promise<UnitResult> {
   let violation: Violation | undefined;
   let interleavings = 0;
-  const visit = (rec: Parameters<Parameters<typeof dfsSearch>[1]['visit']>[0], run: number) => {
+  const visit = (rec: RunRecord, run: number) => {
     interleavings += rec.interleavings;
     violation = toViolation(rec, run, undefined);
     return violation !== undefined;
   };
-  const common = { maxSchedules: Number.POSITIVE_INFINITY, visit, prefix };
-  const r: SearchResult =
-    opts.reduction === 'dpor'
-      ? await prescreenedDporSearch(scenario, common)
-      : await dfsSearch(scenario, { ...common, bound: opts.bound });
+  const r: SearchResult = await dfsSearch(scenario, {
+    maxSchedules: Number.POSITIVE_INFINITY,
+    visit,
+    prefix,
+    bound: opts.bound,
+  });
   return {
     schedules: r.schedules,
     steps: r.steps,

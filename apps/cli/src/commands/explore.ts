@@ -7,7 +7,9 @@
  * the explorer cannot explore as written: ScenarioError).
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
 import {
   coverageText,
@@ -24,6 +26,7 @@ import {
   REDUCTIONS,
   type Reduction,
   type RegisteredScenario,
+  reductionOf,
   replaySchedule,
   type Scenario,
   ScenarioError,
@@ -42,7 +45,7 @@ import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
-import { adaptiveUnits, type ScenarioRef } from '../parallel-units.ts';
+import { AdaptiveDporUnits, adaptiveUnits, type ScenarioRef } from '../parallel-units.ts';
 import {
   invocationDir,
   isScenarioPath,
@@ -127,9 +130,9 @@ export const EXPLORE_USAGE = [
   "  --reduction KIND   dfs with --bound inf: 'dpor' runs one schedule per class of schedules that",
   '                     differ only in the order of independent steps (the scenario must report its',
   "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
-  '  --workers N        dfs: split the search into units and search them on N worker threads when',
-  '                     it looks longer than a few seconds; any N gives the same result (without',
-  '                     --workers: one unsplit search, which the reduction prunes better)',
+  '  --workers N        dfs: share the search among N worker threads (default: the cores) once it',
+  '                     has run for a moment; any N gives the same result. A reduced search always',
+  '                     may; a dfs without reduction only when --workers is given',
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
   '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
@@ -457,17 +460,19 @@ async function runScenario(
     const o = await replaySchedule(scenario, a.replay, { trace: true });
     return reportReplay(o, a, scenario.name, io);
   }
-  if (a.workers !== undefined) {
-    // Split into units so that worker threads can share the search; same result for any count.
-    // Only on request: a split search explores every choice of its first decisions, which the
-    // reduction would mostly prune, so on 2 cores one unsplit reduced search is faster.
-    const workers = a.workers;
-    const runner = adaptiveUnits(workers, ref);
-    const r = await exploreSplit(
-      scenario,
-      { bound: a.bound, reduction: a.reduction, now: io.now },
-      runner,
-    );
+  const opts = { bound: a.bound, reduction: a.reduction };
+  const reduced = reductionOf(scenario, a.strategy, opts) === 'dpor';
+  if (a.strategy === 'dfs' && a.runs === undefined && (reduced || a.workers !== undefined)) {
+    // Divided into units that worker threads can share, with explore()'s result for any count.
+    // A reduced search does so by default (in this thread until it has run for a moment); a
+    // DFS without reduction only on --workers (its split costs a few extra runs).
+    const n = a.workers ?? availableParallelism();
+    const now = io.now ?? (() => performance.now());
+    const runners = {
+      units: adaptiveUnits(n, ref, now),
+      dporUnits: new AdaptiveDporUnits(n, ref, now),
+    };
+    const r = await exploreSplit(scenario, { ...opts, now: io.now }, runners);
     return reportExplore(r, a, scenario, target, io);
   }
   const r = await explore(scenario, {
