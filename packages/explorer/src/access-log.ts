@@ -21,7 +21,7 @@ export interface AccessEvent {
   /** Object ids of the elements in `reads` / `writes`. */
   readObjects: Set<number> | undefined;
   writeObjects: Set<number> | undefined;
-  /** Depends on every other event (read the clock, or a timer fired). */
+  /** Depends on every other event (touched state that reports no finer access). */
   global: boolean;
 }
 
@@ -60,9 +60,12 @@ export class AccessLog {
   /** True while the explorer itself reads the state (invariant checks). */
   muted = false;
 
-  /** Decision `d` chose `code` (a task id or TIMER_CODE). */
+  /**
+   * Decision `d` chose `code` (a task id or TIMER_CODE: a timer firing, whose accesses the
+   * scheduler reports like a task's).
+   */
   decided(d: number, code: number): void {
-    this.current = newEvent(code, d, code === TIMER_CODE);
+    this.current = newEvent(code, d, false);
     this.events.push(this.current);
   }
 

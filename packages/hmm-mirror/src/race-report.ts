@@ -1,11 +1,13 @@
 /**
- * Run the race scenarios of one implementation exhaustively (bounded DFS) and gather what a
+ * Run the race scenarios of one implementation exhaustively (DFS, bounded or over all
+ * interleavings with partial-order reduction) and gather what a
  * report needs: schedules explored, the minimal violating schedule and its trace, and — replaying
  * that schedule — which device entry went stale and who owns its page now.
  *
  * Mirrors: model-only (what `hmmsim race` prints).
  */
 import {
+  coverageText,
   DEFAULT_DFS_BOUND,
   explore,
   parseSchedule,
@@ -48,6 +50,12 @@ export interface RaceOpResult {
   readonly scenario: string;
   readonly schedules: number;
   readonly exhausted: boolean;
+  /**
+   * What the search showed, claiming no more than was run (the explorer's coverageText):
+   * "verified over all interleavings (...)" for an unbounded search that finished, "clean up to
+   * N preemptions (...)" for a bounded one.
+   */
+  readonly coverage: string;
   /** Present when a violation was found. */
   readonly violation:
     | {
@@ -86,7 +94,10 @@ export interface RaceReport {
  * Mirrors: model-only.
  */
 export interface RunRaceOptions {
-  /** Preemption bound of the DFS (default 2). */
+  /**
+   * Preemption bound of the DFS (default 2); Infinity: every interleaving, one schedule per
+   * class of schedules that differ only in the order of independent steps (DPOR).
+   */
   readonly bound?: number;
   /** Operations to run (default all). */
   readonly ops?: readonly RaceOp[];
@@ -137,13 +148,15 @@ async function runOne(op: RaceOp, impl: RaceImpl, bound: number): Promise<RaceOp
     scenario: scenario.name,
     schedules: r.schedules,
     exhausted: r.exhausted,
+    coverage: coverageText(r),
     violation,
   };
 }
 
 /**
- * Explore the race scenarios of `impl` with bounded DFS and report schedules, violations, the
- * minimal trace and the fate of the freed page.
+ * Explore the race scenarios of `impl` (DFS up to `bound` preemptions, or over all interleavings
+ * with bound Infinity) and report schedules, what they show, violations, the minimal trace and
+ * the fate of the freed page.
  * Mirrors: model-only.
  */
 export async function runRace(impl: RaceImpl, opts: RunRaceOptions = {}): Promise<RaceReport> {
@@ -153,7 +166,9 @@ export async function runRace(impl: RaceImpl, opts: RunRaceOptions = {}): Promis
     );
   }
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
-  checkIntIn('runRace', 'bound', bound, 0, 64, 'a preemption bound in [0, 64]');
+  if (bound !== Number.POSITIVE_INFINITY) {
+    checkIntIn('runRace', 'bound', bound, 0, 64, 'a preemption bound in [0, 64], or Infinity');
+  }
   for (const op of opts.ops ?? []) {
     if (!RACE_OPS.includes(op)) {
       throw new InvalidArgumentError(

@@ -297,7 +297,11 @@ class SchedulerImpl implements Scheduler {
     t.state = 'blocked';
     t.waitingOn = wq;
     t.spinning = spinning;
-    if (!forever) t.timer = this.timers.add(t, this.clock.jiffies + timeout);
+    if (!forever) {
+      // The pending timers decide whether "fire a timer" is a choice, and which one fires.
+      noteWrite(this.timers);
+      t.timer = this.timers.add(t, this.clock.jiffies + timeout);
+    }
     this.choiceCache = undefined;
     if (this.trace.enabled) this.trace.emit('sched.block', wq.name, wq.obj);
     const gate = t.park();
@@ -329,7 +333,10 @@ class SchedulerImpl implements Scheduler {
 
   /** Make blocked `t` runnable with `reason`, cancelling its timer. */
   private makeRunnable(t: TaskImpl, reason: WakeReason): void {
-    if (t.timer !== undefined) this.timers.remove(t.timer);
+    if (t.timer !== undefined) {
+      noteWrite(this.timers);
+      this.timers.remove(t.timer);
+    }
     t.timer = undefined;
     t.state = 'runnable';
     t.waitingOn = undefined;
@@ -394,6 +401,8 @@ class SchedulerImpl implements Scheduler {
   /** Fire the earliest timer: jump the clock to its expiry and wake its sleeper with 'timeout'. */
   private fireTimer(): void {
     const timer = this.timers.earliest()!;
+    // A firing touches the timers, the clock and the sleeper: it commutes with everything else.
+    noteWrite(timer.task);
     this.clock.advanceTo(timer.expires * TICK_NSEC);
     this.makeRunnable(timer.task, 'timeout');
     if (this.trace.enabled) this.trace.emit('sched.timer', timer.task.name);
