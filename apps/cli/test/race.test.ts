@@ -43,15 +43,28 @@ describe('hmmsim race', () => {
     expect(r.out).not.toMatch(/== shim/);
   });
 
-  it('--impl shim and --impl interval: exit 0, every schedule explored, 0 violations', async () => {
+  it('--impl shim and --impl interval: exit 0, verified over all interleavings by default', async () => {
     for (const impl of ['shim', 'interval']) {
       const r = await run({ impl });
       expect(r.code).toBe(RACE_EXIT_OK);
+      expect(r.out).toMatch(
+        /^hmmsim race: .*; every interleaving \(DFS with dynamic partial-order/,
+      );
       expect(r.out).toMatch(new RegExp(`== ${impl}`));
       expect(r.out).toMatch(/total: \d+ schedules explored, 0 violations/);
-      expect(r.out.match(/no violation \(every schedule explored\)/g)?.length).toBe(3);
-      expect(r.out).not.toMatch(/VIOLATION/);
+      expect(r.out.match(/no violation: verified over all interleavings/g)?.length).toBe(3);
+      expect(r.out).not.toMatch(/VIOLATION|preemption/);
     }
+  });
+
+  it('--bound N: clean up to N preemptions, never "verified"', async () => {
+    const r = await run({ impl: 'shim', bound: 1 });
+    expect(r.code).toBe(RACE_EXIT_OK);
+    expect(r.out).toMatch(/every schedule with at most 1 preemption \(bounded DFS\)/);
+    expect(r.out.match(/no violation: clean up to 1 preemption$/gm)?.length).toBe(3);
+    expect(r.out).not.toMatch(/verified/);
+    const inf = await run({ impl: 'interval', bound: 'inf' });
+    expect(inf.out.match(/verified over all interleavings/g)?.length).toBe(3);
   });
 
   it('default (all): every implementation, exit 1 because legacy races', async () => {
@@ -79,8 +92,8 @@ describe('hmmsim race', () => {
       [{ impl: 'nouveau' }, [], /--impl nouveau: expected one of legacy, shim, interval, all/],
       [{ impl: true }, [], /--impl needs a value/],
       [{ impl: ['legacy', 'shim'] }, [], /more than once/],
-      [{ bound: 9 }, [], /invalid --bound 9: expected an integer in \[0, 4\]/],
-      [{ bound: -1 }, [], /invalid --bound -1: expected an integer in \[0, 4\]/],
+      [{ bound: 9 }, [], /invalid --bound 9: expected an integer in \[0, 4\] or inf/],
+      [{ bound: -1 }, [], /invalid --bound -1: expected an integer in \[0, 4\] or inf/],
       [{ bound: 'x' }, [], /invalid --bound x/],
       [{ x: true }, [], /unknown option -x /],
       [{ frobnicate: 1 }, [], /unknown option --frobnicate/],
@@ -117,9 +130,12 @@ describe('hmmsim race', () => {
     expect(lines[1]).toMatch(
       /legacy\s+3\/3 scenarios violate the invariant .* expected racy: as expected/,
     );
-    expect(lines[2]).toMatch(/shim\s+0 violations in \d+ schedules — expected clean: as expected/);
+    expect(lines[0]).toMatch(/over all interleavings/);
+    expect(lines[2]).toMatch(
+      /shim\s+0 violations in \d+ schedules \(verified over all interleavings\) — expected clean: as expected/,
+    );
     expect(lines[3]).toMatch(
-      /interval\s+0 violations in \d+ schedules — expected clean: as expected/,
+      /interval\s+0 violations in \d+ schedules \(verified over all interleavings\) — expected clean: as expected/,
     );
   });
 });
