@@ -218,13 +218,16 @@ export class WorkerPool {
   }
 }
 
-/** Milliseconds a search runs in this thread before it starts worker threads. */
-export const WORKERS_AFTER_MS = 200;
+/**
+ * Milliseconds a search runs in this thread before it starts worker threads (each takes a few
+ * hundred milliseconds to load the packages; every shipped scenario's search ends sooner).
+ */
+export const WORKERS_AFTER_MS = 1000;
 
 /**
  * The DPOR unit runner of `hmmsim explore`: units run in this thread until the search has taken
- * WORKERS_AFTER_MS (most searches end sooner), then on `n` worker threads; until a worker is up,
- * the unit the search waits for still runs here. Mirrors: model-only.
+ * `afterMs` (default WORKERS_AFTER_MS), then on `n` worker threads; until a worker is up, the
+ * unit the search waits for still runs here. Mirrors: model-only.
  */
 export class AdaptiveDporUnits implements DporUnitRunner {
   private pool: WorkerPool | undefined;
@@ -236,6 +239,7 @@ export class AdaptiveDporUnits implements DporUnitRunner {
     private readonly now: () => number,
     /** Start the workers at once instead (benchmarks, tests). */
     pool?: WorkerPool,
+    private readonly afterMs = WORKERS_AFTER_MS,
   ) {
     this.start = now();
     this.pool = pool;
@@ -251,7 +255,7 @@ export class AdaptiveDporUnits implements DporUnitRunner {
     onProgress: (p: DporUnitProgress) => void,
     urgent: boolean,
   ): Promise<DporUnitResult> {
-    if (this.pool === undefined && this.n > 1 && this.now() - this.start >= WORKERS_AFTER_MS) {
+    if (this.pool === undefined && this.n > 1 && this.now() - this.start >= this.afterMs) {
       this.pool = new WorkerPool(this.n, this.ref);
     }
     const pool = this.pool;

@@ -113,8 +113,11 @@ async function main(): Promise<void> {
   if (largest !== undefined) await workers(largest.s);
 }
 
-/** `hmmsim explore <name> --bound inf --workers n`: wall ms and the summary line. */
-function cli(name: string, n: number): { ms: number; line: string } {
+/**
+ * `hmmsim explore <name> --bound inf --workers n`, its workers started at once
+ * (HMMSIM_WORKERS_AFTER_MS=0): wall ms, the search's own ms and the summary line.
+ */
+function cli(name: string, n: number): { ms: number; searchMs: number; line: string } {
   const start = performance.now();
   const out = execFileSync(
     'npx',
@@ -129,21 +132,35 @@ function cli(name: string, n: number): { ms: number; line: string } {
       '--workers',
       String(n),
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 26 },
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      env: { ...process.env, HMMSIM_WORKERS_AFTER_MS: '0' },
+    },
   );
   const line = out.split('\n').find((l) => /^\s+\d+ schedules/.test(l)) ?? '';
-  return { ms: performance.now() - start, line: line.trim() };
+  const searchMs = Number(/ in ([\d.]+) ms/.exec(line)?.[1] ?? Number.NaN);
+  return { ms: performance.now() - start, searchMs, line: line.trim() };
 }
 
-/** The largest clean reduced search through `hmmsim explore --workers 1` and `--workers 2`. */
+/**
+ * The largest clean reduced search through `hmmsim explore --workers 1` and `--workers 2`
+ * (alternated, twice each; the better of each), workers started at once.
+ */
 async function workers(s: Scenario): Promise<void> {
-  const one = cli(s.name, 1);
-  const two = cli(s.name, 2);
+  const runs = [cli(s.name, 1), cli(s.name, 2), cli(s.name, 1), cli(s.name, 2)];
+  const best = (n: number) =>
+    runs.filter((_, i) => i % 2 === n - 1).reduce((a, b) => (b.searchMs < a.searchMs ? b : a));
+  const one = best(1);
+  const two = best(2);
   const count = (l: string) => l.replace(/ in [\d.]+ ms/, '');
+  const same = runs.every((r) => count(r.line) === count(one.line));
   console.log(
-    `${s.name}, hmmsim explore --bound inf: --workers 1 ${(one.ms / 1000).toFixed(1)} s, --workers 2 ${(two.ms / 1000).toFixed(1)} s ` +
-      `(${(one.ms / two.ms).toFixed(2)}x; goal >= 1.6x on ${availableParallelism()} cores); ` +
-      `same result: ${count(one.line) === count(two.line) ? 'yes' : 'NO'} (${count(one.line)})`,
+    `${s.name}, hmmsim explore --bound inf, workers started at once: ` +
+      `--workers 1 ${(one.searchMs / 1000).toFixed(2)} s, --workers 2 ${(two.searchMs / 1000).toFixed(2)} s ` +
+      `(search time incl. worker start-up; ${(one.searchMs / two.searchMs).toFixed(2)}x, goal >= 1.6x on ${availableParallelism()} cores; ` +
+      `process wall ${(one.ms / 1000).toFixed(1)} s vs ${(two.ms / 1000).toFixed(1)} s); ` +
+      `same result every run: ${same ? 'yes' : 'NO'} (${count(one.line)})`,
   );
 }
 

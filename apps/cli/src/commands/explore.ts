@@ -45,7 +45,12 @@ import { scenarios as hmmMirrorScenarios } from '@hmmsim/hmm-mirror';
 import { scenarios as migrateScenarios } from '@hmmsim/migrate';
 import { scenarios as mmuNotifierScenarios } from '@hmmsim/mmu-notifier';
 import type { CAC } from 'cac';
-import { AdaptiveDporUnits, adaptiveUnits, type ScenarioRef } from '../parallel-units.ts';
+import {
+  AdaptiveDporUnits,
+  adaptiveUnits,
+  type ScenarioRef,
+  WORKERS_AFTER_MS,
+} from '../parallel-units.ts';
 import {
   invocationDir,
   isScenarioPath,
@@ -131,7 +136,7 @@ export const EXPLORE_USAGE = [
   '                     differ only in the order of independent steps (the scenario must report its',
   "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
   '  --workers N        dfs: share the search among N worker threads (default: the cores) once it',
-  '                     has run for a moment; any N gives the same result. A reduced search always',
+  '                     has run for a second; any N gives the same result. A reduced search always',
   '                     may; a dfs without reduction only when --workers is given',
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
@@ -448,6 +453,16 @@ function reportReplay(o: ScheduleOutcome, a: ExploreArgs, name: string, io: Expl
   return o.failure === undefined ? EXIT_OK : EXIT_VIOLATION;
 }
 
+/**
+ * How long a reduced search runs before it starts its worker threads: WORKERS_AFTER_MS, or
+ * HMMSIM_WORKERS_AFTER_MS (0: at once; the explorer benchmark measures the workers so).
+ */
+function workersAfterMs(): number {
+  const env = process.env['HMMSIM_WORKERS_AFTER_MS'];
+  const ms = env === undefined || env === '' ? Number.NaN : Number(env);
+  return Number.isFinite(ms) && ms >= 0 ? ms : WORKERS_AFTER_MS;
+}
+
 /** Explore or replay one scenario; the exit code (`target` is how the command named it). */
 async function runScenario(
   scenario: Scenario,
@@ -464,13 +479,13 @@ async function runScenario(
   const reduced = reductionOf(scenario, a.strategy, opts) === 'dpor';
   if (a.strategy === 'dfs' && a.runs === undefined && (reduced || a.workers !== undefined)) {
     // Divided into units that worker threads can share, with explore()'s result for any count.
-    // A reduced search does so by default (in this thread until it has run for a moment); a
-    // DFS without reduction only on --workers (its split costs a few extra runs).
+    // A reduced search does so by default (in this thread for its first second); a DFS without
+    // reduction only on --workers (its split costs a few extra runs).
     const n = a.workers ?? availableParallelism();
     const now = io.now ?? (() => performance.now());
     const runners = {
       units: adaptiveUnits(n, ref, now),
-      dporUnits: new AdaptiveDporUnits(n, ref, now),
+      dporUnits: new AdaptiveDporUnits(n, ref, now, undefined, workersAfterMs()),
     };
     const r = await exploreSplit(scenario, { ...opts, now: io.now }, runners);
     return reportExplore(r, a, scenario, target, io);
