@@ -1,4 +1,5 @@
 import { Clock, DIAGNOSTICS_ONLY, Tracer } from '@hmmsim/kernel';
+import { dporSearch } from './dpor.ts';
 import { type ExploreOptions, type ExploreResult, explore } from './explore.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -123,4 +124,31 @@ export async function finalStates<S>(
     },
   });
   return { states: [...seen].sort(), result };
+}
+
+/** The distinct final states the reduced pass alone reached, and how it ended. */
+export interface ReducedFinalStates {
+  /** Sorted fingerprints, each followed by how the schedule ended ('ok' or a failure kind). */
+  readonly states: readonly string[];
+  readonly schedules: number;
+  readonly exhausted: boolean;
+}
+
+/**
+ * Run the partial-order reduced search of `scenario` alone (dporSearch: without the bounded pass
+ * explore() runs in front of it, whose schedules would add states of their own, and past any
+ * violation) and collect the fingerprint of every final state: what a comparison with the full
+ * search (finalStates with reduction 'none') must find equal for the reduction to be sound.
+ * Mirrors: model-only.
+ */
+export async function reducedFinalStates<S>(scenario: Scenario<S>): Promise<ReducedFinalStates> {
+  const seen = new Set<string>();
+  const r = await dporSearch(scenario, {
+    maxSchedules: Number.POSITIVE_INFINITY,
+    visit: () => false,
+    onSchedule: (state, outcome) => {
+      seen.add(`${stateFingerprint(state)} ${outcome.failure?.kind ?? 'ok'}`);
+    },
+  });
+  return { states: [...seen].sort(), schedules: r.schedules, exhausted: r.exhausted };
 }

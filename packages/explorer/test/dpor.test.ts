@@ -10,13 +10,18 @@ import {
   noteWrite,
   type SchedEvent,
   type Scheduler,
+  WaitQueueHead,
+  waitEventTimeout,
+  wakeUpAll,
 } from '@hmmsim/kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   abbaDeadlock,
   DPOR_PRESCREEN_BOUND,
+  type DporUnitRunner,
   defineScenario,
+  dividedDporSearch,
   dporSearch,
   explore,
   independentSteps,
@@ -24,6 +29,7 @@ import {
   lostUpdateMutex,
   type Scenario,
   ScenarioError,
+  searchDporUnit,
   stateFingerprint,
   stateText,
   waitTimeout,
@@ -45,20 +51,33 @@ async function dporCount<S>(scenario: Scenario<S>): Promise<number> {
   return r.schedules;
 }
 
-/** The distinct final states (by `fingerprint`) an unbounded search reaches, and its result. */
+/**
+ * The distinct final states (by `fingerprint`) an unbounded search reaches, and its result: the
+ * full search, or the reduced pass alone (without explore()'s bounded pass in front, whose
+ * schedules would add states of their own).
+ */
 async function finalStates<S>(
   scenario: Scenario<S>,
   reduction: 'none' | 'dpor',
   fingerprint: (s: S) => string,
 ) {
   const seen = new Set<string>();
+  const onSchedule = (state: S, outcome: { failure?: { kind: string } | undefined }) => {
+    seen.add(`${fingerprint(state)} ${outcome.failure?.kind ?? 'ok'}`);
+  };
+  if (reduction === 'dpor') {
+    const r = await dporSearch(scenario, {
+      maxSchedules: Number.POSITIVE_INFINITY,
+      visit: () => false,
+      onSchedule,
+    });
+    return { seen: [...seen].sort(), result: r };
+  }
   const result = await explore(scenario, {
     bound: Number.POSITIVE_INFINITY,
     reduction,
     minimise: false,
-    onSchedule: (state, outcome) => {
-      seen.add(`${fingerprint(state)} ${outcome.failure?.kind ?? 'ok'}`);
-    },
+    onSchedule,
   });
   return { seen: [...seen].sort(), result };
 }
@@ -90,6 +109,27 @@ describe('dpor on the textbook scenarios', () => {
       expect(dpor.seen, scenario.name).toEqual(full.seen);
       expect(dpor.result.exhausted && full.result.exhausted, scenario.name).toBe(true);
       expect(await dporCount(scenario), scenario.name).toBeLessThan(full.result.schedules);
+    }
+  });
+
+  it('divided into units, stops at the same first violation after the same runs', async () => {
+    for (const s of [lostUpdate, abbaDeadlock, lostUpdateMutex] as Scenario<unknown>[]) {
+      let first: string | undefined;
+      const one = await dporSearch(s, {
+        maxSchedules: Infinity,
+        visit: (rec) => {
+          first ??= rec.failure === undefined ? undefined : rec.schedule;
+          return rec.failure !== undefined;
+        },
+      });
+      for (const depth of [1, 2, 10]) {
+        const divided = await dividedDporSearch(s, reversedUnits(), depth);
+        expect(divided.schedules, `${s.name} depth ${depth}`).toBe(one.schedules);
+        expect(divided.violation?.schedule, s.name).toBe(first);
+        expect(divided.violation?.run, s.name).toBe(
+          first === undefined ? undefined : one.schedules - 1,
+        );
+      }
     }
   });
 
@@ -144,19 +184,25 @@ describe('when dpor applies', () => {
   });
 });
 
-// Random programs: 2-3 tasks, each a few operations on 2 shared variables and 2 mutexes.
+// Random programs: 2-3 tasks, each a few operations on 2 shared variables and 2 mutexes, a flag
+// raised with a wake-up and waited for with a timeout (so timers fire), and reads of the clock.
 const EV: SchedEvent = { kind: 'op', label: 'x' };
 
 type Op =
   | { readonly op: 'read'; readonly v: number }
   | { readonly op: 'write'; readonly v: number; readonly val: number }
   | { readonly op: 'inc'; readonly v: number }
-  | { readonly op: 'locked'; readonly m: number; readonly body: readonly Op[] };
+  | { readonly op: 'locked'; readonly m: number; readonly body: readonly Op[] }
+  | { readonly op: 'raise' }
+  | { readonly op: 'await'; readonly jiffies: number }
+  | { readonly op: 'time' };
 
 interface ProgState {
   readonly vars: { value: number }[];
   readonly locks: Mutex[];
   readonly logs: number[][];
+  readonly flag: { up: boolean };
+  readonly wq: WaitQueueHead;
 }
 
 const leaf: fc.Arbitrary<Op> = fc.oneof(
@@ -167,6 +213,9 @@ const leaf: fc.Arbitrary<Op> = fc.oneof(
     val: fc.integer({ min: 1, max: 3 }),
   }),
   fc.record({ op: fc.constant('inc' as const), v: fc.nat(1) }),
+  fc.record({ op: fc.constant('raise' as const) }),
+  fc.record({ op: fc.constant('await' as const), jiffies: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ op: fc.constant('time' as const) }),
 );
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: leaf },
@@ -182,7 +231,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** Scheduling points an operation passes (a lock takes one, an increment two). */
 function points(o: Op): number {
   if (o.op === 'locked') return 1 + o.body.reduce((n, b) => n + points(b), 0);
-  return o.op === 'inc' ? 2 : 1;
+  return o.op === 'inc' || o.op === 'await' ? 2 : 1;
 }
 
 /** Programs small enough for the unreduced search: at most 8 scheduling points in all. */
@@ -198,6 +247,27 @@ async function runOps(ops: readonly Op[], s: ProgState, t: number, sched: Schedu
       await mutexLock(s.locks[o.m]!);
       await runOps(o.body, s, t, sched);
       mutexUnlock(s.locks[o.m]!);
+      continue;
+    }
+    if (o.op === 'raise') {
+      await sched.point(EV);
+      noteWrite(s.flag);
+      s.flag.up = true;
+      wakeUpAll(s.wq);
+      continue;
+    }
+    if (o.op === 'await') {
+      const cond = () => {
+        noteRead(s.flag);
+        return s.flag.up;
+      };
+      // What a task saw: the jiffies left (0: it timed out).
+      s.logs[t]!.push(await waitEventTimeout(s.wq, cond, o.jiffies));
+      continue;
+    }
+    if (o.op === 'time') {
+      await sched.point(EV);
+      s.logs[t]!.push(sched.clock.jiffies);
       continue;
     }
     const cell = s.vars[o.v]!;
@@ -229,6 +299,8 @@ function programScenario(prog: readonly (readonly Op[])[]): Scenario<ProgState> 
       vars: [{ value: 0 }, { value: 0 }],
       locks: [new Mutex(sched, 'm0'), new Mutex(sched, 'm1')],
       logs: prog.map(() => []),
+      flag: { up: false },
+      wq: new WaitQueueHead(sched, 'flag'),
     }),
     tasks: prog.map((ops, t) => ({
       name: `t${t}`,
@@ -239,7 +311,38 @@ function programScenario(prog: readonly (readonly Op[])[]): Scenario<ProgState> 
 
 /** Values of the variables and what each task read. */
 const fingerprint = (s: ProgState): string =>
-  `${s.vars.map((v) => v.value).join(',')} | ${s.logs.map((l) => l.join(',')).join(' ; ')}`;
+  `${s.vars.map((v) => v.value).join(',')} ${s.flag.up} | ${s.logs.map((l) => l.join(',')).join(' ; ')}`;
+
+/**
+ * A runner that holds units back and runs them one at a time, newest first: units run in another
+ * order than one search would run them, which must not change anything.
+ */
+function reversedUnits(): DporUnitRunner & { ran: number } {
+  const queue: (() => Promise<void>)[] = [];
+  let busy = false;
+  const pump = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0) await queue.pop()!();
+    busy = false;
+  };
+  const runner = {
+    ran: 0,
+    parallel: 4,
+    cancel: () => {
+      queue.length = 0;
+    },
+    run: ((scenario, spec, onProgress) =>
+      new Promise((resolve, reject) => {
+        queue.push(() => {
+          runner.ran++;
+          return searchDporUnit(scenario, spec, onProgress).then(resolve, reject);
+        });
+        void Promise.resolve().then(pump);
+      })) as DporUnitRunner['run'],
+  };
+  return runner;
+}
 
 describe('dpor on random programs', () => {
   it('reaches exactly the final states the full search reaches', async () => {
@@ -253,6 +356,14 @@ describe('dpor on random programs', () => {
         expect(dpor.seen).toEqual(full.seen);
         const reduced = await dporCount(scenario);
         expect(reduced).toBeLessThanOrEqual(full.result.schedules);
+        // Divided into units (cut 2 decisions deep) run out of order: the same runs.
+        const one = await dporSearch(scenario, { maxSchedules: Infinity, visit: () => false });
+        const divided = await dividedDporSearch(scenario, reversedUnits(), 2);
+        expect([divided.schedules, divided.steps, divided.exhausted]).toEqual([
+          one.schedules,
+          one.steps,
+          true,
+        ]);
         runs++;
         if (reduced < full.result.schedules) fewer++;
       }),
