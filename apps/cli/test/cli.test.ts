@@ -100,7 +100,7 @@ describe('hmmsim: commands, version and help', () => {
       expect(usage).toMatch(/\nExit codes: 0 /);
     }
     // Every option a command accepts is in its usage text.
-    for (const o of ['--impl NAME', '--bound N']) expect(RACE_USAGE).toContain(`  ${o} `);
+    for (const o of ['--impl NAME', '--bound N|inf']) expect(RACE_USAGE).toContain(`  ${o} `);
     for (const o of ['--impl NAME', '--filter NAME', '--seed N']) {
       expect(SELFTEST_USAGE).toContain(`  ${o} `);
     }
@@ -127,11 +127,11 @@ describe('hmmsim: usage errors are one line and exit 2, never a stack trace', ()
     [['race', '-x'], 'hmmsim race: unknown option -x (hmmsim race --help)'],
     [
       ['race', '--bound', '-1'],
-      'hmmsim race: invalid --bound -1: expected an integer in [0, 4] (hmmsim race --help)',
+      "hmmsim race: invalid --bound -1: expected an integer in [0, 4] or 'inf' (hmmsim race --help)",
     ],
     [
       ['race', '--bound=-1'],
-      'hmmsim race: invalid --bound -1: expected an integer in [0, 4] (hmmsim race --help)',
+      "hmmsim race: invalid --bound -1: expected an integer in [0, 4] or 'inf' (hmmsim race --help)",
     ],
     [
       ['race', '--impl', 'nouveau'],
@@ -246,7 +246,7 @@ describe('hmmsim as a process', () => {
     const r = processHmmsim(['race', '--bound', '-1']);
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'hmmsim race: invalid --bound -1: expected an integer in [0, 4] (hmmsim race --help)\n',
+      "hmmsim race: invalid --bound -1: expected an integer in [0, 4] or 'inf' (hmmsim race --help)\n",
     );
   });
 });

@@ -32,7 +32,7 @@ describe('hmmsim demo', () => {
     expect(err).toEqual([]);
     expect(out[0]).toContain('hmmsim demo');
     expect(out.join('\n')).toMatch(
-      /^ {2}interval\s+0 violations in \d+ schedules — expected clean/m,
+      /^ {2}interval\s+0 violations in \d+ schedules \(verified over all interleavings\) — expected clean/m,
     );
     // It ends by pointing a driver author at the migration guide, a file that exists.
     expect(out.slice(-3).join(' ')).toContain('apps/migration-guide/guide/README.md');

@@ -72,7 +72,7 @@ describe('hmmsim explore', () => {
     expect(r.out).toContain('VIOLATION (final-check): lost update: x is 1 after two increments');
     expect(r.out).toContain("minimal schedule:       '1.1.2' (1 preemption, 7 steps)");
     expect(r.out).toContain("replay: hmmsim explore lost-update --replay '1.1.2'");
-    expect(r.out).toMatch(/step\s+time\(us\)\s+T1 inc0\s+T2 inc1/);
+    expect(r.out).toMatch(/step\s+T1 inc0\s+T2 inc1/);
     expect(r.out).toContain('>> preempted -> T2');
     expect(r.out).toContain('```mermaid\nsequenceDiagram');
   });

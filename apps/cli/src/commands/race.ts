@@ -104,7 +104,7 @@ function parseArgs(input: RaceCommandInput): RaceArgs {
   if (b === 'inf' || b === 'infinity') return { impls, bound: Number.POSITIVE_INFINITY };
   if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0 || b > MAX_BOUND) {
     throw new UsageError(
-      `invalid --bound ${String(b)}: expected an integer in [0, ${MAX_BOUND}] or inf`,
+      `invalid --bound ${String(b)}: expected an integer in [0, ${MAX_BOUND}] or 'inf'`,
     );
   }
   return { impls, bound: b };
