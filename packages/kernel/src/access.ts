@@ -6,7 +6,7 @@
  * when it is read or written, so the shared structures of every package report their accesses
  * here: locks, wait queues and completions in this package, page tables, the memmap, notifier
  * sequences and device tables in theirs. Outside an exploration that asked for reports (every
- * ordinary run) a report is one property load and a comparison.
+ * ordinary run) a report is one load of a module variable and a comparison.
  *
  * Accesses are reported per object (the lock, the page table, the notifier), never per byte:
  * coarser than the kernel's memory model, which only costs reduction, never soundness.
@@ -27,8 +27,22 @@ export interface AccessSink {
   global: (() => void) | undefined;
 }
 
+/**
+ * The hook of the run in progress (what accessSink.hook sets), read by every report: a module
+ * variable, which the checks of inlined reports load more cheaply than an object's property.
+ */
+let currentHook: AccessHook | undefined;
+
 /** The sink of the run in progress, if its policy wants accesses. */
-export const accessSink: AccessSink = { hook: undefined, global: undefined };
+export const accessSink: AccessSink = {
+  get hook(): AccessHook | undefined {
+    return currentHook;
+  },
+  set hook(h: AccessHook | undefined) {
+    currentHook = h;
+  },
+  global: undefined,
+};
 
 /**
  * The current task reads shared `obj` (element `index` of it when given: a slot, a pfn; an
@@ -36,8 +50,7 @@ export const accessSink: AccessSink = { hook: undefined, global: undefined };
  * Mirrors include/asm-generic/rwonce.h:READ_ONCE() (as a report of a shared read, not its value).
  */
 export function noteRead(obj: object, index?: number): void {
-  const hook = accessSink.hook;
-  if (hook !== undefined) hook(obj, false, index);
+  if (currentHook !== undefined) currentHook(obj, false, index);
 }
 
 /**
@@ -45,8 +58,7 @@ export function noteRead(obj: object, index?: number): void {
  * Mirrors include/asm-generic/rwonce.h:WRITE_ONCE() (as a report of a shared write).
  */
 export function noteWrite(obj: object, index?: number): void {
-  const hook = accessSink.hook;
-  if (hook !== undefined) hook(obj, true, index);
+  if (currentHook !== undefined) currentHook(obj, true, index);
 }
 
 /**
@@ -72,5 +84,5 @@ export const DIAGNOSTICS_ONLY: unique symbol = Symbol.for('hmmsim.diagnostics-on
  * Mirrors: model-only.
  */
 export function reportingAccesses(): boolean {
-  return accessSink.hook !== undefined;
+  return currentHook !== undefined;
 }
