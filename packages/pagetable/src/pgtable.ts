@@ -29,6 +29,7 @@ import {
   pmdIndex,
   pteIndex,
   pudIndex,
+  reportingAccesses,
   VADDR_LIMIT,
 } from '@hmmsim/kernel';
 import { _PAGE_TABLE, entryIsTable } from './pte.ts';
@@ -227,6 +228,8 @@ function checkAddr(fn: string, addr: number): void {
  * identity, and for a table never handed out, the pool's capacity.
  */
 function noteTableRead(pt: PageTables, t: number): void {
+  // Tested first: on every walk step, no run that takes no reports pays for the `top` check.
+  if (!reportingAccesses()) return;
   noteRead(pt, PT_TABLE_INDEX + t);
   if (t >= pt.top) noteRead(pt, PT_POOL_INDEX);
 }
