@@ -50,7 +50,8 @@ export const accessSink: AccessSink = {
  * Mirrors include/asm-generic/rwonce.h:READ_ONCE() (as a report of a shared read, not its value).
  */
 export function noteRead(obj: object, index?: number): void {
-  if (currentHook !== undefined) currentHook(obj, false, index);
+  const hook = currentHook;
+  if (hook !== undefined) hook(obj, false, index);
 }
 
 /**
@@ -58,7 +59,8 @@ export function noteRead(obj: object, index?: number): void {
  * Mirrors include/asm-generic/rwonce.h:WRITE_ONCE() (as a report of a shared write).
  */
 export function noteWrite(obj: object, index?: number): void {
-  if (currentHook !== undefined) currentHook(obj, true, index);
+  const hook = currentHook;
+  if (hook !== undefined) hook(obj, true, index);
 }
 
 /**

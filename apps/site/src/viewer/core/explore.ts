@@ -7,7 +7,7 @@ import { ViewerCancelledError, ViewerInputError } from './errors.ts';
 import { viewerScenario } from './registry.ts';
 import type { ExploreProgress, ExploreSummary, ViolationInfo } from './types.ts';
 
-/** The preemption bound of the viewer (the one `hmmsim race` and the guide use). */
+/** The preemption bound of the viewer (the one the guide uses; `hmmsim race` explores every interleaving). */
 export const VIEWER_BOUND = 2;
 
 /** Options of exploreView(). */
