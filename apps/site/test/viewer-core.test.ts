@@ -232,6 +232,28 @@ describe('shim and interval', () => {
     }
   }
 
+  it('over all interleavings: shim and interval verified, legacy still caught, pitfalls refused', async () => {
+    for (const impl of ['shim', 'interval']) {
+      const s = await exploreView('munmap', impl, { bound: Number.POSITIVE_INFINITY });
+      expect(s.violation).toBeUndefined();
+      expect(s.exhausted).toBe(true);
+      expect(s.bound).toBe(Number.POSITIVE_INFINITY);
+      expect(s.verdict).toMatch(/^No violation in \d+ schedules: verified over all interleavings/);
+    }
+    const legacy = await exploreView('munmap', 'legacy', { bound: Number.POSITIVE_INFINITY });
+    expect(legacy.violation?.preemptions).toBe(1);
+    // Every race driver reports its accesses; the guide's pitfall drivers do not.
+    const catalogue = viewerCatalogue();
+    for (const i of catalogue.find((c) => c.id === 'munmap')!.impls) {
+      expect(i.allInterleavings, i.id).toBe(true);
+    }
+    const pitfall = catalogue.find((c) => c.kind === 'pitfall')!;
+    expect(pitfall.impls[0]!.allInterleavings).toBe(false);
+    await expect(
+      exploreView(pitfall.id, pitfall.impls[0]!.id, { bound: Number.POSITIVE_INFINITY }),
+    ).rejects.toThrow(/does not report its shared accesses.*expected a bound from 0 to 4/);
+  });
+
   it('the legacy race schedule replays on the shim without a stale entry: read_retry sees the invalidation', async () => {
     const r = await replayView('munmap', 'shim', '2x6.1');
     expect(r.failure).toBeUndefined();

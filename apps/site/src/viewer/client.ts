@@ -52,13 +52,17 @@ export class ViewerClient {
     return msg.catalogue;
   }
 
-  /** Explore by bounded DFS; resolves with the summary and the replay of what to show. */
+  /**
+   * Explore by DFS up to `bound` preemptions (default the viewer's), or over all interleavings
+   * (Infinity); resolves with the summary and the replay of what to show.
+   */
   async explore(
     scenario: string,
     impl: string,
     onProgress?: (p: ExploreProgress) => void,
+    bound?: number,
   ): Promise<{ summary: ExploreSummary; replay: ReplayView; shown: ShownRun }> {
-    const msg = await this.send({ type: 'explore', scenario, impl }, onProgress);
+    const msg = await this.send({ type: 'explore', scenario, impl, bound }, onProgress);
     if (msg.type !== 'explored') throw unexpected(msg);
     return { summary: msg.summary, replay: msg.replay, shown: msg.shown };
   }

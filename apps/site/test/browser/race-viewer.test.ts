@@ -144,6 +144,35 @@ describe('the race viewer', () => {
     expect(tab.problems, describeProblems(tab.problems)).toEqual([]);
   });
 
+  it('explores every interleaving on a driver that reports its accesses, and says so', async () => {
+    const page = tab.page;
+    tab.problems.length = 0;
+    await page.selectOption('select[name="scenario"]', 'munmap');
+    await page.selectOption('select[name="impl"]', 'shim');
+    await page.click('button[data-test="all-interleavings"]');
+    await page.waitForFunction(
+      () =>
+        /verified over all interleavings/.test(
+          document.querySelector('[data-test="exhausted"]')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 60_000 },
+    );
+    await ready(page);
+    expect(await page.textContent('[data-test="summary"]')).toMatch(/No violation — as expected/);
+    // The guide's pitfall drivers do not report their accesses: bounded search only.
+    const pitfall = await page.evaluate(() => {
+      const options = [...document.querySelectorAll('select[name="scenario"] option')];
+      return options
+        .map((o) => (o as HTMLOptionElement).value)
+        .find((v) => v !== 'munmap' && v !== 'mprotect' && v !== 'reclaim');
+    });
+    expect(pitfall).toBeDefined();
+    await page.selectOption('select[name="scenario"]', pitfall!);
+    expect(await page.isDisabled('button[data-test="all-interleavings"]')).toBe(true);
+    expect(tab.problems, describeProblems(tab.problems)).toEqual([]);
+  });
+
   it('replays a pasted schedule, and explains one that does not parse or fit', async () => {
     const page = tab.page;
     await page.selectOption('select[name="scenario"]', 'munmap');

@@ -7,12 +7,18 @@ import { ViewerCancelledError, ViewerInputError } from './errors.ts';
 import { viewerScenario } from './registry.ts';
 import type { ExploreProgress, ExploreSummary, ViolationInfo } from './types.ts';
 
-/** The preemption bound of the viewer (the one the guide uses; `hmmsim race` explores every interleaving). */
+/**
+ * The preemption bound of the viewer's Explore (the one the guide uses); "All interleavings"
+ * explores without one (`hmmsim race` does by default).
+ */
 export const VIEWER_BOUND = 2;
 
 /** Options of exploreView(). */
 export interface ExploreViewOptions {
-  /** Preemption bound (default 2). */
+  /**
+   * Preemption bound (default 2), or Infinity: every interleaving (partial-order reduction; only
+   * for a driver whose `allInterleavings` is true).
+   */
   readonly bound?: number | undefined;
   /** Called every `progressEvery` schedules and once at the end of the search. */
   readonly onProgress?: ((p: ExploreProgress) => void) | undefined;
@@ -52,14 +58,18 @@ export function verdictText(s: Omit<ExploreSummary, 'verdict'>): string {
       `'${v.schedule}' with ${plural(v.preemptions, 'preemption')}: ${v.message}`
     );
   }
-  const space = s.exhausted
-    ? `every schedule with at most ${plural(s.bound, 'preemption')} was run (space exhausted)`
-    : `the search stopped before the space was exhausted`;
+  const unbounded = s.bound === Number.POSITIVE_INFINITY;
+  const space = !s.exhausted
+    ? `the search stopped before the space was exhausted`
+    : unbounded
+      ? 'verified over all interleavings (one schedule of each class of schedules that differ only in the order of independent steps)'
+      : `every schedule with at most ${plural(s.bound, 'preemption')} was run (space exhausted)`;
   return `No violation in ${plural(s.schedules, 'schedule')}: ${space}.`;
 }
 
 /**
- * Explore scenario `scenarioId` on driver `implId` by bounded DFS; on a violation, the minimal
+ * Explore scenario `scenarioId` on driver `implId` by DFS (bounded, or over all interleavings
+ * with bound Infinity); on a violation, the minimal
  * schedule (replay it with replayView()). ViewerInputError for an unknown scenario, driver or a
  * bad bound; ViewerCancelledError when `signal` aborts it.
  */
@@ -70,8 +80,14 @@ export async function exploreView(
 ): Promise<ExploreSummary> {
   const vs = viewerScenario(scenarioId, implId);
   const bound = opts.bound ?? VIEWER_BOUND;
-  if (!Number.isSafeInteger(bound) || bound < 0 || bound > 4) {
-    throw new ViewerInputError(`bound ${bound}: expected an integer from 0 to 4`);
+  const unbounded = bound === Number.POSITIVE_INFINITY;
+  if (!unbounded && (!Number.isSafeInteger(bound) || bound < 0 || bound > 4)) {
+    throw new ViewerInputError(`bound ${bound}: expected an integer from 0 to 4, or Infinity`);
+  }
+  if (unbounded && !vs.impl.allInterleavings) {
+    throw new ViewerInputError(
+      `${vs.impl.scenarioName} does not report its shared accesses, so it cannot be explored over all interleavings here; expected a bound from 0 to 4`,
+    );
   }
   const every = Math.max(1, opts.progressEvery ?? 8);
   const now = opts.now;

@@ -109,6 +109,7 @@ function raceEntry(op: RaceOp): Entry {
       description: IMPL_TEXT[impl].description,
       expect: s.expect ?? 'pass',
       scenarioName: s.name,
+      allInterleavings: s.accesses === 'reported',
     };
   });
   return {
@@ -140,6 +141,7 @@ function pitfallEntry(entry: GuideEntry): Entry | undefined {
       description: entry.title,
       expect: expectationOf(entry, undefined),
       scenarioName: first.name,
+      allInterleavings: first.accesses === 'reported',
     },
   ];
   if (fixedEntry !== undefined && fixed !== undefined) {
@@ -149,6 +151,7 @@ function pitfallEntry(entry: GuideEntry): Entry | undefined {
       description: fixedEntry.title,
       expect: expectationOf(fixedEntry, undefined),
       scenarioName: fixed.name,
+      allInterleavings: fixed.accesses === 'reported',
     });
   }
   return {

@@ -24,6 +24,11 @@ export interface ImplInfo {
   readonly expect: Expectation;
   /** The explorer scenario name (`hmm-race-munmap-legacy`, `guide-pitfall-…`). */
   readonly scenarioName: string;
+  /**
+   * True when its shared state reports its accesses, so the viewer can explore every
+   * interleaving (with partial-order reduction), not only the schedules up to the bound.
+   */
+  readonly allInterleavings: boolean;
 }
 
 /** One scenario of the viewer's picker. */
