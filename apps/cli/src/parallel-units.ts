@@ -116,6 +116,8 @@ export class WorkerPool {
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
   private nextId = 0;
+  /** Workers that have loaded the scenario (asked at every unit a search starts). */
+  private readyCount = 0;
   private closed: Error | undefined;
   private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
@@ -130,7 +132,7 @@ export class WorkerPool {
 
   /** Workers that have loaded the scenario. */
   get ready(): number {
-    return this.slots.filter((s) => s.ready).length;
+    return this.readyCount;
   }
 
   /** Resolves once every worker has loaded the scenario (rejects if the pool failed). */
@@ -179,6 +181,7 @@ export class WorkerPool {
   private onMessage(slot: Slot, m: UnitReply): void {
     if ('ready' in m) {
       slot.ready = true;
+      this.readyCount++;
       if (this.ready === this.size) for (const w of this.waiters.splice(0)) w.resolve();
       this.pump();
       return;

@@ -169,11 +169,33 @@ export function nondeterminismResult(
  * choices first, until `visit` says stop or the budget runs out.
  * Mirrors: model-only (CHESS-style preemption-bounded search).
  */
-export async function dfsSearch<S>(
+export function dfsSearch<S>(
   scenario: Scenario<S>,
   opts: DfsSearchOptions<S>,
 ): Promise<SearchResult> {
-  const chooser = new DfsChooser(opts.bound, scenario.name, opts.prefix);
+  return searchLoop(scenario, new DfsChooser(opts.bound, scenario.name, opts.prefix), opts);
+}
+
+/** What searchLoop() adds to each run: more run options, and a step after a run that continues. */
+export interface SearchLoopHooks<S> {
+  /** Options for the run about to start (called once per run, before it). */
+  readonly runOptions?: (() => RunOptions<S>) | undefined;
+  /** After a run that did not stop the search, before the chooser moves on. */
+  readonly afterRun?: (() => void) | undefined;
+}
+
+/**
+ * The loop of every systematic search: run the chooser's current schedule, let `visit` see it,
+ * move the chooser to its next schedule; until `visit` stops it, the budget runs out, the
+ * chooser has nothing left, or a replay diverges (a nondeterminism result).
+ * Mirrors: model-only (the driver loop of a stateless model checker).
+ */
+export async function searchLoop<S>(
+  scenario: Scenario<S>,
+  chooser: DfsChooser,
+  opts: Omit<DfsSearchOptions<S>, 'bound' | 'prefix'>,
+  hooks: SearchLoopHooks<S> = {},
+): Promise<SearchResult> {
   let schedules = 0;
   let steps = 0;
   for (;;) {
@@ -186,6 +208,7 @@ export async function dfsSearch<S>(
       rec = await runSchedule(scenario, chooser, {
         pruneAtSteps: opts.pruneAtSteps?.(),
         onSchedule: opts.onSchedule,
+        ...hooks.runOptions?.(),
       });
       chooser.finishRun(rec.codes.length, rec.cut);
     } catch (error) {
@@ -197,6 +220,7 @@ export async function dfsSearch<S>(
     if (!rec.pruned && opts.visit(rec, run)) {
       return { schedules, steps, exhausted: false, nondeterminism: undefined };
     }
+    hooks.afterRun?.();
     if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
   }
 }

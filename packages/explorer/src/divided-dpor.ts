@@ -7,9 +7,9 @@ import {
   type DporUnitSpec,
   searchDporUnit,
 } from './dpor-unit.ts';
-import { toViolation, type Violation } from './outcome.ts';
-import type { RunRecord } from './run-schedule.ts';
+import type { Violation } from './outcome.ts';
 import type { Scenario } from './scenario.ts';
+import { type UnitResult, untilFirstViolation } from './split-search.ts';
 
 /**
  * A DPOR search divided into units (DporUnitSpec) that can run side by side, with exactly the
@@ -65,12 +65,7 @@ export const inThreadDporUnits: DporUnitRunner = {
 export const DEFAULT_UNIT_DEPTH = 10;
 
 /** What a divided search found: one dporSearch()'s counts and first violation. */
-export interface DividedDporResult {
-  readonly schedules: number;
-  readonly steps: number;
-  readonly exhausted: boolean;
-  readonly violation: Violation | undefined;
-  readonly interleavings: number;
+export interface DividedDporResult extends UnitResult {
   /** Units committed (the runs of each were counted). */
   readonly units: number;
   /** Units started, including ones begun early that a violation made unnecessary. */
@@ -290,29 +285,14 @@ export async function prescreenedDividedDporSearch<S>(
   runner: DporUnitRunner = inThreadDporUnits,
   depth: number = DEFAULT_UNIT_DEPTH,
 ): Promise<DividedDporResult> {
-  let violation: Violation | undefined;
-  let interleavings = 0;
-  const visit = (rec: RunRecord, run: number): boolean => {
-    interleavings += rec.interleavings;
-    violation = toViolation(rec, run, undefined);
-    return violation !== undefined;
-  };
-  const first = await dfsSearch(scenario, {
-    bound: DPOR_PRESCREEN_BOUND,
-    maxSchedules: Number.POSITIVE_INFINITY,
-    visit,
-  });
-  if (!first.exhausted) {
-    return {
-      schedules: first.schedules,
-      steps: first.steps,
-      exhausted: false,
-      violation: violation ?? first.nondeterminism,
-      interleavings,
-      units: 0,
-      started: 0,
-    };
-  }
+  const first = await untilFirstViolation((visit) =>
+    dfsSearch(scenario, {
+      bound: DPOR_PRESCREEN_BOUND,
+      maxSchedules: Number.POSITIVE_INFINITY,
+      visit,
+    }),
+  );
+  if (!first.exhausted) return { ...first, units: 0, started: 0 };
   const rest = await dividedDporSearch(scenario, runner, depth);
   const v = rest.violation;
   return {
@@ -320,6 +300,6 @@ export async function prescreenedDividedDporSearch<S>(
     schedules: first.schedules + rest.schedules,
     steps: first.steps + rest.steps,
     violation: v === undefined ? undefined : { ...v, run: first.schedules + v.run },
-    interleavings: interleavings + rest.interleavings,
+    interleavings: first.interleavings + rest.interleavings,
   };
 }

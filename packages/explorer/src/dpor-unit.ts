@@ -1,8 +1,7 @@
 import type { DecisionNode } from './decision-node.ts';
 import { DporChooser, dporLoop } from './dpor.ts';
-import { toViolation, type Violation } from './outcome.ts';
-import type { RunRecord } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
+import { type UnitResult, untilFirstViolation } from './split-search.ts';
 
 /**
  * One unit of a divided DPOR search: the runs whose first decisions take the alternatives at
@@ -30,16 +29,8 @@ export interface DporUnitProgress {
   readonly requests: DporRequests;
 }
 
-/** What searching one unit found. */
-export interface DporUnitResult extends DporUnitProgress {
-  readonly schedules: number;
-  readonly steps: number;
-  readonly exhausted: boolean;
-  /** The first failing run of the unit, its `run` counted within the unit. */
-  readonly violation: Violation | undefined;
-  /** Runs whose tasks could interleave. */
-  readonly interleavings: number;
-}
+/** What searching one unit found: its counts and first violation, and what it asked for. */
+export interface DporUnitResult extends DporUnitProgress, UnitResult {}
 
 /** The DPOR chooser of one unit: its positions replayed, decisions above its depth frozen. */
 class UnitChooser extends DporChooser {
@@ -109,31 +100,17 @@ export async function searchDporUnit<S>(
   onProgress?: (p: DporUnitProgress) => void,
 ): Promise<DporUnitResult> {
   const chooser = new UnitChooser(scenario.name, spec);
-  let violation: Violation | undefined;
-  let interleavings = 0;
   let reach = spec.positions.length;
-  const visit = (rec: RunRecord, run: number): boolean => {
-    interleavings += rec.interleavings;
-    violation = toViolation(rec, run, undefined);
-    return violation !== undefined;
-  };
   const afterRun = (): void => {
     reach = Math.max(reach, chooser.reach());
     const requests = chooser.takeFresh();
     if (requests.length > 0 && onProgress !== undefined) onProgress({ reach, requests });
   };
-  const r = await dporLoop(
-    scenario,
-    chooser,
-    { maxSchedules: Number.POSITIVE_INFINITY, visit },
-    afterRun,
+  const r = await untilFirstViolation((visit) =>
+    dporLoop(scenario, chooser, { maxSchedules: Number.POSITIVE_INFINITY, visit }, afterRun),
   );
   return {
-    schedules: r.schedules,
-    steps: r.steps,
-    exhausted: r.exhausted,
-    violation: violation ?? r.nondeterminism,
-    interleavings,
+    ...r,
     reach: Math.max(reach, chooser.reach()),
     requests: chooser.allRequests(),
   };

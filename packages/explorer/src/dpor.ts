@@ -4,11 +4,9 @@ import {
   DfsChooser,
   type DfsSearchOptions,
   dfsSearch,
-  nondeterminismResult,
   type SearchResult,
+  searchLoop,
 } from './dfs.ts';
-import { NondeterminismError } from './errors.ts';
-import { type RunRecord, runSchedule } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -101,37 +99,23 @@ export function dporSearch<S>(
  * move to the next alternative; `afterRun` sees the chooser after each run's races are added.
  * Mirrors: model-only.
  */
-export async function dporLoop<S>(
+export function dporLoop<S>(
   scenario: Scenario<S>,
   chooser: DporChooser,
   opts: Omit<DfsSearchOptions<S>, 'bound' | 'pruneAtSteps' | 'prefix'>,
   afterRun?: () => void,
 ): Promise<SearchResult> {
-  let schedules = 0;
-  let steps = 0;
-  for (;;) {
-    if (schedules >= opts.maxSchedules) {
-      return { schedules, steps, exhausted: false, nondeterminism: undefined };
-    }
-    chooser.startRun();
-    const log = new AccessLog();
-    let rec: RunRecord;
-    try {
-      rec = await runSchedule(scenario, chooser, { onSchedule: opts.onSchedule, accessLog: log });
-      chooser.finishRun(rec.codes.length, rec.cut);
-    } catch (error) {
-      if (!(error instanceof NondeterminismError)) throw error;
-      return nondeterminismResult(error, schedules, steps);
-    }
-    const run = schedules++;
-    steps += rec.steps;
-    if (opts.visit(rec, run)) {
-      return { schedules, steps, exhausted: false, nondeterminism: undefined };
-    }
-    chooser.addBacktracks(log);
-    afterRun?.();
-    if (!chooser.advance()) return { schedules, steps, exhausted: true, nondeterminism: undefined };
-  }
+  let log = new AccessLog();
+  return searchLoop(scenario, chooser, opts, {
+    runOptions: () => {
+      log = new AccessLog();
+      return { accessLog: log };
+    },
+    afterRun: () => {
+      chooser.addBacktracks(log);
+      afterRun?.();
+    },
+  });
 }
 
 /** Preemption bound of the bounded pass an unbounded reduced search starts with. */

@@ -81,27 +81,19 @@ export interface UnitResult {
 }
 
 /**
- * Search the schedules of one unit (those that start with `prefix`) within `bound` preemptions,
- * depth first, until the first violation.
+ * Run `search` with a visit that stops at the first failing run, and summarise it: counts, the
+ * first violation (or the nondeterminism the search met), and the runs that could interleave.
  * Mirrors: model-only.
  */
-export async function searchUnit<S>(
-  scenario: Scenario<S>,
-  prefix: readonly number[],
-  opts: { readonly bound: number },
+export async function untilFirstViolation(
+  search: (visit: (rec: RunRecord, run: number) => boolean) => Promise<SearchResult>,
 ): Promise<UnitResult> {
   let violation: Violation | undefined;
   let interleavings = 0;
-  const visit = (rec: RunRecord, run: number) => {
+  const r = await search((rec, run) => {
     interleavings += rec.interleavings;
     violation = toViolation(rec, run, undefined);
     return violation !== undefined;
-  };
-  const r: SearchResult = await dfsSearch(scenario, {
-    maxSchedules: Number.POSITIVE_INFINITY,
-    visit,
-    prefix,
-    bound: opts.bound,
   });
   return {
     schedules: r.schedules,
@@ -110,6 +102,26 @@ export async function searchUnit<S>(
     violation: violation ?? r.nondeterminism,
     interleavings,
   };
+}
+
+/**
+ * Search the schedules of one unit (those that start with `prefix`) within `bound` preemptions,
+ * depth first, until the first violation.
+ * Mirrors: model-only.
+ */
+export function searchUnit<S>(
+  scenario: Scenario<S>,
+  prefix: readonly number[],
+  opts: { readonly bound: number },
+): Promise<UnitResult> {
+  return untilFirstViolation((visit) =>
+    dfsSearch(scenario, {
+      maxSchedules: Number.POSITIVE_INFINITY,
+      visit,
+      prefix,
+      bound: opts.bound,
+    }),
+  );
 }
 
 /** Units combined: counts to the first violation in unit order, and that violation. */
