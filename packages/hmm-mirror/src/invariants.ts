@@ -24,81 +24,81 @@ const hex = (n: number): string =>
 const rangeText = (r: HmmRange): string => `range [${hex(r.start)}, ${hex(r.end)})`;
 
 /** The mirror list of one struct hmm: each mirror once, pointing back at it, with ops. */
-function mirrorViolations(hmm: Hmm, where: string): string[] {
+function mirrorViolations(hmm: Hmm, where: () => string): string[] {
   const errs: string[] = [];
   const seen = new Set<HmmMirror>();
   for (const mirror of hmm.mirrors) {
     if (!(mirror instanceof HmmMirror)) {
-      errs.push(`${where}: a mirror list entry is not an HmmMirror`);
+      errs.push(`${where()}: a mirror list entry is not an HmmMirror`);
       continue;
     }
-    if (seen.has(mirror)) errs.push(`${where}: a mirror is listed twice`);
+    if (seen.has(mirror)) errs.push(`${where()}: a mirror is listed twice`);
     seen.add(mirror);
-    if (mirror.hmm !== hmm) errs.push(`${where}: a listed mirror's hmm points elsewhere`);
-    if (mirror.ops === null) errs.push(`${where}: a listed mirror has no ops`);
+    if (mirror.hmm !== hmm) errs.push(`${where()}: a listed mirror's hmm points elsewhere`);
+    if (mirror.ops === null) errs.push(`${where()}: a listed mirror has no ops`);
   }
   return errs;
 }
 
 /** The shim-specific part of one registered range: its own notifier, inserted, covering it. */
-function shimRangeViolations(hmm: Hmm, range: HmmRange, where: string): string[] {
+function shimRangeViolations(hmm: Hmm, range: HmmRange, where: () => string): string[] {
   const mni = range.notifier;
-  const what = `${where}: ${rangeText(range)}`;
+  const what = (): string => `${where()}: ${rangeText(range)}`;
   if (!(mni instanceof ShimRangeNotifier) || mni.range !== range) {
-    return [`${what} lost its shim interval notifier (range.notifier was changed)`];
+    return [`${what()} lost its shim interval notifier (range.notifier was changed)`];
   }
   const errs: string[] = [];
   if (mni.state === 'idle') {
     errs.push(
-      `${what} is on a removed interval notifier: no invalidation can reach it (collision detection is off)`,
+      `${what()} is on a removed interval notifier: no invalidation can reach it (collision detection is off)`,
     );
   } else if (mni.mm !== hmm.mm) {
-    errs.push(`${what} has its notifier on mm${mni.mm?.id}, not mm${hmm.mm?.id}`);
+    errs.push(`${what()} has its notifier on mm${mni.mm?.id}, not mm${hmm.mm?.id}`);
   }
   if (mni.itStart !== range.start || mni.itLast !== range.end - 1) {
     errs.push(
-      `${what}: its notifier covers [${hex(mni.itStart)}, ${hex(mni.itLast)}], not the range`,
+      `${what()}: its notifier covers [${hex(mni.itStart)}, ${hex(mni.itLast)}], not the range`,
     );
   }
   return errs;
 }
 
 /** The range list of one struct hmm (see the file comment). */
-function rangeViolations(hmm: Hmm, mm: MmStruct, where: string): string[] {
+function rangeViolations(hmm: Hmm, mm: MmStruct, where: () => string): string[] {
   const errs: string[] = [];
   const seen = new Set<HmmRange>();
   const perMirror = new Map<HmmMirror, number>();
   for (const range of hmm.ranges) {
-    const what = `${where}: ${rangeText(range)}`;
-    if (seen.has(range)) errs.push(`${what} is listed twice`);
+    const what = (): string => `${where()}: ${rangeText(range)}`;
+    if (seen.has(range)) errs.push(`${what()} is listed twice`);
     seen.add(range);
     const reg = rangeRegistration(range);
     if (reg === undefined || reg.hmm !== hmm) {
-      errs.push(`${what} is listed without a registration on this struct hmm`);
+      errs.push(`${what()} is listed without a registration on this struct hmm`);
       continue;
     }
     perMirror.set(reg.mirror, (perMirror.get(reg.mirror) ?? 0) + 1);
     if (!hmm.mirrors.includes(reg.mirror))
-      errs.push(`${what} was registered through a mirror that is no longer registered`);
+      errs.push(`${what()} was registered through a mirror that is no longer registered`);
     const changed = registrationProblem(range, reg);
-    if (changed !== undefined) errs.push(`${where}: ${changed}`);
+    if (changed !== undefined) errs.push(`${where()}: ${changed}`);
     if (hmm.kind === 'shim') errs.push(...shimRangeViolations(hmm, range, where));
     else if (hmm.notifiers === 0 && range.valid !== true) {
       errs.push(
-        `${what} is invalid with no invalidation of the mm in flight; expected the last end to have made it valid`,
+        `${what()} is invalid with no invalidation of the mm in flight; expected the last end to have made it valid`,
       );
     }
   }
   for (const [mirror, n] of perMirror) {
     if (rangesOfMirror(mirror) !== n) {
       errs.push(
-        `${where}: a mirror counts ${rangesOfMirror(mirror)} registered range(s) but ${n} are listed`,
+        `${where()}: a mirror counts ${rangesOfMirror(mirror)} registered range(s) but ${n} are listed`,
       );
     }
   }
   if (hmm.ranges.length > 0 && mm.mmUsers < hmm.ranges.length) {
     errs.push(
-      `${where}: ${hmm.ranges.length} registered range(s) but mm_users is ${mm.mmUsers}; expected each to pin one`,
+      `${where()}: ${hmm.ranges.length} registered range(s) but mm_users is ${mm.mmUsers}; expected each to pin one`,
     );
   }
   return errs;
@@ -111,20 +111,20 @@ function rangeViolations(hmm: Hmm, mm: MmStruct, where: string): string[] {
 export function hmmMirrorViolations(mm: MmStruct): string[] {
   const errs: string[] = [];
   for (const hmm of hmmsOf(mm)) {
-    const where = `${hmm.kind} struct hmm of mm${mm.id}`;
-    if (hmm.notifiers < 0) errs.push(`${where}: notifiers is ${hmm.notifiers}`);
+    const where = (): string => `${hmm.kind} struct hmm of mm${mm.id}`;
+    if (hmm.notifiers < 0) errs.push(`${where()}: notifiers is ${hmm.notifiers}`);
     if (hmm.kind === 'shim' && hmm.notifiers !== 0)
-      errs.push(`${where}: notifiers is ${hmm.notifiers}; the shim keeps no count`);
+      errs.push(`${where()}: notifiers is ${hmm.notifiers}; the shim keeps no count`);
     if (hmm.users > 0 && !mm.exited && !hmm.hashed)
       errs.push(
-        `${where}: held by ${hmm.users} mirror reference(s) but not on the mm's notifier list`,
+        `${where()}: held by ${hmm.users} mirror reference(s) but not on the mm's notifier list`,
       );
     errs.push(...mirrorViolations(hmm, where));
     errs.push(...rangeViolations(hmm, mm, where));
     if (hmm.kind === 'shim') {
       for (const mni of shimPendingRemovals(hmm)) {
         if (mni.range !== null)
-          errs.push(`${where}: a notifier awaiting removal still has its range`);
+          errs.push(`${where()}: a notifier awaiting removal still has its range`);
       }
     }
   }

@@ -14,6 +14,7 @@ export * from './random-policy.ts';
 export * from './rwsem.ts';
 export type * from './sched-types.ts';
 export { createScheduler } from './scheduler.ts';
+export * from './scratch.ts';
 export * from './spinlock.ts';
 export type { Task, TaskState } from './task.ts';
 export { formatTrace, type TraceEvent, Tracer, type TraceSource } from './trace.ts';

@@ -202,6 +202,12 @@ export function checkDevicePrivateNotExposed(
   return out;
 }
 
+/** The free list that manages `pfn`, if any. */
+function ownerOf(lists: readonly DeviceFreeList[], pfn: number): DeviceFreeList | undefined {
+  for (const l of lists) if (l.owns(pfn)) return l;
+  return undefined;
+}
+
 function registeredPgmaps(machine: Machine): DevPagemap[] {
   const out: DevPagemap[] = [];
   for (const p of machine.devPagemaps.values()) if (p instanceof DevPagemap) out.push(p);
@@ -225,7 +231,7 @@ export function checkDevicePageFree(
     for (const v of pgmap.pageFreeViolations) out.push(`invariant 19: pgmap ${pgmap.id}: ${v}`);
     if (pgmap.res === null) continue;
     for (let pfn = pgmap.res.start; pfn < pgmap.res.end; pfn++) {
-      const list = freeLists.find((l) => l.owns(pfn));
+      const list = ownerOf(freeLists, pfn);
       if (list === undefined) continue;
       const idle = pm.refcount[pfn] === 1;
       if (idle !== list.isFree(pfn)) {
@@ -281,13 +287,13 @@ export function checkLockedPages(
   const out: string[] = [];
   const held = new Set<number>();
   for (const rec of migrationsInFlight(machine)) {
-    const what = describeMigrateInFlight(rec);
-    if (opts.quiescent) out.push(`invariant 21: ${what} was set up and never finalized`);
+    const what = (): string => describeMigrateInFlight(rec);
+    if (opts.quiescent) out.push(`invariant 21: ${what()} was set up and never finalized`);
     for (const page of migrateInFlightPages(rec)) {
       held.add(page);
       if (rec.stage === 'collecting') continue;
       if ((pm.refcount[page] as number) > 0 && ((pm.flags[page] as number) & PG_locked) === 0) {
-        out.push(`invariant 21: pfn ${page} is held by the ${what} but not locked`);
+        out.push(`invariant 21: pfn ${page} is held by the ${what()} but not locked`);
       }
     }
   }

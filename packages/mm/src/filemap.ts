@@ -29,6 +29,7 @@ import {
   noteRead,
   noteWrite,
   PAGE_SIZE,
+  WaitQueueHead,
   waitEvent,
   wakeUpAll,
 } from '@hmmsim/kernel';
@@ -519,8 +520,15 @@ export function fileContents(machine: Machine, file: MmFile): Uint8Array {
   return typeof r === 'number' ? new Uint8Array(0) : r;
 }
 
-function pageWaitQueue(machine: Machine, pfn: number) {
-  return machine.pageWaitTable[pfn % machine.pageWaitTable.length]!;
+/** The wait queue `pfn` hashes to, made on first use. Mirrors mm/filemap.c:page_waitqueue(). */
+function pageWaitQueue(machine: Machine, pfn: number): WaitQueueHead {
+  const table = machine.pageWaitTable;
+  const i = pfn % table.length;
+  const wq = table[i];
+  if (wq !== undefined) return wq;
+  const made = new WaitQueueHead(machine.sched, `page_wait_table[${i}]`);
+  table[i] = made;
+  return made;
 }
 
 /** The head of `pfn`'s page after checking `pfn` (the page lock lives on the head). */

@@ -13,6 +13,7 @@ import {
   PMD_SIZE,
   PUD_SIZE,
   rwsemIsLocked,
+  scratchInt32,
   TASK_SIZE,
 } from '@hmmsim/kernel';
 import {
@@ -337,9 +338,9 @@ export function assertMachineInvariants(machine: Machine, opts: InvariantOptions
   const quiescent = opts.quiescent === true;
   const pm = machine.phys;
   const sd = machine.swap;
-  const pte = new Int32Array(pm.memmapEnd);
+  const pte = scratchInt32(pm, 'mm.machine-invariants.pte', pm.memmapEnd);
   const pmd = new Map<number, number>();
-  const swapRefs = new Int32Array(sd.nrPages);
+  const swapRefs = scratchInt32(sd, 'mm.machine-invariants.swap-refs', sd.nrPages);
   /** Pfns named by migration entries: the pages a migration in flight keeps locked. */
   const migrating = new Set<number>();
   for (const mm of machine.mms) {
@@ -376,6 +377,7 @@ export function assertMachineInvariants(machine: Machine, opts: InvariantOptions
     });
   }
   for (const wq of machine.pageWaitTable) {
+    if (wq === undefined) continue;
     try {
       assertLockInvariants(wq);
     } catch (err) {
@@ -385,7 +387,7 @@ export function assertMachineInvariants(machine: Machine, opts: InvariantOptions
       fail(`${wq.waiters.length} task(s) wait on ${wq.name} with nothing in flight`);
     }
   }
-  const cacheRefs = new Int32Array(pm.memmapEnd);
+  const cacheRefs = scratchInt32(pm, 'mm.machine-invariants.cache-refs', pm.memmapEnd);
   for (const as of machine.addressSpaces.values()) {
     for (const [pgoff, pfn] of as.pages) {
       if (pm.mapping[pfn] !== as.id || pm.index[pfn] !== pgoff) {

@@ -11,7 +11,7 @@ import {
   noteRead,
   noteWrite,
   PAGE_SIZE,
-  WaitQueueHead,
+  type WaitQueueHead,
 } from '@hmmsim/kernel';
 import {
   allocPages,
@@ -88,8 +88,11 @@ export class Machine {
   /** dev_pagemap ops by pgmap id (memmap `pgmap`); reported by id. */
   readonly devPagemaps = new Map<number, DevPagemapOps>();
   private _allocFailure: AllocFailurePolicy = null;
-  /** Hashed page wait queues for the sleeping lock_page. Mirrors mm/filemap.c:page_wait_table. */
-  readonly pageWaitTable: WaitQueueHead[];
+  /**
+   * Hashed page wait queues for the sleeping lock_page, each made when a page of its hash is first
+   * waited on (undefined before: nobody ever waited there). Mirrors mm/filemap.c:page_wait_table.
+   */
+  readonly pageWaitTable: (WaitQueueHead | undefined)[];
   private _nextId = 1;
 
   /** THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
@@ -128,10 +131,7 @@ export class Machine {
     this.clock = sched.clock;
     this.swap = new SwapDevice(swapPages);
     this._thp = thp;
-    this.pageWaitTable = [];
-    for (let i = 0; i < PAGE_WAIT_TABLE; i++) {
-      this.pageWaitTable.push(new WaitQueueHead(sched, `page_wait_table[${i}]`));
-    }
+    this.pageWaitTable = new Array<WaitQueueHead | undefined>(PAGE_WAIT_TABLE).fill(undefined);
   }
 }
 

@@ -233,17 +233,51 @@ export class IntervalTree<T> {
     checkUlong(fn, 'last', last, 'an inclusive address');
   }
 
+  /**
+   * The first linked node in order (IT_NIL for an empty tree); with inOrderNext, a walk of the
+   * whole tree that allocates nothing (a read of the whole tree). Model helper.
+   */
+  inOrderFirst(): number {
+    noteRead(this);
+    let n = this.rootId;
+    if (n === IT_NIL) return IT_NIL;
+    while (this.leftA[n] !== IT_NIL) n = this.leftA[n] as number;
+    return n;
+  }
+
+  /** The linked node after `id` in order, IT_NIL after the last. Model helper. */
+  inOrderNext(id: number): number {
+    if (id === IT_NIL || this.payloadA[id] === undefined) {
+      throw new InvalidArgumentError(`IntervalTree.inOrderNext(${id}): not a linked node id`);
+    }
+    noteRead(this);
+    return this.successor(id);
+  }
+
+  /** The node after `n` in order, IT_NIL after the last. */
+  private successor(n: number): number {
+    let r = this.rightA[n] as number;
+    if (r !== IT_NIL) {
+      while (this.leftA[r] !== IT_NIL) r = this.leftA[r] as number;
+      return r;
+    }
+    let p = this.parentA[n] as number;
+    while (p !== IT_NIL && n === this.rightA[p]) {
+      n = p;
+      p = this.parentA[p] as number;
+    }
+    return p;
+  }
+
   /** Ids of all linked nodes in order (start, then insertion order). Model helper. */
   inOrder(): number[] {
     noteRead(this);
     const out: number[] = [];
-    const walk = (n: number): void => {
-      if (n === IT_NIL) return;
-      walk(this.leftA[n] as number);
+    // A corrupt tree (checkStructure says how) stops after `count` nodes instead of looping.
+    for (let n = this.inOrderFirst(); n !== IT_NIL && out.length < this.count; ) {
       out.push(n);
-      walk(this.rightA[n] as number);
-    };
-    walk(this.rootId);
+      n = this.successor(n);
+    }
     return out;
   }
 

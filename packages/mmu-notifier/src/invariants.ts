@@ -33,11 +33,17 @@ const rangeText = (r: MmuNotifierRange): string => `[${hex(r.start)}, ${hex(r.en
 const mniText = (mni: MmuIntervalNotifier): string =>
   `notifier [${hex(mni.itStart)}, ${hex(mni.itLast)}]`;
 
-/** Every notifier the container knows: linked ones and pending inserts. */
-function insertedNotifiers(m: MmuNotifierMm): MmuIntervalNotifier[] {
-  const out = m.itree.inOrder().map((id) => m.itree.payload(id));
-  for (const mni of m.deferredList) if (mni.itNode === IT_NIL) out.push(mni);
-  return out;
+/** Call `visit` on every linked node of the container's tree, in order (allocates nothing). */
+function forEachLinked(
+  m: MmuNotifierMm,
+  visit: (id: number, mni: MmuIntervalNotifier) => void,
+): void {
+  const t = m.itree;
+  // At most `size` nodes: a corrupt tree (checkStructure reports it) cannot loop here.
+  let left = t.size;
+  for (let id = t.inOrderFirst(); id !== IT_NIL && left-- > 0; id = t.inOrderNext(id)) {
+    visit(id, t.payload(id));
+  }
 }
 
 // ---- state checks --------------------------------------------------------------------------------
@@ -55,10 +61,13 @@ export function checkSeqParity(m: MmuNotifierMm): string[] {
       `inv6: mm${m.mm.id} invalidate_seq ${m.invalidateSeq} is odd with no active invalidation`,
     );
   }
-  for (const mni of insertedNotifiers(m)) {
+  const checkOdd = (mni: MmuIntervalNotifier): void => {
     if (!odd(mni.invalidateSeq))
       errs.push(`inv6: ${mniText(mni)} has even invalidate_seq ${mni.invalidateSeq}`);
-  }
+  };
+  // Every notifier the container knows: linked ones, then pending inserts.
+  forEachLinked(m, (_id, mni) => checkOdd(mni));
+  for (const mni of m.deferredList) if (mni.itNode === IT_NIL) checkOdd(mni);
   return errs;
 }
 
@@ -84,12 +93,11 @@ export function checkDeferredState(m: MmuNotifierMm): string[] {
       errs.push(`inv7: ${mniText(mni)} is a pending remove in state ${mni.state}`);
     }
   }
-  for (const id of m.itree.inOrder()) {
-    const mni = m.itree.payload(id);
+  forEachLinked(m, (id, mni) => {
     if (mni.itNode !== id)
       errs.push(`inv7: ${mniText(mni)} is linked as node ${id} but records node ${mni.itNode}`);
     if (mni.state === 'idle') errs.push(`inv7: ${mniText(mni)} is in the tree but not inserted`);
-  }
+  });
   for (const e of m.itree.checkStructure()) errs.push(`inv7: interval tree: ${e}`);
   return errs;
 }
@@ -170,14 +178,13 @@ export function checkMmPins(mm: MmStruct): string[] {
 export function checkSubscriberRecords(m: MmuNotifierMm): string[] {
   const errs: string[] = [];
   let subscribers = 0;
-  for (const id of m.itree.inOrder()) {
-    const mni = m.itree.payload(id);
+  forEachLinked(m, (id, mni) => {
     subscribers++;
-    const filed = `[${hex(m.itree.start(id))}, ${hex(m.itree.last(id))}]`;
     if (mni.mm !== m.mm) {
       errs.push(`inv7: ${mniText(mni)} is in the tree of mm${m.mm.id} but records mm${mni.mm?.id}`);
     }
     if (mni.itStart !== m.itree.start(id) || mni.itLast !== m.itree.last(id)) {
+      const filed = `[${hex(m.itree.start(id))}, ${hex(m.itree.last(id))}]`;
       errs.push(
         `inv7: ${mniText(mni)} is filed in the tree as ${filed}: its interval was changed after insert`,
       );
@@ -185,7 +192,7 @@ export function checkSubscriberRecords(m: MmuNotifierMm): string[] {
     if (mni.ops === null || typeof mni.ops.invalidate !== 'function') {
       errs.push(`inv7: ${mniText(mni)} is in the tree without an invalidate op`);
     }
-  }
+  });
   for (const mni of m.deferredList) if (mni.itNode === IT_NIL) subscribers++;
   let n = 0;
   for (let mn = m.first, prev: MmuNotifier | null = null; mn !== null; prev = mn, mn = mn.hnext) {
@@ -217,13 +224,14 @@ export function checkSubscriberRecords(m: MmuNotifierMm): string[] {
 export function mmuNotifierStateViolations(mm: MmStruct): string[] {
   const m = mmuNotifierMmOf(mm);
   if (m === null) return [];
-  return [
-    ...checkSeqParity(m),
+  const errs = checkSeqParity(m);
+  errs.push(
     ...checkDeferredState(m),
     ...checkActiveRanges(m),
     ...checkMmPins(mm),
     ...checkSubscriberRecords(m),
-  ];
+  );
+  return errs;
 }
 
 /**

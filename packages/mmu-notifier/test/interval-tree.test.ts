@@ -16,6 +16,13 @@ function query(t: IntervalTree<Item>, s: number, l: number): Item[] {
   return out;
 }
 
+/** All payloads in order by inOrderFirst/inOrderNext. */
+function walk(t: IntervalTree<Item>): Item[] {
+  const out: Item[] = [];
+  for (let n = t.inOrderFirst(); n !== IT_NIL; n = t.inOrderNext(n)) out.push(t.payload(n));
+  return out;
+}
+
 describe('IntervalTree', () => {
   it('finds overlaps of closed intervals, ascending start', () => {
     const t = new IntervalTree<string>();
@@ -70,9 +77,15 @@ describe('IntervalTree', () => {
     expect(() => t.remove(1)).toThrow(InvalidArgumentError);
     expect(() => t.remove(IT_NIL)).toThrow(InvalidArgumentError);
     expect(() => t.payload(1)).toThrow(InvalidArgumentError);
+    expect(t.inOrderFirst()).toBe(IT_NIL);
     const id = t.insert(1, 2, 7);
+    for (const bad of [IT_NIL, id + 1, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      expect(() => t.inOrderNext(bad)).toThrow(/inOrderNext\(.*\): not a linked node id/);
+    }
+    expect(t.inOrderNext(id)).toBe(IT_NIL);
     t.remove(id);
     expect(() => t.remove(id)).toThrow(InvalidArgumentError);
+    expect(() => t.inOrderNext(id)).toThrow(InvalidArgumentError);
   });
 
   it('checkStructure reports a corrupted tree', () => {
@@ -121,6 +134,11 @@ describe('IntervalTree', () => {
           }
           expect(t.checkStructure()).toEqual([]);
           expect(t.size).toBe(live.length);
+          const sorted = live
+            .map((x) => x.item)
+            .sort((a, b) => a.start - b.start || a.name - b.name);
+          expect(t.inOrder().map((n) => t.payload(n))).toEqual(sorted);
+          expect(walk(t)).toEqual(sorted);
         }
       }),
       { numRuns: 200 },

@@ -2,7 +2,7 @@
  * assertPageTableInvariants: structure of the table pool and validity of every leaf against the
  * memmap.
  */
-import { HPAGE_PMD_NR, KernelBugError, PTRS_PER_PTE } from '@hmmsim/kernel';
+import { HPAGE_PMD_NR, KernelBugError, PTRS_PER_PTE, scratchUint8 } from '@hmmsim/kernel';
 import { pfnValid } from './memmap.ts';
 import { PG_head, PG_locked, PG_tail } from './page-flags.ts';
 import {
@@ -270,7 +270,13 @@ function checkMapcounts(c: Check): void {
  */
 export function assertPageTableInvariants(pt: PageTables, pm: PhysMem): void {
   checkPool(pt);
-  const c: Check = { pt, pm, seen: new Uint8Array(pt.top), maps: new Map(), reachable: 0 };
+  const c: Check = {
+    pt,
+    pm,
+    seen: scratchUint8(pt, 'pagetable.invariants.seen', pt.top),
+    maps: new Map(),
+    reachable: 0,
+  };
   if (pt.level[0] !== PGD_LEVEL) fail(0, 'table 0 is not the PGD');
   checkTable(c, 0, PGD_LEVEL, -1);
   checkFreeTables(c);
