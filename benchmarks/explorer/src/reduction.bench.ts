@@ -1,13 +1,15 @@
 /**
  * The explorer over all interleavings: for every shipped scenario, the unbounded search plain
  * (every schedule) and reduced (dynamic partial-order reduction), in the same run — schedules,
- * time, verdict and the ratio; then the largest reduced search on 1 and on 2 worker threads.
+ * time, verdict and the ratio; then the largest reduced search and the largest plain search that
+ * finished on 1 and on 2 worker threads, each next to what the machine allows two workers: one
+ * search alone against two at once.
  * A plain search that passes PLAIN_BUDGET_MS is stopped and shown as a lower bound.
  *
  * Run: pnpm --filter @hmmsim-bench/explorer bench:reduction   (several minutes)
  *      HMMSIM_BENCH_SCENARIOS=a,b,c limits it to those scenarios.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { scenarios as dmirrorScenarios } from '@hmmsim/dmirror';
@@ -37,26 +39,36 @@ const ALL: readonly Scenario[] = [
   ...dmirrorScenarios,
 ] as Scenario[];
 
-/** One search, timed; `budgetMs` stops a plain search (checked between schedules). */
+/**
+ * One search, timed (the search alone, not the probes); `budgetMs` limits a plain search to about
+ * that long, by a schedule budget measured on a probe.
+ */
 async function timed(
   s: Scenario,
   reduction: 'dpor' | 'none',
   budgetMs?: number,
 ): Promise<{ r: ExploreResult; ms: number; cut: boolean }> {
-  const start = performance.now();
   let cut = false;
   let runs: number | undefined;
   if (budgetMs !== undefined) {
-    // Probe the speed on a small budget, then give the rest a budget in schedules.
-    const probe = await explore(s, { bound: Infinity, reduction, runs: 200, minimise: false });
-    const perSchedule = (performance.now() - start) / Math.max(1, probe.schedules);
-    if (!probe.exhausted && probe.violation === undefined) {
-      runs = Math.max(200, Math.floor(budgetMs / perSchedule));
+    // Probe the speed (200 schedules to warm the compiler up, then 2,000 timed), then give the
+    // search a budget in schedules: about budgetMs at that speed.
+    const probe = (runs: number) =>
+      explore(s, { bound: Infinity, reduction, runs, minimise: false });
+    const warm = await probe(200);
+    if (!warm.exhausted && warm.violation === undefined) {
+      const t = performance.now();
+      const timedProbe = await probe(2000);
+      const perSchedule = (performance.now() - t) / Math.max(1, timedProbe.schedules);
+      if (!timedProbe.exhausted && timedProbe.violation === undefined) {
+        runs = Math.max(2000, Math.floor(budgetMs / perSchedule));
+      }
     }
   }
+  const searchStart = performance.now();
   const r = await explore(s, { bound: Infinity, reduction, runs, minimise: false });
   if (runs !== undefined && !r.exhausted && r.violation === undefined) cut = true;
-  return { r, ms: performance.now() - start, cut };
+  return { r, ms: performance.now() - searchStart, cut };
 }
 
 /** 'clean' / 'violation (invariant)'. */
@@ -71,12 +83,20 @@ async function main(): Promise<void> {
   const rows: Record<string, string>[] = [];
   let reducedTotal = 0;
   let largest: { s: Scenario; ms: number } | undefined;
+  let largestPlain: { s: Scenario; ms: number } | undefined;
   for (const s of picked) {
     const plain = await timed(s, 'none', PLAIN_BUDGET_MS);
     const reduced = await timed(s, s.accesses === 'reported' ? 'dpor' : 'none');
     reducedTotal += reduced.ms;
     if (reduced.r.violation === undefined && (largest === undefined || reduced.ms > largest.ms)) {
       largest = { s, ms: reduced.ms };
+    }
+    if (
+      !plain.cut &&
+      plain.r.violation === undefined &&
+      (largestPlain === undefined || plain.ms > largestPlain.ms)
+    ) {
+      largestPlain = { s, ms: plain.ms };
     }
     const plainCount = `${plain.cut ? '>= ' : ''}${plain.r.schedules}`;
     // The DPOR pass alone (explore() runs the bounded DFS first), for a clean scenario.
@@ -110,57 +130,95 @@ async function main(): Promise<void> {
       `hmm-race-munmap-shim: plain/DPOR ${munmapShim['plain/DPOR schedules']} (goal >= ${GOAL_RATIO}x)`,
     );
   }
-  if (largest !== undefined) await workers(largest.s);
+  if (largest !== undefined) await workers(largest.s, []);
+  if (largestPlain !== undefined) await workers(largestPlain.s, ['--reduction', 'none']);
 }
 
-/**
- * `hmmsim explore <name> --bound inf --workers n`, its workers started at once
- * (HMMSIM_WORKERS_AFTER_MS=0): wall ms, the search's own ms and the summary line.
- */
-function cli(name: string, n: number): { ms: number; searchMs: number; line: string } {
-  const start = performance.now();
-  const out = execFileSync(
-    'npx',
-    [
-      'tsx',
-      '--conditions=@hmmsim/source',
-      '../../apps/cli/src/main.ts',
-      'explore',
-      name,
-      '--bound',
-      'inf',
-      '--workers',
-      String(n),
-    ],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-      env: { ...process.env, HMMSIM_WORKERS_AFTER_MS: '0' },
-    },
-  );
+/** One `hmmsim explore` run: wall ms, the search's own ms and the summary line. */
+interface CliRun {
+  readonly ms: number;
+  readonly searchMs: number;
+  readonly line: string;
+}
+
+/** The command that runs `hmmsim explore` from source. */
+function cliArgs(name: string, extra: readonly string[]): string[] {
+  return [
+    'tsx',
+    '--conditions=@hmmsim/source',
+    '../../apps/cli/src/main.ts',
+    'explore',
+    name,
+    '--bound',
+    'inf',
+    ...extra,
+  ];
+}
+
+/** Parse a finished `hmmsim explore`'s output. */
+function parseCli(out: string, ms: number): CliRun {
   const line = out.split('\n').find((l) => /^\s+\d+ schedules/.test(l)) ?? '';
   const searchMs = Number(/ in ([\d.]+) ms/.exec(line)?.[1] ?? Number.NaN);
-  return { ms: performance.now() - start, searchMs, line: line.trim() };
+  return { ms, searchMs, line: line.trim() };
 }
 
 /**
- * The largest clean reduced search through `hmmsim explore --workers 1` and `--workers 2`
- * (alternated, twice each; the better of each), workers started at once.
+ * `hmmsim explore <name> --bound inf` with `extra` arguments; with --workers, its workers
+ * started at once (HMMSIM_WORKERS_AFTER_MS=0).
  */
-async function workers(s: Scenario): Promise<void> {
-  const runs = [cli(s.name, 1), cli(s.name, 2), cli(s.name, 1), cli(s.name, 2)];
+function cli(name: string, extra: readonly string[]): CliRun {
+  const start = performance.now();
+  const out = execFileSync('npx', cliArgs(name, extra), {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: { ...process.env, HMMSIM_WORKERS_AFTER_MS: '0' },
+  });
+  return parseCli(out, performance.now() - start);
+}
+
+/** Two `hmmsim explore` processes started together; resolves when both have finished. */
+function cliPair(name: string, extra: readonly string[]): Promise<CliRun[]> {
+  const one = (): Promise<CliRun> =>
+    new Promise((resolve, reject) => {
+      const start = performance.now();
+      execFile('npx', cliArgs(name, extra), { encoding: 'utf8', maxBuffer: 1 << 26 }, (err, out) =>
+        err === null ? resolve(parseCli(out, performance.now() - start)) : reject(err),
+      );
+    });
+  return Promise.all([one(), one()]);
+}
+
+/**
+ * A search (`extra` selects plain or reduced) through `hmmsim explore --workers 1` and
+ * `--workers 2` (alternated, twice each; the better of each), workers started at once; then what
+ * this machine allows any division into two: the same one-worker search alone and as two
+ * processes at once (the work of two in the time the slower takes).
+ */
+async function workers(s: Scenario, extra: readonly string[]): Promise<void> {
+  const w = (n: number) => cli(s.name, [...extra, '--workers', String(n)]);
+  const runs = [w(1), w(2), w(1), w(2)];
   const best = (n: number) =>
     runs.filter((_, i) => i % 2 === n - 1).reduce((a, b) => (b.searchMs < a.searchMs ? b : a));
   const one = best(1);
   const two = best(2);
   const count = (l: string) => l.replace(/ in [\d.]+ ms/, '');
   const same = runs.every((r) => count(r.line) === count(one.line));
+  const kind = extra.includes('none') ? 'plain' : 'reduced';
   console.log(
-    `${s.name}, hmmsim explore --bound inf, workers started at once: ` +
+    `${s.name} (${kind}), hmmsim explore --bound inf ${extra.join(' ')}, workers started at once: ` +
       `--workers 1 ${(one.searchMs / 1000).toFixed(2)} s, --workers 2 ${(two.searchMs / 1000).toFixed(2)} s ` +
       `(search time incl. worker start-up; ${(one.searchMs / two.searchMs).toFixed(2)}x, goal >= 1.6x on ${availableParallelism()} cores; ` +
       `process wall ${(one.ms / 1000).toFixed(1)} s vs ${(two.ms / 1000).toFixed(1)} s); ` +
       `same result every run: ${same ? 'yes' : 'NO'} (${count(one.line)})`,
+  );
+  const single = [...extra, '--workers', '1'];
+  const alone = cli(s.name, single);
+  const pair = await cliPair(s.name, single);
+  const slower = Math.max(...pair.map((r) => r.searchMs));
+  console.log(
+    `${s.name} (${kind}), what ${availableParallelism()} cores allow: one search alone ${(alone.searchMs / 1000).toFixed(2)} s, ` +
+      `two at once ${pair.map((r) => (r.searchMs / 1000).toFixed(2)).join(' s and ')} s: ` +
+      `${((2 * alone.searchMs) / slower).toFixed(2)}x the work in the same time (the most any division into 2 workers can gain here)`,
   );
 }
 
