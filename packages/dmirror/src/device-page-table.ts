@@ -15,7 +15,14 @@
  * Mirrors lib/test_hmm.c: struct dmirror.pt, DPT_XA_TAG_WRITE, DPT_XA_TAG_ATOMIC, xa_store(),
  * xa_load(), xa_erase(), dmirror_do_update().
  */
-import { checkIntIn, checkUlong, isUlong, noteRead, noteWrite } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkIntIn,
+  checkUlong,
+  isUlong,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 
 /** Tag of a read-only entry (no tag). Mirrors lib/test_hmm.c (an untagged xa pointer). */
 export const DPT_XA_TAG_READ = 0;
@@ -50,14 +57,14 @@ export class DmirrorPageTable {
 
   /** Number of present entries. Model helper. */
   get size(): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.entries.size;
   }
 
   /** The entry at page number `vpn`, or null. Mirrors xa_load() + xa_untag_pointer()/xa_pointer_tag(). */
   load(vpn: number): DptEntry | null {
     checkVpn('xa_load', vpn);
-    noteRead(this, vpn >>> 0);
+    if (accessReporting) noteRead(this, vpn >>> 0);
     const v = this.entries.get(vpn);
     if (v === undefined) return null;
     return { page: Math.floor(v / TAGS), tag: v % TAGS };
@@ -68,14 +75,14 @@ export class DmirrorPageTable {
     checkVpn('xa_store', vpn);
     checkIntIn('xa_store', 'page', page, 0, (Number.MAX_SAFE_INTEGER - (TAGS - 1)) / TAGS, 'a pfn');
     checkIntIn('xa_store', 'tag', tag, 0, TAGS - 1, 'a DPT_XA_TAG_* value in [0, 3]');
-    noteWrite(this, vpn >>> 0);
+    if (accessReporting) noteWrite(this, vpn >>> 0);
     this.entries.set(vpn, page * TAGS + tag);
   }
 
   /** Remove the entry at `vpn` (if any). Mirrors xa_erase(). */
   erase(vpn: number): void {
     checkVpn('xa_erase', vpn);
-    noteWrite(this, vpn >>> 0);
+    if (accessReporting) noteWrite(this, vpn >>> 0);
     this.entries.delete(vpn);
   }
 
@@ -105,13 +112,13 @@ export class DmirrorPageTable {
 
   /** Present page numbers in increasing order. Model helper (xa_for_each()). */
   vpns(): number[] {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return [...this.entries.keys()].sort((a, b) => a - b);
   }
 
   /** Drop every entry. Mirrors xa_destroy(). */
   destroy(): void {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     this.entries.clear();
   }
 }

@@ -10,7 +10,14 @@
  * Mirrors lib/test_hmm.c: dmirror_fops_open(), dmirror_fops_release().
  */
 import { legacyHmmMirrorApi, shimHmmMirrorApi } from '@hmmsim/hmm-mirror';
-import { EBADF, InvalidArgumentError, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  EBADF,
+  InvalidArgumentError,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 import { MmStruct } from '@hmmsim/mm';
 import { IntervalBinding } from './binding/interval-binding.ts';
 import { LegacyBinding } from './binding/legacy-binding.ts';
@@ -92,7 +99,7 @@ export async function dmirrorOpen(
   const binding = bindingFor(dmirror);
   const ret = await binding.bind();
   if (ret !== 0) return ret;
-  noteWrite(dmirror);
+  if (accessReporting) noteWrite(dmirror);
   dmirror.binding = binding;
   return new DmirrorFile(device, dmirror);
 }
@@ -108,10 +115,10 @@ function checkFile(fn: string, file: unknown): asserts file is DmirrorFile {
 
 /** Unsubscribe the mirror and destroy its table. Mirrors lib/test_hmm.c:dmirror_fops_release(). */
 async function releaseMirror(dmirror: Dmirror): Promise<void> {
-  noteRead(dmirror);
+  if (accessReporting) noteRead(dmirror);
   await dmirror.binding?.unbind();
   dmirror.pt.destroy();
-  noteWrite(dmirror);
+  if (accessReporting) noteWrite(dmirror);
   dmirror.released = true;
 }
 
@@ -121,7 +128,7 @@ async function releaseMirror(dmirror: Dmirror): Promise<void> {
  */
 export function dmirrorFileGet(file: DmirrorFile): Dmirror | null {
   checkFile('fget', file);
-  noteWrite(file);
+  if (accessReporting) noteWrite(file);
   const dmirror = file.privateData;
   if (dmirror !== null) file.users++;
   return dmirror;
@@ -132,7 +139,7 @@ export function dmirrorFileGet(file: DmirrorFile): Dmirror | null {
  * Mirrors fs/file_table.c:fput().
  */
 export async function dmirrorFilePut(file: DmirrorFile): Promise<void> {
-  noteWrite(file);
+  if (accessReporting) noteWrite(file);
   if (file.users <= 0) {
     throw new KernelBugError('fput: the file has no command reference to drop (fput without fget)');
   }
@@ -153,7 +160,7 @@ export async function dmirrorFilePut(file: DmirrorFile): Promise<void> {
  */
 export async function dmirrorRelease(file: DmirrorFile): Promise<number> {
   checkFile('dmirror release', file);
-  noteWrite(file);
+  if (accessReporting) noteWrite(file);
   const dmirror = file.privateData;
   if (dmirror === null) return -EBADF;
   file.privateData = null;

@@ -7,7 +7,14 @@
  *
  * Mirrors lib/test_hmm.c: dmirror_interval_invalidate(), dmirror_do_update().
  */
-import { mutexLock, mutexTrylock, mutexUnlock, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  mutexLock,
+  mutexTrylock,
+  mutexUnlock,
+  noteWrite,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import { MMU_NOTIFY_MIGRATE, type MmuNotifierRange, mmuNotifierRangeBlockable } from '@hmmsim/mm';
 import type { Dmirror } from './dmirror.ts';
 
@@ -31,19 +38,19 @@ export async function dmirrorInvalidate(
   setSeq: (() => void) | null,
 ): Promise<boolean> {
   if (range.event === MMU_NOTIFY_MIGRATE && range.migratePgmapOwner === dmirror.mdevice) {
-    noteWrite(dmirror.stats);
+    if (accessReporting) noteWrite(dmirror.stats);
     dmirror.stats.ownMigrationsIgnored++;
     return true;
   }
   if (mmuNotifierRangeBlockable(range)) await mutexLock(dmirror.mutex);
   else if (mutexTrylock(dmirror.mutex) === 0) {
-    noteWrite(dmirror.stats);
+    if (accessReporting) noteWrite(dmirror.stats);
     dmirror.stats.invalidationsRefused++;
     return false;
   }
   setSeq?.();
   dmirrorDoUpdate(dmirror, range.start, range.end);
-  noteWrite(dmirror.stats);
+  if (accessReporting) noteWrite(dmirror.stats);
   dmirror.stats.invalidations++;
   mutexUnlock(dmirror.mutex);
   return true;

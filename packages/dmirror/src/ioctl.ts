@@ -9,6 +9,7 @@
  * Mirrors lib/test_hmm.c:dmirror_fops_unlocked_ioctl().
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   EFAULT,
@@ -111,11 +112,11 @@ export async function dmirrorIoctl(
   user?: MmStruct,
 ): Promise<number> {
   checkCall(file, request, user);
-  noteRead(file);
+  if (accessReporting) noteRead(file);
   if (file.privateData === null) return -EINVAL;
   if (arg === null) return -EFAULT;
   // copy_from_user of the block (it is user memory, which another task may share).
-  noteRead(arg);
+  if (accessReporting) noteRead(arg);
   checkFields(arg);
   if (arg.addr % PAGE_SIZE !== 0) return -EINVAL;
   if (emptyOrWraps(arg.addr, arg.npages)) return -EINVAL;
@@ -127,9 +128,9 @@ export async function dmirrorIoctl(
   try {
     const ret = await handler(dmirror, cmd, user ?? dmirror.mm);
     if (ret !== 0) return ret;
-    noteWrite(arg, CPAGES);
+    if (accessReporting) noteWrite(arg, CPAGES);
     arg.cpages = cmd.cpages;
-    noteWrite(arg, FAULTS);
+    if (accessReporting) noteWrite(arg, FAULTS);
     arg.faults = cmd.faults;
     return 0;
   } finally {

@@ -16,7 +16,14 @@
  * Mirrors: model-only (the race lib/test_hmm.c's anon_teardown probes, made exhaustive).
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
-import { KernelBugError, noteRead, noteWrite, PAGE_SIZE, type Scheduler } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+  PAGE_SIZE,
+  type Scheduler,
+} from '@hmmsim/kernel';
 import {
   cpuWrite,
   createMachine,
@@ -125,9 +132,9 @@ export function teardownRaceScenario(impl: DmirrorImpl): Scenario<TeardownRaceSt
       {
         name: 'cpu0 munmap',
         async run(s) {
-          noteRead(s.cmd, CMD_ADDR);
+          if (accessReporting) noteRead(s.cmd, CMD_ADDR);
           const ret = await munmap(s.mm, s.cmd.addr + PAGE_SIZE, PAGE_SIZE);
-          noteWrite(s, MUNMAP_RET);
+          if (accessReporting) noteWrite(s, MUNMAP_RET);
           s.munmapRet = ret;
         },
       },
@@ -135,7 +142,7 @@ export function teardownRaceScenario(impl: DmirrorImpl): Scenario<TeardownRaceSt
         name: 'cpu1 device READ',
         async run(s) {
           const ret = await dmirrorIoctl(s.file, HMM_DMIRROR_READ, s.cmd);
-          noteWrite(s, READ_RET);
+          if (accessReporting) noteWrite(s, READ_RET);
           s.readRet = ret;
         },
       },

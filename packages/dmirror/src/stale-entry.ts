@@ -12,7 +12,7 @@
  * the CPU-side mapping changes").
  */
 import { cpuMappingAt } from '@hmmsim/hmm-mirror';
-import { noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import { devicePrivatePteAt } from '@hmmsim/migrate';
 import { pteLookup } from '@hmmsim/mm';
 import { isMigrationEntry, isSwapPte, pageCount, pteToSwpEntry } from '@hmmsim/pagetable';
@@ -32,7 +32,7 @@ export function pageFreed(dmirror: Dmirror, page: number): boolean {
 function migratingPageAt(mm: Dmirror['mm'], addr: number): number {
   const slot = pteLookup(mm, addr);
   if (slot < 0) return -1;
-  noteRead(mm.pt, slot);
+  if (accessReporting) noteRead(mm.pt, slot);
   const bits = mm.pt.bits[slot] as number;
   if (!isSwapPte(bits)) return -1;
   const val = mm.pt.val[slot] as number;
@@ -66,7 +66,7 @@ export function dmirrorEntryStale(dmirror: Dmirror, vpn: number, page: number): 
 
 /** Count and describe a stale copy. Model-only. */
 export function recordStale(dmirror: Dmirror, vpn: number, why: string): void {
-  noteWrite(dmirror.stats);
+  if (accessReporting) noteWrite(dmirror.stats);
   dmirror.stats.staleCopies++;
   dmirror.stats.lastStale = `0x${(vpn * PAGE_SIZE).toString(16)}: ${why}`;
 }

@@ -9,6 +9,7 @@
  * (v5.4): hmm_mirror_register(), hmm_mirror_unregister().
  */
 import {
+  accessReporting,
   downWrite,
   EINVAL,
   InvalidArgumentError,
@@ -95,7 +96,7 @@ export async function hmmMirrorRegisterWith(
   if (mm === null || mm === undefined || mirror === null || mirror === undefined) return -EINVAL;
   checkMirrorArgs(fn, mirror, mm);
   assertMmapSemWriteHeld(mm, fn);
-  noteRead(mirror);
+  if (accessReporting) noteRead(mirror);
   if (mirror.ops === null || mirror.ops === undefined) return -EINVAL;
   if (typeof mirror.ops !== 'object') {
     throw new InvalidArgumentError(
@@ -132,10 +133,10 @@ export async function hmmMirrorRegisterWith(
       `${fn}: mmu_notifier_get_locked returned a notifier that is not a ${kind} struct hmm`,
     );
   }
-  noteWrite(mirror);
+  if (accessReporting) noteWrite(mirror);
   mirror.hmm = mn;
   await downWrite(mn.mirrorsSem);
-  noteWrite(mn.mirrors);
+  if (accessReporting) noteWrite(mn.mirrors);
   mn.mirrors.unshift(mirror);
   upWrite(mn.mirrorsSem);
   const sched = mm.machine.sched;
@@ -160,7 +161,7 @@ export async function hmmMirrorUnregisterWith(
   }
   const hmm = hmmOfMirror(mirror, fn, kind);
   const sched = mirror.hmm?.mm?.machine.sched;
-  noteRead(hmm); // `releasing`
+  if (accessReporting) noteRead(hmm); // `releasing`
   if (sched !== undefined && hmm.releasing === sched.current) {
     throw new KernelBugError(
       `${fn}: called from the mirror's release callback; expected the driver to unregister later, ` +
@@ -175,10 +176,10 @@ export async function hmmMirrorUnregisterWith(
     );
   }
   await downWrite(hmm.mirrorsSem);
-  noteWrite(hmm.mirrors);
+  if (accessReporting) noteWrite(hmm.mirrors);
   hmm.mirrors.splice(hmm.mirrors.indexOf(mirror), 1);
   upWrite(hmm.mirrorsSem);
-  noteWrite(mirror);
+  if (accessReporting) noteWrite(mirror);
   mirror.hmm = null;
   await mmuNotifierPut(hmm);
 }

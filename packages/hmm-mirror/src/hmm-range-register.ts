@@ -15,6 +15,7 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   checkUlong,
   EFAULT,
   EINVAL,
@@ -73,7 +74,7 @@ export function checkRangeArg(fn: string, range: unknown): asserts range is HmmR
  * Mirrors: model-only (the kernel trusts the driver not to touch a registered range).
  */
 export function assertRegistrationIntact(range: HmmRange, r: RangeRegistration, fn: string): void {
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   const problem = registrationProblem(range, r);
   if (problem !== undefined) {
     throw new KernelBugError(
@@ -158,12 +159,12 @@ export function hmmRangeRegisterBegin(
   // Values no C struct could hold: a typed error before anything changes.
   checkUlong('hmm_range_register', 'range.start', range.start, 'an address');
   checkUlong('hmm_range_register', 'range.end', range.end, 'an address');
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.valid = false;
   range.hmm = null;
   const bad = hmmRangeCheckBounds(range);
   if (bad !== 0) return bad;
-  noteRead(hmm); // the notifier's `mm`
+  if (accessReporting) noteRead(hmm); // the notifier's `mm`
   const mm = hmm.mm;
   if (mm === null || !mmgetNotZero(mm)) return -EFAULT;
   return { hmm, mm };
@@ -181,12 +182,12 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   if (typeof begun === 'number') return begun;
   const { hmm, mm } = begun;
   await spinLock(hmm.rangesLock);
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.hmm = hmm;
-  noteWrite(hmm.ranges);
+  if (accessReporting) noteWrite(hmm.ranges);
   hmm.ranges.unshift(range);
   recordRangeRegistration(range, hmm, mirror);
-  noteRead(hmm); // `notifiers`
+  if (accessReporting) noteRead(hmm); // `notifiers`
   if (hmm.notifiers === 0) range.valid = true;
   spinUnlock(hmm.rangesLock);
   const sched = mm.machine.sched;
@@ -205,7 +206,7 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
  */
 export async function unlinkRange(hmm: Hmm, range: HmmRange): Promise<void> {
   await spinLock(hmm.rangesLock);
-  noteWrite(hmm.ranges);
+  if (accessReporting) noteWrite(hmm.ranges);
   const i = hmm.ranges.indexOf(range);
   if (i >= 0) hmm.ranges.splice(i, 1);
   forgetRangeRegistration(range);
@@ -221,7 +222,7 @@ export async function unlinkRange(hmm: Hmm, range: HmmRange): Promise<void> {
 export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
   const { hmm } = registrationOf(range, 'hmm_range_unregister', 'legacy');
   await unlinkRange(hmm, range);
-  noteRead(hmm); // the notifier's `mm`
+  if (accessReporting) noteRead(hmm); // the notifier's `mm`
   const mm = hmm.mm;
   if (mm === null) {
     throw new KernelBugError(
@@ -229,7 +230,7 @@ export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
     );
   }
   await mmput(mm);
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.valid = false;
   range.hmm = HMM_RANGE_POISON;
 }
@@ -260,7 +261,7 @@ export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): 
   assertRegistrationIntact(range, reg, 'hmm_range_wait_until_valid');
   const { hmm } = reg;
   const valid = (): boolean => {
-    noteRead(range);
+    if (accessReporting) noteRead(range);
     return range.valid;
   };
   const left = await waitEventTimeout(hmm.wq, valid, msecsToJiffies(timeout));

@@ -17,6 +17,7 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   checkUlong,
   downRead,
   downReadTrylock,
@@ -92,7 +93,7 @@ export function hmmSetOptions(mm: MmStruct, opts: Partial<HmmOptions>): HmmOptio
       `hmmSetOptions: overlapTest is '${String(next.overlapTest)}'; expected 'v5.4' or 'exact'`,
     );
   }
-  noteWrite(optionsByMm);
+  if (accessReporting) noteWrite(optionsByMm);
   optionsByMm.set(mm, next);
   return next;
 }
@@ -102,7 +103,7 @@ export function hmmSetOptions(mm: MmStruct, opts: Partial<HmmOptions>): HmmOptio
  * Mirrors: model-only.
  */
 export function hmmOptionsOf(mm: MmStruct): HmmOptions {
-  noteRead(optionsByMm);
+  if (accessReporting) noteRead(optionsByMm);
   return optionsByMm.get(mm) ?? DEFAULT_HMM_OPTIONS;
 }
 
@@ -143,7 +144,7 @@ export class Hmm extends MmuNotifier {
     this.rangesLock = new Spinlock(sched, 'hmm.ranges_lock', obj);
     this.mirrorsSem = new RwSemaphore(sched, 'hmm.mirrors_sem', obj);
     this.wq = new WaitQueueHead(sched, 'hmm.wq', obj);
-    noteWrite(hmmsByMm);
+    if (accessReporting) noteWrite(hmmsByMm);
     const list = hmmsByMm.get(mm);
     if (list === undefined) hmmsByMm.set(mm, [this]);
     else {
@@ -224,7 +225,7 @@ export function describeUpdate(update: MmuNotifierRange): string {
  */
 export async function hmmNotifiersDecrement(hmm: Hmm): Promise<void> {
   await spinLock(hmm.rangesLock);
-  noteWrite(hmm);
+  if (accessReporting) noteWrite(hmm);
   if (hmm.notifiers <= 0) {
     spinUnlock(hmm.rangesLock);
     throw new KernelBugError(
@@ -233,7 +234,7 @@ export async function hmmNotifiersDecrement(hmm: Hmm): Promise<void> {
   }
   hmm.notifiers--;
   if (hmm.notifiers === 0) {
-    noteRead(hmm.ranges);
+    if (accessReporting) noteRead(hmm.ranges);
     const reporting = reportingAccesses();
     for (const range of hmm.ranges) {
       if (reporting) noteWrite(range);
@@ -259,8 +260,8 @@ export async function hmmSyncMirrors(hmm: Hmm, update: MmuNotifierRange): Promis
   try {
     for (const mirror of hmm.mirrors) {
       // Every iteration reads the list again, in the step after the previous callback.
-      noteRead(hmm.mirrors);
-      noteRead(mirror);
+      if (accessReporting) noteRead(hmm.mirrors);
+      if (accessReporting) noteRead(mirror);
       const ops = mirror.ops;
       if (ops === null) {
         throw new KernelBugError(
@@ -280,7 +281,7 @@ export async function hmmSyncMirrors(hmm: Hmm, update: MmuNotifierRange): Promis
       break;
     }
   } finally {
-    noteRead(hmm.mirrors);
+    if (accessReporting) noteRead(hmm.mirrors);
     upRead(hmm.mirrorsSem);
   }
   return ret;
@@ -296,9 +297,9 @@ export async function hmmInvalidateRangeStart(hmm: Hmm, update: MmuNotifierRange
   // Registered bounds are checked at registration and update bounds by the notifier core.
   const exact = hmmOptionsOf(update.mm).overlapTest === 'exact';
   await spinLock(hmm.rangesLock);
-  noteWrite(hmm);
+  if (accessReporting) noteWrite(hmm);
   hmm.notifiers++;
-  noteRead(hmm.ranges);
+  if (accessReporting) noteRead(hmm.ranges);
   // One report per range, and none at all unless an explorer takes them (a long list is the
   // point of the legacy design's cost).
   const reporting = reportingAccesses();
@@ -307,7 +308,7 @@ export async function hmmInvalidateRangeStart(hmm: Hmm, update: MmuNotifierRange
       if (reporting) noteWrite(range);
       range.valid = false;
     } else if (reporting) {
-      noteRead(range);
+      if (accessReporting) noteRead(range);
     }
   }
   spinUnlock(hmm.rangesLock);
@@ -348,7 +349,7 @@ export async function hmmInvalidateRangeEnd(hmm: Hmm, update: MmuNotifierRange):
  * Mirrors mm/hmm.c:hmm_release() (v5.4).
  */
 export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
-  noteRead(hmm.ranges);
+  if (accessReporting) noteRead(hmm.ranges);
   if (hmm.ranges.length > 0) {
     throw new KernelBugError(
       `WARN: hmm_release(mm${mm.id}) with ${hmm.ranges.length} range(s) still registered; expected ` +
@@ -356,17 +357,17 @@ export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
     );
   }
   await downRead(hmm.mirrorsSem);
-  noteWrite(hmm);
+  if (accessReporting) noteWrite(hmm);
   hmm.releasing = mm.machine.sched.current;
   try {
     for (const mirror of hmm.mirrors) {
-      noteRead(hmm.mirrors);
-      noteRead(mirror);
+      if (accessReporting) noteRead(hmm.mirrors);
+      if (accessReporting) noteRead(mirror);
       await mirror.ops?.release?.(mirror);
     }
   } finally {
-    noteRead(hmm.mirrors);
-    noteWrite(hmm);
+    if (accessReporting) noteRead(hmm.mirrors);
+    if (accessReporting) noteWrite(hmm);
     hmm.releasing = null;
     upRead(hmm.mirrorsSem);
   }
@@ -378,8 +379,8 @@ export async function hmmRelease(hmm: Hmm, mm: MmStruct): Promise<void> {
  * Mirrors mm/hmm.c:hmm_free_notifier().
  */
 export function hmmFreeNotifier(hmm: Hmm): void {
-  noteRead(hmm.ranges);
-  noteRead(hmm.mirrors);
+  if (accessReporting) noteRead(hmm.ranges);
+  if (accessReporting) noteRead(hmm.mirrors);
   if (hmm.ranges.length > 0 || hmm.mirrors.length > 0) {
     throw new KernelBugError(
       `WARN: hmm_free_notifier with ${hmm.ranges.length} range(s) and ${hmm.mirrors.length} mirror(s) ` +
@@ -413,11 +414,11 @@ export function hmmOfMirror(mirror: HmmMirror, fn: string, kind: HmmKind): Hmm {
       `${fn}: mirror is ${mirror === null ? 'null' : `a ${typeof mirror === 'object' ? 'non-mirror object' : typeof mirror}`}; expected an HmmMirror`,
     );
   }
-  noteRead(mirror);
+  if (accessReporting) noteRead(mirror);
   const hmm = mirror.hmm;
   if (hmm !== null) {
-    noteRead(hmm.mirrors);
-    noteRead(hmm); // `freed` (and, for the callers, `mm`)
+    if (accessReporting) noteRead(hmm.mirrors);
+    if (accessReporting) noteRead(hmm); // `freed` (and, for the callers, `mm`)
   }
   if (hmm === null || !hmm.mirrors.includes(mirror)) {
     throw new KernelBugError(

@@ -10,7 +10,7 @@
  * Mirrors: model-only (the `struct hmm_range.list` membership of include/linux/hmm.h).
  */
 import type { HmmPerMm, HmmRange } from '@hmmsim/hmm-range';
-import { noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite } from '@hmmsim/kernel';
 import type { Hmm } from './hmm.ts';
 import type { HmmMirror } from './hmm-mirror.ts';
 
@@ -43,7 +43,7 @@ export const HMM_RANGE_POISON: HmmPerMm = Object.freeze({
  * Mirrors: model-only.
  */
 export function rangeRegistration(range: HmmRange): RangeRegistration | undefined {
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   return registrations.get(range);
 }
 
@@ -52,8 +52,8 @@ export function rangeRegistration(range: HmmRange): RangeRegistration | undefine
  * Mirrors: model-only.
  */
 export function recordRangeRegistration(range: HmmRange, hmm: Hmm, mirror: HmmMirror): void {
-  noteWrite(range);
-  noteWrite(mirror);
+  if (accessReporting) noteWrite(range);
+  if (accessReporting) noteWrite(mirror);
   registrations.set(range, { hmm, mirror, start: range.start, end: range.end });
   perMirror.set(mirror, (perMirror.get(mirror) ?? 0) + 1);
 }
@@ -63,11 +63,11 @@ export function recordRangeRegistration(range: HmmRange, hmm: Hmm, mirror: HmmMi
  * Mirrors: model-only.
  */
 export function forgetRangeRegistration(range: HmmRange): void {
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   const r = registrations.get(range);
   if (r === undefined) return;
   registrations.delete(range);
-  noteWrite(r.mirror);
+  if (accessReporting) noteWrite(r.mirror);
   perMirror.set(r.mirror, (perMirror.get(r.mirror) ?? 1) - 1);
 }
 
@@ -76,6 +76,6 @@ export function forgetRangeRegistration(range: HmmRange): void {
  * Mirrors: model-only.
  */
 export function rangesOfMirror(mirror: HmmMirror): number {
-  noteRead(mirror);
+  if (accessReporting) noteRead(mirror);
   return perMirror.get(mirror) ?? 0;
 }

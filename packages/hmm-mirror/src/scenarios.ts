@@ -21,6 +21,7 @@
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import {
+  accessReporting,
   EBUSY,
   EFAULT,
   EPERM,
@@ -235,7 +236,7 @@ async function raceSetup(
 async function otherProcessFaults(s: RaceState): Promise<void> {
   const r = await cpuWrite(s.other, RACE_OTHER_ADDR, new Uint8Array([0x42]));
   if (!r.ok) throw new KernelBugError(`the other process could not fault its page in: ${r.signal}`);
-  noteWrite(s, RACE_STATE_OTHER_PFN);
+  if (accessReporting) noteWrite(s, RACE_STATE_OTHER_PFN);
   s.otherPfn = cpuMappingAt(s.other, RACE_OTHER_ADDR)?.pfn ?? null;
 }
 
@@ -247,7 +248,7 @@ async function cpu0(s: RaceState): Promise<void> {
   else if (s.op === 'mprotect')
     ret = await mprotect(s.mm, RACE_BASE, RACE_NPAGES * PAGE_SIZE, PROT_READ);
   else ret = await reclaimPage(s.machine, s.victimPfn);
-  noteWrite(s, RACE_STATE_CPU0_RET);
+  if (accessReporting) noteWrite(s, RACE_STATE_CPU0_RET);
   s.cpu0Ret = ret;
   if (s.op !== 'mprotect') await otherProcessFaults(s);
 }
@@ -336,7 +337,7 @@ export function raceScenario(
         name: 'cpu1 device fault',
         async run(s) {
           const ret = await s.driver.fault(true);
-          noteWrite(s, RACE_STATE_FAULT_RET);
+          if (accessReporting) noteWrite(s, RACE_STATE_FAULT_RET);
           s.faultRet = ret;
         },
       },

@@ -15,6 +15,7 @@
  * (@hmmsim/mm accessors). The walk (hmm-walk.ts) reports the rest.
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   EAGAIN,
@@ -146,7 +147,7 @@ function checkCaller(mm: MmStruct): void {
 /** Every entry the walk can produce must stay below 2^53 (the machine's largest pfn, shifted). */
 function checkRepresentable(c: Call): void {
   const w = c.w;
-  noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
+  if (accessReporting) noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
   const maxPfn = c.mm.machine.phys.memmapEnd - 1;
   if (maxPfn * w.scale + c.allFlags > HMM_ENTRY_MAX) {
     throw new InvalidArgumentError(
@@ -256,7 +257,7 @@ function checkEntries(
 /** Migration of `pfn` in progress: sleep until the page is unlocked. Mirrors mm/migrate.c:migration_entry_wait(). */
 async function migrationEntryWait(c: Call, pfn: number): Promise<void> {
   await c.mm.machine.sched.point(c.evFault);
-  noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
+  if (accessReporting) noteRead(c.mm.machine.phys, MEMMAP_END_ELEMENT);
   if (pfn < c.mm.machine.phys.memmapEnd) await waitOnPageLocked(c.mm.machine, pfn);
 }
 
@@ -285,7 +286,7 @@ function faultResult(c: Call, ret: number, addr: number, holds: number): number 
     // v5.7 "do not set pfns when returning an error code": no ERROR marker from then on.
     if (!w.modern) {
       const i = (addr - w.rangeStart) / PAGE;
-      noteWrite(w.pfns, i);
+      if (accessReporting) noteWrite(w.pfns, i);
       w.pfns[i] = w.error;
     }
     return -EFAULT;
@@ -309,7 +310,7 @@ async function runFaults(c: Call): Promise<number> {
   const baseFlags = c.allowRetry ? FAULT_FLAG_REMOTE | FAULT_FLAG_ALLOW_RETRY : FAULT_FLAG_REMOTE;
   for (let addr = w.pendAddr; addr < end; addr += PAGE) {
     const i = (addr - w.rangeStart) / PAGE;
-    noteWrite(pfns, i);
+    if (accessReporting) noteWrite(pfns, i);
     let need = w.pendNeed;
     if (w.pendPerPage) need = pteNeedFault(w, hmmRequestOf(w, pfns[i] as number), w.pendCpu);
     // v5.7 "do not unconditionally set pfns when returning EBUSY": the request stays.
@@ -382,7 +383,7 @@ async function faultV55(c: Call): Promise<number> {
     noteBusy(c, before);
   }
   if (ret !== 0) return ret;
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   if (range.end > VADDR_LIMIT) return beyondLimit(c);
   return (w.last - range.start) / PAGE;
 }
@@ -435,7 +436,7 @@ async function faultV54(c: Call, q1: boolean, q8: boolean): Promise<number> {
       return ret;
     }
     start = end;
-    noteRead(range);
+    if (accessReporting) noteRead(range);
   } while (start < range.end);
   return (w.last - range.start) / PAGE;
 }
@@ -527,8 +528,8 @@ function makeCall(
 /** v5.4–v5.7: a range with driver tables. */
 async function faultTables(range: HmmRange, call: HmmCall): Promise<number> {
   const { version, flags, opts } = call;
-  noteRead(range.flags);
-  noteRead(range.values);
+  if (accessReporting) noteRead(range.flags);
+  if (accessReporting) noteRead(range.values);
   const v57 = version === '5.7';
   const bad = checkInput(range, flags, v57 ? HMM_PFN_FLAG_MAX_V57 : HMM_PFN_FLAG_MAX);
   if (bad !== 0) return bad;
@@ -604,7 +605,7 @@ export async function hmmRangeFault(
     throw new InvalidArgumentError('hmm_range_fault: expected an HmmRange or HmmPfnsRange');
   }
   const call = hmmResolveCall(a, b);
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   hmmCheckRangeShape(call.version, range);
   const ret = hmmVersionHasTables(call.version)
     ? await faultTables(range as HmmRange, call)

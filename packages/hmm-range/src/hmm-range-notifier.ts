@@ -11,7 +11,13 @@
  * Mirrors the seed's `range->notifier ? range->notifier->mm : range->hmm->mmu_notifier.mm` in
  * mm/hmm.c, with the model's checks of what it dereferences.
  */
-import { InvalidArgumentError, isUlong, KernelBugError, noteRead } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  InvalidArgumentError,
+  isUlong,
+  KernelBugError,
+  noteRead,
+} from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import { MmuIntervalNotifier } from '@hmmsim/mmu-notifier';
 import type { HmmPfnsRange } from './hmm-pfns-range.ts';
@@ -25,12 +31,12 @@ const hex = (n: number): string => (isUlong(n) ? `0x${n.toString(16)}` : String(
  * checker, hmmRangeViolations()).
  */
 export function hmmRangeNotifierProblem(range: HmmRange | HmmPfnsRange): string | undefined {
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   const mni = range.notifier;
   if (!(mni instanceof MmuIntervalNotifier)) {
     return `range.notifier is ${typeof mni === 'object' ? 'not an MmuIntervalNotifier' : `a ${typeof mni}`}`;
   }
-  noteRead(mni); // mm, state and interval change with insert/remove on other CPUs
+  if (accessReporting) noteRead(mni); // mm, state and interval change with insert/remove on other CPUs
   if (mni.mm === null) return 'range.notifier is not inserted (its mm is NULL)';
   if (mni.state === 'idle') {
     return `range.notifier is not inserted: it was removed from mm${mni.mm.id} (mmu_interval_notifier_remove() returned), so no invalidation can reach it any more`;
@@ -53,7 +59,7 @@ export function hmmRangeNotifierProblem(range: HmmRange | HmmPfnsRange): string 
  * Model helper behind hmmRangeMm().
  */
 export function hmmRangeCollisionSource(range: HmmRange | HmmPfnsRange, fn: string): MmStruct {
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   if (range.notifier !== null) {
     const problem = hmmRangeNotifierProblem(range);
     if (problem !== undefined) {

@@ -8,6 +8,7 @@
  * entry and no bitwise operator sees a value of 2^31 or more.
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   InvalidArgumentError,
@@ -187,7 +188,7 @@ export function hmmRangeMm(range: HmmRange | HmmPfnsRange, fn = 'hmm_range_fault
  * Mirrors the seed's needs-retry test in mm/hmm.c (hmm_range_fault()/hmm_range_dma_map()).
  */
 export function hmmRangeNeedsRetry(range: HmmRange | HmmPfnsRange): boolean {
-  noteRead(range); // `valid` is written by invalidations on other CPUs (hmm-mirror)
+  if (accessReporting) noteRead(range); // `valid` is written by invalidations on other CPUs (hmm-mirror)
   if (range.notifier !== null) return mmuIntervalCheckRetry(range.notifier, range.notifierSeq);
   const valid = (range as HmmRange).valid;
   if (typeof valid !== 'boolean') {

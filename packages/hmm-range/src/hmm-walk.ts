@@ -18,6 +18,7 @@
  * loop reports nothing per entry). The walk state (HmmVmaWalk) is private to one call.
  */
 import {
+  accessReporting,
   EBUSY,
   EFAULT,
   EPERM,
@@ -279,7 +280,7 @@ export function rangeNeedFault(w: HmmVmaWalk, i: number, n: number, cpu: number)
   const pfns = w.pfns;
   let need = 0;
   for (let k = i; k < i + n; k++) {
-    noteRead(pfns, k);
+    if (accessReporting) noteRead(pfns, k);
     need |= pteNeedFault(w, hmmRequestOf(w, pfns[k] as number), cpu);
     if ((need & NEED_WRITE) !== 0) break;
   }
@@ -371,7 +372,7 @@ function hmmPteHole(addr: number, end: number, depth: number, walk: MmWalk<HmmVm
     if (addr >= VADDR_LIMIT) next = end;
     else {
       const pgd = pgdIndex(addr);
-      noteRead(walk.pt, pgd);
+      if (accessReporting) noteRead(walk.pt, pgd);
       if (bits[pgd] === 0) next = (Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE;
       else next = (Math.floor(addr / PUD_SIZE) + 1) * PUD_SIZE;
     }
@@ -437,10 +438,10 @@ function devPagemapLive(w: HmmVmaWalk, pfn: number, n: number): boolean {
   const pm = w.machine.phys;
   const maps = w.machine.devPagemaps;
   for (let k = pfn; k < pfn + n; k++) {
-    noteRead(pm, k);
+    if (accessReporting) noteRead(pm, k);
     const id = pm.pgmap[k];
     if (id === undefined || id === 0) return false;
-    noteRead(maps, id);
+    if (accessReporting) noteRead(maps, id);
     if (!maps.has(id)) return false;
   }
   return true;
@@ -516,12 +517,12 @@ function handlePte(
 
 /** True if the device-private page `pfn` belongs to the range's dev_private_owner. */
 function ownerMatches(w: HmmVmaWalk, pfn: number): boolean {
-  noteRead(w.machine.phys, pfn);
+  if (accessReporting) noteRead(w.machine.phys, pfn);
   const id = w.machine.phys.pgmap[pfn] as number;
-  noteRead(w.machine.devPagemaps, id);
+  if (accessReporting) noteRead(w.machine.devPagemaps, id);
   const pgmap = w.machine.devPagemaps.get(id);
   if (pgmap === undefined) return false;
-  noteRead(pgmap);
+  if (accessReporting) noteRead(pgmap);
   return (pgmap.owner ?? null) === w.owner;
 }
 
@@ -709,7 +710,7 @@ function walkPteTable(
 function hmmPmdEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmVmaWalk>): number {
   const w = walk.private;
   const pt = walk.pt;
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   walk.action = 'continue';
   if ((b & ~_PAGE_USER) === TABLE_BITS)
@@ -757,7 +758,7 @@ function badPmd(w: HmmVmaWalk, addr: number, next: number): number {
  */
 function hmmPudEntry(slot: number, addr: number, next: number, walk: MmWalk<HmmVmaWalk>): number {
   const pt = walk.pt;
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   if ((b & (PRESENT | PSE | SWP)) === PRESENT) return 0; // a PMD table: walk it
   walk.action = 'continue';

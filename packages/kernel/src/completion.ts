@@ -1,4 +1,4 @@
-import { noteRead, noteWrite } from './access.ts';
+import { accessReporting, noteRead, noteWrite } from './access.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './clock.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
@@ -43,14 +43,14 @@ async function doWaitForCommon(x: Completion, timeout: number): Promise<number> 
   // An untimed wait never reads the clock (a read would order it after every other step).
   const expire = forever ? 0 : sched.clock.jiffies + timeout;
   let remaining = timeout;
-  noteWrite(x);
+  if (accessReporting) noteWrite(x);
   if (x.done === 0) {
     const t = sched.current;
     try {
       do {
         if (!x.waiters.includes(t)) x.waiters.push(t);
         await sched.sleep(x, forever ? undefined : remaining);
-        noteWrite(x);
+        if (accessReporting) noteWrite(x);
         if (!forever) remaining = Math.max(0, expire - sched.clock.jiffies);
       } while (x.done === 0 && remaining > 0);
     } finally {
@@ -101,7 +101,7 @@ export async function waitForCompletionTimeout(x: Completion, timeout: number): 
  * Mirrors kernel/sched/completion.c:try_wait_for_completion().
  */
 export function tryWaitForCompletion(x: Completion): boolean {
-  noteWrite(x);
+  if (accessReporting) noteWrite(x);
   if (x.done === 0) return false;
   if (x.done !== COMPLETION_ALL) x.done--;
   x.sched.trace.emit('completion.done', x.name, x.obj);
@@ -113,7 +113,7 @@ export function tryWaitForCompletion(x: Completion): boolean {
  * Mirrors kernel/sched/completion.c:completion_done().
  */
 export function completionDone(x: Completion): boolean {
-  noteRead(x);
+  if (accessReporting) noteRead(x);
   return x.done !== 0;
 }
 
@@ -122,7 +122,7 @@ export function completionDone(x: Completion): boolean {
  * Mirrors kernel/sched/completion.c:complete().
  */
 export function complete(x: Completion): void {
-  noteWrite(x);
+  if (accessReporting) noteWrite(x);
   if (x.done !== COMPLETION_ALL) x.done++;
   x.sched.trace.emit('completion.complete', x.name, x.obj);
   const first = x.waiters.shift();
@@ -134,7 +134,7 @@ export function complete(x: Completion): void {
  * Mirrors kernel/sched/completion.c:complete_all().
  */
 export function completeAll(x: Completion): void {
-  noteWrite(x);
+  if (accessReporting) noteWrite(x);
   x.done = COMPLETION_ALL;
   x.sched.trace.emit('completion.complete_all', x.name, x.obj);
   for (const t of x.waiters.splice(0)) x.sched.wake(t);
@@ -145,6 +145,6 @@ export function completeAll(x: Completion): void {
  * Mirrors include/linux/completion.h:reinit_completion().
  */
 export function reinitCompletion(x: Completion): void {
-  noteWrite(x);
+  if (accessReporting) noteWrite(x);
   x.done = 0;
 }

@@ -1,4 +1,4 @@
-import { noteWrite } from './access.ts';
+import { accessReporting, noteWrite } from './access.ts';
 /**
  * The core shared by Spinlock and Mutex: a lock with an owner and a FIFO queue of tasks to which
  * a release hands the lock directly (the queued spinlock's MCS queue, the mutex wait_list with
@@ -47,7 +47,7 @@ export async function waitForHandOff(
   wait: (l: HandOffLock) => Promise<unknown>,
 ): Promise<void> {
   queue.push(t);
-  noteWrite(l);
+  if (accessReporting) noteWrite(l);
   l.sched.trace.emit('lock.contended', l.name, l.obj);
   try {
     while (l.owner !== t) await wait(l);
@@ -62,7 +62,7 @@ export async function waitForHandOff(
  * Model of kernel/locking/mutex.c:__mutex_handoff() / the MCS queue head taking the lock.
  */
 export function handOff(l: HandOffLock, queue: Task[]): void {
-  noteWrite(l);
+  if (accessReporting) noteWrite(l);
   const next = queue.shift();
   l.owner = next;
   if (next !== undefined) l.sched.wake(next);

@@ -1,4 +1,4 @@
-import { noteRead, noteWrite } from './access.ts';
+import { accessReporting, noteRead, noteWrite } from './access.ts';
 import { KernelBugError } from './errors.ts';
 import { HandOffLock, handOff, waitForHandOff } from './handoff-lock.ts';
 import { mightSleep } from './might-sleep.ts';
@@ -29,7 +29,7 @@ export async function mutexLock(m: Mutex): Promise<void> {
   const { sched } = m;
   mightSleep(sched, 'mutex_lock', m.name);
   await sched.point(m.lockEvent);
-  noteWrite(m);
+  if (accessReporting) noteWrite(m);
   const t = sched.current;
   if (m.owner === t) {
     throw new KernelBugError(
@@ -55,7 +55,7 @@ export async function mutexLockKillable(m: Mutex): Promise<number> {
  * Mirrors kernel/locking/mutex.c:mutex_trylock().
  */
 export function mutexTrylock(m: Mutex): number {
-  noteWrite(m);
+  if (accessReporting) noteWrite(m);
   if (m.owner !== undefined) return 0;
   m.owner = m.sched.current;
   m.sched.trace.emit('lock.acquired', m.name, m.obj);
@@ -83,6 +83,6 @@ export function mutexUnlock(m: Mutex): void {
  * Mirrors kernel/locking/mutex.c:mutex_is_locked().
  */
 export function mutexIsLocked(m: Mutex): boolean {
-  noteRead(m);
+  if (accessReporting) noteRead(m);
   return m.owner !== undefined;
 }

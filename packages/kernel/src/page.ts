@@ -5,6 +5,7 @@
  * NaN, infinite, fractional, negative or >= 2^53 argument (or one whose result would pass 2^53)
  * throws InvalidArgumentError naming the helper instead of returning NaN or a rounded number.
  */
+import { InvalidArgumentError } from './errors.ts';
 import { checkIntIn } from './validate.ts';
 
 /** log2 of the page size (4 KiB pages). Mirrors arch/x86/include/asm/page_types.h:PAGE_SHIFT. */
@@ -56,6 +57,21 @@ function ulong(fn: string, arg: string, v: number, max: number, what: string): n
 const ANY_ULONG = 'an unsigned long (a safe integer >= 0)';
 
 /**
+ * `a` as the address argument `a` of `fn`, any unsigned long. The failure path is a function of
+ * its own so that this one stays small enough for the compiler to inline at every call.
+ */
+function anyAddr(fn: string, a: number): number {
+  if (!(Number.isSafeInteger(a) && a >= 0)) badAddr(fn, a);
+  return a;
+}
+
+/** Throw the InvalidArgumentError of anyAddr. */
+function badAddr(fn: string, a: number): never {
+  checkIntIn(fn, 'a', a, 0, ULONG_MAX, ANY_ULONG);
+  throw new InvalidArgumentError(`${fn}: a is ${a}; expected ${ANY_ULONG}`);
+}
+
+/**
  * Round `a` down to a multiple of `size` (a power of two).
  * Mirrors include/linux/kernel.h:ALIGN_DOWN().
  */
@@ -68,7 +84,7 @@ function alignDown(a: number, size: number): number {
  * Mirrors include/linux/kernel.h:ALIGN_DOWN(a, PAGE_SIZE) (`a & PAGE_MASK`).
  */
 export function pageAlignDown(a: number): number {
-  return alignDown(ulong('pageAlignDown', 'a', a, ULONG_MAX, ANY_ULONG), PAGE_SIZE);
+  return alignDown(anyAddr('pageAlignDown', a), PAGE_SIZE);
 }
 
 /**
@@ -91,7 +107,7 @@ export function pageAlignUp(a: number): number {
  * Mirrors include/linux/mm.h:PAGE_ALIGNED().
  */
 export function pageAligned(a: number): boolean {
-  return ulong('pageAligned', 'a', a, ULONG_MAX, ANY_ULONG) % PAGE_SIZE === 0;
+  return anyAddr('pageAligned', a) % PAGE_SIZE === 0;
 }
 
 /**
@@ -99,7 +115,7 @@ export function pageAligned(a: number): boolean {
  * Mirrors `a & HPAGE_PMD_MASK` (include/linux/huge_mm.h).
  */
 export function pmdAlignDown(a: number): number {
-  return alignDown(ulong('pmdAlignDown', 'a', a, ULONG_MAX, ANY_ULONG), PMD_SIZE);
+  return alignDown(anyAddr('pmdAlignDown', a), PMD_SIZE);
 }
 
 /**
@@ -133,7 +149,7 @@ export function pfnToAddr(pfn: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pgd_index().
  */
 export function pgdIndex(a: number): number {
-  return Math.floor(ulong('pgdIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PGDIR_SIZE) % PTRS_PER_PGD;
+  return Math.floor(anyAddr('pgdIndex', a) / PGDIR_SIZE) % PTRS_PER_PGD;
 }
 
 /**
@@ -141,7 +157,7 @@ export function pgdIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pud_index().
  */
 export function pudIndex(a: number): number {
-  return Math.floor(ulong('pudIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PUD_SIZE) % PTRS_PER_PUD;
+  return Math.floor(anyAddr('pudIndex', a) / PUD_SIZE) % PTRS_PER_PUD;
 }
 
 /**
@@ -149,7 +165,7 @@ export function pudIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pmd_index().
  */
 export function pmdIndex(a: number): number {
-  return Math.floor(ulong('pmdIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PMD_SIZE) % PTRS_PER_PMD;
+  return Math.floor(anyAddr('pmdIndex', a) / PMD_SIZE) % PTRS_PER_PMD;
 }
 
 /**
@@ -157,5 +173,5 @@ export function pmdIndex(a: number): number {
  * Mirrors arch/x86/include/asm/pgtable.h:pte_index().
  */
 export function pteIndex(a: number): number {
-  return Math.floor(ulong('pteIndex', 'a', a, ULONG_MAX, ANY_ULONG) / PAGE_SIZE) % PTRS_PER_PTE;
+  return Math.floor(anyAddr('pteIndex', a) / PAGE_SIZE) % PTRS_PER_PTE;
 }

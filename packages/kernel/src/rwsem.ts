@@ -1,4 +1,4 @@
-import { noteRead, noteWrite } from './access.ts';
+import { accessReporting, noteRead, noteWrite } from './access.ts';
 import { KernelBugError } from './errors.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead } from './sched-types.ts';
@@ -114,7 +114,7 @@ export async function downRead(sem: RwSemaphore): Promise<void> {
   const { sched } = sem;
   mightSleep(sched, 'down_read', sem.name);
   await sched.point(sem.readEvent);
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   const t = sched.current;
   checkRecursion(sem, t, 'down_read', false);
   if (sem.writer === undefined && sem.waiters.length === 0) grantRead(sem, t);
@@ -127,7 +127,7 @@ export async function downRead(sem: RwSemaphore): Promise<void> {
  * Mirrors kernel/locking/rwsem.c:down_read_trylock().
  */
 export function downReadTrylock(sem: RwSemaphore): number {
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   if (sem.writer !== undefined || sem.waiters.length > 0) return 0;
   grantRead(sem, sem.sched.current);
   sem.sched.trace.emit('lock.acquired', sem.name, sem.obj);
@@ -139,7 +139,7 @@ export function downReadTrylock(sem: RwSemaphore): number {
  * Mirrors kernel/locking/rwsem.c:up_read().
  */
 export function upRead(sem: RwSemaphore): void {
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   const t = sem.sched.current;
   const n = sem.readers.get(t);
   if (n === undefined) {
@@ -162,7 +162,7 @@ export async function downWrite(sem: RwSemaphore): Promise<void> {
   const { sched } = sem;
   mightSleep(sched, 'down_write', sem.name);
   await sched.point(sem.writeEvent);
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   const t = sched.current;
   checkRecursion(sem, t, 'down_write', true);
   if (sem.writer === undefined && sem.readCount === 0 && sem.waiters.length === 0) sem.writer = t;
@@ -175,7 +175,7 @@ export async function downWrite(sem: RwSemaphore): Promise<void> {
  * Mirrors kernel/locking/rwsem.c:down_write_trylock().
  */
 export function downWriteTrylock(sem: RwSemaphore): number {
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   if (sem.writer !== undefined || sem.readCount > 0 || sem.waiters.length > 0) return 0;
   sem.writer = sem.sched.current;
   sem.sched.trace.emit('lock.acquired', sem.name, sem.obj);
@@ -202,7 +202,7 @@ function checkWriter(sem: RwSemaphore, op: string): Task {
  * Mirrors kernel/locking/rwsem.c:up_write().
  */
 export function upWrite(sem: RwSemaphore): void {
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   checkWriter(sem, 'up_write');
   sem.writer = undefined;
   rwsemWake(sem);
@@ -214,7 +214,7 @@ export function upWrite(sem: RwSemaphore): void {
  * Mirrors kernel/locking/rwsem.c:downgrade_write().
  */
 export function downgradeWrite(sem: RwSemaphore): void {
-  noteWrite(sem);
+  if (accessReporting) noteWrite(sem);
   const t = checkWriter(sem, 'downgrade_write');
   sem.writer = undefined;
   grantRead(sem, t);
@@ -227,7 +227,7 @@ export function downgradeWrite(sem: RwSemaphore): void {
  * Mirrors include/linux/rwsem.h:rwsem_is_locked().
  */
 export function rwsemIsLocked(sem: RwSemaphore): boolean {
-  noteRead(sem);
+  if (accessReporting) noteRead(sem);
   return sem.writer !== undefined || sem.readCount > 0;
 }
 
@@ -236,6 +236,6 @@ export function rwsemIsLocked(sem: RwSemaphore): boolean {
  * Mirrors kernel/locking/rwsem.c's RWSEM_WRITER_LOCKED test (what lockdep_assert_held_write() checks).
  */
 export function rwsemIsWriteLocked(sem: RwSemaphore): boolean {
-  noteRead(sem);
+  if (accessReporting) noteRead(sem);
   return sem.writer !== undefined;
 }

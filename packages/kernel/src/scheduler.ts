@@ -1,4 +1,4 @@
-import { type AccessHook, accessSink, noteWrite } from './access.ts';
+import { type AccessHook, accessReporting, accessSink, noteWrite } from './access.ts';
 import { Clock, MAX_SCHEDULE_TIMEOUT, TICK_NSEC } from './clock.ts';
 import { DeadlockError, InvalidArgumentError, KernelBugError } from './errors.ts';
 import { freeRunningPolicy } from './free-running-policy.ts';
@@ -222,7 +222,7 @@ class SchedulerImpl implements Scheduler {
       );
     }
     if (task.state !== 'blocked' || task.abandoned) return false;
-    noteWrite(task);
+    if (accessReporting) noteWrite(task);
     this.makeRunnable(task, 'woken');
     if (this.trace.enabled) this.trace.emit('sched.wake', task.name);
     return true;
@@ -299,7 +299,7 @@ class SchedulerImpl implements Scheduler {
     t.spinning = spinning;
     if (!forever) {
       // The pending timers decide whether "fire a timer" is a choice, and which one fires.
-      noteWrite(this.timers);
+      if (accessReporting) noteWrite(this.timers);
       t.timer = this.timers.add(t, this.clock.jiffies + timeout);
     }
     this.choiceCache = undefined;
@@ -313,7 +313,7 @@ class SchedulerImpl implements Scheduler {
     if (next !== undefined) this.switchTo(next);
     await gate;
     // The wake-up orders this task's next step after the step that woke it.
-    noteWrite(t);
+    if (accessReporting) noteWrite(t);
     return t.wakeReason;
   }
 
@@ -334,7 +334,7 @@ class SchedulerImpl implements Scheduler {
   /** Make blocked `t` runnable with `reason`, cancelling its timer. */
   private makeRunnable(t: TaskImpl, reason: WakeReason): void {
     if (t.timer !== undefined) {
-      noteWrite(this.timers);
+      if (accessReporting) noteWrite(this.timers);
       this.timers.remove(t.timer);
     }
     t.timer = undefined;
@@ -402,7 +402,7 @@ class SchedulerImpl implements Scheduler {
   private fireTimer(): void {
     const timer = this.timers.earliest()!;
     // A firing touches the timers, the clock and the sleeper: it commutes with everything else.
-    noteWrite(timer.task);
+    if (accessReporting) noteWrite(timer.task);
     this.clock.advanceTo(timer.expires * TICK_NSEC);
     this.makeRunnable(timer.task, 'timeout');
     if (this.trace.enabled) this.trace.emit('sched.timer', timer.task.name);

@@ -1,4 +1,4 @@
-import { noteRead, noteWrite } from './access.ts';
+import { accessReporting, noteRead, noteWrite } from './access.ts';
 import { KernelBugError } from './errors.ts';
 import { HandOffLock, handOff, waitForHandOff } from './handoff-lock.ts';
 import type { Scheduler } from './sched-types.ts';
@@ -28,7 +28,7 @@ const spinOn = (l: HandOffLock) => l.sched.spin(l);
 export async function spinLock(l: Spinlock): Promise<void> {
   const { sched } = l;
   await sched.point(l.lockEvent);
-  noteWrite(l);
+  if (accessReporting) noteWrite(l);
   const t = sched.current;
   if (l.owner === t) {
     throw new KernelBugError(
@@ -53,7 +53,7 @@ export async function spinLock(l: Spinlock): Promise<void> {
  * Mirrors include/linux/spinlock.h:spin_trylock().
  */
 export function spinTrylock(l: Spinlock): boolean {
-  noteWrite(l);
+  if (accessReporting) noteWrite(l);
   if (l.owner !== undefined) return false;
   const t = l.sched.current;
   l.owner = t;
@@ -84,7 +84,7 @@ export function spinUnlock(l: Spinlock): void {
  * Mirrors include/linux/spinlock.h:spin_is_locked().
  */
 export function spinIsLocked(l: Spinlock): boolean {
-  noteRead(l);
+  if (accessReporting) noteRead(l);
   return l.owner !== undefined;
 }
 
@@ -93,7 +93,7 @@ export function spinIsLocked(l: Spinlock): boolean {
  * Mirrors include/linux/spinlock.h:assert_spin_locked().
  */
 export function assertSpinLocked(l: Spinlock): void {
-  noteRead(l);
+  if (accessReporting) noteRead(l);
   if (l.owner === undefined) {
     throw new KernelBugError(
       `BUG: assert_spin_locked(${l.name}) failed: it is not locked; expected it to be held`,

@@ -1,4 +1,4 @@
-import { noteRead, noteWrite } from './access.ts';
+import { accessReporting, noteRead, noteWrite } from './access.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './clock.ts';
 import { mightSleep } from './might-sleep.ts';
 import type { SchedEvent, Scheduler, WaitHead, WakeReason } from './sched-types.ts';
@@ -32,7 +32,7 @@ export class WaitQueueHead implements WaitHead {
 /** Sleep on `wq` once (queued until woken or timed out). */
 async function sleepOn(wq: WaitQueueHead, timeout: number | undefined): Promise<WakeReason> {
   const t = wq.sched.current;
-  noteWrite(wq);
+  if (accessReporting) noteWrite(wq);
   wq.waiters.push(t);
   wq.sched.trace.emit('wait.sleep', wq.name, wq.obj);
   try {
@@ -89,7 +89,7 @@ export async function waitEventTimeout(
 
 /** Wake every queued task that is still asleep; the others dequeue themselves. */
 function wakeWaiters(wq: WaitQueueHead): void {
-  noteWrite(wq);
+  if (accessReporting) noteWrite(wq);
   const w = wq.waiters;
   let kept = 0;
   for (const t of w) if (!wq.sched.wake(t)) w[kept++] = t;
@@ -119,6 +119,6 @@ export function wakeUpAll(wq: WaitQueueHead): void {
  * Mirrors include/linux/wait.h:waitqueue_active().
  */
 export function waitqueueActive(wq: WaitQueueHead): boolean {
-  noteRead(wq);
+  if (accessReporting) noteRead(wq);
   return wq.waiters.length > 0;
 }

@@ -3,7 +3,14 @@
  * include/linux/swapops.h that need to know a page's dev_pagemap type, plus zone_device_data.
  * The entry encoders themselves (makeDevicePrivateEntry, …) live in @hmmsim/pagetable.
  */
-import { checkUlong, isUlong, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkUlong,
+  isUlong,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 import type { Machine, MmStruct } from '@hmmsim/mm';
 import { pteLookup } from '@hmmsim/mm';
 import {
@@ -71,7 +78,7 @@ export function pageZoneDeviceData(machine: Machine, pfn: number): unknown {
   const res = pgmap?.res ?? null;
   if (pgmap === null || res === null) return undefined;
   const off = pfn - res.start;
-  noteRead(pgmap, off);
+  if (accessReporting) noteRead(pgmap, off);
   return pgmap.zoneDeviceData[off];
 }
 
@@ -88,6 +95,6 @@ export function setPageZoneDeviceData(machine: Machine, pfn: number, data: unkno
     );
   }
   const off = pfn - res.start;
-  noteWrite(pgmap, off);
+  if (accessReporting) noteWrite(pgmap, off);
   pgmap.zoneDeviceData[off] = data;
 }

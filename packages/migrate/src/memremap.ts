@@ -10,6 +10,7 @@
  * A `struct page *` is the page's pfn; ids are the memmap's 16-bit pgmap ids.
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   ENOMEM,
@@ -109,51 +110,51 @@ export class DevPagemap {
 
   /** The pfn range, once registered (a reported read). */
   get res(): PfnRange | null {
-    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_REGISTRATION);
     return this._res;
   }
   set res(r: PfnRange | null) {
-    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
     this._res = r;
   }
 
   /** memmap pgmap id (1..65535), 0 until registered (a reported read). */
   get id(): number {
-    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_REGISTRATION);
     return this._id;
   }
   set id(id: number) {
-    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
     this._id = id;
   }
 
   /** The machine it is registered on (a reported read). */
   get machine(): Machine | null {
-    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_REGISTRATION);
     return this._machine;
   }
   set machine(m: Machine | null) {
-    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
     this._machine = m;
   }
 
   /** True between memremapPages() and memunmapPages() (a reported read). */
   get live(): boolean {
-    noteRead(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_REGISTRATION);
     return this._live;
   }
   set live(v: boolean) {
-    noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
+    if (accessReporting) noteWrite(this, PGMAP_ELEMENT_REGISTRATION);
     this._live = v;
   }
 
   /** page_free calls so far (a reported read). */
   get pageFreeCalls(): number {
-    noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
     return this._pageFreeCalls;
   }
   set pageFreeCalls(n: number) {
-    noteWrite(this, PGMAP_ELEMENT_PAGE_FREE);
+    if (accessReporting) noteWrite(this, PGMAP_ELEMENT_PAGE_FREE);
     this._pageFreeCalls = n;
   }
 
@@ -162,7 +163,7 @@ export class DevPagemap {
    * reported read; code that appends reports noteWrite(pgmap, PGMAP_ELEMENT_PAGE_FREE)).
    */
   get pageFreeViolations(): string[] {
-    noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
+    if (accessReporting) noteRead(this, PGMAP_ELEMENT_PAGE_FREE);
     return this._pageFreeViolations;
   }
 
@@ -214,7 +215,7 @@ function dispatchPageFree(machine: Machine, previous: PhysMem['devPageFree']) {
     pgmap.pageFreeCalls++;
     const bad = pageFreeState(pm, pfn);
     if (bad !== '') {
-      noteWrite(pgmap, PGMAP_ELEMENT_PAGE_FREE);
+      if (accessReporting) noteWrite(pgmap, PGMAP_ELEMENT_PAGE_FREE);
       pgmap.pageFreeViolations.push(`page_free(pfn ${pfn}) with ${bad}`);
     }
     pgmap.ops.pageFree?.(pfn);
@@ -225,15 +226,15 @@ function dispatchPageFree(machine: Machine, previous: PhysMem['devPageFree']) {
 
 function installDispatcher(machine: Machine): void {
   const pm = machine.phys;
-  noteRead(pm); // devPageFree is a field of the whole PhysMem
+  if (accessReporting) noteRead(pm); // devPageFree is a field of the whole PhysMem
   const cur = pm.devPageFree as Dispatcher | undefined;
   if (cur !== undefined && cur.machine === machine) return;
-  noteWrite(pm);
+  if (accessReporting) noteWrite(pm);
   pm.devPageFree = dispatchPageFree(machine, cur);
 }
 
 function nextPgmapId(machine: Machine): number {
-  noteRead(machine.devPagemaps); // the scan may look at every id
+  if (accessReporting) noteRead(machine.devPagemaps); // the scan may look at every id
   for (let id = 1; id <= 0xffff; id++) if (!machine.devPagemaps.has(id)) return id;
   return -1;
 }
@@ -288,17 +289,17 @@ export function memremapPages(machine: Machine, pgmap: DevPagemap): Pfn | number
   );
   checkOps(pgmap);
   const id = nextPgmapId(machine);
-  noteRead(machine.phys); // memmapEnd
+  if (accessReporting) noteRead(machine.phys); // memmapEnd
   const firstFree = Math.ceil(machine.phys.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   if (id < 0 || firstFree + pgmap.nrPages > MAX_PFN_LIMIT) return -ENOMEM;
   const first = memmapAddRange(machine.phys, pgmap.nrPages, id);
   pgmap.id = id;
   pgmap.machine = machine;
   pgmap.res = { start: first, end: first + pgmap.nrPages };
-  noteWrite(pgmap); // every page's zone_device_data
+  if (accessReporting) noteWrite(pgmap); // every page's zone_device_data
   pgmap.zoneDeviceData.length = pgmap.nrPages;
   pgmap.live = true;
-  noteWrite(machine.devPagemaps, id);
+  if (accessReporting) noteWrite(machine.devPagemaps, id);
   machine.devPagemaps.set(id, pgmap);
   installDispatcher(machine);
   return first;
@@ -326,7 +327,7 @@ export function memunmapPages(pgmap: DevPagemap): void {
     }
   }
   const id = pgmap.id;
-  noteWrite(machine.devPagemaps, id);
+  if (accessReporting) noteWrite(machine.devPagemaps, id);
   machine.devPagemaps.delete(id);
   pgmap.live = false;
 }

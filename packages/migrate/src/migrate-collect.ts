@@ -6,7 +6,7 @@
  * mm/migrate.c:migrate_vma_collect() with migrate_vma_collect_hole(), migrate_vma_collect_skip()
  * and migrate_vma_collect_pmd() (v5.4; v5.7; v5.9).
  */
-import { noteWrite, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
+import { accessReporting, noteWrite, PAGE_SIZE, PMD_SIZE, pteIndex } from '@hmmsim/kernel';
 import {
   addrEnd,
   type Machine,
@@ -62,9 +62,9 @@ const PAGE = PAGE_SIZE;
 /** Append one slot: src = mpfn, dst = 0. */
 function push(args: ReadyMigrateVma, mpfn: number): void {
   const n = args.npages;
-  noteWrite(args.dst, n);
+  if (accessReporting) noteWrite(args.dst, n);
   args.dst[n] = 0;
-  noteWrite(args.src, n);
+  if (accessReporting) noteWrite(args.src, n);
   args.src[n] = mpfn;
   args.npages = n + 1;
 }
@@ -206,7 +206,7 @@ async function collectRange(
   args: ReadyMigrateVma,
   sel: MigrateVmaSelect,
 ): Promise<void> {
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   const pt = args.vma.vmMm.pt;
   const end = args.end;
   // Empty slots may be populated (v5.9: only where migrate_vma_insert_page() could, anonymous vmas).
@@ -217,7 +217,7 @@ async function collectRange(
     let bits = slot < 0 ? 0 : ptBits(pt, slot);
     if (pmdTransHuge(bits)) {
       const ok = await splitThp(machine, ptVal(pt, slot));
-      noteWrite(args); // a new step: the struct and the page tables are read again
+      if (accessReporting) noteWrite(args); // a new step: the struct and the page tables are read again
       if (!ok) {
         collectSkip(args, addr, next);
         addr = next;
@@ -252,6 +252,6 @@ export async function migrateVmaCollect(
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_collect', obj: `mm${mm.id}` });
   await collectRange(machine, args, sel);
   await mmuNotifierInvalidateRangeEnd(range);
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   args.end = args.start + args.npages * PAGE;
 }

@@ -15,7 +15,7 @@
  *
  * Model-only (no kernel counterpart).
  */
-import { noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite } from '@hmmsim/kernel';
 import type { Machine, VmArea } from '@hmmsim/mm';
 import { formatMigratePfn, migratePfnToPage } from './migrate-pfn.ts';
 import type { MigrateVma, ReadyMigrateVma } from './migrate-vma.ts';
@@ -56,7 +56,7 @@ const registry = byArgs;
  * array (a copy of the struct). Model-only.
  */
 export function migrateInFlightOf(args: MigrateVma): MigrateInFlight | undefined {
-  noteRead(registry);
+  if (accessReporting) noteRead(registry);
   return (
     byArgs.get(args) ??
     (args.src instanceof Float64Array ? byArray.get(args.src) : undefined) ??
@@ -66,7 +66,7 @@ export function migrateInFlightOf(args: MigrateVma): MigrateInFlight | undefined
 
 /** Every migrate_vma of `machine` between setup and the end of finalize. Model-only. */
 export function migrationsInFlight(machine: Machine): readonly MigrateInFlight[] {
-  noteRead(registry);
+  if (accessReporting) noteRead(registry);
   const set = byMachine.get(machine);
   return set === undefined ? [] : [...set];
 }
@@ -86,7 +86,7 @@ export function migrateInFlightBegin(machine: Machine, args: ReadyMigrateVma): M
     dst: null,
     stage: 'collecting',
   };
-  noteWrite(registry);
+  if (accessReporting) noteWrite(registry);
   byArgs.set(args, rec);
   byArray.set(args.src, rec);
   byArray.set(args.dst, rec);
@@ -101,8 +101,8 @@ export function migrateInFlightBegin(machine: Machine, args: ReadyMigrateVma): M
 
 /** Setup returned: keep what it left in `args`. Model-only. */
 export function migrateInFlightCollected(rec: MigrateInFlight, args: ReadyMigrateVma): void {
-  noteWrite(rec);
-  noteRead(args.src);
+  if (accessReporting) noteWrite(rec);
+  if (accessReporting) noteRead(args.src);
   rec.start = args.start;
   rec.end = args.end;
   rec.npages = args.npages;
@@ -112,9 +112,9 @@ export function migrateInFlightCollected(rec: MigrateInFlight, args: ReadyMigrat
 
 /** migrate_vma_pages() returned: keep src and dst as they are now. Model-only. */
 export function migrateInFlightMoved(rec: MigrateInFlight): void {
-  noteWrite(rec);
-  noteRead(rec.srcArray);
-  noteRead(rec.dstArray);
+  if (accessReporting) noteWrite(rec);
+  if (accessReporting) noteRead(rec.srcArray);
+  if (accessReporting) noteRead(rec.dstArray);
   rec.src = rec.srcArray.slice(0, rec.npages);
   rec.dst = rec.dstArray.slice(0, rec.npages);
   rec.stage = 'moved';
@@ -122,7 +122,7 @@ export function migrateInFlightMoved(rec: MigrateInFlight): void {
 
 /** Drop the record (finalize done, or setup failed / selected nothing). Model-only. */
 export function migrateInFlightEnd(rec: MigrateInFlight): void {
-  noteWrite(registry);
+  if (accessReporting) noteWrite(registry);
   if (byArgs.get(rec.args) === rec) byArgs.delete(rec.args);
   if (byArray.get(rec.srcArray) === rec) byArray.delete(rec.srcArray);
   if (byArray.get(rec.dstArray) === rec) byArray.delete(rec.dstArray);
@@ -135,7 +135,7 @@ function hex(n: number): string {
 
 /** 'migrate_vma of [0x…, 0x…) in mm3 (4 slots, collected)'. Model-only. */
 export function describeMigrateInFlight(rec: MigrateInFlight): string {
-  noteRead(rec);
+  if (accessReporting) noteRead(rec);
   const slots = rec.stage === 'collecting' ? 'setup running' : `${rec.npages} slots, ${rec.stage}`;
   return `migrate_vma of [${hex(rec.start)}, ${hex(rec.end)}) in mm${rec.vma.vmMm.id} (${slots})`;
 }
@@ -147,7 +147,7 @@ function entry(v: number | undefined): string {
 
 /** The first slot where `now` differs from `kept`, described, or ''. */
 function firstDifference(name: string, now: Float64Array, kept: Float64Array): string {
-  noteRead(now);
+  if (accessReporting) noteRead(now);
   for (let i = 0; i < kept.length; i++) {
     if (!Object.is(now[i], kept[i])) {
       return `args.${name}[${i}] is ${entry(now[i])}, the core left ${entry(kept[i])}`;
@@ -162,8 +162,8 @@ function firstDifference(name: string, now: Float64Array, kept: Float64Array): s
  * migrate_vma_pages) the dst entries. Model-only.
  */
 export function describeArgsChange(rec: MigrateInFlight, args: MigrateVma): string {
-  noteRead(rec);
-  noteRead(args);
+  if (accessReporting) noteRead(rec);
+  if (accessReporting) noteRead(args);
   if (args.vma !== rec.vma) return 'args.vma is not the vma migrate_vma_setup ran on';
   if (args.src !== rec.srcArray) return 'args.src is not the array migrate_vma_setup filled';
   if (args.dst !== rec.dstArray) return 'args.dst is not the array migrate_vma_setup cleared';
@@ -183,7 +183,7 @@ export function describeArgsChange(rec: MigrateInFlight, args: MigrateVma): stri
  * and, after migrate_vma_pages(), its destination pages. Model-only.
  */
 export function migrateInFlightPages(rec: MigrateInFlight): number[] {
-  noteRead(rec);
+  if (accessReporting) noteRead(rec);
   const out: number[] = [];
   for (const arr of [rec.src, rec.dst]) {
     if (arr === null) continue;

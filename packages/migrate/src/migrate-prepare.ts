@@ -2,7 +2,7 @@
  * Step 2 of migrate_vma_setup(): lock what collect could not, isolate system pages from the LRU,
  * run the pin test, and restore what must not move. Mirrors mm/migrate.c:migrate_vma_prepare() (v5.4).
  */
-import { noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { getPage, isZoneDevicePage, trylockPage } from '@hmmsim/pagetable';
 import { isolateLruPage, putbackLruPage } from './lru.ts';
@@ -21,14 +21,14 @@ import { unlockPageWakeWaiters } from './page-lock.ts';
 
 /** Drop slot i entirely: src = 0, one fewer selected page. */
 function dropSlot(args: ReadyMigrateVma, i: number): void {
-  noteWrite(args.src, i);
+  if (accessReporting) noteWrite(args.src, i);
   args.src[i] = 0;
   args.cpages--;
 }
 
 /** Keep the page for a later restore: clear MIGRATE, one fewer selected page. */
 function markRestore(args: ReadyMigrateVma, i: number): void {
-  noteWrite(args.src, i);
+  if (accessReporting) noteWrite(args.src, i);
   args.src[i] = migratePfnClear(args.src[i] as number, MIGRATE_PFN_MIGRATE);
   args.cpages--;
 }
@@ -54,7 +54,7 @@ function giveUp(
 function prepareSlot(machine: Machine, args: ReadyMigrateVma, i: number, page: number): number {
   const pm = machine.phys;
   let remap = true;
-  noteRead(args.src, i);
+  if (accessReporting) noteRead(args.src, i);
   if (!migratePfnHas(args.src[i] as number, MIGRATE_PFN_LOCKED)) {
     if (!trylockPage(pm, page)) {
       dropSlot(args, i);
@@ -62,7 +62,7 @@ function prepareSlot(machine: Machine, args: ReadyMigrateVma, i: number, page: n
       return 0;
     }
     remap = false;
-    noteWrite(args.src, i);
+    if (accessReporting) noteWrite(args.src, i);
     args.src[i] = migratePfnSet(args.src[i] as number, MIGRATE_PFN_LOCKED);
   }
   const device = isZoneDevicePage(pm, page);
@@ -93,12 +93,12 @@ function prepareSlot(machine: Machine, args: ReadyMigrateVma, i: number, page: n
 /** Map the pages whose MIGRATE was cleared back at their own address, unlock and release them. */
 function restore(machine: Machine, args: ReadyMigrateVma, count: number): void {
   for (let i = 0, addr = args.start; i < args.npages && count > 0; i++, addr += PAGE_SIZE) {
-    noteRead(args.src, i);
+    if (accessReporting) noteRead(args.src, i);
     const mpfn = args.src[i] as number;
     const page = migratePfnToPage(mpfn);
     if (page < 0 || migratePfnHas(mpfn, MIGRATE_PFN_MIGRATE)) continue;
     removeMigrationPte(machine, args.vma, addr, page, page);
-    noteWrite(args.src, i);
+    if (accessReporting) noteWrite(args.src, i);
     args.src[i] = 0;
     unlockPageWakeWaiters(machine, page);
     mmPutPage(machine, page);
@@ -113,10 +113,10 @@ function restore(machine: Machine, args: ReadyMigrateVma, count: number): void {
  */
 export async function migrateVmaPrepare(machine: Machine, args: ReadyMigrateVma): Promise<void> {
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_prepare' });
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   let toRestore = 0;
   for (let i = 0; i < args.npages && args.cpages > 0; i++) {
-    noteRead(args.src, i);
+    if (accessReporting) noteRead(args.src, i);
     const page = migratePfnToPage(args.src[i] as number);
     if (page < 0) continue;
     toRestore += prepareSlot(machine, args, i, page);

@@ -3,7 +3,7 @@
  * (migration entries in every mapping), re-run the pin test, restore failures.
  * Mirrors mm/migrate.c:migrate_vma_unmap() (v5.4).
  */
-import { noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { isZoneDevicePage, pageMapped } from '@hmmsim/pagetable';
 import { putbackLruPage } from './lru.ts';
@@ -28,12 +28,12 @@ async function unmapSlot(machine: Machine, page: number): Promise<boolean> {
 /** Restore the pages whose MIGRATE was cleared: mappings back, unlock, release. */
 function restore(machine: Machine, args: ReadyMigrateVma, count: number): void {
   for (let i = 0; i < args.npages && count > 0; i++) {
-    noteRead(args.src, i);
+    if (accessReporting) noteRead(args.src, i);
     const mpfn = args.src[i] as number;
     const page = migratePfnToPage(mpfn);
     if (page < 0 || migratePfnHas(mpfn, MIGRATE_PFN_MIGRATE)) continue;
     removeMigrationPtes(machine, page, page);
-    noteWrite(args.src, i);
+    if (accessReporting) noteWrite(args.src, i);
     args.src[i] = 0;
     unlockPageWakeWaiters(machine, page);
     count--;
@@ -48,20 +48,20 @@ function restore(machine: Machine, args: ReadyMigrateVma, count: number): void {
  */
 export async function migrateVmaUnmap(machine: Machine, args: ReadyMigrateVma): Promise<void> {
   await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_unmap' });
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   let toRestore = 0;
   for (let i = 0; i < args.npages; i++) {
-    noteRead(args.src, i);
+    if (accessReporting) noteRead(args.src, i);
     const mpfn = args.src[i] as number;
     const page = migratePfnToPage(mpfn);
     if (page < 0 || !migratePfnHas(mpfn, MIGRATE_PFN_MIGRATE)) continue;
     // Only a page still mapped somewhere needs the (asynchronous) rmap walk.
     if (pageMapped(machine.phys, page)) {
       const ok = await unmapSlot(machine, page);
-      noteWrite(args); // a new step: the struct is read again
+      if (accessReporting) noteWrite(args); // a new step: the struct is read again
       if (ok) continue;
     } else if (migrateVmaCheckPage(machine, page)) continue;
-    noteWrite(args.src, i);
+    if (accessReporting) noteWrite(args.src, i);
     args.src[i] = migratePfnClear(args.src[i] as number, MIGRATE_PFN_MIGRATE);
     args.cpages--;
     toRestore++;

@@ -7,7 +7,13 @@
  *
  * Model-only (the kernel trusts the driver's struct).
  */
-import { checkUlong, InvalidArgumentError, KernelBugError, noteRead } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkUlong,
+  InvalidArgumentError,
+  KernelBugError,
+  noteRead,
+} from '@hmmsim/kernel';
 import { type Machine, VmArea } from '@hmmsim/mm';
 import { isZoneDevicePage, PG_locked, pfnValid } from '@hmmsim/pagetable';
 import {
@@ -37,7 +43,7 @@ export function checkMigrateVmaShape(fn: string, args: unknown): asserts args is
       `${fn}: args is ${what(args)}; expected a struct migrate_vma (createMigrateVma())`,
     );
   }
-  noteRead(args); // the struct may be shared: a reported read of all of it
+  if (accessReporting) noteRead(args); // the struct may be shared: a reported read of all of it
   const a = args as Record<string, unknown>;
   if (a['vma'] !== null && !(a['vma'] instanceof VmArea)) {
     throw new InvalidArgumentError(
@@ -59,7 +65,7 @@ export function machineOfVma(vma: VmArea): Machine {
 }
 
 function anyEntry(arr: Float64Array, n: number): boolean {
-  noteRead(arr);
+  if (accessReporting) noteRead(arr);
   for (let i = 0; i < n; i++) if (arr[i] !== 0) return true;
   return false;
 }
@@ -92,7 +98,7 @@ export function migrateStepRecord(fn: string, args: MigrateVma): MigrateInFlight
 
 /** Why `fn` cannot run on `rec` now ('' when it can). Model helper. */
 export function migrateStageMisuse(fn: string, rec: MigrateInFlight): string {
-  noteRead(rec);
+  if (accessReporting) noteRead(rec);
   switch (rec.stage) {
     case 'collecting':
       return `migrate_vma_setup() is still running on this struct (${describeMigrateInFlight(rec)})`;
@@ -134,7 +140,7 @@ function heldElsewhere(machine: Machine, rec: MigrateInFlight): Map<number, Migr
     // Between setup and pages its destination pages are only in its dst array (another task's:
     // a reported read of all of it).
     if (other.dst === null) {
-      noteRead(other.dstArray);
+      if (accessReporting) noteRead(other.dstArray);
       for (let i = 0; i < other.npages; i++) {
         const v = other.dstArray[i] as number;
         if (Number.isSafeInteger(v) && v >= 0 && migratePfnToPage(v) >= 0) {
@@ -159,8 +165,8 @@ export function checkDstPages(
   dst: Float64Array,
   fn: string,
 ): void {
-  noteRead(rec);
-  noteRead(dst);
+  if (accessReporting) noteRead(rec);
+  if (accessReporting) noteRead(dst);
   const srcSlot = new Map<number, number>();
   for (let i = 0; i < rec.npages; i++) {
     const p = migratePfnToPage(rec.src[i] as number);

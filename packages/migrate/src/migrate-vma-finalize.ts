@@ -7,7 +7,7 @@
  * behind a migration entry for good.
  * Mirrors mm/migrate.c:migrate_vma_finalize() (v5.4).
  */
-import { isUlong, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, isUlong, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import { PG_locked, trylockPage } from '@hmmsim/pagetable';
 import { putbackLruPage } from './lru.ts';
@@ -83,8 +83,8 @@ function unmovedDst(
   src: Float64Array,
   problems: string[],
 ): Float64Array {
-  noteRead(rec);
-  noteRead(rec.dstArray);
+  if (accessReporting) noteRead(rec);
+  if (accessReporting) noteRead(rec.dstArray);
   const dst = new Float64Array(rec.npages);
   const seen = new Set<number>();
   for (let i = 0; i < rec.npages; i++)
@@ -142,7 +142,7 @@ function planFinalize(machine: Machine, rec: MigrateInFlight, args: MigrateVma):
       `${change} (the driver must not change args between migrate_vma_setup() and migrate_vma_finalize())`,
     );
   }
-  noteRead(rec);
+  if (accessReporting) noteRead(rec);
   const src = rec.src.slice();
   const dst = rec.dst !== null ? rec.dst.slice() : unmovedDst(machine, rec, src, problems);
   const plan = { src, dst, relock: [], problems };
@@ -172,12 +172,12 @@ export async function migrateVmaFinalize(args: MigrateVma): Promise<void> {
   const machine = machineOfVma(rec.vma);
   const plan = planFinalize(machine, rec, args);
   for (const p of plan.relock) trylockPage(machine.phys, p);
-  noteWrite(rec);
+  if (accessReporting) noteWrite(rec);
   rec.stage = 'finalizing';
   let handled = 0;
   try {
     await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_finalize' });
-    noteRead(rec);
+    if (accessReporting) noteRead(rec);
     withPteCache(() => {
       for (let i = 0; i < rec.npages; i++)
         if (finalizeSlot(machine, plan.src, plan.dst, i)) handled++;
@@ -185,7 +185,7 @@ export async function migrateVmaFinalize(args: MigrateVma): Promise<void> {
   } finally {
     migrateInFlightEnd(rec);
   }
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   args.cpages -= handled;
   if (plan.problems.length > 0) {
     throw new KernelBugError(

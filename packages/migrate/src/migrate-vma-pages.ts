@@ -3,7 +3,7 @@
  * driver's destination page (the driver already copied the data), or populate empty slots.
  * Mirrors mm/migrate.c:migrate_vma_pages() (v5.4).
  */
-import { KernelBugError, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   type Machine,
   MMU_NOTIFY_CLEAR,
@@ -41,7 +41,7 @@ function targetAccepts(machine: Machine, newPage: number, page: number): boolean
 
 /** Clear MIGRATE of slot i. */
 function fail(args: ReadyMigrateVma, i: number): void {
-  noteWrite(args.src, i);
+  if (accessReporting) noteWrite(args.src, i);
   args.src[i] = migratePfnClear(args.src[i] as number, MIGRATE_PFN_MIGRATE);
 }
 
@@ -51,9 +51,9 @@ function fail(args: ReadyMigrateVma, i: number): void {
  */
 function pagesSlot(machine: Machine, args: ReadyMigrateVma, i: number): boolean {
   const src = args.src;
-  noteRead(args.dst, i);
+  if (accessReporting) noteRead(args.dst, i);
   const newPage = migratePfnToPage(args.dst[i] as number);
-  noteRead(src, i);
+  if (accessReporting) noteRead(src, i);
   const s = src[i] as number;
   const page = migratePfnToPage(s);
   if (newPage < 0) {
@@ -68,10 +68,10 @@ function pagesSlot(machine: Machine, args: ReadyMigrateVma, i: number): boolean 
 
 /** Populate the empty slot i at `addr` (inside the started invalidation). */
 function populateSlot(machine: Machine, args: ReadyMigrateVma, i: number, addr: number): void {
-  noteRead(args.dst, i);
+  if (accessReporting) noteRead(args.dst, i);
   const newPage = migratePfnToPage(args.dst[i] as number);
   if (migrateVmaInsertPage(machine, args.vma, addr, newPage)) {
-    noteWrite(args.src, i);
+    if (accessReporting) noteWrite(args.src, i);
     args.src[i] = MIGRATE_PFN_MIGRATE;
   } else fail(args, i);
 }
@@ -103,11 +103,11 @@ export async function migrateVmaPages(args: MigrateVma): Promise<void> {
   const ready = args as ReadyMigrateVma;
   const machine = machineOfVma(ready.vma);
   checkDstPages(machine, rec, ready.dst, fn);
-  noteWrite(rec);
+  if (accessReporting) noteWrite(rec);
   rec.stage = 'moving';
   try {
     await machine.sched.point({ kind: 'migrate', label: 'migrate_vma_pages' });
-    noteRead(ready);
+    if (accessReporting) noteRead(ready);
     let range: MmuNotifierRange | null = null;
     const npages = ready.npages;
     for (let i = 0, addr = ready.start; i < npages; i++, addr += PAGE_SIZE) {
@@ -115,7 +115,7 @@ export async function migrateVmaPages(args: MigrateVma): Promise<void> {
       if (range === null) {
         range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, null, ready.vma.vmMm, addr, ready.end);
         await mmuNotifierInvalidateRangeStart(range);
-        noteRead(ready); // a new step: the struct is read again
+        if (accessReporting) noteRead(ready); // a new step: the struct is read again
       }
       populateSlot(machine, ready, i, addr);
     }

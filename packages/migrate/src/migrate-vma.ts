@@ -11,6 +11,7 @@
  * migration in flight: migrate-in-flight.ts.
  */
 import {
+  accessReporting,
   checkUlong,
   EINVAL,
   KernelBugError,
@@ -169,7 +170,7 @@ export async function migrateVmaSetup(
     args.end >= args.start
       ? Math.floor((args.end - args.start) / PAGE_SIZE)
       : Number.MAX_SAFE_INTEGER;
-  noteWrite(args);
+  if (accessReporting) noteWrite(args);
   args.start = pageAlignDown(args.start);
   args.end = pageAlignDown(args.end);
   const err = setupArgsError(args, nrPages);
@@ -179,20 +180,20 @@ export async function migrateVmaSetup(
   const machine = machineOf(ready);
   const rec = migrateInFlightBegin(machine, ready);
   try {
-    noteWrite(ready.src);
+    if (accessReporting) noteWrite(ready.src);
     ready.src.fill(0, 0, nrPages);
     ready.cpages = 0;
     ready.npages = 0;
     await migrateVmaCollect(machine, ready, sel);
-    noteWrite(ready);
+    if (accessReporting) noteWrite(ready);
     if (ready.cpages > 0) await migrateVmaPrepare(machine, ready);
-    noteWrite(ready);
+    if (accessReporting) noteWrite(ready);
     if (ready.cpages > 0) await migrateVmaUnmap(machine, ready);
   } catch (error) {
     migrateInFlightEnd(rec);
     throw error;
   }
-  noteWrite(ready);
+  if (accessReporting) noteWrite(ready);
   // Nothing selected: no page is locked, finalize has nothing to do.
   if (ready.cpages > 0) migrateInFlightCollected(rec, ready);
   else migrateInFlightEnd(rec);

@@ -2,7 +2,14 @@
  * Replacing migration entries by real mappings again (of the new page on success, of the old page
  * on restore). Mirrors mm/migrate.c:remove_migration_pte()/remove_migration_ptes().
  */
-import { checkUlong, noteRead, PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkUlong,
+  noteRead,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PTRS_PER_PTE,
+} from '@hmmsim/kernel';
 import {
   type Machine,
   maybeMkwrite,
@@ -136,10 +143,10 @@ export function removeMigrationPtes(machine: Machine, old: number, newPage: numb
   const id = pgMapping(pm, newPage);
   let vmas: Iterable<VmArea> | undefined;
   if ((pgFlags(pm, newPage) & PG_anon) !== 0) {
-    noteRead(machine.anonVmas, id);
+    if (accessReporting) noteRead(machine.anonVmas, id);
     vmas = machine.anonVmas.get(id)?.vmas;
   } else {
-    noteRead(machine.addressSpaces, id);
+    if (accessReporting) noteRead(machine.addressSpaces, id);
     vmas = machine.addressSpaces.get(id)?.iMmap;
   }
   if (vmas === undefined) return;

@@ -4,7 +4,15 @@
  * (explorer final checks). Every read is reported (noteRead), so a task may call these too.
  * Model helper, no kernel counterpart.
  */
-import { checkUlong, noteRead, PAGE_SIZE, PMD_SIZE, pageAlignDown, pteIndex } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkUlong,
+  noteRead,
+  PAGE_SIZE,
+  PMD_SIZE,
+  pageAlignDown,
+  pteIndex,
+} from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import {
   entryIsTable,
@@ -57,7 +65,7 @@ export function peekUserPage(mm: MmStruct, addr: number): Uint8Array {
   if (pfn >= 0) readPage(mm.machine.phys, pfn, 0, out);
   else if (pfn === -2) {
     const swap = mm.machine.swap;
-    noteRead(swap.swapMap, swapSlot); // the slot's cachePfn and contents
+    if (accessReporting) noteRead(swap.swapMap, swapSlot); // the slot's cachePfn and contents
     const cached = (swap.cachePfn[swapSlot] as number) - 1;
     if (cached >= 0) readPage(mm.machine.phys, cached, 0, out);
     else {

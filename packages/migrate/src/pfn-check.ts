@@ -4,7 +4,7 @@
  * ("isolate_lru_page: pfn is NaN; expected a pfn of this machine …"). A RAM pfn costs three
  * comparisons.
  */
-import { checkPfnBelow, noteRead } from '@hmmsim/kernel';
+import { accessReporting, checkPfnBelow, noteRead } from '@hmmsim/kernel';
 import type { Machine } from '@hmmsim/mm';
 
 /**
@@ -17,9 +17,9 @@ export function checkMachinePfn(fn: string, arg: string, machine: Machine, pfn: 
   if (pfn >= 0 && pfn < pm.nrPages && Number.isInteger(pfn)) return;
   const end = pm.memmapEnd;
   if (pfn >= 0 && pfn < end && Number.isInteger(pfn)) {
-    noteRead(pm, pfn);
+    if (accessReporting) noteRead(pm, pfn);
     return;
   }
-  noteRead(pm);
+  if (accessReporting) noteRead(pm);
   checkPfnBelow(fn, arg, pfn, end);
 }

@@ -10,7 +10,7 @@
  *
  * Internal to the package (not re-exported from the index).
  */
-import { noteRead } from '@hmmsim/kernel';
+import { accessReporting, noteRead } from '@hmmsim/kernel';
 import type { DevPagemapOps, Machine } from '@hmmsim/mm';
 import { MAX_PFN_LIMIT, type PhysMem } from '@hmmsim/pagetable';
 
@@ -37,12 +37,12 @@ export {
 export function pfnInMemmap(pm: PhysMem, pfn: number): boolean {
   if (pfn < pm.nrPages) return true;
   if (pfn >= MAX_PFN_LIMIT) return false;
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return pfn < pm.memmapEnd;
 }
 
 /** The dev_pagemap registered under memmap id `id` (a reported read of that id). Mirrors: model-only (page->pgmap). */
 export function devPagemapById(machine: Machine, id: number): DevPagemapOps | undefined {
-  noteRead(machine.devPagemaps, id);
+  if (accessReporting) noteRead(machine.devPagemaps, id);
   return machine.devPagemaps.get(id);
 }

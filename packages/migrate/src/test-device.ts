@@ -6,6 +6,7 @@
  * (the copy fence). Used by the tests, scenarios, README and benchmark of this package.
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   downRead,
@@ -151,24 +152,24 @@ export class TestDevice {
 
   /** Fault injection: the next `failAllocs` device page allocations fail ("device out of memory"). */
   get failAllocs(): number {
-    noteRead(this, DEV_FAIL_ALLOCS);
+    if (accessReporting) noteRead(this, DEV_FAIL_ALLOCS);
     return this._failAllocs;
   }
   set failAllocs(n: number) {
-    noteWrite(this, DEV_FAIL_ALLOCS);
+    if (accessReporting) noteWrite(this, DEV_FAIL_ALLOCS);
     this._failAllocs = n;
   }
 
   private pushFree(off: number): void {
-    noteWrite(this, DEV_FREE_STACK);
+    if (accessReporting) noteWrite(this, DEV_FREE_STACK);
     this.freeStack[this.freeTop++] = off;
-    noteWrite(this.onFreeList, off);
+    if (accessReporting) noteWrite(this.onFreeList, off);
     this.onFreeList[off] = 1;
   }
 
   /** Free device pages. */
   get nrFree(): number {
-    noteRead(this, DEV_FREE_STACK);
+    if (accessReporting) noteRead(this, DEV_FREE_STACK);
     return this.freeTop;
   }
 
@@ -181,7 +182,7 @@ export class TestDevice {
   isFree(pfn: number): boolean {
     if (!this.owns(pfn)) return false;
     const off = pfn - this.firstPfn;
-    noteRead(this.onFreeList, off);
+    if (accessReporting) noteRead(this.onFreeList, off);
     return this.onFreeList[off] === 1;
   }
 
@@ -194,15 +195,15 @@ export class TestDevice {
       this.failAllocs--;
       return -1;
     }
-    noteWrite(this, DEV_FREE_STACK);
+    if (accessReporting) noteWrite(this, DEV_FREE_STACK);
     if (this.freeTop === 0) return -1;
     const off = this.freeStack[--this.freeTop] as number;
-    noteWrite(this.onFreeList, off);
+    if (accessReporting) noteWrite(this.onFreeList, off);
     this.onFreeList[off] = 0;
     const pfn = this.firstPfn + off;
     getPage(this.machine.phys, pfn);
     lockPage(this.machine.phys, pfn); // a page off the free list is never contended
-    noteWrite(this.stats, STAT_ALLOCS);
+    if (accessReporting) noteWrite(this.stats, STAT_ALLOCS);
     this.stats.allocs++;
     return pfn;
   }
@@ -215,12 +216,12 @@ export class TestDevice {
     checkUlong('page_free', 'pfn', pfn, 'a pfn');
     if (!this.owns(pfn)) throw new KernelBugError(`page_free: pfn ${pfn} is not this device's`);
     const off = pfn - this.firstPfn;
-    noteRead(this.onFreeList, off);
+    if (accessReporting) noteRead(this.onFreeList, off);
     if (this.onFreeList[off] === 1) {
       throw new KernelBugError(`page_free: device pfn ${pfn} is already free (double free)`);
     }
     this.pushFree(off);
-    noteWrite(this.stats, STAT_FREES);
+    if (accessReporting) noteWrite(this.stats, STAT_FREES);
     this.stats.frees++;
   }
 
@@ -274,7 +275,7 @@ export class TestDevice {
     if (dpage < 0) return -2;
     if (spage >= 0) copyPage(this.machine.phys, dpage, spage);
     else clearPage(this.machine.phys, dpage);
-    noteWrite(this.stats, STAT_COPIED_IN);
+    if (accessReporting) noteWrite(this.stats, STAT_COPIED_IN);
     this.stats.copiedIn++;
     return dpage;
   }
@@ -287,24 +288,24 @@ export class TestDevice {
     if (dpage < 0) return -2;
     lockPage(this.machine.phys, dpage); // a fresh page is never contended
     copyPage(this.machine.phys, dpage, spage);
-    noteWrite(this.stats, STAT_COPIED_OUT);
+    if (accessReporting) noteWrite(this.stats, STAT_COPIED_OUT);
     this.stats.copiedOut++;
     return dpage;
   }
 
   /** Allocate and copy for every selected slot, then wait for the copy fence. */
   private async allocAndCopy(args: MigrateVma, dir: TestDeviceDirection): Promise<void> {
-    noteRead(args);
+    if (accessReporting) noteRead(args);
     const src = args.src as Float64Array;
     const dst = args.dst as Float64Array;
     for (let i = 0; i < args.npages; i++) {
-      noteRead(src, i);
+      if (accessReporting) noteRead(src, i);
       const s = src[i] as number;
       if (!migratePfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
       const page = dir === 'to-device' ? this.toDevicePage(s) : this.toSystemPage(s);
       if (page === -2) break; // out of memory: leave the rest where they are
       if (page >= 0) {
-        noteWrite(dst, i);
+        if (accessReporting) noteWrite(dst, i);
         dst[i] = migratePfn(page) + MIGRATE_PFN_LOCKED;
       }
     }
@@ -314,11 +315,11 @@ export class TestDevice {
   /** Slots that moved: MIGRATE still set and a dst page. */
   private static migrated(args: MigrateVma): number {
     let n = 0;
-    noteRead(args);
+    if (accessReporting) noteRead(args);
     const src = args.src as Float64Array;
     const dst = args.dst as Float64Array;
-    noteRead(src);
-    noteRead(dst);
+    if (accessReporting) noteRead(src);
+    if (accessReporting) noteRead(dst);
     for (let i = 0; i < args.npages; i++) {
       if (
         migratePfnHas(src[i] as number, MIGRATE_PFN_MIGRATE) &&
@@ -371,11 +372,11 @@ export class TestDevice {
         if (vma === undefined || addr < vma.vmStart || (vma.vmFlags & VM_READ) === 0)
           return -EINVAL;
         const next = Math.min(end, addr + per * PAGE_SIZE, vma.vmEnd);
-        noteWrite(args);
+        if (accessReporting) noteWrite(args);
         args.vma = vma;
         args.start = addr;
         args.end = next;
-        noteWrite(args.dst as Float64Array);
+        if (accessReporting) noteWrite(args.dst as Float64Array);
         (args.dst as Float64Array).fill(0);
         const n = await this.migrateChunk(args, dir);
         if (n < 0) return n;
@@ -425,13 +426,13 @@ export class TestDevice {
    * Mirrors drivers/gpu/drm/nouveau/nouveau_dmem.c:nouveau_dmem_migrate_to_ram() (v5.4).
    */
   async migrateToRam(vmf: VmFault): Promise<number> {
-    noteWrite(this.stats, STAT_CPU_FAULTS);
+    if (accessReporting) noteWrite(this.stats, STAT_CPU_FAULTS);
     this.stats.cpuFaults++;
     const args = createMigrateVma(vmf.vma, vmf.address, vmf.address + PAGE_SIZE);
     if ((await migrateVmaSetup(args)) < 0) return this.sigbus();
     if (args.cpages === 0) return 0;
     let ret = 0;
-    noteRead(args.src as Float64Array, 0);
+    if (accessReporting) noteRead(args.src as Float64Array, 0);
     const src = (args.src as Float64Array)[0] as number;
     if (migratePfnHas(src, MIGRATE_PFN_MIGRATE) && migratePfnToPage(src) >= 0) {
       const dpage = allocUserPage(this.machine, 0);
@@ -439,13 +440,13 @@ export class TestDevice {
       else {
         await lockPageSleep(this.machine, dpage);
         copyPage(this.machine.phys, dpage, migratePfnToPage(src));
-        noteWrite(this.stats, STAT_COPIED_OUT);
+        if (accessReporting) noteWrite(this.stats, STAT_COPIED_OUT);
         this.stats.copiedOut++;
-        noteWrite(args.dst as Float64Array, 0);
+        if (accessReporting) noteWrite(args.dst as Float64Array, 0);
         (args.dst as Float64Array)[0] = migratePfn(dpage) + MIGRATE_PFN_LOCKED;
       }
     }
-    noteRead(args.dst as Float64Array, 0);
+    if (accessReporting) noteRead(args.dst as Float64Array, 0);
     if (ret === 0 && (args.dst as Float64Array)[0] !== 0) {
       await this.machine.sched.point({ kind: 'dma', label: 'copy to-system (fault)' });
       await migrateVmaPages(args);
@@ -455,7 +456,7 @@ export class TestDevice {
   }
 
   private sigbus(): number {
-    noteWrite(this.stats, STAT_SIGBUS);
+    if (accessReporting) noteWrite(this.stats, STAT_SIGBUS);
     this.stats.sigbus++;
     return VM_FAULT_SIGBUS;
   }

@@ -16,13 +16,17 @@ function kindOf(v: unknown): string {
   return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
 }
 
+/**
+ * Throw the InvalidArgumentError of an object check: out of line, so that the checks stay small
+ * enough to be inlined on the hot paths.
+ */
+function badObject(fn: string, arg: string, v: unknown, expected: string): never {
+  throw new InvalidArgumentError(`${fn}: ${arg} is ${kindOf(v)}; expected ${expected}`);
+}
+
 /** InvalidArgumentError unless `mm` is an MmStruct. Model helper. */
 export function checkMm(fn: string, mm: unknown, arg = 'mm'): asserts mm is MmStruct {
-  if (!(mm instanceof MmStruct)) {
-    throw new InvalidArgumentError(
-      `${fn}: ${arg} is ${kindOf(mm)}; expected an mm from createMm()`,
-    );
-  }
+  if (!(mm instanceof MmStruct)) badObject(fn, arg, mm, 'an mm from createMm()');
 }
 
 /** As checkMm(), and KernelBugError if the address space has already exited. Model helper. */
@@ -37,17 +41,13 @@ export function checkLiveMm(fn: string, mm: unknown): asserts mm is MmStruct {
 
 /** InvalidArgumentError unless `vma` is a VmArea. Model helper. */
 export function checkVma(fn: string, vma: unknown, arg = 'vma'): asserts vma is VmArea {
-  if (!(vma instanceof VmArea)) {
-    throw new InvalidArgumentError(`${fn}: ${arg} is ${kindOf(vma)}; expected a VmArea of an mm`);
-  }
+  if (!(vma instanceof VmArea)) badObject(fn, arg, vma, 'a VmArea of an mm');
 }
 
 /** InvalidArgumentError unless `machine` is a Machine. Model helper. */
 export function checkMachine(fn: string, machine: unknown): asserts machine is Machine {
   if (!(machine instanceof Machine)) {
-    throw new InvalidArgumentError(
-      `${fn}: machine is ${kindOf(machine)}; expected a Machine from createMachine()`,
-    );
+    badObject(fn, 'machine', machine, 'a Machine from createMachine()');
   }
 }
 
@@ -73,7 +73,5 @@ export function checkWord(fn: string, arg: string, v: number): void {
 
 /** InvalidArgumentError unless `v` is a Uint8Array. Model helper. */
 export function checkBytes(fn: string, arg: string, v: unknown): asserts v is Uint8Array {
-  if (!(v instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`${fn}: ${arg} is ${kindOf(v)}; expected a Uint8Array`);
-  }
+  if (!(v instanceof Uint8Array)) badObject(fn, arg, v, 'a Uint8Array');
 }

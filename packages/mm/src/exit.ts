@@ -4,7 +4,7 @@
  * page tables are freed, and the gathered pages are freed last. Mirrors kernel/fork.c:mmput() and
  * mm/mmap.c:exit_mmap().
  */
-import { KernelBugError, noteWrite, ULONG_MAX, VADDR_LIMIT } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteWrite, ULONG_MAX, VADDR_LIMIT } from '@hmmsim/kernel';
 import { checkMm } from './check-args.ts';
 import { tlbFinishMmu, tlbGatherMmu, unmapVmas } from './memory.ts';
 import { type MmStruct, mmdrop } from './mm-struct.ts';
@@ -35,7 +35,7 @@ export async function exitMmap(mm: MmStruct): Promise<void> {
     for (const v of vmas) vmaUnlinkList(mm, v);
   }
   mm.exited = true;
-  noteWrite(mm.machine.mms);
+  if (accessReporting) noteWrite(mm.machine.mms);
   mm.machine.mms.delete(mm);
 }
 

@@ -18,6 +18,7 @@
  */
 
 import {
+  accessReporting,
   checkIntIn,
   EACCES,
   EFAULT,
@@ -125,13 +126,13 @@ export class AddressSpace {
 
   /** Every vma mapping this file (i_mmap); a reported read. */
   get iMmap(): Set<VmArea> {
-    noteRead(this, ADDRESS_SPACE_FIELD_I_MMAP);
+    if (accessReporting) noteRead(this, ADDRESS_SPACE_FIELD_I_MMAP);
     return this._iMmap;
   }
 
   /** Pages in the page cache. Mirrors address_space.nrpages. */
   get nrpages(): number {
-    noteRead(this.pages);
+    if (accessReporting) noteRead(this.pages);
     return this.pages.size;
   }
 }
@@ -170,27 +171,27 @@ export class MmInode {
     this._size = size;
     this.device = device;
     this.mapping = new AddressSpace(machineNextId(machine), this);
-    noteWrite(machine.addressSpaces, this.mapping.id);
+    if (accessReporting) noteWrite(machine.addressSpaces, this.mapping.id);
     machine.addressSpaces.set(this.mapping.id, this.mapping);
   }
 
   /** Size in bytes (i_size). */
   get size(): number {
-    noteRead(this, INODE_SIZE);
+    if (accessReporting) noteRead(this, INODE_SIZE);
     return this._size;
   }
   set size(n: number) {
-    noteWrite(this, INODE_SIZE);
+    if (accessReporting) noteWrite(this, INODE_SIZE);
     this._size = n;
   }
 
   /** Pages written back (statistics). */
   get writebacks(): number {
-    noteRead(this, INODE_WRITEBACKS);
+    if (accessReporting) noteRead(this, INODE_WRITEBACKS);
     return this._writebacks;
   }
   set writebacks(n: number) {
-    noteWrite(this, INODE_WRITEBACKS);
+    if (accessReporting) noteWrite(this, INODE_WRITEBACKS);
     this._writebacks = n;
   }
 }
@@ -294,7 +295,7 @@ export function createDeviceFile(
 export function findGetPage(mapping: AddressSpace, pgoff: number): number {
   checkMapping('findGetPage', mapping);
   checkSize('findGetPage', 'pgoff', pgoff);
-  noteRead(mapping.pages, pgoff >>> 0);
+  if (accessReporting) noteRead(mapping.pages, pgoff >>> 0);
   return mapping.pages.get(pgoff) ?? -1;
 }
 
@@ -321,7 +322,7 @@ export function addToPageCache(
       `add_to_page_cache: pfn ${pfn} (refcount ${pgRefcount(pm, pfn)}, mapping ${pgMapping(pm, pfn)}) is not a fresh page; expected an allocated page in no mapping`,
     );
   }
-  noteWrite(mapping.pages, pgoff >>> 0);
+  if (accessReporting) noteWrite(mapping.pages, pgoff >>> 0);
   if (mapping.pages.has(pgoff)) {
     throw new KernelBugError(
       `add_to_page_cache: offset ${pgoff} of mapping ${mapping.id} already caches pfn ${mapping.pages.get(pgoff)}; expected a free offset (-EEXIST)`,
@@ -382,7 +383,7 @@ export function pagecacheGetPage(
   checkMapping('pagecacheGetPage', mapping);
   checkSize('pagecacheGetPage', 'pgoff', pgoff);
   const pm = machine.phys;
-  noteRead(mapping.pages, pgoff >>> 0);
+  if (accessReporting) noteRead(mapping.pages, pgoff >>> 0);
   const hit = mapping.pages.get(pgoff);
   if (hit !== undefined) {
     pgSetRefcount(pm, hit, pgRefcount(pm, hit) + 1);
@@ -391,7 +392,7 @@ export function pagecacheGetPage(
   const pfn = allocUserPage(machine, 0);
   if (pfn < 0) return -ENOMEM;
   const inode = mapping.host;
-  noteRead(inode.backing, pgoff >>> 0);
+  if (accessReporting) noteRead(inode.backing, pgoff >>> 0);
   const block = inode.backing.get(pgoff);
   if (block !== undefined) writePage(pm, pfn, 0, block);
   addToPageCache(machine, mapping, pfn, pgoff);
@@ -404,13 +405,13 @@ export function writeOnePage(machine: Machine, pfn: number): void {
   checkPfn('write_one_page', machine, pfn);
   const pm = machine.phys;
   const id = pgMapping(pm, pfn);
-  noteRead(machine.addressSpaces, id);
+  if (accessReporting) noteRead(machine.addressSpaces, id);
   const mapping = machine.addressSpaces.get(id);
   if (mapping === undefined || mapping.host.kind !== 'regular') return;
   const buf = new Uint8Array(PAGE_SIZE);
   readPage(pm, pfn, 0, buf);
   const pgoff = pgIndex(pm, pfn);
-  noteWrite(mapping.host.backing, pgoff >>> 0);
+  if (accessReporting) noteWrite(mapping.host.backing, pgoff >>> 0);
   mapping.host.backing.set(pgoff, buf);
   mapping.host.writebacks++;
   pgSetFlags(pm, pfn, pgFlags(pm, pfn) & ~PG_dirty);
@@ -426,7 +427,7 @@ export function fileSync(machine: Machine, file: MmFile): number {
   checkFile('fileSync', file);
   const pm = machine.phys;
   const pages = file.inode.mapping.pages;
-  noteRead(pages);
+  if (accessReporting) noteRead(pages);
   for (const pfn of pages.values()) {
     if ((pgFlags(pm, pfn) & PG_dirty) !== 0) writeOnePage(machine, pfn);
   }

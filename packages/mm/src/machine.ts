@@ -5,6 +5,7 @@
  */
 import type { Clock, Scheduler } from '@hmmsim/kernel';
 import {
+  accessReporting,
   checkIntIn,
   createScheduler,
   InvalidArgumentError,
@@ -97,31 +98,31 @@ export class Machine {
 
   /** THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
   get thp(): ThpPolicy {
-    noteRead(this, MACHINE_THP);
+    if (accessReporting) noteRead(this, MACHINE_THP);
     return this._thp;
   }
   set thp(policy: ThpPolicy) {
-    noteWrite(this, MACHINE_THP);
+    if (accessReporting) noteWrite(this, MACHINE_THP);
     this._thp = policy;
   }
 
   /** Allocation fault injection. */
   get allocFailure(): AllocFailurePolicy {
-    noteRead(this, MACHINE_ALLOC_FAILURE);
+    if (accessReporting) noteRead(this, MACHINE_ALLOC_FAILURE);
     return this._allocFailure;
   }
   set allocFailure(policy: AllocFailurePolicy) {
-    noteWrite(this, MACHINE_ALLOC_FAILURE);
+    if (accessReporting) noteWrite(this, MACHINE_ALLOC_FAILURE);
     this._allocFailure = policy;
   }
 
   /** Next id for an anon_vma / address_space / mm. */
   get nextId(): number {
-    noteRead(this, MACHINE_NEXT_ID);
+    if (accessReporting) noteRead(this, MACHINE_NEXT_ID);
     return this._nextId;
   }
   set nextId(n: number) {
-    noteWrite(this, MACHINE_NEXT_ID);
+    if (accessReporting) noteWrite(this, MACHINE_NEXT_ID);
     this._nextId = n;
   }
 
@@ -207,7 +208,7 @@ export function allocUserPage(machine: Machine, order: 0 | 9): number {
   const policy = machine.allocFailure;
   if (policy !== null) {
     // The policy may keep state (a countdown): calling it is a write of the machine's policy.
-    noteWrite(machine, MACHINE_ALLOC_FAILURE);
+    if (accessReporting) noteWrite(machine, MACHINE_ALLOC_FAILURE);
     if (policy(order)) return -1;
   }
   return allocPages(machine.phys, order);

@@ -9,6 +9,7 @@
  */
 
 import {
+  accessReporting,
   checkIntIn,
   EBUSY,
   EINVAL,
@@ -663,7 +664,7 @@ async function doSwapPage(vmf: VmFault): Promise<number> {
     }
     if (isDevicePrivateEntry(entry)) {
       const pgmapId = pgPgmap(pm, vmf.origVal);
-      noteRead(machine.devPagemaps, pgmapId);
+      if (accessReporting) noteRead(machine.devPagemaps, pgmapId);
       const ops = machine.devPagemaps.get(pgmapId);
       if (ops === undefined) return VM_FAULT_SIGBUS;
       vmf.page = vmf.origVal;

@@ -4,6 +4,7 @@
  * and the lifetime helpers of kernel/fork.c (mmget/mmput/mmgrab/mmdrop).
  */
 import {
+  accessReporting,
   checkIntIn,
   InvalidArgumentError,
   KernelBugError,
@@ -86,57 +87,57 @@ export class MmStruct {
 
   /** VMAs sorted by vmStart, non-overlapping (a reported read of the list). */
   get vmas(): VmArea[] {
-    noteRead(this, MM_FIELD_VMAS);
+    if (accessReporting) noteRead(this, MM_FIELD_VMAS);
     return this._vmas;
   }
 
   /** Users of the address space (page tables alive while > 0). */
   get mmUsers(): number {
-    noteRead(this, MM_USERS);
+    if (accessReporting) noteRead(this, MM_USERS);
     return this._mmUsers;
   }
   set mmUsers(n: number) {
-    noteWrite(this, MM_USERS);
+    if (accessReporting) noteWrite(this, MM_USERS);
     this._mmUsers = n;
   }
 
   /** References to the struct itself (mm_users counts as one). */
   get mmCount(): number {
-    noteRead(this, MM_COUNT);
+    if (accessReporting) noteRead(this, MM_COUNT);
     return this._mmCount;
   }
   set mmCount(n: number) {
-    noteWrite(this, MM_COUNT);
+    if (accessReporting) noteWrite(this, MM_COUNT);
     this._mmCount = n;
   }
 
   /** The invalidation listener (mmu_notifier_mm), null until one installs itself. */
   get notifier(): MmuNotifierHooks | null {
-    noteRead(this, MM_NOTIFIER);
+    if (accessReporting) noteRead(this, MM_NOTIFIER);
     return this._notifier;
   }
   set notifier(hooks: MmuNotifierHooks | null) {
-    noteWrite(this, MM_NOTIFIER);
+    if (accessReporting) noteWrite(this, MM_NOTIFIER);
     this._notifier = hooks;
   }
 
   /** True once exit_mmap ran (page tables gone). */
   get exited(): boolean {
-    noteRead(this, MM_EXITED);
+    if (accessReporting) noteRead(this, MM_EXITED);
     return this._exited;
   }
   set exited(v: boolean) {
-    noteWrite(this, MM_EXITED);
+    if (accessReporting) noteWrite(this, MM_EXITED);
     this._exited = v;
   }
 
   /** True once the last mmdrop freed the struct. */
   get freed(): boolean {
-    noteRead(this, MM_FREED);
+    if (accessReporting) noteRead(this, MM_FREED);
     return this._freed;
   }
   set freed(v: boolean) {
-    noteWrite(this, MM_FREED);
+    if (accessReporting) noteWrite(this, MM_FREED);
     this._freed = v;
   }
 
@@ -145,11 +146,11 @@ export class MmStruct {
    * (the ones holding rmap locks are what mm_take_all_locks() waits out).
    */
   get invalidatesInFlight(): number {
-    noteRead(this, MM_INVALIDATES);
+    if (accessReporting) noteRead(this, MM_INVALIDATES);
     return this._invalidatesInFlight;
   }
   set invalidatesInFlight(n: number) {
-    noteWrite(this, MM_INVALIDATES);
+    if (accessReporting) noteWrite(this, MM_INVALIDATES);
     this._invalidatesInFlight = n;
   }
 
@@ -173,7 +174,7 @@ export class MmStruct {
 
   /** Resident pages (file + anon + shmem). Mirrors include/linux/mm.h:get_mm_rss(). */
   get rssPages(): number {
-    noteRead(this.rss);
+    if (accessReporting) noteRead(this.rss);
     return (
       (this.rss[MM_FILEPAGES] as number) +
       (this.rss[MM_ANONPAGES] as number) +
@@ -222,7 +223,7 @@ export function createMm(machine: Machine, opts: CreateMmOptions = {}): MmStruct
     );
   }
   const mm = new MmStruct(machine, opts);
-  noteWrite(machine.mms);
+  if (accessReporting) noteWrite(machine.mms);
   machine.mms.add(mm);
   return mm;
 }
@@ -254,14 +255,14 @@ export function addMmCounter(mm: MmStruct, member: number, delta: number): void 
       'a page count (a safe integer, negative to subtract)',
     );
   }
-  noteWrite(mm.rss, member);
+  if (accessReporting) noteWrite(mm.rss, member);
   mm.rss[member] = (mm.rss[member] as number) + delta;
 }
 
 /** Value of RSS counter `member`. Mirrors include/linux/mm.h:get_mm_counter(). */
 export function getMmCounter(mm: MmStruct, member: number): number {
   checkMember('getMmCounter', member);
-  noteRead(mm.rss, member);
+  if (accessReporting) noteRead(mm.rss, member);
   return mm.rss[member] as number;
 }
 

@@ -6,7 +6,14 @@
  * installs one {@link MmuNotifierHooks} object per mm with {@link mmuNotifierSetHooks}. With no
  * hooks installed every call is a no-op, as when an mm has no `mmu_notifier_mm` container.
  */
-import { checkIntIn, InvalidArgumentError, noteRead, noteWrite, wakeUpAll } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkIntIn,
+  InvalidArgumentError,
+  noteRead,
+  noteWrite,
+  wakeUpAll,
+} from '@hmmsim/kernel';
 import { checkAddr, checkMm, checkVma, checkWord } from './check-args.ts';
 import type { MmStruct } from './mm-struct.ts';
 import type { VmArea } from './vma.ts';
@@ -324,46 +331,46 @@ export class InvalidationRecorder implements MmuNotifierHooks {
 
   /** Every recorded call, in order (a reported read). */
   get log(): RecordedInvalidation[] {
-    noteRead(this._log);
+    if (accessReporting) noteRead(this._log);
     return this._log;
   }
 
   /** Called inside `release` (before forwarding); tests use it to inspect memory at that moment. */
   get onRelease(): ((mm: MmStruct) => void) | null {
-    noteRead(this, 0);
+    if (accessReporting) noteRead(this, 0);
     return this._onRelease;
   }
   set onRelease(fn: ((mm: MmStruct) => void) | null) {
-    noteWrite(this, 0);
+    if (accessReporting) noteWrite(this, 0);
     this._onRelease = fn;
   }
 
   /** Called inside `invalidateRangeStart`; may return a non-zero value to refuse a non-blockable start. */
   get onStart(): ((range: MmuNotifierRange) => number | undefined) | null {
-    noteRead(this, 1);
+    if (accessReporting) noteRead(this, 1);
     return this._onStart;
   }
   set onStart(fn: ((range: MmuNotifierRange) => number | undefined) | null) {
-    noteWrite(this, 1);
+    if (accessReporting) noteWrite(this, 1);
     this._onStart = fn;
   }
 
   /** Append one record (a reported write of the log). */
   private record(r: RecordedInvalidation): void {
-    noteWrite(this._log);
+    if (accessReporting) noteWrite(this._log);
     this._log.push(r);
   }
 
   /** The hooks this recorder replaced on `mm` (a reported read). */
   private chained(mm: MmStruct): MmuNotifierHooks | null | undefined {
-    noteRead(this.next);
+    if (accessReporting) noteRead(this.next);
     return this.next.get(mm);
   }
 
   /** Install on `mm` (chaining to whatever was installed). */
   attach(mm: MmStruct): this {
     if (mm.notifier === this) return this;
-    noteWrite(this.next);
+    if (accessReporting) noteWrite(this.next);
     this.next.set(mm, mmuNotifierSetHooks(mm, this));
     return this;
   }
@@ -371,14 +378,14 @@ export class InvalidationRecorder implements MmuNotifierHooks {
   /** Remove from `mm`, restoring the hooks it replaced. */
   detach(mm: MmStruct): void {
     if (mm.notifier !== this) return;
-    noteWrite(this.next);
+    if (accessReporting) noteWrite(this.next);
     mmuNotifierSetHooks(mm, this.next.get(mm) ?? null);
     this.next.delete(mm);
   }
 
   /** Forget everything recorded so far. */
   clear(): void {
-    noteWrite(this._log);
+    if (accessReporting) noteWrite(this._log);
     this._log.length = 0;
   }
 
@@ -465,7 +472,7 @@ export class InvalidationRecorder implements MmuNotifierHooks {
   }
 
   destroy(mm: MmStruct): void {
-    noteWrite(this.next);
+    if (accessReporting) noteWrite(this.next);
     const next = this.next.get(mm);
     next?.destroy?.(mm);
     this.next.delete(mm);

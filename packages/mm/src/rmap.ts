@@ -10,7 +10,7 @@
  * visits vmas in link order rather than interval-tree order.
  */
 
-import { KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { compoundHead, getPage, PG_anon, PG_head, PG_swapbacked } from '@hmmsim/pagetable';
 import { checkAddr, checkMachine, checkPfn, checkVma } from './check-args.ts';
 import type { Machine } from './machine.ts';
@@ -42,7 +42,7 @@ export class AnonVma {
     this.id = machineNextId(machine);
     this.parent = parent;
     this.root = parent === null ? this : parent.root;
-    noteWrite(machine.anonVmas, this.id);
+    if (accessReporting) noteWrite(machine.anonVmas, this.id);
     machine.anonVmas.set(this.id, this);
   }
 
@@ -51,15 +51,15 @@ export class AnonVma {
    * a read of the whole anon_vma, code that changes it reports a write.
    */
   get vmas(): VmArea[] {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this._vmas;
   }
 }
 
 function link(vma: VmArea, av: AnonVma): void {
-  noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
+  if (accessReporting) noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
   vma.anonVmaChain.push(av);
-  noteWrite(av);
+  if (accessReporting) noteWrite(av);
   av.vmas.push(vma);
 }
 
@@ -107,15 +107,15 @@ export function anonVmaFork(vma: VmArea, pvma: VmArea): number {
 export function unlinkAnonVmas(vma: VmArea): void {
   const machine = vma.vmMm.machine;
   for (const av of vma.anonVmaChain) {
-    noteWrite(av);
+    if (accessReporting) noteWrite(av);
     const i = av.vmas.indexOf(vma);
     if (i >= 0) av.vmas.splice(i, 1);
     if (av.vmas.length === 0) {
-      noteWrite(machine.anonVmas, av.id);
+      if (accessReporting) noteWrite(machine.anonVmas, av.id);
       machine.anonVmas.delete(av.id);
     }
   }
-  noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
+  if (accessReporting) noteWrite(vma, VMA_FIELD_ANON_VMA_CHAIN);
   vma.anonVmaChain.length = 0;
 }
 
@@ -278,10 +278,10 @@ export function rmapCandidates(machine: Machine, pfn: number): { vma: VmArea; ad
   const out: { vma: VmArea; addr: number }[] = [];
   let vmas: Iterable<VmArea> | undefined;
   if ((f & PG_anon) !== 0) {
-    noteRead(machine.anonVmas, id);
+    if (accessReporting) noteRead(machine.anonVmas, id);
     vmas = machine.anonVmas.get(id)?.vmas;
   } else {
-    noteRead(machine.addressSpaces, id);
+    if (accessReporting) noteRead(machine.addressSpaces, id);
     vmas = machine.addressSpaces.get(id)?.iMmap;
   }
   if (vmas === undefined) return out;

@@ -11,6 +11,7 @@
  */
 
 import {
+  accessReporting,
   checkUlong,
   isUlong,
   KernelBugError,
@@ -82,31 +83,31 @@ export class SwapDevice {
 
   /** Slots in use. */
   get inuse(): number {
-    noteRead(this, SWAP_INUSE);
+    if (accessReporting) noteRead(this, SWAP_INUSE);
     return this._inuse;
   }
   set inuse(n: number) {
-    noteWrite(this, SWAP_INUSE);
+    if (accessReporting) noteWrite(this, SWAP_INUSE);
     this._inuse = n;
   }
 
   /** Pages written (statistics). */
   get writes(): number {
-    noteRead(this, SWAP_WRITES);
+    if (accessReporting) noteRead(this, SWAP_WRITES);
     return this._writes;
   }
   set writes(n: number) {
-    noteWrite(this, SWAP_WRITES);
+    if (accessReporting) noteWrite(this, SWAP_WRITES);
     this._writes = n;
   }
 
   /** Pages read (statistics). */
   get reads(): number {
-    noteRead(this, SWAP_READS);
+    if (accessReporting) noteRead(this, SWAP_READS);
     return this._reads;
   }
   set reads(n: number) {
-    noteWrite(this, SWAP_READS);
+    if (accessReporting) noteWrite(this, SWAP_READS);
     this._reads = n;
   }
 
@@ -118,15 +119,15 @@ export class SwapDevice {
   /** Find and claim a free slot (next-fit); -1 when full. */
   claim(): number {
     const n = this.nrPages;
-    noteRead(this.swapMap); // the scan may look at every slot
-    noteWrite(this, SWAP_CURSOR);
+    if (accessReporting) noteRead(this.swapMap); // the scan may look at every slot
+    if (accessReporting) noteWrite(this, SWAP_CURSOR);
     const cursor = this._cursor;
     for (let k = 1; k < n; k++) {
       const off = ((cursor - 1 + k - 1) % (n - 1)) + 1;
       if (this.swapMap[off] === 0 && this.cachePfn[off] === 0) {
         this._cursor = off + 1 > n - 1 ? 1 : off + 1;
         this.inuse++;
-        noteWrite(this.swapMap, off);
+        if (accessReporting) noteWrite(this.swapMap, off);
         return off;
       }
     }
@@ -135,7 +136,7 @@ export class SwapDevice {
 
   /** Release a slot whose counts are both zero. */
   release(off: number): void {
-    noteWrite(this.swapMap, off);
+    if (accessReporting) noteWrite(this.swapMap, off);
     this.contents[off] = undefined;
     this.inuse--;
   }
@@ -184,7 +185,7 @@ export function addToSwap(machine: Machine, pfn: number): number {
   if (sd.nrPages <= 1) return -1;
   const off = sd.claim();
   if (off < 0) return -1;
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   sd.cachePfn[off] = pfn + 1;
   pgSetRefcount(pm, pfn, pgRefcount(pm, pfn) + 1);
   pgSetFlags(pm, pfn, pgFlags(pm, pfn) | PG_swapcache | PG_swapbacked | PG_dirty);
@@ -203,7 +204,7 @@ export function addToSwapCache(machine: Machine, pfn: number, entry: number): vo
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'add_to_swap_cache');
   checkSwappable(machine, pfn, 'add_to_swap_cache');
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   if (sd.cachePfn[off] !== 0) {
     throw new KernelBugError(`add_to_swap_cache: slot ${off} already has a swap-cache page`);
   }
@@ -223,7 +224,7 @@ export function addToSwapCache(machine: Machine, pfn: number, entry: number): vo
 export function lookupSwapCache(machine: Machine, entry: number): number {
   checkMachine('lookup_swap_cache', machine);
   const off = checkEntry(machine.swap, entry, 'lookup_swap_cache');
-  noteRead(machine.swap.swapMap, off);
+  if (accessReporting) noteRead(machine.swap.swapMap, off);
   return (machine.swap.cachePfn[off] as number) - 1;
 }
 
@@ -240,7 +241,7 @@ export function deleteFromSwapCache(machine: Machine, pfn: number): void {
   }
   const sd = machine.swap;
   const off = checkEntry(sd, pgPrivate(pm, pfn), 'delete_from_swap_cache');
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   sd.cachePfn[off] = 0;
   pgSetFlags(pm, pfn, pgFlags(pm, pfn) & ~PG_swapcache);
   pgSetPrivate(pm, pfn, 0);
@@ -253,7 +254,7 @@ export function swapDuplicate(machine: Machine, entry: number): void {
   checkMachine('swap_duplicate', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_duplicate');
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   if (sd.swapMap[off] === 0 && sd.cachePfn[off] === 0) {
     throw new KernelBugError(
       `swap_duplicate: slot ${off} is free; expected a slot in use (named by a swap PTE or the swap cache)`,
@@ -266,7 +267,7 @@ export function swapDuplicate(machine: Machine, entry: number): void {
 export function swapCount(machine: Machine, entry: number): number {
   checkMachine('swap_count', machine);
   const off = checkEntry(machine.swap, entry, 'swap_count');
-  noteRead(machine.swap.swapMap, off);
+  if (accessReporting) noteRead(machine.swap.swapMap, off);
   return machine.swap.swapMap[off] as number;
 }
 
@@ -278,7 +279,7 @@ export function swapFree(machine: Machine, entry: number): void {
   checkMachine('swap_free', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_free');
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   const n = (sd.swapMap[off] as number) - 1;
   if (n < 0) throw new KernelBugError(`swap_free: slot ${off} has no swap reference to drop`);
   sd.swapMap[off] = n;
@@ -302,7 +303,7 @@ export function tryToFreeSwap(machine: Machine, entry: number): void {
   checkMachine('try_to_free_swap', machine);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'try_to_free_swap');
-  noteRead(sd.swapMap, off);
+  if (accessReporting) noteRead(sd.swapMap, off);
   if (sd.swapMap[off] !== 0) return;
   const pfn = (sd.cachePfn[off] as number) - 1;
   if (pfn < 0) return;
@@ -320,7 +321,7 @@ export function swapWritepage(machine: Machine, pfn: number, entry: number): voi
   const off = checkEntry(sd, entry, 'swap_writepage');
   const buf = new Uint8Array(PAGE_SIZE);
   readPage(machine.phys, pfn, 0, buf);
-  noteWrite(sd.swapMap, off);
+  if (accessReporting) noteWrite(sd.swapMap, off);
   sd.contents[off] = buf;
   sd.writes++;
   pgSetFlags(machine.phys, pfn, pgFlags(machine.phys, pfn) & ~PG_dirty);
@@ -332,7 +333,7 @@ export function swapReadpage(machine: Machine, pfn: number, entry: number): void
   checkPfn('swap_readpage', machine, pfn);
   const sd = machine.swap;
   const off = checkEntry(sd, entry, 'swap_readpage');
-  noteRead(sd.swapMap, off);
+  if (accessReporting) noteRead(sd.swapMap, off);
   const buf = sd.contents[off];
   if (buf !== undefined) writePage(machine.phys, pfn, 0, buf);
   sd.reads++;

@@ -6,7 +6,14 @@
  * The VMA list is a plain array sorted by `vmStart` (binary search for look-ups) instead of the
  * kernel's rbtree + linked list; `vmNext`/`vmPrev` are computed from it.
  */
-import { KernelBugError, noteRead, noteWrite, PAGE_SIZE, TASK_SIZE } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+  PAGE_SIZE,
+  TASK_SIZE,
+} from '@hmmsim/kernel';
 import {
   PAGE_COPY,
   PAGE_COPY_EXEC,
@@ -125,87 +132,87 @@ export class VmArea {
 
   /** First address. Mirrors vm_area_struct.vm_start. */
   get vmStart(): number {
-    noteRead(this, VMA_START);
+    if (accessReporting) noteRead(this, VMA_START);
     return this._vmStart;
   }
   set vmStart(v: number) {
-    noteWrite(this, VMA_START);
+    if (accessReporting) noteWrite(this, VMA_START);
     this._vmStart = v;
   }
 
   /** One past the last address. Mirrors vm_area_struct.vm_end. */
   get vmEnd(): number {
-    noteRead(this, VMA_END);
+    if (accessReporting) noteRead(this, VMA_END);
     return this._vmEnd;
   }
   set vmEnd(v: number) {
-    noteWrite(this, VMA_END);
+    if (accessReporting) noteWrite(this, VMA_END);
     this._vmEnd = v;
   }
 
   /** VM_* flags. Mirrors vm_area_struct.vm_flags. */
   get vmFlags(): number {
-    noteRead(this, VMA_FLAGS);
+    if (accessReporting) noteRead(this, VMA_FLAGS);
     return this._vmFlags;
   }
   set vmFlags(v: number) {
-    noteWrite(this, VMA_FLAGS);
+    if (accessReporting) noteWrite(this, VMA_FLAGS);
     this._vmFlags = v;
   }
 
   /** Offset of vmStart in the object, in pages. Mirrors vm_area_struct.vm_pgoff. */
   get vmPgoff(): number {
-    noteRead(this, VMA_PGOFF);
+    if (accessReporting) noteRead(this, VMA_PGOFF);
     return this._vmPgoff;
   }
   set vmPgoff(v: number) {
-    noteWrite(this, VMA_PGOFF);
+    if (accessReporting) noteWrite(this, VMA_PGOFF);
     this._vmPgoff = v;
   }
 
   /** The mapped file, null for anonymous memory. Mirrors vm_area_struct.vm_file. */
   get vmFile(): MmFile | null {
-    noteRead(this, VMA_FILE);
+    if (accessReporting) noteRead(this, VMA_FILE);
     return this._vmFile;
   }
   set vmFile(f: MmFile | null) {
-    noteWrite(this, VMA_FILE);
+    if (accessReporting) noteWrite(this, VMA_FILE);
     this._vmFile = f;
   }
 
   /** The vma's own anon_vma, null until the first anonymous page. Mirrors vm_area_struct.anon_vma. */
   get anonVma(): AnonVma | null {
-    noteRead(this, VMA_ANON_VMA);
+    if (accessReporting) noteRead(this, VMA_ANON_VMA);
     return this._anonVma;
   }
   set anonVma(av: AnonVma | null) {
-    noteWrite(this, VMA_ANON_VMA);
+    if (accessReporting) noteWrite(this, VMA_ANON_VMA);
     this._anonVma = av;
   }
 
   /** Every anon_vma this vma is linked into (a reported read). Mirrors vm_area_struct.anon_vma_chain. */
   get anonVmaChain(): AnonVma[] {
-    noteRead(this, VMA_FIELD_ANON_VMA_CHAIN);
+    if (accessReporting) noteRead(this, VMA_FIELD_ANON_VMA_CHAIN);
     return this._anonVmaChain;
   }
 
   /** PTE bits derived from vmFlags (vm_page_prot); recomputed by vmaSetPageProt. */
   get vmPageProt(): number {
-    noteRead(this, VMA_PAGE_PROT);
+    if (accessReporting) noteRead(this, VMA_PAGE_PROT);
     return this._vmPageProt;
   }
   set vmPageProt(v: number) {
-    noteWrite(this, VMA_PAGE_PROT);
+    if (accessReporting) noteWrite(this, VMA_PAGE_PROT);
     this._vmPageProt = v;
   }
 
   /** False once unlinked from the mm (munmap/exit/merge). */
   get linked(): boolean {
-    noteRead(this, VMA_LINKED);
+    if (accessReporting) noteRead(this, VMA_LINKED);
     return this._linked;
   }
   set linked(v: boolean) {
-    noteWrite(this, VMA_LINKED);
+    if (accessReporting) noteWrite(this, VMA_LINKED);
     this._linked = v;
   }
 
@@ -333,12 +340,12 @@ export function vmaLink(mm: MmStruct, vma: VmArea): void {
       `vma_link: [0x${vma.vmStart.toString(16)}, 0x${vma.vmEnd.toString(16)}) overlaps [0x${next.vmStart.toString(16)}, 0x${next.vmEnd.toString(16)}); expected a free range`,
     );
   }
-  noteWrite(mm, MM_FIELD_VMAS);
+  if (accessReporting) noteWrite(mm, MM_FIELD_VMAS);
   mm.vmas.splice(i, 0, vma);
   vma.linked = true;
   const mapping = vma.vmFile?.inode.mapping;
   if (mapping !== undefined) {
-    noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
+    if (accessReporting) noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
     mapping.iMmap.add(vma);
   }
 }
@@ -348,12 +355,12 @@ export function vmaUnlinkList(mm: MmStruct, vma: VmArea): void {
   const i = vmaIndex(mm, vma);
   if (i < 0)
     throw new KernelBugError('vma_unlink: vma is not linked into its mm; expected a linked vma');
-  noteWrite(mm, MM_FIELD_VMAS);
+  if (accessReporting) noteWrite(mm, MM_FIELD_VMAS);
   mm.vmas.splice(i, 1);
   vma.linked = false;
   const mapping = vma.vmFile?.inode.mapping;
   if (mapping !== undefined) {
-    noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
+    if (accessReporting) noteWrite(mapping, ADDRESS_SPACE_FIELD_I_MMAP);
     mapping.iMmap.delete(vma);
   }
 }

@@ -17,7 +17,14 @@
  * Mirrors include/linux/interval_tree_generic.h (INTERVAL_TREE_DEFINE) and lib/rbtree.c as used
  * by mm/mmu_notifier.c for `mmn_mm->itree`.
  */
-import { checkUlong, InvalidArgumentError, isUlong, noteRead, noteWrite } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkUlong,
+  InvalidArgumentError,
+  isUlong,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 
 /**
  * The "no node" id (the NIL sentinel slot).
@@ -58,31 +65,31 @@ export class IntervalTree<T> {
 
   /** Number of linked nodes. */
   get size(): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.count;
   }
 
   /** Root node id (IT_NIL when empty). */
   get root(): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.rootId;
   }
 
   /** Start of node `id`. */
   start(id: number): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.startA[id] as number;
   }
 
   /** Inclusive last address of node `id`. */
   last(id: number): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.lastA[id] as number;
   }
 
   /** Payload of node `id` (throws for a free slot). */
   payload(id: number): T {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     const p = this.payloadA[id];
     if (id === IT_NIL || p === undefined) {
       throw new InvalidArgumentError(`IntervalTree.payload(${id}): not a linked node id`);
@@ -102,7 +109,7 @@ export class IntervalTree<T> {
         `IntervalTree.insert: [${start}, ${last}] has last < start; expected 0 <= start <= last`,
       );
     }
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     const z = this.allocSlot();
     this.startA[z] = start;
     this.lastA[z] = last;
@@ -135,7 +142,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_remove().
    */
   remove(id: number): void {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     if (id <= IT_NIL || id >= this.top || this.payloadA[id] === undefined) {
       throw new InvalidArgumentError(`IntervalTree.remove(${id}): not a linked node id`);
     }
@@ -185,7 +192,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_first().
    */
   iterFirst(start: number, last: number): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterFirst', start, last);
     const root = this.rootId;
     if (root === IT_NIL || (this.maxA[root] as number) < start) return IT_NIL;
@@ -197,7 +204,7 @@ export class IntervalTree<T> {
    * Mirrors include/linux/interval_tree_generic.h:ITPREFIX_iter_next().
    */
   iterNext(id: number, start: number, last: number): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     if (!isUlong(start) || !isUlong(last)) this.checkQuery('IntervalTree.iterNext', start, last);
     if (id <= IT_NIL || id >= this.top || this.payloadA[id] === undefined) {
       throw new InvalidArgumentError(
@@ -238,7 +245,7 @@ export class IntervalTree<T> {
    * whole tree that allocates nothing (a read of the whole tree). Model helper.
    */
   inOrderFirst(): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     let n = this.rootId;
     if (n === IT_NIL) return IT_NIL;
     while (this.leftA[n] !== IT_NIL) n = this.leftA[n] as number;
@@ -250,7 +257,7 @@ export class IntervalTree<T> {
     if (id === IT_NIL || this.payloadA[id] === undefined) {
       throw new InvalidArgumentError(`IntervalTree.inOrderNext(${id}): not a linked node id`);
     }
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     return this.successor(id);
   }
 
@@ -271,7 +278,7 @@ export class IntervalTree<T> {
 
   /** Ids of all linked nodes in order (start, then insertion order). Model helper. */
   inOrder(): number[] {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     const out: number[] = [];
     // A corrupt tree (checkStructure says how) stops after `count` nodes instead of looping.
     for (let n = this.inOrderFirst(); n !== IT_NIL && out.length < this.count; ) {

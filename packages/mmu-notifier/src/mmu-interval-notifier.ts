@@ -24,6 +24,7 @@
  * mmu_interval_set_seq, mmu_interval_read_retry, mmu_interval_check_retry).
  */
 import {
+  accessReporting,
   checkFunction,
   checkUlong,
   EAGAIN,
@@ -126,7 +127,7 @@ function checkMni(fn: string, mni: unknown): asserts mni is MmuIntervalNotifier 
 
 /** Why `mni` (not between insert and the end of remove) cannot be used by `fn`. */
 function notInsertedError(mni: MmuIntervalNotifier, fn: string): KernelBugError {
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   const what =
     mni.mm === null
       ? 'it was never inserted'
@@ -138,7 +139,7 @@ function notInsertedError(mni: MmuIntervalNotifier, fn: string): KernelBugError 
 
 /** The container of an inserted notifier (throws if it is not inserted). */
 function containerOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   const mm = mni.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
   if (mni.state === 'idle' || mm === null || m === null) throw notInsertedError(mni, fn);
@@ -162,7 +163,7 @@ function checkInsertArgs(
   checkFunction(fn, 'ops.invalidate', (ops as MmuIntervalNotifierOps).invalidate);
   const lock = (ops as MmuIntervalNotifierOps).userLock;
   if (lock !== undefined) checkUserLock(fn, 'ops.userLock', lock);
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   if (mni.state !== 'idle') {
     throw new KernelBugError(
       `${fn}: the notifier is already ${mni.state}${mni.mm === null ? '' : ` on mm${mni.mm.id}`}; expected a notifier that is not in any tree (remove it first)`,
@@ -186,34 +187,34 @@ async function __mmuIntervalNotifierInsert(
         `expected the caller to hold ${require === 'mm_count' ? 'a live mm (mm_count > 0)' : 'an mmget() reference (mm_users > 0)'}`,
     );
   }
-  noteWrite(mni);
+  if (accessReporting) noteWrite(mni);
   mni.mm = mm;
   mni.ops = ops;
   mni.itNode = IT_NIL;
   mni.itStart = start;
   mni.itLast = start + (length - 1);
   mmgrab(mm);
-  noteWrite(m, MMN_FIELD.pins);
+  if (accessReporting) noteWrite(m, MMN_FIELD.pins);
   m.pins++;
   if (ops.userLock !== undefined) noteWrite(m, MMN_FIELD.userLocks);
   if (ops.userLock !== undefined)
     m.userLocks.set(ops.userLock, (m.userLocks.get(ops.userLock) ?? 0) + 1);
   const log = mmuNotifierLogOf(mm.machine.sched);
   await spinLock(m.lock);
-  noteRead(m, MMN_FIELD.active);
-  noteWrite(mni);
+  if (accessReporting) noteRead(m, MMN_FIELD.active);
+  if (accessReporting) noteWrite(mni);
   let deferred = false;
   if (m.activeInvalidateRanges > 0) {
     if (m.isInvalidating()) {
       // Fully excluded: the tree is frozen; link when the window ends.
-      noteWrite(m, MMN_FIELD.deferred);
+      if (accessReporting) noteWrite(m, MMN_FIELD.deferred);
       m.deferredList.unshift(mni);
       mni.deferred = true;
       deferred = true;
     } else {
       // Partially excluded: an invalidation may be changing PTEs here; make readers wait for it.
       const before = m.invalidateSeq;
-      noteWrite(m, MMN_FIELD.seq);
+      if (accessReporting) noteWrite(m, MMN_FIELD.seq);
       m.invalidateSeq++;
       mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);
       log?.record({ kind: 'tree-link', mni, seqBefore: before, deferred: false });
@@ -336,16 +337,16 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   const mm = m.mm;
   const sched = mm.machine.sched;
   mightSleep(sched, 'mmu_interval_notifier_remove', `mm${mm.id}`);
-  noteRead(m, MMN_FIELD.userLocks);
+  if (accessReporting) noteRead(m, MMN_FIELD.userLocks);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_notifier_remove');
-  noteWrite(mni);
+  if (accessReporting) noteWrite(mni);
   mni.state = 'removing';
   const log = mmuNotifierLogOf(sched);
   let waitSeq: number | null = null;
   await spinLock(m.lock);
-  noteWrite(mni);
+  if (accessReporting) noteWrite(mni);
   if (m.isInvalidating()) {
-    noteWrite(m, MMN_FIELD.deferred);
+    if (accessReporting) noteWrite(m, MMN_FIELD.deferred);
     if (mni.itNode === IT_NIL) {
       // A pending insert that never reached the tree: just cancel it.
       const i = m.deferredList.indexOf(mni);
@@ -377,15 +378,15 @@ export async function mmuIntervalNotifierRemove(mni: MmuIntervalNotifier): Promi
   if (waitSeq !== null) {
     const w = waitSeq;
     await waitEvent(m.wq, () => {
-      noteRead(m, MMN_FIELD.seq);
+      if (accessReporting) noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== w;
     });
   }
-  noteWrite(mni);
-  noteWrite(m, MMN_FIELD.pins);
+  if (accessReporting) noteWrite(mni);
+  if (accessReporting) noteWrite(m, MMN_FIELD.pins);
   const lock = mni.ops?.userLock;
   if (lock !== undefined) {
-    noteWrite(m, MMN_FIELD.userLocks);
+    if (accessReporting) noteWrite(m, MMN_FIELD.userLocks);
     const n = (m.userLocks.get(lock) ?? 1) - 1;
     if (n === 0) m.userLocks.delete(lock);
     else m.userLocks.set(lock, n);
@@ -407,21 +408,21 @@ export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<nu
   checkMni('mmu_interval_read_begin', mni);
   const m = containerOf(mni, 'mmu_interval_read_begin');
   const sched = m.mm.machine.sched;
-  noteRead(m, MMN_FIELD.userLocks);
+  if (accessReporting) noteRead(m, MMN_FIELD.userLocks);
   assertNoCallbackLockHeld(sched, m.userLocks.keys(), 'mmu_interval_read_begin');
   await spinLock(m.lock);
-  noteRead(mni);
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteRead(mni);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const isInvalidating = seq === m.invalidateSeq;
   spinUnlock(m.lock);
   if (isInvalidating) {
     await waitEvent(m.wq, () => {
-      noteRead(m, MMN_FIELD.seq);
+      if (accessReporting) noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== seq;
     });
   }
-  noteRead(m, MMN_FIELD.seq); // globalAtReturn below
+  if (accessReporting) noteRead(m, MMN_FIELD.seq); // globalAtReturn below
   mmuNotifierLogOf(sched)?.record({
     kind: 'read-begin',
     mni,
@@ -436,7 +437,7 @@ export async function mmuIntervalReadBegin(mni: MmuIntervalNotifier): Promise<nu
 
 /** Throw if `mni` declares a driver lock that the current task does not hold. */
 function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   const lock = mni.ops?.userLock;
   const mm = mni.mm;
   if (lock === undefined || mm === null) return;
@@ -457,7 +458,7 @@ function assertUserLockHeld(mni: MmuIntervalNotifier, fn: string): void {
 function checkSeqArgs(fn: string, mni: MmuIntervalNotifier, seq: number, arg: string): void {
   if (!(mni instanceof MmuIntervalNotifier)) checkMni(fn, mni);
   if (!isUlong(seq)) checkUlong(fn, arg, seq, 'a sequence number from mmu_interval_read_begin()');
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   if (mni.state === 'idle') throw notInsertedError(mni, fn);
 }
 
@@ -471,7 +472,7 @@ function checkSeqArgs(fn: string, mni: MmuIntervalNotifier, seq: number, arg: st
 export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boolean {
   checkSeqArgs('mmu_interval_read_retry', mni, seq, 'seq');
   assertUserLockHeld(mni, 'mmu_interval_read_retry');
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
   if (mm !== null) {
@@ -495,7 +496,7 @@ export function mmuIntervalReadRetry(mni: MmuIntervalNotifier, seq: number): boo
  */
 export function mmuIntervalCheckRetry(mni: MmuIntervalNotifier, seq: number): boolean {
   checkSeqArgs('mmu_interval_check_retry', mni, seq, 'seq');
-  noteRead(mni);
+  if (accessReporting) noteRead(mni);
   const ret = mni.invalidateSeq !== seq;
   const mm = mni.mm;
   if (mm !== null) {
@@ -525,7 +526,7 @@ export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): voi
   if (!isUlong(curSeq)) checkUlong(fn, 'cur_seq', curSeq, 'the cur_seq passed to invalidate()');
   const m = containerOf(mni, fn);
   assertUserLockHeld(mni, fn);
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   if (curSeq !== m.invalidateSeq || m.invalidateSeq % 2 === 0) {
     throw new KernelBugError(
       `${fn}: cur_seq ${curSeq} is not the sequence of an invalidation in progress on mm${m.mm.id} ` +
@@ -533,7 +534,7 @@ export function mmuIntervalSetSeq(mni: MmuIntervalNotifier, curSeq: number): voi
         'expected the cur_seq passed to invalidate(), from inside that callback',
     );
   }
-  noteWrite(mni);
+  if (accessReporting) noteWrite(mni);
   mni.invalidateSeq = curSeq;
   const sched = m.mm.machine.sched;
   mmuNotifierLogOf(sched)?.record({ kind: 'set-seq', mni, seq: curSeq });
@@ -552,13 +553,13 @@ export async function mnItreeInvStartRange(
   range: MmuNotifierRange,
 ): Promise<{ first: number; curSeq: number }> {
   await spinLock(m.lock);
-  noteWrite(m, MMN_FIELD.active);
+  if (accessReporting) noteWrite(m, MMN_FIELD.active);
   m.activeInvalidateRanges++;
   m.openItreeRanges++;
   const first = m.itree.iterFirst(range.start, range.end - 1);
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   if (first !== IT_NIL && m.invalidateSeq % 2 === 0) {
-    noteWrite(m, MMN_FIELD.seq);
+    if (accessReporting) noteWrite(m, MMN_FIELD.seq);
     m.invalidateSeq++;
   }
   const curSeq = m.invalidateSeq;
@@ -583,8 +584,8 @@ async function callInterval(
 ): Promise<boolean> {
   const sched = m.mm.machine.sched;
   const log = mmuNotifierLogOf(sched);
-  noteRead(mni);
-  noteRead(m, MMN_FIELD.seq); // the log records the global sequence, which the history checks read
+  if (accessReporting) noteRead(mni);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq); // the log records the global sequence, which the history checks read
   const ops = mni.ops;
   if (ops === null)
     throw new KernelBugError(
@@ -659,8 +660,8 @@ export async function mnItreeInvalidate(
  */
 export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
   await spinLock(m.lock);
-  noteWrite(m, MMN_FIELD.active);
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteWrite(m, MMN_FIELD.active);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   if (m.activeInvalidateRanges <= 0) {
     spinUnlock(m.lock);
     throw new KernelBugError(
@@ -674,12 +675,12 @@ export async function mnItreeInvEnd(m: MmuNotifierMm): Promise<void> {
     spinUnlock(m.lock);
     return;
   }
-  noteWrite(m, MMN_FIELD.seq);
+  if (accessReporting) noteWrite(m, MMN_FIELD.seq);
   m.invalidateSeq++;
-  noteWrite(m, MMN_FIELD.deferred);
+  if (accessReporting) noteWrite(m, MMN_FIELD.deferred);
   const log = mmuNotifierLogOf(m.mm.machine.sched);
   for (const mni of m.deferredList) {
-    noteWrite(mni);
+    if (accessReporting) noteWrite(mni);
     mni.deferred = false;
     if (mni.itNode === IT_NIL) {
       mni.itNode = m.itree.insert(mni.itStart, mni.itLast, mni);

@@ -15,6 +15,7 @@
  * __mmu_notifier_mm_destroy().
  */
 import {
+  accessReporting,
   checkUlong,
   EAGAIN,
   InvalidArgumentError,
@@ -98,7 +99,7 @@ export function mmuNotifierSetOptions(
   checkMmStruct('mmuNotifierSetOptions', 'mm', mm);
   checkObject('mmuNotifierSetOptions', 'opts', opts, 'an object of MmuNotifierOptions');
   const next = { ...mmuNotifierOptionsOf(mm), ...opts };
-  noteWrite(optionsByMm);
+  if (accessReporting) noteWrite(optionsByMm);
   if (next.unpairedStartEnd !== 'v5.4' && next.unpairedStartEnd !== 'fixed') {
     throw new InvalidArgumentError(
       `mmuNotifierSetOptions: unpairedStartEnd is '${String(next.unpairedStartEnd)}'; expected 'v5.4' or 'fixed'`,
@@ -118,7 +119,7 @@ export function mmuNotifierSetOptions(
  * Mirrors: model-only.
  */
 export function mmuNotifierOptionsOf(mm: MmStruct): MmuNotifierOptions {
-  noteRead(optionsByMm);
+  if (accessReporting) noteRead(optionsByMm);
   return optionsByMm.get(mm) ?? DEFAULT_MMU_NOTIFIER_OPTIONS;
 }
 
@@ -127,7 +128,7 @@ export function mmuNotifierOptionsOf(mm: MmStruct): MmuNotifierOptions {
  * Mirrors include/linux/mm_types.h:mm_struct.mmu_notifier_mm.
  */
 export function mmuNotifierMmOf(mm: MmStruct): MmuNotifierMm | null {
-  noteRead(containers);
+  if (accessReporting) noteRead(containers);
   return containers.get(mm) ?? null;
 }
 
@@ -137,7 +138,7 @@ export function mmuNotifierMmOf(mm: MmStruct): MmuNotifierMm | null {
  */
 export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
   checkMmStruct('mmu_notifier_mm_create', 'mm', mm);
-  noteRead(containers);
+  if (accessReporting) noteRead(containers);
   const existing = containers.get(mm);
   if (existing !== undefined) return existing;
   if (mm.notifier !== null) {
@@ -152,7 +153,7 @@ export function mmuNotifierMmCreate(mm: MmStruct): MmuNotifierMm {
     );
   }
   const m = new MmuNotifierMm(mm);
-  noteWrite(containers);
+  if (accessReporting) noteWrite(containers);
   containers.set(mm, m);
   mmuNotifierSetHooks(mm, m);
   return m;
@@ -261,8 +262,8 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors include/linux/rculist.h:hlist_add_head_rcu().
    */
   hlistAddHead(mn: MmuNotifier): void {
-    noteWrite(this, MMN_FIELD.first);
-    noteWrite(mn);
+    if (accessReporting) noteWrite(this, MMN_FIELD.first);
+    if (accessReporting) noteWrite(mn);
     if (mn.hashed)
       throw new KernelBugError(
         'hlist_add_head_rcu: notifier is already on a list; expected an unhashed node',
@@ -270,7 +271,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     mn.hnext = this.first;
     mn.hprev = null;
     if (this.first !== null) {
-      noteWrite(this.first);
+      if (accessReporting) noteWrite(this.first);
       this.first.hprev = mn;
     }
     this.first = mn;
@@ -283,17 +284,17 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors include/linux/rculist.h:hlist_del_init_rcu().
    */
   hlistDelInit(mn: MmuNotifier): void {
-    noteRead(mn);
+    if (accessReporting) noteRead(mn);
     if (!mn.hashed) return;
-    noteWrite(mn);
-    noteWrite(this, MMN_FIELD.first);
+    if (accessReporting) noteWrite(mn);
+    if (accessReporting) noteWrite(this, MMN_FIELD.first);
     if (mn.hprev === null) this.first = mn.hnext;
     else {
-      noteWrite(mn.hprev);
+      if (accessReporting) noteWrite(mn.hprev);
       mn.hprev.hnext = mn.hnext;
     }
     if (mn.hnext !== null) {
-      noteWrite(mn.hnext);
+      if (accessReporting) noteWrite(mn.hnext);
       mn.hnext.hprev = mn.hprev;
     }
     mn.hprev = null;
@@ -302,7 +303,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
 
   /** True when the global sequence is odd (fully excluded). Mirrors mn_itree_is_invalidating(). */
   isInvalidating(): boolean {
-    noteRead(this, MMN_FIELD.seq);
+    if (accessReporting) noteRead(this, MMN_FIELD.seq);
     return this.invalidateSeq % 2 === 1;
   }
 
@@ -324,7 +325,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       obj: `mm${this.mm.id}`,
     });
     // The container's record of each range is that range's own state.
-    noteRead(range);
+    if (accessReporting) noteRead(range);
     const prev = this.ranges.get(range);
     if (prev === 'open') {
       throw new KernelBugError(
@@ -335,16 +336,16 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     let ret = 0;
     const itree = this.hasItree;
     if (itree) ret = await mnItreeInvalidate(this, range);
-    noteRead(this, MMN_FIELD.first);
+    if (accessReporting) noteRead(this, MMN_FIELD.first);
     if (ret === 0 && this.first !== null) {
       ret = await mnHlistInvalidateRangeStart(this, range);
       // R3: the tree's part succeeded but no end will come; its accounting is not undone.
       if (ret !== 0 && itree) {
-        noteWrite(this, MMN_FIELD.active);
+        if (accessReporting) noteWrite(this, MMN_FIELD.active);
         this.openItreeRanges--;
       }
     }
-    noteWrite(range);
+    if (accessReporting) noteWrite(range);
     this.ranges.set(range, ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist');
     mmuNotifierLogOf(sched)?.record({
       kind: 'range-start',
@@ -369,7 +370,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       label: mmuNotifierRangeLabel(range),
       obj: `mm${this.mm.id}`,
     });
-    noteWrite(range);
+    if (accessReporting) noteWrite(range);
     const state = this.ranges.get(range);
     if (state === 'failed' || state === 'closed') {
       throw new KernelBugError(
@@ -383,7 +384,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     this.ranges.set(range, 'closed');
     mmuNotifierLogOf(sched)?.record({ kind: 'range-end', mm: this.mm, range });
     if (state === 'open') await mnItreeInvEnd(this);
-    noteRead(this, MMN_FIELD.first);
+    if (accessReporting) noteRead(this, MMN_FIELD.first);
     if (this.first !== null) await mnHlistInvalidateEnd(this, range, onlyEnd);
   }
 
@@ -502,9 +503,9 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       mmUsers: mm.mmUsers,
       rssPages: mm.rssPages,
     });
-    noteRead(this, MMN_FIELD.hasItree);
+    if (accessReporting) noteRead(this, MMN_FIELD.hasItree);
     if (this.hasItree) await mnItreeRelease(this);
-    noteRead(this, MMN_FIELD.first);
+    if (accessReporting) noteRead(this, MMN_FIELD.first);
     if (this.first !== null) await mnHlistRelease(this);
   }
 
@@ -513,7 +514,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * Mirrors mm/mmu_notifier.c:__mmu_notifier_mm_destroy().
    */
   destroy(mm: MmStruct): void {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     if (this.first !== null) {
       throw new KernelBugError(
         `BUG: __mmu_notifier_mm_destroy(mm${mm.id}): a notifier is still on the hlist; expected every ` +
@@ -521,7 +522,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       );
     }
     this.destroyed = true;
-    noteWrite(containers);
+    if (accessReporting) noteWrite(containers);
     containers.delete(this.mm);
   }
 
@@ -558,7 +559,7 @@ export function mmuNotifierRangeLabel(range: MmuNotifierRange): string {
  * Mirrors include/linux/rculist.h:hlist_first_rcu().
  */
 export function hlistFirst(m: MmuNotifierMm): MmuNotifier | null {
-  noteRead(m, MMN_FIELD.first);
+  if (accessReporting) noteRead(m, MMN_FIELD.first);
   const first = m.first;
   if (first !== null) noteRead(first);
   return first;
@@ -570,7 +571,7 @@ export function hlistFirst(m: MmuNotifierMm): MmuNotifier | null {
  * Mirrors include/linux/rculist.h:hlist_next_rcu().
  */
 export function hlistNext(mn: MmuNotifier): MmuNotifier | null {
-  noteRead(mn);
+  if (accessReporting) noteRead(mn);
   const next = mn.hnext;
   if (next !== null) noteRead(next);
   return next;
@@ -710,7 +711,7 @@ async function mnHlistRelease(m: MmuNotifierMm): Promise<void> {
       await callHlistOp(m, cur, 'release', true, () => release.call(ops, cur, m.mm));
     }
     await spinLock(m.lock);
-    noteRead(m, MMN_FIELD.first);
+    if (accessReporting) noteRead(m, MMN_FIELD.first);
     while (m.first !== null) m.hlistDelInit(m.first);
     spinUnlock(m.lock);
   } finally {

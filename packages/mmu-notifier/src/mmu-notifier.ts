@@ -13,6 +13,7 @@
  * and include/linux/mmu_notifier.h (struct mmu_notifier, struct mmu_notifier_ops).
  */
 import {
+  accessReporting,
   downWrite,
   EOVERFLOW,
   KernelBugError,
@@ -147,14 +148,14 @@ export async function __mmuNotifierRegister(mn: MmuNotifier | null, mm: MmStruct
   // Allocates and publishes the container on first use.
   const m = mmuNotifierMmCreate(mm);
   if (mn === null) {
-    noteWrite(m, MMN_FIELD.hasItree);
+    if (accessReporting) noteWrite(m, MMN_FIELD.hasItree);
     m.hasItree = true;
     return 0;
   }
   mmgrab(mm);
-  noteWrite(m, MMN_FIELD.pins);
+  if (accessReporting) noteWrite(m, MMN_FIELD.pins);
   m.pins++;
-  noteWrite(mn);
+  if (accessReporting) noteWrite(mn);
   mn.mm = mm;
   mn.users = 1;
   mn.freed = false;
@@ -195,7 +196,7 @@ export async function mmuNotifierGetLocked(
     await spinLock(m.lock);
     for (let mn = hlistFirst(m); mn !== null; mn = hlistNext(mn)) {
       if (mn.ops !== ops) continue;
-      noteWrite(mn);
+      if (accessReporting) noteWrite(mn);
       let ret: MmuNotifier | number = mn;
       if (mn.users !== UINT_MAX) mn.users++;
       else ret = -EOVERFLOW;
@@ -216,7 +217,7 @@ export async function mmuNotifierGetLocked(
       `mmu_notifier_get_locked: alloc_notifier returned ${String(mn)}; expected an MmuNotifier or a negative errno (ERR_PTR)`,
     );
   }
-  noteWrite(mn);
+  if (accessReporting) noteWrite(mn);
   mn.ops = ops;
   const ret = await __mmuNotifierRegister(mn, mm);
   if (ret !== 0) {
@@ -250,7 +251,7 @@ export async function mmuNotifierGet(
  */
 export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
   checkInstance('mmu_notifier_put', 'mn', mn, MmuNotifier, 'an MmuNotifier from mmu_notifier_get');
-  noteRead(mn);
+  if (accessReporting) noteRead(mn);
   const mm = mn.mm;
   const m = mm === null ? null : mmuNotifierMmOf(mm);
   if (mm === null || m === null) {
@@ -265,7 +266,7 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
     );
   }
   await spinLock(m.lock);
-  noteWrite(mn);
+  if (accessReporting) noteWrite(mn);
   if (mn.users === 0) {
     spinUnlock(m.lock);
     throw new KernelBugError(
@@ -283,12 +284,12 @@ export async function mmuNotifierPut(mn: MmuNotifier): Promise<void> {
   mmuNotifierLogOf(sched)?.record({ kind: 'put-last', mn });
   callSrcu(m.srcu, () => {
     mmuNotifierLogOf(sched)?.record({ kind: 'free-notifier', mn });
-    noteWrite(mn);
+    if (accessReporting) noteWrite(mn);
     mn.freed = true;
     free.call(mn.ops, mn);
-    noteWrite(mn);
+    if (accessReporting) noteWrite(mn);
     mn.mm = null;
-    noteWrite(m, MMN_FIELD.pins);
+    if (accessReporting) noteWrite(m, MMN_FIELD.pins);
     m.pins--;
     mmdrop(mm);
   });
@@ -303,7 +304,7 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
   checkInstance('mmu_notifier_unregister', 'mn', mn, MmuNotifier, 'an MmuNotifier');
   checkMmStruct('mmu_notifier_unregister', 'mm', mm);
   const m = mmuNotifierMmOf(mm);
-  noteRead(mn);
+  if (accessReporting) noteRead(mn);
   if (mn.mm !== mm || m === null) {
     throw new KernelBugError(
       `mmu_notifier_unregister(mm${mm.id}): the notifier is not registered on this mm; expected a registered notifier`,
@@ -318,7 +319,7 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
   if (mn.hashed) {
     const idx = srcuReadLock(m.srcu);
     try {
-      noteRead(mn);
+      if (accessReporting) noteRead(mn);
       const release = mn.ops.release;
       if (release !== undefined) {
         const log = mmuNotifierLogOf(mm.machine.sched);
@@ -339,10 +340,10 @@ export async function mmuNotifierUnregister(mn: MmuNotifier, mm: MmStruct): Prom
       `BUG: mmu_notifier_unregister(mm${mm.id}) with mm_count ${mm.mmCount}; expected the registration pin`,
     );
   }
-  noteWrite(mn);
+  if (accessReporting) noteWrite(mn);
   mn.mm = null;
   mmuNotifierLogOf(mm.machine.sched)?.record({ kind: 'unregister-done', mn });
-  noteWrite(m, MMN_FIELD.pins);
+  if (accessReporting) noteWrite(m, MMN_FIELD.pins);
   m.pins--;
   mmdrop(mm);
 }

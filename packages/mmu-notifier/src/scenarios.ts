@@ -16,6 +16,7 @@
  */
 import { defineScenario, type Scenario } from '@hmmsim/explorer';
 import {
+  accessReporting,
   checkUlong,
   downRead,
   EBUSY,
@@ -99,7 +100,7 @@ export function cpuPfnAt(mm: MmStruct, addr: number): number | null {
   checkUlong('cpuPfnAt', 'addr', addr, 'an address');
   const slot = pteLookup(mm, addr);
   if (slot < 0) return null;
-  noteRead(mm.pt, slot);
+  if (accessReporting) noteRead(mm.pt, slot);
   return ptePresent(mm.pt.bits[slot] as number) ? (mm.pt.val[slot] as number) : null;
 }
 
@@ -140,10 +141,10 @@ export class MirrorDriver {
     if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
     else if (mutexTrylock(this.lock) === 0) return false;
     if (!this.forgetSetSeq) mmuIntervalSetSeq(mni, curSeq);
-    noteRead(mni);
+    if (accessReporting) noteRead(mni);
     const lo = Math.max(range.start, mni.itStart);
     const hi = Math.min(range.end - 1, mni.itLast);
-    noteWrite(this.device);
+    if (accessReporting) noteWrite(this.device);
     for (const addr of [...this.device.keys()])
       if (addr >= lo && addr <= hi) this.device.delete(addr);
     mutexUnlock(this.lock);
@@ -159,7 +160,7 @@ export class MirrorDriver {
       for (let tries = 0; tries < MAX_TRIES; tries++) {
         const seq = await mmuIntervalReadBegin(this.mni);
         await downRead(mm.mmapSem);
-        noteWrite(this.faultViolations);
+        if (accessReporting) noteWrite(this.faultViolations);
         this.faultViolations.push(...checkFaultContext(mm));
         const pfn = cpuPfnAt(mm, addr); // the snapshot (hmm_range_fault stands here)
         upRead(mm.mmapSem);
@@ -169,9 +170,9 @@ export class MirrorDriver {
           mutexUnlock(this.lock);
           continue;
         }
-        noteWrite(this.device);
+        if (accessReporting) noteWrite(this.device);
         this.device.set(addr, pfn);
-        noteWrite(this.programmed);
+        if (accessReporting) noteWrite(this.programmed);
         this.programmed.push({ addr, pfn, seq });
         mutexUnlock(this.lock);
         return 0;
@@ -212,7 +213,7 @@ export class SeqDriver {
         if (mmuNotifierRangeBlockable(range)) await mutexLock(this.lock);
         else if (mutexTrylock(this.lock) === 0) return false;
         mmuIntervalSetSeq(mni, curSeq);
-        noteWrite(this);
+        if (accessReporting) noteWrite(this);
         this.calls++;
         mutexUnlock(this.lock);
         return true;
@@ -297,7 +298,7 @@ export const insertDuringInvalidationDeferred: Scenario<InsertState> = defineSce
       async run(s) {
         await insertOrThrow('insert B', s.b.mni, s.mm, BASE + PAGE_SIZE, PAGE_SIZE, s.b.ops);
         const seq = await mmuIntervalReadBegin(s.b.mni);
-        noteWrite(s);
+        if (accessReporting) noteWrite(s);
         s.seqB = seq;
       },
     },
@@ -343,9 +344,9 @@ export const removeWaitsForInvalidation: Scenario<RemoveState> = defineScenario<
       name: 'cpu1 remove A',
       async run(s) {
         await mmuIntervalNotifierRemove(s.a.mni);
-        noteWrite(s);
+        if (accessReporting) noteWrite(s);
         s.removed = true;
-        noteRead(s.a);
+        if (accessReporting) noteRead(s.a);
         s.callsAtRemove = s.a.calls;
       },
     },
@@ -412,7 +413,7 @@ export const readBeginSleepsWhileInvalidated: Scenario<ReadState> = defineScenar
         await mutexLock(s.a.lock);
         const retry = mmuIntervalReadRetry(s.a.mni, seq);
         mutexUnlock(s.a.lock);
-        noteWrite(s);
+        if (accessReporting) noteWrite(s);
         s.result = { seq, retry };
       },
     },
@@ -460,7 +461,7 @@ const mirrorTasks = [
     name: 'cpu1 device fault',
     async run(s: MirrorState) {
       const ret = await s.drv.fault(s.addr);
-      noteWrite(s);
+      if (accessReporting) noteWrite(s);
       s.faultRet = ret;
     },
   },
@@ -546,13 +547,13 @@ export const unregisterWaitsForCallbacks: Scenario<UnregisterState> =
         unregistered: false,
       };
       const enter = async (): Promise<void> => {
-        noteWrite(state);
+        if (accessReporting) noteWrite(state);
         if (state.unregistered)
           throw new KernelBugError('callback after mmu_notifier_unregister returned');
         state.inCallback++;
         await mutexLock(lock);
         mutexUnlock(lock);
-        noteWrite(state);
+        if (accessReporting) noteWrite(state);
         state.inCallback--;
       };
       state.mn.ops = {
@@ -573,7 +574,7 @@ export const unregisterWaitsForCallbacks: Scenario<UnregisterState> =
         name: 'cpu1 unregister',
         async run(s) {
           await mmuNotifierUnregister(s.mn, s.mm);
-          noteWrite(s);
+          if (accessReporting) noteWrite(s);
           if (s.inCallback !== 0)
             throw new KernelBugError('unregister returned while a callback was running');
           s.unregistered = true;

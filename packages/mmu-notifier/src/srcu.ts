@@ -18,6 +18,7 @@
  * call_srcu, srcu_barrier).
  */
 import {
+  accessReporting,
   checkUlong,
   KernelBugError,
   mightSleep,
@@ -62,7 +63,7 @@ export class SrcuStruct {
 
   /** True when no read section of an epoch <= `epoch` is open. */
   quiescentUpTo(epoch: number): boolean {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     if (this.nrReaders === 0) return true;
     for (const [e, n] of this.readers) if (e <= epoch && n > 0) return false;
     return true;
@@ -70,9 +71,9 @@ export class SrcuStruct {
 
   /** Run every queued callback whose grace period is over (in queue order, never re-entered). */
   runDueCallbacks(): void {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     if (this.running || this.pending.length === 0) return;
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     this.running = true;
     try {
       while (this.pending.length > 0) {
@@ -95,7 +96,7 @@ export class SrcuStruct {
  */
 export function srcuReadLock(ss: SrcuStruct): number {
   ss.runDueCallbacks();
-  noteWrite(ss);
+  if (accessReporting) noteWrite(ss);
   const e = ss.epoch;
   ss.readers.set(e, (ss.readers.get(e) ?? 0) + 1);
   ss.nrReaders++;
@@ -108,7 +109,7 @@ export function srcuReadLock(ss: SrcuStruct): number {
  */
 export function srcuReadUnlock(ss: SrcuStruct, idx: number): void {
   checkUlong('srcu_read_unlock', 'idx', idx, 'the index srcu_read_lock() returned');
-  noteWrite(ss);
+  if (accessReporting) noteWrite(ss);
   const n = ss.readers.get(idx);
   if (n === undefined || n <= 0) {
     throw new KernelBugError(
@@ -128,11 +129,11 @@ export function srcuReadUnlock(ss: SrcuStruct, idx: number): void {
  */
 export async function synchronizeSrcu(ss: SrcuStruct): Promise<void> {
   mightSleep(ss.sched, 'synchronize_srcu', ss.name);
-  noteWrite(ss);
+  if (accessReporting) noteWrite(ss);
   const target = ss.epoch;
   ss.epoch++;
   await waitEvent(ss.wq, () => ss.quiescentUpTo(target));
-  noteWrite(ss);
+  if (accessReporting) noteWrite(ss);
   ss.completed++;
   ss.runDueCallbacks();
 }
@@ -142,7 +143,7 @@ export async function synchronizeSrcu(ss: SrcuStruct): Promise<void> {
  * Mirrors kernel/rcu/srcutree.c:call_srcu().
  */
 export function callSrcu(ss: SrcuStruct, fn: () => void): void {
-  noteWrite(ss);
+  if (accessReporting) noteWrite(ss);
   ss.pending.push({ epoch: ss.epoch, fn });
   ss.epoch++;
 }
@@ -153,13 +154,13 @@ export function callSrcu(ss: SrcuStruct, fn: () => void): void {
  */
 export async function srcuBarrier(ss: SrcuStruct): Promise<void> {
   mightSleep(ss.sched, 'srcu_barrier', ss.name);
-  noteRead(ss);
+  if (accessReporting) noteRead(ss);
   const last = ss.pending[ss.pending.length - 1];
   if (last === undefined) return;
   ss.runDueCallbacks();
   await waitEvent(ss.wq, () => {
     ss.runDueCallbacks();
-    noteRead(ss);
+    if (accessReporting) noteRead(ss);
     return !ss.pending.includes(last);
   });
 }

@@ -10,7 +10,7 @@
  * Access reports: every function below that reads or writes the mutable state reports an access
  * to the whole FreeArea (noteRead/noteWrite(fa)); the constructor runs before any task shares it.
  */
-import { HPAGE_PMD_NR, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, HPAGE_PMD_NR, noteRead, noteWrite } from '@hmmsim/kernel';
 
 /** Block holds order-0 pages (some may be free). */
 export const BLOCK_MIXED = 0;
@@ -84,7 +84,7 @@ function setUsed(fa: FreeArea, pfn: number): void {
 
 /** True if RAM pfn `pfn` is free in the bitmap. */
 export function pfnIsFree(fa: FreeArea, pfn: number): boolean {
-  noteRead(fa);
+  if (accessReporting) noteRead(fa);
   return (((fa.used[pfn >>> 5] as number) >>> (pfn & 31)) & 1) === 0;
 }
 
@@ -117,7 +117,7 @@ function pushWhole(fa: FreeArea, b: number): void {
 
 /** Take one free RAM page (lowest free pfn of the first partial block); -1 if none. */
 export function takePage(fa: FreeArea): number {
-  noteWrite(fa);
+  if (accessReporting) noteWrite(fa);
   let b = fa.partialHead;
   if (b === -1) {
     b = popWhole(fa);
@@ -141,7 +141,7 @@ export function takePage(fa: FreeArea): number {
 
 /** Give one RAM page back; a block whose 512 pages are all free again becomes a THP source. */
 export function returnPage(fa: FreeArea, pfn: number): void {
-  noteWrite(fa);
+  if (accessReporting) noteWrite(fa);
   const b = Math.floor(pfn / HPAGE_PMD_NR);
   fa.used[pfn >>> 5] = (fa.used[pfn >>> 5] as number) & ~(1 << (pfn & 31));
   const free = (fa.blockFree[b] as number) + 1;
@@ -156,7 +156,7 @@ export function returnPage(fa: FreeArea, pfn: number): void {
 
 /** Take a wholly free 2 MiB block for an order-9 page; returns the first pfn or -1. */
 export function takeBlock(fa: FreeArea): number {
-  noteWrite(fa);
+  if (accessReporting) noteWrite(fa);
   const b = popWhole(fa);
   if (b === -1) return -1;
   fa.used.fill(FULL_WORD, b * WORDS_PER_BLOCK, (b + 1) * WORDS_PER_BLOCK);
@@ -168,7 +168,7 @@ export function takeBlock(fa: FreeArea): number {
 
 /** Give a whole order-9 block back. */
 export function returnBlock(fa: FreeArea, headPfn: number): void {
-  noteWrite(fa);
+  if (accessReporting) noteWrite(fa);
   const b = headPfn / HPAGE_PMD_NR;
   fa.used.fill(0, b * WORDS_PER_BLOCK, (b + 1) * WORDS_PER_BLOCK);
   fa.blockFree[b] = HPAGE_PMD_NR;
@@ -178,6 +178,6 @@ export function returnBlock(fa: FreeArea, headPfn: number): void {
 
 /** After split_huge_page: the block now holds 512 individually allocated order-0 pages. */
 export function blockSplit(fa: FreeArea, headPfn: number): void {
-  noteWrite(fa);
+  if (accessReporting) noteWrite(fa);
   fa.blockState[headPfn / HPAGE_PMD_NR] = BLOCK_MIXED;
 }

@@ -2,6 +2,7 @@
  * freePgdRange: give back page tables left empty after unmapping.
  */
 import {
+  accessReporting,
   checkUlong,
   InvalidArgumentError,
   noteRead,
@@ -45,7 +46,7 @@ function freeBelow(
   const bits = pt.bits;
   for (let i = first; i <= last; i++) {
     const slot = table * PTRS + i;
-    noteRead(pt, slot);
+    if (accessReporting) noteRead(pt, slot);
     if (((bits[slot] as number) & TABLE_TEST) !== PRESENT) continue; // not a table pointer
     const child = pt.val[slot] as number;
     const childBase = base + i * span;
@@ -54,7 +55,7 @@ function freeBelow(
       const hi = Math.min(end, childBase + span);
       freed += freeBelow(pt, child, level - 1, childBase, lo, hi);
     }
-    noteRead(pt, PT_USED_INDEX + child);
+    if (accessReporting) noteRead(pt, PT_USED_INDEX + child);
     if (pt.used[child] === 0) {
       unlinkAndFreeTable(pt, slot);
       freed++;

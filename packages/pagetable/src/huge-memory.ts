@@ -9,7 +9,14 @@
  * Access reports: memmap fields on element pfn of the PhysMem (the compound mapcount on the head
  * pfn), the allocator on all of `pm.freeArea`.
  */
-import { EBUSY, HPAGE_PMD_NR, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  EBUSY,
+  HPAGE_PMD_NR,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+} from '@hmmsim/kernel';
 import { blockSplit } from './free-area.ts';
 import { assertPfnValid, compoundHead, totalMapcount } from './memmap.ts';
 import { putPage } from './page-alloc.ts';
@@ -17,14 +24,14 @@ import { PG_anon, PG_head, PG_locked, PG_swapcache, PG_tail } from './page-flags
 import type { PhysMem } from './physmem.ts';
 
 function cachePins(pm: PhysMem, head: number): number {
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   const f = pm.flags[head] as number;
   const inPageCache = pm.mapping[head] !== 0 && (f & PG_anon) === 0;
   return (f & PG_swapcache) !== 0 || inPageCache ? HPAGE_PMD_NR : 0;
 }
 
 function checkSplittable(pm: PhysMem, pfn: number, head: number): void {
-  noteRead(pm, head); // flags and, as the head pfn, the block's compound mapcount
+  if (accessReporting) noteRead(pm, head); // flags and, as the head pfn, the block's compound mapcount
   const f = pm.flags[head] as number;
   if ((f & PG_head) === 0) {
     throw new KernelBugError(`splitHugePage: pfn ${pfn} is not part of a compound page`);
@@ -45,7 +52,7 @@ function distribute(pm: PhysMem, head: number, callerPfn: number, cache: number)
   const inSwapCache = (flags & PG_swapcache) !== 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const p = head + i;
-    noteWrite(pm, p);
+    if (accessReporting) noteWrite(pm, p);
     const mine = p === callerPfn;
     pm.flags[p] = mine ? flags : flags & ~PG_locked;
     pm.mapping[p] = pm.mapping[head] as number;
@@ -69,7 +76,7 @@ export function splitHugePage(pm: PhysMem, pfn: number): number {
   checkSplittable(pm, pfn, head);
   const cache = cachePins(pm, head) > 0 ? 1 : 0;
   const expected = totalMapcount(pm, head) + cachePins(pm, head) + 1;
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   if (pm.refcount[head] !== expected) return -EBUSY;
   distribute(pm, head, pfn, cache);
   blockSplit(pm.freeArea, head);

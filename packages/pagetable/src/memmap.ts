@@ -7,6 +7,7 @@
 
 import type { Pfn } from '@hmmsim/kernel';
 import {
+  accessReporting,
   checkUlong,
   HPAGE_PMD_NR,
   InvalidArgumentError,
@@ -41,7 +42,7 @@ export function pfnValid(pm: PhysMem, pfn: number): boolean {
 /** Throws InvalidArgumentError unless pfnValid(pm, pfn); `fn` names the caller. Model helper (the kernel trusts its callers). */
 export function assertPfnValid(pm: PhysMem, pfn: number, fn: string): void {
   if (isUlong(pfn) && hasStructPage(pm, pfn)) return;
-  noteRead(pm); // the message reads memmapEnd
+  if (accessReporting) noteRead(pm); // the message reads memmapEnd
   const where = `RAM is [0, ${pm.nrPages}), device ranges were added with memmapAddRange up to ${pm.memmapEnd}`;
   const problem = integerProblem(pfn, 0, Number.MAX_SAFE_INTEGER);
   throw new InvalidArgumentError(
@@ -61,35 +62,35 @@ export function isZeroPfn(pm: PhysMem, pfn: number): boolean {
 /** True for a ZONE_DEVICE page (it has a dev_pagemap). Mirrors include/linux/mm.h:is_zone_device_page(). */
 export function isZoneDevicePage(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'isZoneDevicePage');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return pm.pgmap[pfn] !== 0;
 }
 
 /** The head pfn of the compound page containing `pfn` (itself if not a tail). Mirrors include/linux/page-flags.h:compound_head(). */
 export function compoundHead(pm: PhysMem, pfn: number): Pfn {
   assertPfnValid(pm, pfn, 'compoundHead');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return (((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR)) as Pfn;
 }
 
 /** True for the head of a compound page. Mirrors include/linux/page-flags.h:PageHead(). */
 export function pageIsHead(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsHead');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_head) !== 0;
 }
 
 /** True for a tail of a compound page. Mirrors include/linux/page-flags.h:PageTail(). */
 export function pageIsTail(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsTail');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_tail) !== 0;
 }
 
 /** True for a head or tail page. Mirrors include/linux/page-flags.h:PageCompound(). */
 export function pageIsCompound(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageIsCompound');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & (PG_head | PG_tail)) !== 0;
 }
 
@@ -97,7 +98,7 @@ export function pageIsCompound(pm: PhysMem, pfn: number): boolean {
 export function compoundOrder(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'compoundOrder');
   const head = compoundHead(pm, pfn);
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   return pm.order[head] as number;
 }
 
@@ -105,7 +106,7 @@ export function compoundOrder(pm: PhysMem, pfn: number): number {
 export function pageCount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'pageCount');
   const head = compoundHead(pm, pfn);
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   return pm.refcount[head] as number;
 }
 
@@ -114,14 +115,14 @@ export function compoundMapcount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'compoundMapcount');
   if (!pageIsCompound(pm, pfn)) return 0;
   const block = Math.floor(pfn / HPAGE_PMD_NR);
-  noteRead(pm, block * HPAGE_PMD_NR);
+  if (accessReporting) noteRead(pm, block * HPAGE_PMD_NR);
   return pm.compoundMapcounts[block] as number;
 }
 
 /** Mappings of this 4 KiB page: its PTE mappings plus the PMD mappings of its THP. Mirrors include/linux/mm.h:page_mapcount(). */
 export function pageMapcount(pm: PhysMem, pfn: number): number {
   assertPfnValid(pm, pfn, 'pageMapcount');
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return (pm.mapcount[pfn] as number) + compoundMapcount(pm, pfn);
 }
 
@@ -132,7 +133,7 @@ export function totalMapcount(pm: PhysMem, pfn: number): number {
   if (!pageIsHead(pm, head)) return pm.mapcount[head] as number;
   let n = compoundMapcount(pm, head);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    noteRead(pm, head + i);
+    if (accessReporting) noteRead(pm, head + i);
     n += pm.mapcount[head + i] as number;
   }
   return n;
@@ -148,7 +149,7 @@ export function pageMapped(pm: PhysMem, pfn: number): boolean {
 export function pageLocked(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageLocked');
   const head = compoundHead(pm, pfn);
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   return ((pm.flags[head] as number) & PG_locked) !== 0;
 }
 
@@ -156,7 +157,7 @@ export function pageLocked(pm: PhysMem, pfn: number): boolean {
 function lockableHead(pm: PhysMem, pfn: number, fn: string): number {
   assertPfnValid(pm, pfn, fn);
   const head = compoundHead(pm, pfn);
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   if ((pm.refcount[head] as number) <= 0) {
     throw new KernelBugError(
       `${fn}: pfn ${pfn} is a free page (refcount 0); expected an allocated page (use after free)`,
@@ -173,7 +174,7 @@ export function trylockPage(pm: PhysMem, pfn: number): boolean {
   const head = lockableHead(pm, pfn, 'trylockPage');
   const f = pm.flags[head] as number;
   if ((f & PG_locked) !== 0) return false;
-  noteWrite(pm, head);
+  if (accessReporting) noteWrite(pm, head);
   pm.flags[head] = f | PG_locked;
   return true;
 }
@@ -186,7 +187,7 @@ export function lockPage(pm: PhysMem, pfn: number): void {
   const head = lockableHead(pm, pfn, 'lockPage');
   const f = pm.flags[head] as number;
   if ((f & PG_locked) === 0) {
-    noteWrite(pm, head);
+    if (accessReporting) noteWrite(pm, head);
     pm.flags[head] = f | PG_locked;
   } else {
     throw new KernelBugError(
@@ -199,7 +200,7 @@ export function lockPage(pm: PhysMem, pfn: number): void {
 export function unlockPage(pm: PhysMem, pfn: number): void {
   assertPfnValid(pm, pfn, 'unlockPage');
   const head = compoundHead(pm, pfn);
-  noteWrite(pm, head);
+  if (accessReporting) noteWrite(pm, head);
   const f = pm.flags[head] as number;
   if ((f & PG_locked) === 0) {
     throw new KernelBugError(

@@ -17,6 +17,7 @@
 
 import type { Pfn } from '@hmmsim/kernel';
 import {
+  accessReporting,
   checkIntIn,
   HPAGE_PMD_NR,
   InvalidArgumentError,
@@ -53,7 +54,7 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
   if (gfpOrder === 0) {
     const pfn = takePage(pm.freeArea);
     if (pfn < 0) return -1;
-    noteWrite(pm, pfn);
+    if (accessReporting) noteWrite(pm, pfn);
     pm.refcount[pfn] = 1;
     return pfn as Pfn;
   }
@@ -80,20 +81,20 @@ export function allocPages(pm: PhysMem, gfpOrder: 0 | 9): Pfn | -1 {
 
 /** Number of free RAM pages. Mirrors include/linux/vmstat.h:global_zone_page_state(NR_FREE_PAGES). */
 export function nrFreePages(pm: PhysMem): number {
-  noteRead(pm.freeArea);
+  if (accessReporting) noteRead(pm.freeArea);
   return pm.freeArea.nrFree;
 }
 
 function headOf(pm: PhysMem, pfn: number, fn: string): number {
   assertPfnValid(pm, pfn, fn);
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   return ((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR);
 }
 
 /** Take a reference on the (compound) page; KernelBugError on a free page. Mirrors include/linux/mm.h:get_page(). */
 export function getPage(pm: PhysMem, pfn: number): void {
   const head = headOf(pm, pfn, 'getPage');
-  noteWrite(pm, head);
+  if (accessReporting) noteWrite(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) {
     throw new KernelBugError(`getPage: pfn ${pfn} is free (refcount ${c}); expected refcount >= 1`);
@@ -109,10 +110,10 @@ export function getPage(pm: PhysMem, pfn: number): void {
 /** Take a reference unless the count is 0; returns whether it did. Mirrors include/linux/mm.h:get_page_unless_zero(). */
 export function getPageUnlessZero(pm: PhysMem, pfn: number): boolean {
   const head = headOf(pm, pfn, 'getPageUnlessZero');
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) return false;
-  noteWrite(pm, head);
+  if (accessReporting) noteWrite(pm, head);
   if (c >= REFCOUNT_MAX) {
     throw new KernelBugError(
       `getPageUnlessZero: pfn ${pfn} refcount ${c} would overflow; expected fewer references`,
@@ -130,7 +131,7 @@ export function getPageUnlessZero(pm: PhysMem, pfn: number): boolean {
  */
 export function putPage(pm: PhysMem, pfn: number): void {
   const head = headOf(pm, pfn, 'putPage');
-  noteWrite(pm, head);
+  if (accessReporting) noteWrite(pm, head);
   const c = pm.refcount[head] as number;
   if (c <= 0) {
     throw new KernelBugError(`putPage: pfn ${pfn} has refcount ${c} (double free?); expected >= 1`);
@@ -192,8 +193,8 @@ function freeCompound(pm: PhysMem, head: number): void {
   const nr = ((pm.flags[head] as number) & PG_head) !== 0 ? HPAGE_PMD_NR : 1;
   const end = head + nr;
   for (let p = head; p < end; p++) {
-    noteWrite(pm, p);
-    noteWrite(pm.contents, p);
+    if (accessReporting) noteWrite(pm, p);
+    if (accessReporting) noteWrite(pm.contents, p);
   }
   checkFreeable(pm, head, nr);
   pm.flags.fill(0, head, end);

@@ -6,6 +6,7 @@
  * reads the memmap (element pfn and its head on the PhysMem).
  */
 import {
+  accessReporting,
   checkIntIn,
   HPAGE_PMD_NR,
   InvalidArgumentError,
@@ -23,9 +24,9 @@ function checkLive(pm: PhysMem, pfn: number, fn: string, write: boolean): void {
   if (write && pfn === pm.zeroPfn) {
     throw new KernelBugError(`${fn}: writing the shared zero page (pfn ${pfn}) is forbidden`);
   }
-  noteRead(pm, pfn);
+  if (accessReporting) noteRead(pm, pfn);
   const head = ((pm.flags[pfn] as number) & PG_tail) === 0 ? pfn : pfn - (pfn % HPAGE_PMD_NR);
-  noteRead(pm, head);
+  if (accessReporting) noteRead(pm, head);
   if ((pm.refcount[head] as number) <= 0) {
     throw new KernelBugError(`${fn}: pfn ${pfn} is free (refcount 0): use after free`);
   }
@@ -51,7 +52,7 @@ function checkSpan(fn: string, offset: number, buf: unknown, arg: string): numbe
 export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Array): void {
   checkLive(pm, pfn, 'readPage', false);
   checkSpan('readPage', offset, dst, 'dst');
-  noteRead(pm.contents, pfn);
+  if (accessReporting) noteRead(pm.contents, pfn);
   const data = pm.contents.get(pfn);
   if (data === undefined) dst.fill(0);
   else if (offset === 0 && dst.length === PAGE_SIZE) dst.set(data);
@@ -62,7 +63,7 @@ export function readPage(pm: PhysMem, pfn: number, offset: number, dst: Uint8Arr
 export function writePage(pm: PhysMem, pfn: number, offset: number, src: Uint8Array): void {
   checkLive(pm, pfn, 'writePage', true);
   checkSpan('writePage', offset, src, 'src');
-  noteWrite(pm.contents, pfn);
+  if (accessReporting) noteWrite(pm.contents, pfn);
   let data = pm.contents.get(pfn);
   if (data === undefined) {
     data = new Uint8Array(PAGE_SIZE);
@@ -76,8 +77,8 @@ export function copyPage(pm: PhysMem, dst: number, src: number): void {
   checkLive(pm, src, 'copyPage', false);
   checkLive(pm, dst, 'copyPage', true);
   if (dst === src) return;
-  noteRead(pm.contents, src);
-  noteWrite(pm.contents, dst);
+  if (accessReporting) noteRead(pm.contents, src);
+  if (accessReporting) noteWrite(pm.contents, dst);
   const data = pm.contents.get(src);
   if (data === undefined) pm.contents.delete(dst);
   else pm.contents.set(dst, data.slice());
@@ -86,13 +87,13 @@ export function copyPage(pm: PhysMem, dst: number, src: number): void {
 /** Zero page `pfn` (drops its buffer). Mirrors include/linux/highmem.h:clear_highpage(). */
 export function clearPage(pm: PhysMem, pfn: number): void {
   checkLive(pm, pfn, 'clearPage', true);
-  noteWrite(pm.contents, pfn);
+  if (accessReporting) noteWrite(pm.contents, pfn);
   pm.contents.delete(pfn);
 }
 
 /** True if page `pfn` holds a contents buffer (written since allocation or clearing). Model helper, no kernel counterpart. */
 export function pageHasContents(pm: PhysMem, pfn: number): boolean {
   assertPfnValid(pm, pfn, 'pageHasContents');
-  noteRead(pm.contents, pfn);
+  if (accessReporting) noteRead(pm.contents, pfn);
   return pm.contents.has(pfn);
 }

@@ -21,6 +21,7 @@
  * it looks at (noteRead(pt, slot)); PTE slots are read by the ops, which report them.
  */
 import {
+  accessReporting,
   checkUlong,
   EINVAL,
   InvalidArgumentError,
@@ -136,7 +137,7 @@ function walkPmd<P>(
 ): number {
   const pt = walk.pt;
   for (;;) {
-    noteRead(pt, slot);
+    if (accessReporting) noteRead(pt, slot);
     if (pt.bits[slot] === 0) return hole(ops, walk, addr, next, 3);
     walk.action = 'subtree';
     if (ops.pmdEntry !== undefined) {
@@ -182,7 +183,7 @@ function walkPud<P>(
 ): number {
   const pt = walk.pt;
   for (;;) {
-    noteRead(pt, slot);
+    if (accessReporting) noteRead(pt, slot);
     if (pt.bits[slot] === 0) return hole(ops, walk, addr, next, 2);
     walk.action = 'subtree';
     if (ops.pudEntry !== undefined) {
@@ -233,7 +234,7 @@ function walkPgdRange<P>(ops: Ops<P>, walk: MmWalk<P>, start: number, end: numbe
   while (addr < tablesEnd) {
     const next = Math.min((Math.floor(addr / PGDIR_SIZE) + 1) * PGDIR_SIZE, tablesEnd);
     const slot = pgdIndex(addr);
-    noteRead(pt, slot);
+    if (accessReporting) noteRead(pt, slot);
     const err =
       pt.bits[slot] === 0
         ? hole(ops, walk, addr, next, 1)

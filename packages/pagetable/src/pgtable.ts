@@ -19,7 +19,9 @@
  * `pt.val[slot]` directly must call noteRead(pt, slot) (noteWrite for a store) itself.
  */
 import {
+  accessReporting,
   checkIntIn,
+  InvalidArgumentError,
   KernelBugError,
   noteRead,
   noteWrite,
@@ -158,7 +160,7 @@ function growPool(pt: PageTables): boolean {
 
 /** Take a table of `level` from the pool (entries all empty); -1 when the pool limit is hit. */
 function allocTable(pt: PageTables, level: number): number {
-  noteWrite(pt, PT_POOL_INDEX);
+  if (accessReporting) noteWrite(pt, PT_POOL_INDEX);
   let t = pt.freeHead;
   if (t !== -1) {
     pt.freeHead = pt.nextFree[t] as number;
@@ -166,8 +168,8 @@ function allocTable(pt: PageTables, level: number): number {
     if (pt.top === pt.capacity && !growPool(pt)) return -1;
     t = pt.top++;
   }
-  noteWrite(pt, PT_TABLE_INDEX + t);
-  noteWrite(pt, PT_USED_INDEX + t);
+  if (accessReporting) noteWrite(pt, PT_TABLE_INDEX + t);
+  if (accessReporting) noteWrite(pt, PT_USED_INDEX + t);
   pt.level[t] = level;
   pt.parent[t] = -1;
   pt.used[t] = 0;
@@ -177,9 +179,9 @@ function allocTable(pt: PageTables, level: number): number {
 
 /** Return an empty, unlinked table to the pool. */
 export function freeTable(pt: PageTables, t: number): void {
-  noteWrite(pt, PT_TABLE_INDEX + t);
-  noteRead(pt, PT_USED_INDEX + t);
-  noteWrite(pt, PT_POOL_INDEX);
+  if (accessReporting) noteWrite(pt, PT_TABLE_INDEX + t);
+  if (accessReporting) noteRead(pt, PT_USED_INDEX + t);
+  if (accessReporting) noteWrite(pt, PT_POOL_INDEX);
   if (pt.used[t] !== 0 || pt.parent[t] !== -1 || t === 0) {
     throw new KernelBugError(
       `freeTable: table ${t} has ${pt.used[t]} entries / parent ${pt.parent[t]}; expected empty, unlinked, not the PGD`,
@@ -192,9 +194,9 @@ export function freeTable(pt: PageTables, t: number): void {
 }
 
 function linkTable(pt: PageTables, slot: number, t: number): void {
-  noteWrite(pt, slot);
-  noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
-  noteWrite(pt, PT_TABLE_INDEX + t);
+  if (accessReporting) noteWrite(pt, slot);
+  if (accessReporting) noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
+  if (accessReporting) noteWrite(pt, PT_TABLE_INDEX + t);
   pt.bits[slot] = _PAGE_TABLE;
   pt.val[slot] = t;
   pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) + 1;
@@ -203,10 +205,10 @@ function linkTable(pt: PageTables, slot: number, t: number): void {
 
 /** Clear the table pointer at `slot` and free the (empty) table it points at. */
 export function unlinkAndFreeTable(pt: PageTables, slot: number): void {
-  noteWrite(pt, slot);
-  noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
+  if (accessReporting) noteWrite(pt, slot);
+  if (accessReporting) noteWrite(pt, PT_USED_INDEX + (slot >>> 9));
   const t = pt.val[slot] as number;
-  noteWrite(pt, PT_TABLE_INDEX + t);
+  if (accessReporting) noteWrite(pt, PT_TABLE_INDEX + t);
   pt.bits[slot] = 0;
   pt.val[slot] = 0;
   pt.used[slot >>> 9] = (pt.used[slot >>> 9] as number) - 1;
@@ -230,14 +232,14 @@ function checkAddr(fn: string, addr: number): void {
 function noteTableRead(pt: PageTables, t: number): void {
   // Tested first: on every walk step, no run that takes no reports pays for the `top` check.
   if (!reportingAccesses()) return;
-  noteRead(pt, PT_TABLE_INDEX + t);
+  if (accessReporting) noteRead(pt, PT_TABLE_INDEX + t);
   if (t >= pt.top) noteRead(pt, PT_POOL_INDEX);
 }
 
 /** InvalidArgumentError naming `fn` unless `slot` is an integer inside the pool arrays. */
 function checkSlot(fn: string, pt: PageTables, slot: number): void {
   if (!(slot >>> 0 === slot && slot < pt.capacity * PTRS_PER_PTE)) {
-    noteRead(pt, PT_POOL_INDEX);
+    if (accessReporting) noteRead(pt, PT_POOL_INDEX);
     checkIntIn(fn, 'slot', slot, 0, pt.capacity * PTRS_PER_PTE - 1, 'a slot of this table pool');
   }
   noteTableRead(pt, slot >>> 9);
@@ -246,7 +248,7 @@ function checkSlot(fn: string, pt: PageTables, slot: number): void {
 /** InvalidArgumentError naming `fn` unless `table` is an integer inside the pool. */
 function checkTable(fn: string, pt: PageTables, table: number): void {
   if (!(table >>> 0 === table && table < pt.capacity)) {
-    noteRead(pt, PT_POOL_INDEX);
+    if (accessReporting) noteRead(pt, PT_POOL_INDEX);
     checkIntIn(fn, 'table', table, 0, pt.capacity - 1, 'a table of this pool');
   }
   noteTableRead(pt, table);
@@ -258,7 +260,7 @@ function slotInPool(pt: PageTables, slot: number): boolean {
     noteTableRead(pt, slot >>> 9);
     return true;
   }
-  noteRead(pt, PT_POOL_INDEX);
+  if (accessReporting) noteRead(pt, PT_POOL_INDEX);
   return false;
 }
 
@@ -272,10 +274,16 @@ export function tableSlot(table: number, index: number): number {
       index < PTRS_PER_PTE
     )
   ) {
-    checkIntIn('tableSlot', 'table', table, 0, MAX_TABLES_LIMIT - 1, 'a table index of a pool');
-    checkIntIn('tableSlot', 'index', index, 0, PTRS_PER_PTE - 1, 'an entry index in [0, 511]');
+    badTableSlot(table, index);
   }
   return table * PTRS_PER_PTE + index;
+}
+
+/** Throw the InvalidArgumentError of tableSlot (out of line: tableSlot stays inlinable). */
+function badTableSlot(table: number, index: number): never {
+  checkIntIn('tableSlot', 'table', table, 0, MAX_TABLES_LIMIT - 1, 'a table index of a pool');
+  checkIntIn('tableSlot', 'index', index, 0, PTRS_PER_PTE - 1, 'an entry index in [0, 511]');
+  throw new InvalidArgumentError(`tableSlot: (${table}, ${index}) is not a slot of a pool`);
 }
 
 /** Slot of the PGD entry covering `addr` (always exists). Mirrors include/linux/pgtable.h:pgd_offset(). */
@@ -286,7 +294,7 @@ export function pgdOffset(_pt: PageTables, addr: number): number {
 
 function below(pt: PageTables, slot: number, index: number): number {
   if (slot < 0) return -1;
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   if (!entryIsTable(pt.bits[slot] as number)) return -1;
   return (pt.val[slot] as number) * PTRS_PER_PTE + index;
 }
@@ -321,7 +329,7 @@ export function pteOffset(pt: PageTables, addr: number): number {
 
 /** Table under the entry at `slot`, allocating it when the entry is empty; -1 on pool limit. */
 function ensureTable(pt: PageTables, slot: number, level: number, fn: string): number {
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   const b = pt.bits[slot] as number;
   if (b === 0) {
     const t = allocTable(pt, level);
@@ -385,7 +393,7 @@ export function pteFree(pt: PageTables, table: number): void {
       `pteFree: table ${table} is not an allocated PTE table (freed twice?); expected one from pteAllocOne()`,
     );
   }
-  noteRead(pt, PT_USED_INDEX + table);
+  if (accessReporting) noteRead(pt, PT_USED_INDEX + table);
   if (pt.parent[table] !== -1 || pt.used[table] !== 0) {
     throw new KernelBugError(
       `pteFree: table ${table} is linked at slot ${pt.parent[table]} with ${pt.used[table]} entries; expected a detached, empty table`,
@@ -398,7 +406,7 @@ export function pteFree(pt: PageTables, table: number): void {
 export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): void {
   checkSlot('pmdPopulate', pt, pmdSlot);
   checkTable('pmdPopulate', pt, table);
-  noteRead(pt, pmdSlot);
+  if (accessReporting) noteRead(pt, pmdSlot);
   if (pt.level[pmdSlot >>> 9] !== PMD_LEVEL || pt.bits[pmdSlot] !== 0) {
     throw new KernelBugError(
       `pmdPopulate: slot ${pmdSlot} is not an empty PMD entry; expected one`,
@@ -414,7 +422,7 @@ export function pmdPopulate(pt: PageTables, pmdSlot: number, table: number): voi
 
 /** Bytes of page tables in use (PGD included). Mirrors include/linux/mm.h:mm_pgtables_bytes(). */
 export function pgtablesBytes(pt: PageTables): number {
-  noteRead(pt, PT_POOL_INDEX);
+  if (accessReporting) noteRead(pt, PT_POOL_INDEX);
   return pt.nrTables * PAGE_SIZE;
 }
 
@@ -426,14 +434,14 @@ export function pgtablesBytes(pt: PageTables): number {
 /** The `val` word (pfn / table / swap offset) of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pte_pfn() on *ptep. */
 export function pteVal(pt: PageTables, slot: number): number {
   checkSlot('pteVal', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pte_flags() on *ptep. */
 export function pteBits(pt: PageTables, slot: number): number {
   checkSlot('pteBits', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -446,7 +454,7 @@ function setUpper(fn: string, pt: PageTables, slot: number, bits: number, val: n
     badEntry(fn, slot, bits, val, 'slot is not in an allocated page table');
   }
   const lvl = pt.level[slot >>> 9];
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   const old = pt.bits[slot] as number;
   if (entryIsTable(old) && (old !== bits || pt.val[slot] !== val)) {
     badEntry(fn, slot, bits, val, 'entry points at a page table (it would leak); use freePgdRange');
@@ -461,34 +469,39 @@ function setUpper(fn: string, pt: PageTables, slot: number, bits: number, val: n
 }
 
 /** setPte() and its PMD/PUD/clear forms, with `fn` named in the errors. */
+/** Throw the error of writeEntry for entry words it cannot store (out of line). */
+function badEntryWords(fn: string, pt: PageTables, slot: number, bits: number, val: number): never {
+  checkSlot(fn, pt, slot);
+  const word = 'a 32-bit entry word (an integer in [0, 2^32))';
+  checkIntIn(fn, 'bits', bits, 0, 2 ** 32 - 1, word);
+  checkIntIn(fn, 'val', val, 0, 2 ** 32 - 1, word);
+  return badEntry(fn, slot, bits, val, 'an empty entry must be (0, 0)');
+}
+
 function writeEntry(fn: string, pt: PageTables, slot: number, bits: number, val: number): void {
   if (bits >>> 0 !== bits || val >>> 0 !== val || (bits === 0 && val !== 0)) {
-    checkSlot(fn, pt, slot);
-    const word = 'a 32-bit entry word (an integer in [0, 2^32))';
-    checkIntIn(fn, 'bits', bits, 0, 2 ** 32 - 1, word);
-    checkIntIn(fn, 'val', val, 0, 2 ** 32 - 1, word);
-    badEntry(fn, slot, bits, val, 'an empty entry must be (0, 0)');
+    badEntryWords(fn, pt, slot, bits, val);
   }
   if (slot >>> 0 !== slot || pt.level[slot >>> 9] !== PTE_LEVEL) {
     checkSlot(fn, pt, slot);
     setUpper(fn, pt, slot, bits, val);
     return;
   }
-  noteRead(pt, PT_TABLE_INDEX + (slot >>> 9));
+  if (accessReporting) noteRead(pt, PT_TABLE_INDEX + (slot >>> 9));
   storeEntry(pt, slot, bits, val);
 }
 
 function storeEntry(pt: PageTables, slot: number, bits: number, val: number): void {
   const t = slot >>> 9;
-  noteWrite(pt, slot);
+  if (accessReporting) noteWrite(pt, slot);
   const old = pt.bits[slot] as number;
   if (old === 0) {
     if (bits !== 0) {
-      noteWrite(pt, PT_USED_INDEX + t);
+      if (accessReporting) noteWrite(pt, PT_USED_INDEX + t);
       pt.used[t] = (pt.used[t] as number) + 1;
     }
   } else if (bits === 0) {
-    noteWrite(pt, PT_USED_INDEX + t);
+    if (accessReporting) noteWrite(pt, PT_USED_INDEX + t);
     pt.used[t] = (pt.used[t] as number) - 1;
   }
   pt.bits[slot] = bits;
@@ -512,14 +525,14 @@ export function pteClear(pt: PageTables, slot: number): void {
 /** The `val` word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pmd_pfn(). */
 export function pmdVal(pt: PageTables, slot: number): number {
   checkSlot('pmdVal', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PMD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pmd_flags(). */
 export function pmdBits(pt: PageTables, slot: number): number {
   checkSlot('pmdBits', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -536,14 +549,14 @@ export function pmdClear(pt: PageTables, slot: number): void {
 /** The `val` word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable.h:pud_pfn(). */
 export function pudVal(pt: PageTables, slot: number): number {
   checkSlot('pudVal', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.val[slot] as number;
 }
 
 /** The flag word of the PUD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pud_flags(). */
 export function pudBits(pt: PageTables, slot: number): number {
   checkSlot('pudBits', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
@@ -560,13 +573,13 @@ export function pudClear(pt: PageTables, slot: number): void {
 /** The flag word of the PGD entry at `slot`. Mirrors arch/x86/include/asm/pgtable_types.h:pgd_flags(). */
 export function pgdBits(pt: PageTables, slot: number): number {
   checkSlot('pgdBits', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.bits[slot] as number;
 }
 
 /** The `val` word (PUD table index) of the PGD entry at `slot`. Model of arch/x86/include/asm/pgtable.h:pgd_page_vaddr(). */
 export function pgdVal(pt: PageTables, slot: number): number {
   checkSlot('pgdVal', pt, slot);
-  noteRead(pt, slot);
+  if (accessReporting) noteRead(pt, slot);
   return pt.val[slot] as number;
 }

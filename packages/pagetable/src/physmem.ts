@@ -19,6 +19,7 @@
 
 import type { Pfn } from '@hmmsim/kernel';
 import {
+  accessReporting,
   checkIntIn,
   HPAGE_PMD_NR,
   InvalidArgumentError,
@@ -160,7 +161,7 @@ function growMemmap(pm: PhysMem, need: number): void {
 export function memmapAddRange(pm: PhysMem, nrPages: number, pgmapId: number): Pfn {
   checkIntIn('memmapAddRange', 'nrPages', nrPages, 1, MAX_PFN_LIMIT, 'a page count >= 1');
   checkIntIn('memmapAddRange', 'pgmapId', pgmapId, 1, 0xffff, 'a dev_pagemap id in [1, 65535]');
-  noteWrite(pm); // memmapEnd, the reallocated arrays and every field of the new range
+  if (accessReporting) noteWrite(pm); // memmapEnd, the reallocated arrays and every field of the new range
   const first = Math.ceil(pm.memmapEnd / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   const end = first + nrPages;
   if (end > MAX_PFN_LIMIT) {

@@ -29,7 +29,7 @@
  * swap-format entry at PMD level (no `_PAGE_PSE`, so it is not present).
  */
 
-import { checkIntIn } from '@hmmsim/kernel';
+import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
 
 /** Entry maps a page (or a table). Mirrors arch/x86/include/asm/pgtable_types.h:_PAGE_PRESENT. */
 export const _PAGE_PRESENT = 0x1;
@@ -91,17 +91,15 @@ const PRESENT_OR_PROTNONE = _PAGE_PRESENT | _PAGE_PROTNONE;
  * Model helper shared by the predicates and modifiers of this file and swapops.ts.
  */
 export function checkPteWord(fn: string, arg: string, v: number): number {
-  if (v >>> 0 !== v) {
-    checkIntIn(
-      fn,
-      arg,
-      v,
-      0,
-      2 ** 32 - 1,
-      'a 32-bit page-table entry word (an integer in [0, 2^32))',
-    );
-  }
+  if (v >>> 0 !== v) badPteWord(fn, arg, v);
   return v;
+}
+
+/** Throw the InvalidArgumentError of checkPteWord (out of line: checkPteWord stays inlinable). */
+function badPteWord(fn: string, arg: string, v: number): never {
+  const what = 'a 32-bit page-table entry word (an integer in [0, 2^32))';
+  checkIntIn(fn, arg, v, 0, 2 ** 32 - 1, what);
+  throw new InvalidArgumentError(`${fn}: ${arg} is ${v}; expected ${what}`);
 }
 
 // ---- PTE predicates (all take the `bits` word) ----

@@ -5,13 +5,13 @@
  *
  * Mirrors lib/test_hmm.c (THP era): the HMM_DMIRROR_FLAGS case of dmirror_fops_unlocked_ioctl().
  */
-import { noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteWrite } from '@hmmsim/kernel';
 import type { Dmirror } from '../dmirror.ts';
 import type { HmmDmirrorCmd } from '../uapi.ts';
 
 /** Store `cmd.npages` as the flags word; 0. Mirrors the HMM_DMIRROR_FLAGS ioctl. */
 export function dmirrorSetFlags(dmirror: Dmirror, cmd: HmmDmirrorCmd): number {
-  noteWrite(dmirror);
+  if (accessReporting) noteWrite(dmirror);
   dmirror.flags = cmd.npages;
   return 0;
 }

@@ -6,7 +6,15 @@
  *
  * Mirrors lib/test_hmm.c: dmirror_snapshot(), dmirror_range_snapshot().
  */
-import { EFAULT, EINVAL, KernelBugError, mutexUnlock, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  EFAULT,
+  EINVAL,
+  KernelBugError,
+  mutexUnlock,
+  noteRead,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import { type MmStruct, mmgetNotZero, mmput } from '@hmmsim/mm';
 import type { Dmirror } from '../dmirror.ts';
 import { dmirrorCollisionLoop } from '../fault/collision-loop.ts';
@@ -33,7 +41,7 @@ export async function dmirrorRangeSnapshot(
   start: number,
   end: number,
 ): Promise<Uint8Array | number> {
-  noteRead(dmirror);
+  if (accessReporting) noteRead(dmirror);
   const binding = dmirror.binding;
   if (binding === null) throw new KernelBugError('dmirror_snapshot: the mirror has no binding');
   const pass = await binding.rangeSnapshot(start, end);

@@ -10,7 +10,7 @@
  * Mirrors lib/test_hmm.c:dmirror_allocate_chunk().
  */
 
-import { noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteWrite } from '@hmmsim/kernel';
 import { memremapPages } from '@hmmsim/migrate';
 import type { DmirrorDevice } from '../dmirror-device.ts';
 import { dmirrorDevmemFault } from './devmem-fault.ts';
@@ -32,7 +32,7 @@ export function dmirrorAllocateChunk(mdevice: DmirrorDevice, takePage: boolean):
   });
   const first = memremapPages(machine, chunk);
   if (first < 0) return first;
-  noteWrite(mdevice);
+  if (accessReporting) noteWrite(mdevice);
   if (mdevice.devmemCount === mdevice.devmemCapacity) {
     mdevice.devmemCapacity += DEVMEM_CHUNKS_RESERVE;
   }

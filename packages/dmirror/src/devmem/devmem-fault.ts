@@ -6,7 +6,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault().
  */
-import { KernelBugError, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
 import { devicePrivatePteAt, migrateVmaFinalize, migrateVmaPages } from '@hmmsim/migrate';
 import { VM_FAULT_SIGBUS, type VmFault } from '@hmmsim/mm';
 import { dmirrorMigrateVma, dmirrorMigrateVmaSetup } from '../migrate-args.ts';
@@ -33,7 +33,7 @@ export async function dmirrorDevmemFault(vmf: VmFault): Promise<number> {
   }
   const mdevice = chunk.mdevice;
   const rpage = chunkPageData(chunk, page);
-  noteRead(mdevice.backingMirror, rpage >= 0 ? rpage : undefined);
+  if (accessReporting) noteRead(mdevice.backingMirror, rpage >= 0 ? rpage : undefined);
   const dmirror = mdevice.backingMirror.get(rpage) ?? null;
   const args = dmirrorMigrateVma(
     mdevice,

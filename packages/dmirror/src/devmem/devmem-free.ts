@@ -4,7 +4,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_free().
  */
-import { KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import { type Machine, mmPutPage } from '@hmmsim/mm';
 import {
   CHUNK_REMOVE_ELEMENT,
@@ -24,7 +24,7 @@ export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
   if (chunk === null) {
     throw new KernelBugError(`dmirror page_free: pfn ${pfn} is not a dmirror device page`);
   }
-  noteRead(chunk, pfn - chunk.firstPfn);
+  if (accessReporting) noteRead(chunk, pfn - chunk.firstPfn);
   if (chunk.onFreeList[pfn - chunk.firstPfn] === 1) {
     throw new KernelBugError(
       `dmirror page_free: device pfn ${pfn} is already on the free list (double free); nothing was changed`,
@@ -33,14 +33,14 @@ export function dmirrorDevmemFree(machine: Machine, pfn: number): void {
   const mdevice = chunk.mdevice;
   const rpage = chunkPageData(chunk, pfn);
   if (rpage !== NO_PAGE) {
-    noteWrite(mdevice.backingMirror, rpage);
+    if (accessReporting) noteWrite(mdevice.backingMirror, rpage);
     mdevice.backingMirror.delete(rpage);
     setChunkPageData(chunk, pfn, NO_PAGE);
     mmPutPage(machine, rpage);
   }
-  noteRead(chunk, CHUNK_REMOVE_ELEMENT);
+  if (accessReporting) noteRead(chunk, CHUNK_REMOVE_ELEMENT);
   if (chunk.remove) return;
-  noteWrite(mdevice);
+  if (accessReporting) noteWrite(mdevice);
   mdevice.cfree++;
   freeListPush(mdevice, pfn);
 }

@@ -6,7 +6,14 @@
  * Mirrors lib/test_hmm.c: struct dmirror_chunk, DEVMEM_CHUNK_SIZE, dmirror_page_to_chunk(),
  * dmirror_page_to_device(), BACKING_PAGE().
  */
-import { checkIntIn, KernelBugError, noteRead, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import {
+  accessReporting,
+  checkIntIn,
+  KernelBugError,
+  noteRead,
+  noteWrite,
+  PAGE_SIZE,
+} from '@hmmsim/kernel';
 import {
   DevPagemap,
   type DevPagemapOps,
@@ -89,7 +96,7 @@ function checkChunkPfn(fn: string, chunk: DmirrorChunk, pfn: number): void {
  */
 export function chunkPageData(chunk: DmirrorChunk, pfn: number): number {
   checkChunkPfn('chunkPageData', chunk, pfn);
-  noteRead(chunk, pfn - chunk.firstPfn);
+  if (accessReporting) noteRead(chunk, pfn - chunk.firstPfn);
   const v = chunk.zoneDeviceData[pfn - chunk.firstPfn];
   return typeof v === 'number' ? v : NO_PAGE;
 }
@@ -103,7 +110,7 @@ export function setChunkPageData(chunk: DmirrorChunk, pfn: number, value: number
   if (value !== NO_PAGE) {
     checkIntIn('setChunkPageData', 'value', value, 0, Number.MAX_SAFE_INTEGER, 'a pfn or NO_PAGE');
   }
-  noteWrite(chunk, pfn - chunk.firstPfn);
+  if (accessReporting) noteWrite(chunk, pfn - chunk.firstPfn);
   chunk.zoneDeviceData[pfn - chunk.firstPfn] = value;
 }
 

@@ -9,7 +9,7 @@
  * Mirrors the free_pages list of lib/test_hmm.c (dmirror_allocate_chunk(),
  * dmirror_devmem_alloc_page(), dmirror_devmem_free(), dmirror_remove_free_pages()).
  */
-import { KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteRead, noteWrite } from '@hmmsim/kernel';
 import type { DmirrorDevice } from '../dmirror-device.ts';
 import {
   chunkPageData,
@@ -29,14 +29,14 @@ export function freeListPush(mdevice: DmirrorDevice, pfn: number): void {
     throw new KernelBugError(`${mdevice.name}: free list push of pfn ${pfn}, not one of its pages`);
   }
   const off = pfn - chunk.firstPfn;
-  noteWrite(chunk, off);
+  if (accessReporting) noteWrite(chunk, off);
   if (chunk.onFreeList[off] === 1) {
     throw new KernelBugError(
       `${mdevice.name}: free list push of pfn ${pfn}, already on the list (double free); expected a page that was allocated`,
     );
   }
   chunk.onFreeList[off] = 1;
-  noteWrite(mdevice);
+  if (accessReporting) noteWrite(mdevice);
   setChunkPageData(chunk, pfn, mdevice.freePages);
   mdevice.freePages = pfn;
 }
@@ -47,8 +47,8 @@ export function freeListPush(mdevice: DmirrorDevice, pfn: number): void {
  * one whose pages are already listed. Mirrors the free-list loop of dmirror_allocate_chunk().
  */
 export function freeListPushChunk(mdevice: DmirrorDevice, chunk: DmirrorChunk): void {
-  noteWrite(chunk);
-  noteWrite(mdevice);
+  if (accessReporting) noteWrite(chunk);
+  if (accessReporting) noteWrite(mdevice);
   if (chunk.mdevice !== mdevice || chunk.onFreeList.includes(1)) {
     throw new KernelBugError(
       `${mdevice.name}: free list push of chunk ${chunk.id}, not a fresh chunk of this device`,
@@ -70,12 +70,12 @@ export function freeListPushChunk(mdevice: DmirrorDevice, chunk: DmirrorChunk): 
  * is empty. Mirrors `dpage = free_pages; free_pages = dpage->zone_device_data; calloc++`.
  */
 export function freeListPop(mdevice: DmirrorDevice): number {
-  noteWrite(mdevice);
+  if (accessReporting) noteWrite(mdevice);
   const pfn = mdevice.freePages;
   if (pfn === NO_PAGE) return NO_PAGE;
   const chunk = dmirrorPageToChunk(mdevice.machine, pfn);
   if (chunk === null) throw new KernelBugError(`${mdevice.name}: free list holds pfn ${pfn}`);
-  noteWrite(chunk, pfn - chunk.firstPfn);
+  if (accessReporting) noteWrite(chunk, pfn - chunk.firstPfn);
   chunk.onFreeList[pfn - chunk.firstPfn] = 0;
   mdevice.freePages = chunkPageData(chunk, pfn);
   mdevice.calloc++;
@@ -84,7 +84,7 @@ export function freeListPop(mdevice: DmirrorDevice): number {
 
 /** Number of pages on the free list (walks it, at most every device page once). Model helper. */
 export function freeListLength(mdevice: DmirrorDevice): number {
-  noteRead(mdevice);
+  if (accessReporting) noteRead(mdevice);
   let n = 0;
   let limit = 0;
   for (const c of mdevice.devmemChunks) limit += c.nrPages;

@@ -6,7 +6,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_migrate_alloc_and_copy() (v5.8 locking: MIGRATE_PFN_LOCKED).
  */
-import { mutexLock, mutexUnlock, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, mutexLock, mutexUnlock, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   getDevPagemap,
   MIGRATE_PFN_LOCKED,
@@ -54,10 +54,10 @@ export function devmemToDeviceCopy(args: MigrateVma, dmirror: Dmirror): number {
     const rpage = chunkPageData(chunk, dpage);
     if (spage >= 0) copyPage(machine.phys, rpage, spage);
     else clearPage(machine.phys, rpage);
-    noteWrite(mdevice.backingMirror, rpage);
+    if (accessReporting) noteWrite(mdevice.backingMirror, rpage);
     mdevice.backingMirror.set(rpage, dmirror);
     // Another migration's destination check reads this array while it is in flight.
-    noteWrite(dst, i);
+    if (accessReporting) noteWrite(dst, i);
     dst[i] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + writeFlag(s, spage, args.vma);
     n++;
   }

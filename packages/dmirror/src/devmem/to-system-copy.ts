@@ -8,7 +8,7 @@
  *
  * Mirrors lib/test_hmm.c:dmirror_devmem_fault_alloc_and_copy().
  */
-import { KernelBugError, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import {
   MIGRATE_PFN_LOCKED,
   MIGRATE_PFN_MIGRATE,
@@ -56,7 +56,7 @@ export function devmemToSystemCopy(
     copyPage(machine.phys, dpage, chunkPageData(chunk, spage));
     const write = migratePfnHas(s, MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0;
     // Another migration's destination check reads this array while it is in flight.
-    noteWrite(dst, i);
+    if (accessReporting) noteWrite(dst, i);
     dst[i] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + write;
     n++;
   }

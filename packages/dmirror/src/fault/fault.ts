@@ -5,7 +5,7 @@
  *
  * Mirrors lib/test_hmm.c: dmirror_fault(), dmirror_range_fault().
  */
-import { KernelBugError, mutexUnlock, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, KernelBugError, mutexUnlock, noteRead, PAGE_SIZE } from '@hmmsim/kernel';
 import { mmgetNotZero, mmput } from '@hmmsim/mm';
 import type { Dmirror } from '../dmirror.ts';
 import { dmirrorCollisionLoop } from './collision-loop.ts';
@@ -16,7 +16,7 @@ export const DMIRROR_FAULT_CHUNK_PAGES = 64;
 
 /** The binding of a mirror that is still open. */
 function bindingOf(dmirror: Dmirror) {
-  noteRead(dmirror);
+  if (accessReporting) noteRead(dmirror);
   const b = dmirror.binding;
   if (b === null)
     throw new KernelBugError('dmirror: the mirror has no binding (dmirrorOpen() sets it)');

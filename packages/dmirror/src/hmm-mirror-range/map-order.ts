@@ -7,7 +7,7 @@
  *
  * Mirrors mm/hmm.c (v5.9+): the order pmd_to_hmm_pfn_flags() puts in the entry — model-only.
  */
-import { HPAGE_PMD_ORDER, noteRead } from '@hmmsim/kernel';
+import { accessReporting, HPAGE_PMD_ORDER, noteRead } from '@hmmsim/kernel';
 import type { MmStruct } from '@hmmsim/mm';
 import { pmdOffset, pmdTransHuge } from '@hmmsim/pagetable';
 
@@ -18,6 +18,6 @@ import { pmdOffset, pmdTransHuge } from '@hmmsim/pagetable';
 export function cpuMapOrder(mm: MmStruct, addr: number): number {
   const slot = pmdOffset(mm.pt, addr);
   if (slot < 0) return 0;
-  noteRead(mm.pt, slot);
+  if (accessReporting) noteRead(mm.pt, slot);
   return pmdTransHuge(mm.pt.bits[slot] as number) ? HPAGE_PMD_ORDER : 0;
 }

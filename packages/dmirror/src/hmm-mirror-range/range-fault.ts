@@ -18,7 +18,7 @@ import {
   type HmmRange,
   hmmRangeFault,
 } from '@hmmsim/hmm-range';
-import { EBUSY, EFAULT, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
+import { accessReporting, EBUSY, EFAULT, noteWrite, PAGE_SIZE } from '@hmmsim/kernel';
 import type { Dmirror } from '../dmirror.ts';
 import type { DmirrorHmmMirrorConfig } from '../options.ts';
 import { dmirrorBelowAddressLimit } from '../range/address-limit.ts';
@@ -123,13 +123,13 @@ async function callWithOwner(
 async function withEnd(range: HmmRange, end: number, fn: () => Promise<number>): Promise<number> {
   if (end === range.end) return fn();
   const saved = { end: range.end, pfns: range.pfns };
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.end = end;
   range.pfns = saved.pfns.subarray(0, (end - range.start) / PAGE_SIZE);
   try {
     return await fn();
   } finally {
-    noteWrite(range);
+    if (accessReporting) noteWrite(range);
     range.end = saved.end;
     range.pfns = saved.pfns;
   }

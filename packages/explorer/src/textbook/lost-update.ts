@@ -1,4 +1,5 @@
 import {
+  accessReporting,
   Mutex,
   mutexLock,
   mutexUnlock,
@@ -21,11 +22,11 @@ const STORE: SchedEvent = { kind: 'counter.store', label: 'x' };
 /** x = x + 1 as a load and a store, each preceded by a scheduling point (not atomic). */
 async function increment(s: CounterState, sched: Scheduler): Promise<void> {
   await sched.point(LOAD);
-  noteRead(s);
+  if (accessReporting) noteRead(s);
   const v = s.value;
   if (sched.trace.enabled) sched.trace.emit('counter.loaded', `x == ${v}`);
   await sched.point(STORE);
-  noteWrite(s);
+  if (accessReporting) noteWrite(s);
   s.value = v + 1;
   if (sched.trace.enabled) sched.trace.emit('counter.stored', `x = ${v + 1}`);
 }

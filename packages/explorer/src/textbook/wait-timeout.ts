@@ -1,4 +1,5 @@
 import {
+  accessReporting,
   noteRead,
   noteWrite,
   type SchedEvent,
@@ -25,7 +26,7 @@ const PUBLISH: SchedEvent = { kind: 'data.publish', label: 'ready' };
 /** Wait for `ready` with a timeout and record the result. */
 async function waiter(s: WaitTimeoutState): Promise<void> {
   const ready = (): boolean => {
-    noteRead(s);
+    if (accessReporting) noteRead(s);
     return s.ready;
   };
   s.ret = await waitEventTimeout(s.wq, ready, WAIT_JIFFIES);
@@ -34,7 +35,7 @@ async function waiter(s: WaitTimeoutState): Promise<void> {
 /** Publish `ready` and wake the waiter. */
 async function waker(s: WaitTimeoutState, sched: Scheduler): Promise<void> {
   await sched.point(PUBLISH);
-  noteWrite(s);
+  if (accessReporting) noteWrite(s);
   s.ready = true;
   wakeUp(s.wq);
 }

@@ -7,6 +7,7 @@
  * GART binding, reduced to what the invariants look at).
  */
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   InvalidArgumentError,
@@ -122,17 +123,17 @@ export class DevicePageTable {
         `DevicePageTable ${this.name}.set: write is ${String(write)}; expected a boolean`,
       );
     }
-    noteWrite(this, i);
+    if (accessReporting) noteWrite(this, i);
     this.pfn[i] = pfn;
     this.flags[i] = DEV_PTE_VALID | (write ? DEV_PTE_WRITE : 0);
-    noteWrite(this, this.npages);
+    if (accessReporting) noteWrite(this, this.npages);
     this.programmed++;
   }
 
   /** Unmap page `i`. */
   clear(i: number): void {
     this.checkIndex(i);
-    noteWrite(this, i);
+    if (accessReporting) noteWrite(this, i);
     this.flags[i] = 0;
     this.pfn[i] = 0;
   }
@@ -162,7 +163,7 @@ export class DevicePageTable {
   /** The device's mapping of page `i`, or null. */
   entry(i: number): CpuMapping | null {
     this.checkIndex(i);
-    noteRead(this, i);
+    if (accessReporting) noteRead(this, i);
     const f = this.flags[i] as number;
     if ((f & DEV_PTE_VALID) === 0) return null;
     return { pfn: this.pfn[i] as number, write: (f & DEV_PTE_WRITE) !== 0 };
@@ -170,7 +171,7 @@ export class DevicePageTable {
 
   /** Number of mapped entries. */
   mappedCount(): number {
-    noteRead(this);
+    if (accessReporting) noteRead(this);
     let n = 0;
     for (let i = 0; i < this.npages; i++)
       if (((this.flags[i] as number) & DEV_PTE_VALID) !== 0) n++;

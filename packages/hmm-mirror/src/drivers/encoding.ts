@@ -22,6 +22,7 @@ import {
   hmmEntryTest,
 } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   checkIntIn,
   checkUlong,
   InvalidArgumentError,
@@ -133,7 +134,7 @@ export function programDevice(dev: DevicePageTable, range: HmmRange): number {
   for (let k = 0; k < n; k++) {
     const e = pfns[i0 + k]!;
     const low = entryLowBits(e);
-    noteWrite(dev, d0 + k);
+    if (accessReporting) noteWrite(dev, d0 + k);
     if (!mappable(dec, e, low)) {
       devFlags[d0 + k] = 0;
       devPfn[d0 + k] = 0;
@@ -143,7 +144,7 @@ export function programDevice(dev: DevicePageTable, range: HmmRange): number {
     devFlags[d0 + k] = (low & dec.write) !== 0 ? DEV_PTE_VALID | DEV_PTE_WRITE : DEV_PTE_VALID;
     mapped++;
   }
-  noteWrite(dev, dev.npages);
+  if (accessReporting) noteWrite(dev, dev.npages);
   dev.programmed += mapped;
   return mapped;
 }

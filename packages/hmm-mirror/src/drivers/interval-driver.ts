@@ -15,6 +15,7 @@
  */
 import { type HmmFlagsVersion, type HmmRange, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   checkIntIn,
   downRead,
   EBUSY,
@@ -183,7 +184,7 @@ export class IntervalDriver {
     range: MmuNotifierRange,
     curSeq: number,
   ): Promise<boolean> {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     this.invalidateCalls++;
     const mistake = this.mistake;
     if (mistake === 'refuse-blockable') {
@@ -313,7 +314,7 @@ export class IntervalDriver {
   }
 
   private record(ret: number, tries: number): number {
-    noteWrite(this.faults);
+    if (accessReporting) noteWrite(this.faults);
     this.faults.push({ ret, tries });
     return ret;
   }

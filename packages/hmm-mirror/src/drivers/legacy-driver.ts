@@ -22,6 +22,7 @@
  */
 import { type HmmFlagsVersion, hmmRangeFault } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   checkIntIn,
   downRead,
   downWrite,
@@ -134,7 +135,7 @@ export class LegacyDriver {
 
   /** sync_cpu_device_pagetables: clear the device entries of `update` under the driver lock. */
   async sync(update: MmuNotifierRange): Promise<number> {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     this.syncCalls++;
     if (!mmuNotifierRangeBlockable(update)) {
       this.syncRefused++;
@@ -151,7 +152,7 @@ export class LegacyDriver {
 
   /** release: the mm is going away; stop every device access. */
   async release(): Promise<void> {
-    noteWrite(this);
+    if (accessReporting) noteWrite(this);
     this.releaseCalls++;
     await mutexLock(this.lock);
     this.dev.clearAll();
@@ -237,7 +238,7 @@ export class LegacyDriver {
 
   /** Record a fault's outcome; returns `ret`. */
   private record(ret: number, tries: number): number {
-    noteWrite(this.faults);
+    if (accessReporting) noteWrite(this.faults);
     this.faults.push({ ret, tries });
     return ret;
   }

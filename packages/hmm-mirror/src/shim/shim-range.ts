@@ -33,6 +33,7 @@
 
 import type { HmmRange } from '@hmmsim/hmm-range';
 import {
+  accessReporting,
   KernelBugError,
   msecsToJiffies,
   noteRead,
@@ -106,7 +107,7 @@ export function shimPendingRemovals(hmm: Hmm): readonly ShimRangeNotifier[] {
 
 /** The notifier core of the mm of `mni` (inserted notifiers only). */
 function coreOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
-  noteRead(mni); // `mm`
+  if (accessReporting) noteRead(mni); // `mm`
   const m = mni.mm === null ? null : mmuNotifierMmOf(mni.mm);
   if (m === null) {
     throw new KernelBugError(
@@ -123,22 +124,22 @@ function coreOf(mni: MmuIntervalNotifier, fn: string): MmuNotifierMm {
  * Model compat shim; mirrors the semantics of mm/mmu_notifier.c:mmu_interval_notifier_remove().
  */
 export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): Promise<void> {
-  noteRead(orphansOf);
+  if (accessReporting) noteRead(orphansOf);
   const list = orphansOf.get(hmm);
   if (list === undefined) return;
   for (;;) {
     // Read again in every step (after each removal slept).
-    noteRead(orphansOf);
+    if (accessReporting) noteRead(orphansOf);
     if (list.length === 0) return;
     const mni = list[0] as ShimRangeNotifier;
-    noteRead(mni); // `state`
+    if (accessReporting) noteRead(mni); // `state`
     if (mni.state === 'idle') {
-      noteWrite(orphansOf);
+      if (accessReporting) noteWrite(orphansOf);
       list.shift(); // removed behind the shim's back: nothing left to do
       continue;
     }
     if (onlyOutsideWindows && coreOf(mni, 'hmm_range_wait_until_valid').isInvalidating()) return;
-    noteWrite(orphansOf);
+    if (accessReporting) noteWrite(orphansOf);
     list.shift();
     await mmuIntervalNotifierRemove(mni);
   }
@@ -146,7 +147,7 @@ export async function reapShimNotifiers(hmm: Hmm, onlyOutsideWindows: boolean): 
 
 /** The interval notifier of a registered shim range. */
 function notifierOf(range: HmmRange, fn: string, allowRemoved = false): ShimRangeNotifier {
-  noteRead(range);
+  if (accessReporting) noteRead(range);
   const mni = range.notifier;
   if (mni !== null) noteRead(mni); // `range`, `state`
   if (!(mni instanceof ShimRangeNotifier) || mni.range !== range) {
@@ -187,17 +188,17 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   }
   // The read_begin of the range, without sleeping: inside a window, start invalid instead.
   const m = coreOf(mni, 'hmm_range_register');
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.notifier = mni;
   range.notifierSeq = inWindow ? seq - 1 : seq;
   range.valid = !inWindow;
   await spinLock(hmm.rangesLock);
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.hmm = hmm;
-  noteWrite(hmm.ranges);
+  if (accessReporting) noteWrite(hmm.ranges);
   hmm.ranges.unshift(range);
   recordRangeRegistration(range, hmm, mirror);
   spinUnlock(hmm.rangesLock);
@@ -222,19 +223,19 @@ export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
   // A notifier removed behind the shim's back is not queued again (its remove already ran).
   const mni = notifierOf(range, 'hmm_range_unregister', true);
   await unlinkRange(hmm, range);
-  noteWrite(mni);
+  if (accessReporting) noteWrite(mni);
   mni.range = null;
   if (mni.state !== 'idle') {
-    noteWrite(orphansOf);
+    if (accessReporting) noteWrite(orphansOf);
     const list = orphansOf.get(hmm);
     if (list === undefined) orphansOf.set(hmm, [mni]);
     else list.push(mni);
   }
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.notifier = null;
   range.valid = false;
   range.hmm = HMM_RANGE_POISON;
-  noteRead(hmm); // the notifier's `mm`
+  if (accessReporting) noteRead(hmm); // the notifier's `mm`
   const mm = hmm.mm;
   if (mm === null) {
     throw new KernelBugError(
@@ -259,7 +260,7 @@ export function hmmRangeValid(range: HmmRange): boolean {
   assertRegistrationIntact(range, reg, 'hmm_range_valid');
   const mni = notifierOf(range, 'hmm_range_valid');
   const valid = !mmuIntervalReadRetry(mni, range.notifierSeq);
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.valid = valid;
   return valid;
 }
@@ -281,32 +282,32 @@ export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): 
   const { hmm } = reg;
   const mni = notifierOf(range, 'hmm_range_wait_until_valid');
   await reapShimNotifiers(hmm, true);
-  noteRead(range); // `notifierSeq`
+  if (accessReporting) noteRead(range); // `notifierSeq`
   if (!mmuIntervalReadRetry(mni, range.notifierSeq)) {
-    noteWrite(range);
+    if (accessReporting) noteWrite(range);
     range.valid = true;
     return true;
   }
   const m = coreOf(mni, 'hmm_range_wait_until_valid');
   await spinLock(m.lock);
-  noteRead(mni);
-  noteRead(m, MMN_FIELD.seq);
+  if (accessReporting) noteRead(mni);
+  if (accessReporting) noteRead(m, MMN_FIELD.seq);
   const seq = mni.invalidateSeq;
   const inWindow = seq === m.invalidateSeq;
   spinUnlock(m.lock);
   if (inWindow) {
     const seqMoved = (): boolean => {
-      noteRead(m, MMN_FIELD.seq);
+      if (accessReporting) noteRead(m, MMN_FIELD.seq);
       return m.invalidateSeq !== seq;
     };
     const left = await waitEventTimeout(m.wq, seqMoved, msecsToJiffies(timeout));
     if (left === 0) {
-      noteWrite(range);
+      if (accessReporting) noteWrite(range);
       range.valid = false;
       return false;
     }
   }
-  noteWrite(range);
+  if (accessReporting) noteWrite(range);
   range.notifierSeq = seq;
   range.valid = true;
   const sched = m.mm.machine.sched;
