@@ -2,11 +2,15 @@
 // as the dependencies of a step that reads the time, and of a timer firing.
 import { describe, expect, it } from 'vitest';
 import {
+  accessReporting,
   accessSink,
   type Choice,
   Clock,
   createScheduler,
+  noteRead,
+  noteWrite,
   type PickContext,
+  reportingAccesses,
   type Task,
   WaitQueueHead,
   waitEventTimeout,
@@ -78,5 +82,26 @@ describe('a timer firing', () => {
     // The sleeper armed the timer (a write of the list) after reading the time.
     expect(reports).toContain('sleeper: W TimerList');
     expect(reports).toContain('sleeper: R clock');
+  });
+});
+
+describe('accessReporting', () => {
+  it('is true exactly while a hook takes reports, and a guarded report reaches the hook', () => {
+    expect(accessReporting).toBe(false);
+    expect(reportingAccesses()).toBe(false);
+    const seen: string[] = [];
+    const obj = {};
+    accessSink.hook = (o, write, index) => seen.push(`${o === obj} ${write} ${index}`);
+    try {
+      expect(accessReporting).toBe(true);
+      expect(reportingAccesses()).toBe(true);
+      if (accessReporting) noteRead(obj, 3);
+      if (accessReporting) noteWrite(obj);
+    } finally {
+      accessSink.hook = undefined;
+    }
+    expect(accessReporting).toBe(false);
+    noteRead(obj, 4); // no hook: nothing recorded
+    expect(seen).toEqual(['true false 3', 'true true undefined']);
   });
 });
