@@ -76,6 +76,11 @@ export function searchRequest(
     : searchDporUnit(scenario, req.spec, onProgress);
 }
 
+/** Units of `scenario` searched in this thread, for a pool's in-thread lane. */
+function hereSearch<S>(scenario: Scenario<S>): InThreadSearch {
+  return (req, onProgress) => searchRequest(scenario as Scenario, req, onProgress);
+}
+
 /**
  * A worker thread running unit-worker next to this file: the built .js directly; the .ts source
  * (running under tsx, as `pnpm hmmsim` does) through tsx's loader, which a worker thread does not
@@ -101,16 +106,33 @@ interface Job {
   readonly reject: (e: Error) => void;
 }
 
-/** One worker thread and the job it runs. */
+/** One worker thread and the jobs sent to it (the first one running, in order). */
 interface Slot {
   readonly worker: Worker;
   ready: boolean;
-  job: Job | undefined;
+  readonly jobs: Job[];
+}
+
+/** Searches a unit in the thread that made the pool. */
+export type InThreadSearch = (
+  req: UnitRequest,
+  onProgress: (p: DporUnitProgress) => void,
+) => Promise<UnitResult | DporUnitResult>;
+
+/** Options of a WorkerPool. */
+export interface WorkerPoolOptions {
+  /**
+   * Search units in this thread too, as one more lane of the pool: the thread that made the pool
+   * has the packages loaded and its compiler warmed up already, where a new worker starts cold.
+   */
+  readonly inThread?: InThreadSearch | undefined;
 }
 
 /**
- * N worker threads, each with the scenario loaded, taking queued units in order (an urgent one
- * first). Mirrors: model-only.
+ * Worker threads, each with the scenario loaded, and optionally this thread as one more lane,
+ * taking queued units in order (an urgent one first). While this thread searches a unit it reads
+ * no messages, so each worker then gets a second unit ahead: it is never left waiting for this
+ * thread to hand it work. Mirrors: model-only.
  */
 export class WorkerPool {
   private readonly slots: Slot[];
@@ -120,26 +142,39 @@ export class WorkerPool {
   private readyCount = 0;
   private closed: Error | undefined;
   private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly inThread: InThreadSearch | undefined;
+  /** The unit this thread is searching, if any. */
+  private hereJob: Job | undefined;
 
-  constructor(n: number, ref: ScenarioRef) {
-    this.slots = Array.from({ length: n }, () => this.startSlot(ref));
+  /** `threads` worker threads (plus this thread as a lane with `opts.inThread`). */
+  constructor(threads: number, ref: ScenarioRef, opts: WorkerPoolOptions = {}) {
+    this.inThread = opts.inThread;
+    this.slots = Array.from({ length: threads }, () => this.startSlot(ref));
   }
 
-  /** Workers in the pool. */
+  /** Lanes in the pool: its worker threads, and this thread when it searches too. */
   get size(): number {
-    return this.slots.length;
+    return this.slots.length + (this.inThread === undefined ? 0 : 1);
   }
 
-  /** Workers that have loaded the scenario. */
+  /**
+   * Units worth keeping submitted at once: one per lane, and with this thread as a lane one more
+   * per worker (the unit it gets ahead).
+   */
+  get capacity(): number {
+    return this.inThread === undefined ? this.slots.length : 2 * this.slots.length + 1;
+  }
+
+  /** Lanes that can search now: workers that have loaded the scenario, and this thread. */
   get ready(): number {
-    return this.readyCount;
+    return this.readyCount + (this.inThread === undefined ? 0 : 1);
   }
 
   /** Resolves once every worker has loaded the scenario (rejects if the pool failed). */
   whenReady(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closed !== undefined) reject(this.closed);
-      else if (this.ready === this.size) resolve();
+      else if (this.readyCount === this.slots.length) resolve();
       else this.waiters.push({ resolve, reject });
     });
   }
@@ -172,7 +207,7 @@ export class WorkerPool {
   }
 
   private startSlot(ref: ScenarioRef): Slot {
-    const slot: Slot = { worker: startWorker(ref), ready: false, job: undefined };
+    const slot: Slot = { worker: startWorker(ref), ready: false, jobs: [] };
     slot.worker.on('message', (m: UnitReply) => this.onMessage(slot, m));
     slot.worker.on('error', (e) => this.fail(e instanceof Error ? e : new Error(String(e))));
     return slot;
@@ -182,31 +217,61 @@ export class WorkerPool {
     if ('ready' in m) {
       slot.ready = true;
       this.readyCount++;
-      if (this.ready === this.size) for (const w of this.waiters.splice(0)) w.resolve();
+      if (this.readyCount === this.slots.length) {
+        for (const w of this.waiters.splice(0)) w.resolve();
+      }
       this.pump();
       return;
     }
-    const job = slot.job;
+    const job = slot.jobs[0];
     if (job === undefined || job.req.id !== m.id) return;
     if ('progress' in m) {
       job.onProgress(m.progress);
       return;
     }
-    slot.job = undefined;
+    slot.jobs.shift();
     if ('error' in m) job.reject(new Error(m.error));
     else job.resolve(m.result);
     this.pump();
   }
 
-  /** Give queued jobs to ready, idle workers. */
+  /**
+   * Give queued jobs to idle lanes (ready workers, then this thread), then, when this thread is
+   * a lane, one more to each worker that has one job.
+   */
   private pump(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (!slot.ready || slot.job !== undefined) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      slot.worker.postMessage(job.req);
+      if (slot.ready && slot.jobs.length === 0) this.send(slot);
     }
+    if (this.inThread === undefined) return;
+    if (this.hereJob === undefined && this.queue.length > 0) this.searchHere(this.queue.shift()!);
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.ready && slot.jobs.length === 1) this.send(slot);
+    }
+  }
+
+  /** Post the next queued job to `slot`'s worker. */
+  private send(slot: Slot): void {
+    const job = this.queue.shift()!;
+    slot.jobs.push(job);
+    slot.worker.postMessage(job.req);
+  }
+
+  /** Search `job` in this thread; on its end, settle it (unless the pool failed) and pump. */
+  private searchHere(job: Job): void {
+    this.hereJob = job;
+    const done = (settle: () => void): void => {
+      if (this.hereJob !== job) return; // the pool failed meanwhile and rejected it
+      this.hereJob = undefined;
+      settle();
+      this.pump();
+    };
+    this.inThread!(job.req, job.onProgress).then(
+      (r) => done(() => job.resolve(r)),
+      (e: unknown) => done(() => job.reject(e instanceof Error ? e : new Error(String(e)))),
+    );
   }
 
   /** Reject everything queued or running; no more jobs are taken. */
@@ -214,10 +279,9 @@ export class WorkerPool {
     this.closed ??= error;
     for (const w of this.waiters.splice(0)) w.reject(error);
     for (const job of this.queue.splice(0)) job.reject(error);
-    for (const slot of this.slots) {
-      slot.job?.reject(error);
-      slot.job = undefined;
-    }
+    for (const slot of this.slots) for (const job of slot.jobs.splice(0)) job.reject(error);
+    this.hereJob?.reject(error);
+    this.hereJob = undefined;
   }
 }
 
@@ -229,8 +293,8 @@ export const WORKERS_AFTER_MS = 1000;
 
 /**
  * The DPOR unit runner of `hmmsim explore`: units run in this thread until the search has taken
- * `afterMs` (default WORKERS_AFTER_MS), then on `n` worker threads; until a worker is up, the
- * unit the search waits for still runs here. Mirrors: model-only.
+ * `afterMs` (default WORKERS_AFTER_MS), then on `n` lanes: this thread and `n - 1` worker
+ * threads. Mirrors: model-only.
  */
 export class AdaptiveDporUnits implements DporUnitRunner {
   private pool: WorkerPool | undefined;
@@ -259,7 +323,7 @@ export class AdaptiveDporUnits implements DporUnitRunner {
     urgent: boolean,
   ): Promise<DporUnitResult> {
     if (this.pool === undefined && this.n > 1 && this.now() - this.start >= this.afterMs) {
-      this.pool = new WorkerPool(this.n, this.ref);
+      this.pool = new WorkerPool(this.n - 1, this.ref, { inThread: hereSearch(scenario) });
     }
     const pool = this.pool;
     if (pool === undefined || (pool.ready === 0 && urgent)) {
@@ -294,6 +358,9 @@ export function adaptiveUnits(n: number, ref: ScenarioRef, now: () => number): U
     if (estimate < WORKERS_PAY_OFF_MS) {
       return [first, ...(await sequentialUnits(scenario, rest, opts))];
     }
+    // Worker threads only: a DFS's units are few and uneven, and while this thread searched a
+    // large one the workers' results would wait (measured: hmm-race-munmap-shim without
+    // reduction, 1.03x with this thread as a lane against 1.33x without).
     const pool = new WorkerPool(n, ref);
     try {
       return [first, ...(await workerUnits(pool)(scenario, rest, opts))];
@@ -304,7 +371,7 @@ export function adaptiveUnits(n: number, ref: ScenarioRef, now: () => number): U
 }
 
 /**
- * A UnitRunner (DFS without reduction) on `pool`: at most one unit per worker in flight, in
+ * A UnitRunner (DFS without reduction) on `pool`: at most `pool.capacity` units in flight, in
  * order; after a unit with a violation no later unit starts, and the earlier ones finish, so the
  * combined result is the same for any pool size. Mirrors: model-only.
  */
@@ -322,7 +389,7 @@ export function workerUnits(pool: WorkerPool): UnitRunner {
         if (r.violation !== undefined) firstViolation = Math.min(firstViolation, index);
       }
     };
-    await Promise.all(Array.from({ length: pool.size }, lane));
+    await Promise.all(Array.from({ length: pool.capacity }, lane));
     return results;
   };
 }

@@ -4,7 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { explore, exploreSplit, type Scenario } from '@hmmsim/explorer';
 import { raceScenario } from '@hmmsim/hmm-mirror';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveDporUnits, WorkerPool, workerUnits } from '../src/parallel-units.ts';
+import {
+  AdaptiveDporUnits,
+  type InThreadSearch,
+  searchRequest,
+  WorkerPool,
+  workerUnits,
+} from '../src/parallel-units.ts';
 
 /** The parts of a result that must not depend on where units were searched. */
 function summary(r: Awaited<ReturnType<typeof exploreSplit>>) {
@@ -19,6 +25,18 @@ function summary(r: Awaited<ReturnType<typeof exploreSplit>>) {
   };
 }
 
+/** An in-thread lane for a pool that counts the units it searched. */
+function countingHere(scenario: Scenario): { search: InThreadSearch; count: () => number } {
+  let n = 0;
+  return {
+    search: (req, onProgress) => {
+      n++;
+      return searchRequest(scenario, req, onProgress);
+    },
+    count: () => n,
+  };
+}
+
 const CASES: [Scenario, string][] = [
   [raceScenario('munmap', 'legacy') as Scenario, 'hmm-race-munmap-legacy'],
   [raceScenario('munmap', 'shim') as Scenario, 'hmm-race-munmap-shim'],
@@ -29,10 +47,15 @@ describe('worker threads', () => {
     for (const [scenario, name] of CASES) {
       const bound = name.endsWith('legacy') ? 2 : 1;
       const one = await exploreSplit(scenario, { bound });
-      const pool = new WorkerPool(2, { kind: 'registered', name });
+      // `--workers 2`: one worker thread and this thread.
+      const here = countingHere(scenario);
+      const pool = new WorkerPool(1, { kind: 'registered', name }, { inThread: here.search });
       try {
+        expect(pool.size).toBe(2);
         const two = await exploreSplit(scenario, { bound }, { units: workerUnits(pool) });
         expect(summary(two), name).toEqual(summary(one));
+        // A clean search has many units: this thread searched some of them.
+        if (name.endsWith('shim')) expect(here.count(), name).toBeGreaterThan(0);
       } finally {
         await pool.close();
       }
@@ -43,7 +66,8 @@ describe('worker threads', () => {
     for (const [scenario, name] of CASES) {
       const opts = { bound: Number.POSITIVE_INFINITY };
       const one = await explore(scenario, opts);
-      const pool = new WorkerPool(2, { kind: 'registered', name });
+      const here = countingHere(scenario);
+      const pool = new WorkerPool(1, { kind: 'registered', name }, { inThread: here.search });
       try {
         await pool.whenReady();
         const runner = new AdaptiveDporUnits(
@@ -56,6 +80,8 @@ describe('worker threads', () => {
         const two = await exploreSplit(scenario, opts, { dporUnits: runner });
         expect(summary(two), name).toEqual(summary(one));
         expect(two.exhausted || two.violation !== undefined).toBe(true);
+        // A clean search has many units: this thread searched some of them.
+        if (name.endsWith('shim')) expect(here.count(), name).toBeGreaterThan(0);
       } finally {
         await pool.close();
       }
