@@ -61,10 +61,10 @@ const PAGE_WAIT_TABLE = 64;
 /** Largest swap device (2^24 slots = 64 GiB). */
 const MAX_SWAP_PAGES = 2 ** 24;
 
-// Elements of a Machine in access reports (noteRead/noteWrite(machine, element)).
-const MACHINE_THP = 0;
+// Elements of a Machine in access reports (noteRead/noteWrite(machine, element)): MACHINE_THP 0,
+// MACHINE_ALLOC_FAILURE 1, MACHINE_NEXT_ID 2. The accessors write them as literals, the name in
+// a comment, for the reason given at VmArea's (vma.ts).
 const MACHINE_ALLOC_FAILURE = 1;
-const MACHINE_NEXT_ID = 2;
 
 /**
  * One simulated machine.
@@ -98,31 +98,31 @@ export class Machine {
 
   /** THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
   get thp(): ThpPolicy {
-    if (accessReporting) noteRead(this, MACHINE_THP);
+    if (accessReporting) noteRead(this, 0 /* MACHINE_THP */);
     return this._thp;
   }
   set thp(policy: ThpPolicy) {
-    if (accessReporting) noteWrite(this, MACHINE_THP);
+    if (accessReporting) noteWrite(this, 0 /* MACHINE_THP */);
     this._thp = policy;
   }
 
   /** Allocation fault injection. */
   get allocFailure(): AllocFailurePolicy {
-    if (accessReporting) noteRead(this, MACHINE_ALLOC_FAILURE);
+    if (accessReporting) noteRead(this, 1 /* MACHINE_ALLOC_FAILURE */);
     return this._allocFailure;
   }
   set allocFailure(policy: AllocFailurePolicy) {
-    if (accessReporting) noteWrite(this, MACHINE_ALLOC_FAILURE);
+    if (accessReporting) noteWrite(this, 1 /* MACHINE_ALLOC_FAILURE */);
     this._allocFailure = policy;
   }
 
   /** Next id for an anon_vma / address_space / mm. */
   get nextId(): number {
-    if (accessReporting) noteRead(this, MACHINE_NEXT_ID);
+    if (accessReporting) noteRead(this, 2 /* MACHINE_NEXT_ID */);
     return this._nextId;
   }
   set nextId(n: number) {
-    if (accessReporting) noteWrite(this, MACHINE_NEXT_ID);
+    if (accessReporting) noteWrite(this, 2 /* MACHINE_NEXT_ID */);
     this._nextId = n;
   }
 

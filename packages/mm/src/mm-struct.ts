@@ -20,7 +20,6 @@ import { createPageTables, MAX_TABLES_LIMIT, type PageTables } from '@hmmsim/pag
 import type { Machine } from './machine.ts';
 import { machineNextId } from './machine.ts';
 import type { MmuNotifierHooks } from './mmu-notifier-hooks.ts';
-import { MM_FIELD_VMAS } from './shared-access.ts';
 import type { VmArea } from './vma.ts';
 
 /** Resident file pages. Mirrors include/linux/mm_types_task.h:MM_FILEPAGES. */
@@ -49,13 +48,10 @@ export interface CreateMmOptions {
   readonly maxPageTables?: number;
 }
 
-// Elements of an MmStruct in access reports (noteRead/noteWrite(mm, element)): one per mutable field.
-const MM_USERS = 0;
-const MM_COUNT = 1;
-const MM_NOTIFIER = 2;
-const MM_EXITED = 3;
-const MM_FREED = 4;
-const MM_INVALIDATES = 5;
+// Elements of an MmStruct in access reports (noteRead/noteWrite(mm, element)), one per mutable
+// field: MM_USERS 0, MM_COUNT 1, MM_NOTIFIER 2, MM_EXITED 3, MM_FREED 4, MM_INVALIDATES 5,
+// MM_FIELD_VMAS 6 (shared-access.ts). The accessors write them as literals, the name in a
+// comment, for the reason given at VmArea's (vma.ts).
 
 /**
  * One address space. Mirrors include/linux/mm_types.h:struct mm_struct.
@@ -87,57 +83,57 @@ export class MmStruct {
 
   /** VMAs sorted by vmStart, non-overlapping (a reported read of the list). */
   get vmas(): VmArea[] {
-    if (accessReporting) noteRead(this, MM_FIELD_VMAS);
+    if (accessReporting) noteRead(this, 6 /* MM_FIELD_VMAS */);
     return this._vmas;
   }
 
   /** Users of the address space (page tables alive while > 0). */
   get mmUsers(): number {
-    if (accessReporting) noteRead(this, MM_USERS);
+    if (accessReporting) noteRead(this, 0 /* MM_USERS */);
     return this._mmUsers;
   }
   set mmUsers(n: number) {
-    if (accessReporting) noteWrite(this, MM_USERS);
+    if (accessReporting) noteWrite(this, 0 /* MM_USERS */);
     this._mmUsers = n;
   }
 
   /** References to the struct itself (mm_users counts as one). */
   get mmCount(): number {
-    if (accessReporting) noteRead(this, MM_COUNT);
+    if (accessReporting) noteRead(this, 1 /* MM_COUNT */);
     return this._mmCount;
   }
   set mmCount(n: number) {
-    if (accessReporting) noteWrite(this, MM_COUNT);
+    if (accessReporting) noteWrite(this, 1 /* MM_COUNT */);
     this._mmCount = n;
   }
 
   /** The invalidation listener (mmu_notifier_mm), null until one installs itself. */
   get notifier(): MmuNotifierHooks | null {
-    if (accessReporting) noteRead(this, MM_NOTIFIER);
+    if (accessReporting) noteRead(this, 2 /* MM_NOTIFIER */);
     return this._notifier;
   }
   set notifier(hooks: MmuNotifierHooks | null) {
-    if (accessReporting) noteWrite(this, MM_NOTIFIER);
+    if (accessReporting) noteWrite(this, 2 /* MM_NOTIFIER */);
     this._notifier = hooks;
   }
 
   /** True once exit_mmap ran (page tables gone). */
   get exited(): boolean {
-    if (accessReporting) noteRead(this, MM_EXITED);
+    if (accessReporting) noteRead(this, 3 /* MM_EXITED */);
     return this._exited;
   }
   set exited(v: boolean) {
-    if (accessReporting) noteWrite(this, MM_EXITED);
+    if (accessReporting) noteWrite(this, 3 /* MM_EXITED */);
     this._exited = v;
   }
 
   /** True once the last mmdrop freed the struct. */
   get freed(): boolean {
-    if (accessReporting) noteRead(this, MM_FREED);
+    if (accessReporting) noteRead(this, 4 /* MM_FREED */);
     return this._freed;
   }
   set freed(v: boolean) {
-    if (accessReporting) noteWrite(this, MM_FREED);
+    if (accessReporting) noteWrite(this, 4 /* MM_FREED */);
     this._freed = v;
   }
 
@@ -146,11 +142,11 @@ export class MmStruct {
    * (the ones holding rmap locks are what mm_take_all_locks() waits out).
    */
   get invalidatesInFlight(): number {
-    if (accessReporting) noteRead(this, MM_INVALIDATES);
+    if (accessReporting) noteRead(this, 5 /* MM_INVALIDATES */);
     return this._invalidatesInFlight;
   }
   set invalidatesInFlight(n: number) {
-    if (accessReporting) noteWrite(this, MM_INVALIDATES);
+    if (accessReporting) noteWrite(this, 5 /* MM_INVALIDATES */);
     this._invalidatesInFlight = n;
   }
 
