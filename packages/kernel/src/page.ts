@@ -5,8 +5,7 @@
  * NaN, infinite, fractional, negative or >= 2^53 argument (or one whose result would pass 2^53)
  * throws InvalidArgumentError naming the helper instead of returning NaN or a rounded number.
  */
-import { InvalidArgumentError } from './errors.ts';
-import { checkIntIn } from './validate.ts';
+import { failIntIn } from './validate.ts';
 
 /** log2 of the page size (4 KiB pages). Mirrors arch/x86/include/asm/page_types.h:PAGE_SHIFT. */
 export const PAGE_SHIFT = 12;
@@ -50,7 +49,7 @@ export const ULONG_MAX = Number.MAX_SAFE_INTEGER;
 
 /** `v` as the unsigned long argument `arg` of `fn`, at most `max` (cheap when it is fine). */
 function ulong(fn: string, arg: string, v: number, max: number, what: string): number {
-  if (!(Number.isSafeInteger(v) && v >= 0 && v <= max)) checkIntIn(fn, arg, v, 0, max, what);
+  if (!(Number.isSafeInteger(v) && v >= 0 && v <= max)) failIntIn(fn, arg, v, 0, max, what);
   return v;
 }
 
@@ -65,10 +64,9 @@ function anyAddr(fn: string, a: number): number {
   return a;
 }
 
-/** Throw the InvalidArgumentError of anyAddr. */
+/** The failure path of anyAddr, out of line (a short call keeps anyAddr inlinable). */
 function badAddr(fn: string, a: number): never {
-  checkIntIn(fn, 'a', a, 0, ULONG_MAX, ANY_ULONG);
-  throw new InvalidArgumentError(`${fn}: a is ${a}; expected ${ANY_ULONG}`);
+  return failIntIn(fn, 'a', a, 0, ULONG_MAX, ANY_ULONG);
 }
 
 /**

@@ -8,7 +8,7 @@
  * length past TASK_SIZE, a pfn beyond the memmap) keeps the kernel's own answer — its errno — and
  * is the caller's logic, after the check here. Nothing is changed before a check throws.
  */
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError, KernelBugError } from './errors.ts';
 
 /** What is wrong with `v` as an integer in [min, max], or undefined when it is fine. Model helper. */
 export function integerProblem(v: unknown, min: number, max: number): string | undefined {
@@ -37,6 +37,26 @@ export function checkIntIn(
   const problem = integerProblem(v, min, max);
   if (problem !== undefined)
     throw new InvalidArgumentError(`${fn}: ${arg} ${problem}; expected ${expected}`);
+}
+
+/**
+ * Throw checkIntIn's InvalidArgumentError for `v`, which the caller's own fast test found
+ * outside [min, max]: the failure path of a small check, kept out of line so that the check stays
+ * small enough to inline. KernelBugError if `v` is in range after all (the fast test was wrong).
+ * Model helper.
+ */
+export function failIntIn(
+  fn: string,
+  arg: string,
+  v: unknown,
+  min: number,
+  max: number,
+  expected: string,
+): never {
+  checkIntIn(fn, arg, v, min, max, expected);
+  throw new KernelBugError(
+    `${fn}: ${arg} ${v} was refused, but it is an integer in [${min}, ${max}]`,
+  );
 }
 
 /**

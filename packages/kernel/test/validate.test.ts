@@ -3,9 +3,11 @@ import {
   checkIntIn,
   checkUlong,
   EINVAL,
+  failIntIn,
   InvalidArgumentError,
   integerProblem,
   isUlong,
+  KernelBugError,
 } from '../src/index.ts';
 import { BAD_NUMBERS, formatBadInputReport, runBadInputTable } from '../src/testing.ts';
 
@@ -78,5 +80,21 @@ describe('runBadInputTable', () => {
     expect(formatBadInputReport(r)).toMatch(
       /^demo: 4 bad inputs: InvalidArgumentError 2, EINVAL 1, accepted 1; 3 wrong/,
     );
+  });
+});
+
+describe('failIntIn', () => {
+  it("throws checkIntIn's error for a value out of range, and KernelBugError for one in range", () => {
+    for (const bad of [5, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53 + 2]) {
+      let want: unknown;
+      try {
+        checkIntIn('f', 'n', bad, 0, 4, 'an index');
+      } catch (e) {
+        want = e;
+      }
+      expect(want).toBeInstanceOf(InvalidArgumentError);
+      expect(() => failIntIn('f', 'n', bad, 0, 4, 'an index')).toThrow((want as Error).message);
+    }
+    expect(() => failIntIn('f', 'n', 3, 0, 4, 'an index')).toThrow(KernelBugError);
   });
 });

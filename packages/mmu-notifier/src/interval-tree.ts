@@ -276,15 +276,22 @@ export class IntervalTree<T> {
     return p;
   }
 
+  /**
+   * Call `visit` on every linked node in order (start, then insertion order) with its payload,
+   * allocating nothing (a read of the whole tree); a corrupt tree (checkStructure says how) stops
+   * after `size` nodes instead of looping. Model helper.
+   */
+  forEachInOrder(visit: (id: number, payload: T) => void): void {
+    let left = this.count;
+    for (let n = this.inOrderFirst(); n !== IT_NIL && left-- > 0; n = this.successor(n)) {
+      visit(n, this.payloadA[n] as T);
+    }
+  }
+
   /** Ids of all linked nodes in order (start, then insertion order). Model helper. */
   inOrder(): number[] {
-    if (accessReporting) noteRead(this);
     const out: number[] = [];
-    // A corrupt tree (checkStructure says how) stops after `count` nodes instead of looping.
-    for (let n = this.inOrderFirst(); n !== IT_NIL && out.length < this.count; ) {
-      out.push(n);
-      n = this.successor(n);
-    }
+    this.forEachInOrder((id) => out.push(id));
     return out;
   }
 

@@ -33,19 +33,6 @@ const rangeText = (r: MmuNotifierRange): string => `[${hex(r.start)}, ${hex(r.en
 const mniText = (mni: MmuIntervalNotifier): string =>
   `notifier [${hex(mni.itStart)}, ${hex(mni.itLast)}]`;
 
-/** Call `visit` on every linked node of the container's tree, in order (allocates nothing). */
-function forEachLinked(
-  m: MmuNotifierMm,
-  visit: (id: number, mni: MmuIntervalNotifier) => void,
-): void {
-  const t = m.itree;
-  // At most `size` nodes: a corrupt tree (checkStructure reports it) cannot loop here.
-  let left = t.size;
-  for (let id = t.inOrderFirst(); id !== IT_NIL && left-- > 0; id = t.inOrderNext(id)) {
-    visit(id, t.payload(id));
-  }
-}
-
 // ---- state checks --------------------------------------------------------------------------------
 
 /**
@@ -66,7 +53,7 @@ export function checkSeqParity(m: MmuNotifierMm): string[] {
       errs.push(`inv6: ${mniText(mni)} has even invalidate_seq ${mni.invalidateSeq}`);
   };
   // Every notifier the container knows: linked ones, then pending inserts.
-  forEachLinked(m, (_id, mni) => checkOdd(mni));
+  m.itree.forEachInOrder((_id, mni) => checkOdd(mni));
   for (const mni of m.deferredList) if (mni.itNode === IT_NIL) checkOdd(mni);
   return errs;
 }
@@ -93,7 +80,7 @@ export function checkDeferredState(m: MmuNotifierMm): string[] {
       errs.push(`inv7: ${mniText(mni)} is a pending remove in state ${mni.state}`);
     }
   }
-  forEachLinked(m, (id, mni) => {
+  m.itree.forEachInOrder((id, mni) => {
     if (mni.itNode !== id)
       errs.push(`inv7: ${mniText(mni)} is linked as node ${id} but records node ${mni.itNode}`);
     if (mni.state === 'idle') errs.push(`inv7: ${mniText(mni)} is in the tree but not inserted`);
@@ -178,7 +165,7 @@ export function checkMmPins(mm: MmStruct): string[] {
 export function checkSubscriberRecords(m: MmuNotifierMm): string[] {
   const errs: string[] = [];
   let subscribers = 0;
-  forEachLinked(m, (id, mni) => {
+  m.itree.forEachInOrder((id, mni) => {
     subscribers++;
     if (mni.mm !== m.mm) {
       errs.push(`inv7: ${mniText(mni)} is in the tree of mm${m.mm.id} but records mm${mni.mm?.id}`);

@@ -139,6 +139,12 @@ describe('IntervalTree', () => {
             .sort((a, b) => a.start - b.start || a.name - b.name);
           expect(t.inOrder().map((n) => t.payload(n))).toEqual(sorted);
           expect(walk(t)).toEqual(sorted);
+          const visited: Item[] = [];
+          t.forEachInOrder((id, item) => {
+            expect(t.payload(id)).toBe(item);
+            visited.push(item);
+          });
+          expect(visited).toEqual(sorted);
         }
       }),
       { numRuns: 200 },

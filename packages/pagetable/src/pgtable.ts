@@ -21,7 +21,7 @@
 import {
   accessReporting,
   checkIntIn,
-  InvalidArgumentError,
+  failIntIn,
   KernelBugError,
   noteRead,
   noteWrite,
@@ -282,8 +282,7 @@ export function tableSlot(table: number, index: number): number {
 /** Throw the InvalidArgumentError of tableSlot (out of line: tableSlot stays inlinable). */
 function badTableSlot(table: number, index: number): never {
   checkIntIn('tableSlot', 'table', table, 0, MAX_TABLES_LIMIT - 1, 'a table index of a pool');
-  checkIntIn('tableSlot', 'index', index, 0, PTRS_PER_PTE - 1, 'an entry index in [0, 511]');
-  throw new InvalidArgumentError(`tableSlot: (${table}, ${index}) is not a slot of a pool`);
+  return failIntIn('tableSlot', 'index', index, 0, PTRS_PER_PTE - 1, 'an entry index in [0, 511]');
 }
 
 /** Slot of the PGD entry covering `addr` (always exists). Mirrors include/linux/pgtable.h:pgd_offset(). */

@@ -29,7 +29,7 @@
  * swap-format entry at PMD level (no `_PAGE_PSE`, so it is not present).
  */
 
-import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
+import { failIntIn } from '@hmmsim/kernel';
 
 /** Entry maps a page (or a table). Mirrors arch/x86/include/asm/pgtable_types.h:_PAGE_PRESENT. */
 export const _PAGE_PRESENT = 0x1;
@@ -95,11 +95,16 @@ export function checkPteWord(fn: string, arg: string, v: number): number {
   return v;
 }
 
-/** Throw the InvalidArgumentError of checkPteWord (out of line: checkPteWord stays inlinable). */
+/** The failure path of checkPteWord, out of line (a short call keeps checkPteWord inlinable). */
 function badPteWord(fn: string, arg: string, v: number): never {
-  const what = 'a 32-bit page-table entry word (an integer in [0, 2^32))';
-  checkIntIn(fn, arg, v, 0, 2 ** 32 - 1, what);
-  throw new InvalidArgumentError(`${fn}: ${arg} is ${v}; expected ${what}`);
+  return failIntIn(
+    fn,
+    arg,
+    v,
+    0,
+    2 ** 32 - 1,
+    'a 32-bit page-table entry word (an integer in [0, 2^32))',
+  );
 }
 
 // ---- PTE predicates (all take the `bits` word) ----
