@@ -27,6 +27,7 @@ import {
   KernelBugError,
   noteRead,
   noteWrite,
+  ObjectSlot,
   RwSemaphore,
   reportingAccesses,
   Spinlock,
@@ -72,9 +73,9 @@ export interface HmmOptions {
  */
 export const DEFAULT_HMM_OPTIONS: HmmOptions = Object.freeze({ overlapTest: 'v5.4' });
 
-const optionsByMm = new WeakMap<MmStruct, HmmOptions>();
+const optionsByMm = new ObjectSlot<MmStruct, HmmOptions>('mm.hmm_options');
 /** Every struct hmm ever allocated for an mm (live ones are filtered by hmmsOf()). */
-const hmmsByMm = new WeakMap<MmStruct, Hmm[]>();
+const hmmsByMm = new ObjectSlot<MmStruct, Hmm[]>('mm.hmm');
 
 /**
  * Set the version switches for the struct hmm of `mm`; returns the options now in force.

@@ -10,7 +10,7 @@
  * Mirrors: model-only (the `struct hmm_range.list` membership of include/linux/hmm.h).
  */
 import type { HmmPerMm, HmmRange } from '@hmmsim/hmm-range';
-import { accessReporting, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite, ObjectSlot } from '@hmmsim/kernel';
 import type { Hmm } from './hmm.ts';
 import type { HmmMirror } from './hmm-mirror.ts';
 
@@ -26,8 +26,8 @@ export interface RangeRegistration {
   readonly end: number;
 }
 
-const registrations = new WeakMap<HmmRange, RangeRegistration>();
-const perMirror = new WeakMap<HmmMirror, number>();
+const registrations = new ObjectSlot<HmmRange, RangeRegistration>('hmm_range.registration');
+const perMirror = new ObjectSlot<HmmMirror, number>('hmm_mirror.ranges');
 
 /**
  * What `range.hmm` holds after hmm_range_unregister(): a poisoned pointer whose mm reads as NULL,

@@ -7,6 +7,7 @@ export * from './free-running-policy.ts';
 export * from './lock-invariants.ts';
 export * from './might-sleep.ts';
 export * from './mutex.ts';
+export * from './object-slot.ts';
 export * from './page.ts';
 export * from './preemption.ts';
 export * from './random.ts';

@@ -7,6 +7,7 @@
  * Mirrors: model-only.
  */
 import { InvalidArgumentError } from './errors.ts';
+import { ObjectSlot } from './object-slot.ts';
 import { checkIntIn } from './validate.ts';
 
 /** The typed arrays a scratch buffer can be. */
@@ -15,7 +16,7 @@ export type ScratchArray = Int32Array | Uint8Array;
 /** Largest scratch array, in elements (2^30: a memmap of 4 TiB of 4 KiB pages). */
 const MAX_SCRATCH = 2 ** 30;
 
-const scratches = new WeakMap<object, Map<string, ScratchArray>>();
+const scratches = new ObjectSlot<object, Map<string, ScratchArray>>('scratch');
 
 /**
  * A zeroed `Int32Array` of `length` elements kept for `owner` under `purpose` (a name unique to

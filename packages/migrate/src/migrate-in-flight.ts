@@ -15,7 +15,7 @@
  *
  * Model-only (no kernel counterpart).
  */
-import { accessReporting, noteRead, noteWrite } from '@hmmsim/kernel';
+import { accessReporting, noteRead, noteWrite, ObjectSlot } from '@hmmsim/kernel';
 import type { Machine, VmArea } from '@hmmsim/mm';
 import { formatMigratePfn, migratePfnToPage } from './migrate-pfn.ts';
 import type { MigrateVma, ReadyMigrateVma } from './migrate-vma.ts';
@@ -45,9 +45,9 @@ export interface MigrateInFlight {
   stage: MigrateStage;
 }
 
-const byArgs = new WeakMap<MigrateVma, MigrateInFlight>();
-const byArray = new WeakMap<Float64Array, MigrateInFlight>();
-const byMachine = new WeakMap<Machine, Set<MigrateInFlight>>();
+const byArgs = new ObjectSlot<MigrateVma, MigrateInFlight>('migrate_vma.in_flight');
+const byArray = new ObjectSlot<Float64Array, MigrateInFlight>('migrate_vma.array_in_flight');
+const byMachine = new ObjectSlot<Machine, Set<MigrateInFlight>>('machine.migrations_in_flight');
 /** The object that stands for the three maps above in access reports. */
 const registry = byArgs;
 

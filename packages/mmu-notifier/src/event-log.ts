@@ -6,7 +6,7 @@
  * Mirrors: model-only (stands in for the kernel's lockdep/debug annotations and tracepoints).
  */
 
-import { DIAGNOSTICS_ONLY, type Scheduler } from '@hmmsim/kernel';
+import { DIAGNOSTICS_ONLY, ObjectSlot, type Scheduler } from '@hmmsim/kernel';
 import type { MmStruct, MmuNotifierRange } from '@hmmsim/mm';
 import { checkObject } from './arg-checks.ts';
 import type { MmuIntervalNotifier } from './mmu-interval-notifier.ts';
@@ -150,7 +150,7 @@ export class MmuNotifierLog {
   }
 }
 
-const logs = new WeakMap<Scheduler, MmuNotifierLog>();
+const logs = new ObjectSlot<Scheduler, MmuNotifierLog>('sched.mmu_notifier_log');
 let activeLogs = 0;
 
 /**

@@ -24,6 +24,7 @@ import {
   mightSleep,
   noteRead,
   noteWrite,
+  ObjectSlot,
   Spinlock,
   spinLock,
   spinUnlock,
@@ -85,8 +86,10 @@ export const DEFAULT_MMU_NOTIFIER_OPTIONS: MmuNotifierOptions = Object.freeze({
   insertRequires: 'mm_count',
 });
 
-const containers = new WeakMap<MmStruct, MmuNotifierMm>();
-const optionsByMm = new WeakMap<MmStruct, MmuNotifierOptions>();
+const containers = new ObjectSlot<MmStruct, MmuNotifierMm>('mm.mmu_notifier_mm');
+const optionsByMm = new ObjectSlot<MmStruct, MmuNotifierOptions>('mm.mmu_notifier_options');
+/** What the container of the range's mm did with it (see RangeState). */
+const rangeStates = new ObjectSlot<MmuNotifierRange, RangeRecord>('mmu_notifier_range.state');
 
 /**
  * Set the version switches of `mm` (before or after the first registration); returns the result.
@@ -241,8 +244,6 @@ export class MmuNotifierMm implements MmuNotifierHooks {
    * under the lock): equal to it unless a failed non-blockable start leaked one (R3).
    */
   openItreeRanges = 0;
-  /** What this container did with each range it saw (see RangeState). */
-  private readonly ranges = new WeakMap<MmuNotifierRange, RangeState>();
   readonly srcu: SrcuStruct;
 
   constructor(readonly mm: MmStruct) {
@@ -326,7 +327,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     });
     // The container's record of each range is that range's own state.
     if (accessReporting) noteRead(range);
-    const prev = this.ranges.get(range);
+    const prev = rangeStateIn(this, range);
     if (prev === 'open') {
       throw new KernelBugError(
         `invalidate_range_start(${mmuNotifierRangeLabel(range)}) on mm${this.mm.id}: this range is already started and not ` +
@@ -346,7 +347,10 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       }
     }
     if (accessReporting) noteWrite(range);
-    this.ranges.set(range, ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist');
+    rangeStates.set(range, {
+      owner: this,
+      state: ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist',
+    });
     mmuNotifierLogOf(sched)?.record({
       kind: 'range-start',
       mm: this.mm,
@@ -371,7 +375,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       obj: `mm${this.mm.id}`,
     });
     if (accessReporting) noteWrite(range);
-    const state = this.ranges.get(range);
+    const state = rangeStateIn(this, range);
     if (state === 'failed' || state === 'closed') {
       throw new KernelBugError(
         `invalidate_range_end(${mmuNotifierRangeLabel(range)}) on mm${this.mm.id} after ${state === 'failed' ? 'a failed non-blockable start' : 'its end already ran'}; ` +
@@ -381,7 +385,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     // A range started before this container (or its tree) existed: the kernel's registration
     // (mm_take_all_locks) would have waited for it, so it has no part here.
     if (state === undefined) return;
-    this.ranges.set(range, 'closed');
+    rangeStates.set(range, { owner: this, state: 'closed' });
     mmuNotifierLogOf(sched)?.record({ kind: 'range-end', mm: this.mm, range });
     if (state === 'open') await mnItreeInvEnd(this);
     if (accessReporting) noteRead(this, MMN_FIELD.first);
@@ -542,6 +546,18 @@ export class MmuNotifierMm implements MmuNotifierHooks {
  * follow), 'closed' (ended).
  */
 type RangeState = 'open' | 'open-hlist' | 'failed' | 'closed';
+
+/** A range's state and the container it belongs to. */
+interface RangeRecord {
+  readonly owner: MmuNotifierMm;
+  readonly state: RangeState;
+}
+
+/** What `m` did with `range`; undefined when `m` never saw it. */
+function rangeStateIn(m: MmuNotifierMm, range: MmuNotifierRange): RangeState | undefined {
+  const rec = rangeStates.get(range);
+  return rec !== undefined && rec.owner === m ? rec.state : undefined;
+}
 
 /**
  * 'CLEAR 0x1000-0x2000': an invalidation as a scheduling-point / trace label.

@@ -24,6 +24,7 @@ import {
   mightSleep,
   noteRead,
   noteWrite,
+  ObjectSlot,
   type Scheduler,
   WaitQueueHead,
   waitEvent,
@@ -165,7 +166,7 @@ export async function srcuBarrier(ss: SrcuStruct): Promise<void> {
   });
 }
 
-const domains = new WeakMap<Scheduler, SrcuStruct>();
+const domains = new ObjectSlot<Scheduler, SrcuStruct>('sched.mmu_notifier_srcu');
 
 /**
  * The one SRCU domain of the notifier code on this simulated machine (keyed by its scheduler).

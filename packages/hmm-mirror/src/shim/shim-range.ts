@@ -38,6 +38,7 @@ import {
   msecsToJiffies,
   noteRead,
   noteWrite,
+  ObjectSlot,
   spinLock,
   spinUnlock,
   waitEventTimeout,
@@ -95,7 +96,7 @@ export const shimIntervalOps: MmuIntervalNotifierOps = Object.freeze({
  * Notifiers of unregistered ranges still in the tree, per shim struct hmm (accesses reported on
  * the map itself, as one object).
  */
-const orphansOf = new WeakMap<Hmm, ShimRangeNotifier[]>();
+const orphansOf = new ObjectSlot<Hmm, ShimRangeNotifier[]>('hmm.shim_orphans');
 
 /**
  * The interval notifiers of unregistered ranges of `hmm` that still wait for removal.
