@@ -126,13 +126,20 @@ export interface WorkerPoolOptions {
    * has the packages loaded and its compiler warmed up already, where a new worker starts cold.
    */
   readonly inThread?: InThreadSearch | undefined;
+  /**
+   * With `inThread`: this thread searches only until a worker is ready, then hands out units and
+   * nothing else, so a unit never waits behind one this thread is searching.
+   */
+  readonly inThreadUntilReady?: boolean | undefined;
 }
 
 /**
  * Worker threads, each with the scenario loaded, and optionally this thread as one more lane,
  * taking queued units in order (an urgent one first). While this thread searches a unit it reads
  * no messages, so each worker then gets a second unit ahead: it is never left waiting for this
- * thread to hand it work. Mirrors: model-only.
+ * thread to hand it work; and this thread takes its next unit only after the messages that
+ * arrived meanwhile were read (else it would take every unit before a worker could say it is
+ * ready). Mirrors: model-only.
  */
 export class WorkerPool {
   private readonly slots: Slot[];
@@ -143,12 +150,16 @@ export class WorkerPool {
   private closed: Error | undefined;
   private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly inThread: InThreadSearch | undefined;
+  private readonly inThreadUntilReady: boolean;
   /** The unit this thread is searching, if any. */
   private hereJob: Job | undefined;
+  /** This thread takes its next unit once the pending messages were read. */
+  private hereSoon = false;
 
   /** `threads` worker threads (plus this thread as a lane with `opts.inThread`). */
   constructor(threads: number, ref: ScenarioRef, opts: WorkerPoolOptions = {}) {
     this.inThread = opts.inThread;
+    this.inThreadUntilReady = opts.inThreadUntilReady === true;
     this.slots = Array.from({ length: threads }, () => this.startSlot(ref));
   }
 
@@ -162,12 +173,18 @@ export class WorkerPool {
    * per worker (the unit it gets ahead).
    */
   get capacity(): number {
-    return this.inThread === undefined ? this.slots.length : 2 * this.slots.length + 1;
+    if (this.inThread === undefined) return this.slots.length;
+    return this.inThreadUntilReady ? this.slots.length + 1 : 2 * this.slots.length + 1;
   }
 
   /** Lanes that can search now: workers that have loaded the scenario, and this thread. */
   get ready(): number {
-    return this.readyCount + (this.inThread === undefined ? 0 : 1);
+    return this.readyCount + (this.searchesHere() ? 1 : 0);
+  }
+
+  /** Whether this thread is (still) a lane. */
+  private searchesHere(): boolean {
+    return this.inThread !== undefined && !(this.inThreadUntilReady && this.readyCount > 0);
   }
 
   /** Resolves once every worker has loaded the scenario (rejects if the pool failed). */
@@ -236,19 +253,48 @@ export class WorkerPool {
   }
 
   /**
-   * Give queued jobs to idle lanes (ready workers, then this thread), then, when this thread is
-   * a lane, one more to each worker that has one job.
+   * Give queued jobs to idle workers; when this thread is a lane and idle, have it take the next
+   * one after the pending messages were read (see hereNext).
    */
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.ready && slot.jobs.length === 0) this.send(slot);
+    this.feedIdleWorkers();
+    if (
+      this.hereJob === undefined &&
+      !this.hereSoon &&
+      this.queue.length > 0 &&
+      this.searchesHere()
+    ) {
+      this.hereSoon = true;
+      setImmediate(() => this.hereNext());
     }
-    if (this.inThread === undefined) return;
-    if (this.hereJob === undefined && this.queue.length > 0) this.searchHere(this.queue.shift()!);
+  }
+
+  /**
+   * This thread's turn, the messages that came meanwhile read: idle workers get a job first,
+   * then this thread takes the next one and each worker with one job gets one more.
+   */
+  private hereNext(): void {
+    this.hereSoon = false;
+    this.feedIdleWorkers();
+    if (this.closed !== undefined || this.hereJob !== undefined || !this.searchesHere()) return;
+    const job = this.queue.shift();
+    if (job === undefined) return;
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) break;
+      if ((slot.ready || this.inThreadUntilReady) && slot.jobs.length === 1) this.send(slot);
+    }
+    this.searchHere(job);
+  }
+
+  /**
+   * Give a queued job to each ready worker that has none; with `inThreadUntilReady` also to one
+   * still loading (it waits in its port: a worker then starts on it the moment it is ready, where
+   * this thread, busy with a unit, would notice that only later).
+   */
+  private feedIdleWorkers(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.ready && slot.jobs.length === 1) this.send(slot);
+      if ((slot.ready || this.inThreadUntilReady) && slot.jobs.length === 0) this.send(slot);
     }
   }
 
@@ -338,32 +384,23 @@ export class AdaptiveDporUnits implements DporUnitRunner {
   }
 }
 
-/** Estimated milliseconds of work below which starting worker threads does not pay. */
-const WORKERS_PAY_OFF_MS = 4000;
-
 /**
- * A UnitRunner (DFS without reduction) for `n` workers: searches the first unit in this thread,
- * and when the rest looks like more than WORKERS_PAY_OFF_MS of work (the first unit's wall time
- * times the units left), hands the rest to `n` worker threads; otherwise searches them here
- * too. Where a unit is searched does not change its result. Mirrors: model-only.
+ * A UnitRunner (DFS without reduction) for `n` worker threads, started at once: this thread
+ * searches units while they load, then only hands units out, one to each worker as it finishes
+ * the last (a DFS's units take seconds each: one this thread was searching would keep a worker's
+ * result, and the worker's next unit, waiting that long). A search that ends before any worker
+ * is ready ran here entirely. Where a unit is searched does not change its result.
+ * Mirrors: model-only.
  */
-export function adaptiveUnits(n: number, ref: ScenarioRef, now: () => number): UnitRunner {
+export function adaptiveUnits(n: number, ref: ScenarioRef): UnitRunner {
   return async (scenario, units, opts) => {
     if (n <= 1 || units.length <= 1) return sequentialUnits(scenario, units, opts);
-    const start = now();
-    const first = await searchUnit(scenario, units[0]!, opts);
-    if (first.violation !== undefined) return [first];
-    const rest = units.slice(1);
-    const estimate = (now() - start) * rest.length;
-    if (estimate < WORKERS_PAY_OFF_MS) {
-      return [first, ...(await sequentialUnits(scenario, rest, opts))];
-    }
-    // Worker threads only: a DFS's units are few and uneven, and while this thread searched a
-    // large one the workers' results would wait (measured: hmm-race-munmap-shim without
-    // reduction, 1.03x with this thread as a lane against 1.33x without).
-    const pool = new WorkerPool(n, ref);
+    const pool = new WorkerPool(n, ref, {
+      inThread: hereSearch(scenario),
+      inThreadUntilReady: true,
+    });
     try {
-      return [first, ...(await workerUnits(pool)(scenario, rest, opts))];
+      return await workerUnits(pool)(scenario, units, opts);
     } finally {
       await pool.close();
     }

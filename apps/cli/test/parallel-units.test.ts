@@ -6,6 +6,7 @@ import { raceScenario } from '@hmmsim/hmm-mirror';
 import { describe, expect, it } from 'vitest';
 import {
   AdaptiveDporUnits,
+  adaptiveUnits,
   type InThreadSearch,
   searchRequest,
   WorkerPool,
@@ -56,6 +57,32 @@ describe('worker threads', () => {
         expect(summary(two), name).toEqual(summary(one));
         // A clean search has many units: this thread searched some of them.
         if (name.endsWith('shim')) expect(here.count(), name).toBeGreaterThan(0);
+      } finally {
+        await pool.close();
+      }
+    }
+  }, 120_000);
+
+  it('hand every unit to the workers once one is ready, with the result of one thread', async () => {
+    for (const [scenario, name] of CASES) {
+      const bound = name.endsWith('legacy') ? 2 : 1;
+      const one = await exploreSplit(scenario, { bound });
+      // `hmmsim explore --workers 2` without reduction, as the command builds it.
+      const viaCli = await exploreSplit(
+        scenario,
+        { bound },
+        { units: adaptiveUnits(2, { kind: 'registered', name }) },
+      );
+      expect(summary(viaCli), name).toEqual(summary(one));
+      const here = countingHere(scenario);
+      const ref = { kind: 'registered', name } as const;
+      const pool = new WorkerPool(1, ref, { inThread: here.search, inThreadUntilReady: true });
+      try {
+        await pool.whenReady();
+        expect([pool.size, pool.ready, pool.capacity]).toEqual([2, 1, 2]);
+        const two = await exploreSplit(scenario, { bound }, { units: workerUnits(pool) });
+        expect(summary(two), name).toEqual(summary(one));
+        expect(here.count(), `${name}: units searched here after a worker was ready`).toBe(0);
       } finally {
         await pool.close();
       }

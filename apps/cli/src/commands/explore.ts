@@ -135,10 +135,10 @@ export const EXPLORE_USAGE = [
   "  --reduction KIND   dfs with --bound inf: 'dpor' runs one schedule per class of schedules that",
   '                     differ only in the order of independent steps (the scenario must report its',
   "                     accesses), 'none' runs them all; 'auto' (default) uses dpor where it applies",
-  '  --workers N        dfs: share the search among N lanes (default: the cores) once it has run',
-  '                     for a second; any N gives the same result. A reduced search always may (this',
-  '                     thread and N-1 worker threads); a dfs without reduction only when --workers',
-  '                     is given (N worker threads)',
+  '  --workers N        dfs: share the search among N lanes; any N gives the same result. A reduced',
+  '                     search always may (default N: the cores), once it has run for a second: this',
+  '                     thread and N-1 worker threads. A dfs without reduction only when --workers is',
+  '                     given: N worker threads, this thread searching only while they load',
   `  --seed N           random/pct: base seed, run i uses seed + i (default ${DEFAULT_SEED})`,
   "  --replay SCHEDULE  rerun one schedule string (e.g. '1.1.2') and print its trace",
   '  --mermaid FILE     write the Mermaid sequence diagram to FILE instead of stdout',
@@ -485,7 +485,7 @@ async function runScenario(
     const n = a.workers ?? availableParallelism();
     const now = io.now ?? (() => performance.now());
     const runners = {
-      units: adaptiveUnits(n, ref, now),
+      units: adaptiveUnits(n, ref),
       dporUnits: new AdaptiveDporUnits(n, ref, now, undefined, workersAfterMs()),
     };
     const r = await exploreSplit(scenario, { ...opts, now: io.now }, runners);
