@@ -23,8 +23,12 @@ import { Tracer } from './trace.ts';
 import { checkFunction, checkIntIn } from './validate.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** Returned to a task frozen by the end of its run: it never continues. */
-const NEVER: Promise<never> = new Promise<never>(() => {});
+/**
+ * A promise for a task frozen by the end of its run: it never continues. A fresh one each time:
+ * every await of a shared pending promise would add a reaction to it that is never released,
+ * keeping the frozen task, and through it its whole machine, alive for good.
+ */
+const never = (): Promise<never> => new Promise<never>(() => {});
 const TIMER_CHOICE: Choice = Object.freeze({ type: 'timer' });
 const EXIT_EVENT: SchedEvent = Object.freeze({ kind: 'task.exit', label: '' });
 const WOKEN_EVENT: SchedEvent = Object.freeze({ kind: 'sched.wakeup', label: 'woken' });
@@ -189,12 +193,12 @@ class SchedulerImpl implements Scheduler {
       return RESOLVED;
     }
     if (this.step - run.startStep > this.maxSteps) return this.finish(true);
-    if (this.policy.observe !== undefined && !this.observe(ev)) return NEVER;
+    if (this.policy.observe !== undefined && !this.observe(ev)) return never();
     const choices = this.choiceCache ?? this.choices();
     if (choices.length === 1) return RESOLVED;
     const cur = this.current;
     const next = this.choose(cur, ev);
-    if (next === undefined) return NEVER;
+    if (next === undefined) return never();
     if (next === cur) return RESOLVED;
     run.preemptions++;
     cur.state = 'runnable';
@@ -437,7 +441,7 @@ class SchedulerImpl implements Scheduler {
     };
     this.reset();
     run.resolve(deadlock === undefined ? base : { ...base, deadlock });
-    return NEVER;
+    return never();
   }
 
   /** End the run with an error (a broken policy). */
