@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@hmmsim/kernel';
+import { checkIntIn, InvalidArgumentError } from '@hmmsim/kernel';
 import { dfsSearch, type SearchResult } from './dfs.ts';
 import { type DporUnitRunner, prescreenedDividedDporSearch } from './divided-dpor.ts';
 import { prescreenedDporSearch } from './dpor.ts';
@@ -10,7 +10,13 @@ import { pctSearch } from './pct.ts';
 import { randomSearch } from './random-search.ts';
 import type { RunRecord } from './run-schedule.ts';
 import type { Scenario } from './scenario.ts';
-import { combineUnits, searchUnit, splitSchedules, type UnitResult } from './split-search.ts';
+import {
+  combineUnits,
+  SPLIT_MIN_UNITS,
+  searchUnit,
+  splitSchedules,
+  type UnitResult,
+} from './split-search.ts';
 import { verifyReplay } from './verify-replay.ts';
 
 /** How schedules are chosen. */
@@ -272,9 +278,13 @@ async function finishExplore<S>(
  * The units of a split search, or one unit (the whole search) when the scenario is not
  * deterministic, so that the search itself reports it as a violation.
  */
-async function unitsOrWhole<S>(scenario: Scenario<S>, bound: number): Promise<number[][]> {
+async function unitsOrWhole<S>(
+  scenario: Scenario<S>,
+  bound: number,
+  minUnits: number,
+): Promise<number[][]> {
   try {
-    return await splitSchedules(scenario, bound);
+    return await splitSchedules(scenario, bound, minUnits);
   } catch (error) {
     if (error instanceof NondeterminismError) return [[]];
     throw error;
@@ -303,6 +313,12 @@ export const sequentialUnits: UnitRunner = async (scenario, units, opts) => {
 export interface SplitRunners {
   /** Units of a DFS without reduction; default sequentialUnits (this thread, in order). */
   readonly units?: UnitRunner | undefined;
+  /**
+   * Units a DFS without reduction is split into, at least (fewer only when the schedules run
+   * out first): splitSchedules' `minUnits`, default SPLIT_MIN_UNITS. More units even out the
+   * end of a search shared among workers.
+   */
+  readonly minUnits?: number | undefined;
   /** Units of a DPOR search; default inThreadDporUnits. */
   readonly dporUnits?: DporUnitRunner | undefined;
 }
@@ -328,13 +344,15 @@ export async function exploreSplit<S>(
       'exploreSplit: got a schedule budget (runs); expected none (a split search runs every unit to its end)',
     );
   }
+  const minUnits = runners.minUnits ?? SPLIT_MIN_UNITS;
+  checkIntIn('exploreSplit', 'minUnits', minUnits, 1, 1 << 16, 'a unit count in [1, 65536]');
   const start = opts.now?.();
   const bound = opts.bound ?? DEFAULT_DFS_BOUND;
   if (reductionOf(scenario, strategy, opts) === 'dpor') {
     const d = await prescreenedDividedDporSearch(scenario, runners.dporUnits);
     return finishExplore(scenario, strategy, opts, d, d.violation, d.interleavings, start);
   }
-  const units = await unitsOrWhole(scenario, bound);
+  const units = await unitsOrWhole(scenario, bound, minUnits);
   const runUnits = runners.units ?? sequentialUnits;
   const c = combineUnits(await runUnits(scenario, units, { bound }));
   return finishExplore(scenario, strategy, opts, c, c.violation, c.interleavings, start);

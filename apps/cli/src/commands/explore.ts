@@ -191,6 +191,12 @@ function single(options: Readonly<Record<string, unknown>>, name: string): unkno
 /** Largest --seed and --runs (so that seed + run index stays exact). */
 const MAX_SEED = 2 ** 32 - 1;
 const MAX_RUNS = 2 ** 31;
+/**
+ * Units per lane a DFS without reduction is split into (at least; 64 for one or two): enough
+ * that the last units, on whichever lane finishes last, are a small part of the search.
+ */
+const DFS_UNITS_PER_LANE = 32;
+
 /** Most worker threads --workers accepts. */
 const MAX_WORKERS = 256;
 
@@ -486,6 +492,7 @@ async function runScenario(
     const now = io.now ?? (() => performance.now());
     const runners = {
       units: adaptiveUnits(n, ref),
+      minUnits: DFS_UNITS_PER_LANE * Math.max(2, n),
       dporUnits: new AdaptiveDporUnits(n, ref, now, undefined, workersAfterMs()),
     };
     const r = await exploreSplit(scenario, { ...opts, now: io.now }, runners);
