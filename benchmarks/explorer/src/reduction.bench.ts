@@ -188,28 +188,32 @@ function cliPair(name: string, extra: readonly string[]): Promise<CliRun[]> {
   return Promise.all([one(), one()]);
 }
 
+/** Pairs of `--workers 1` / `--workers 2` runs the workers lines measure. */
+const WORKER_PAIRS = 3;
+
 /**
- * A search (`extra` selects plain or reduced) through `hmmsim explore --workers 1` and
- * `--workers 2` (alternated, twice each; the better of each), workers started at once; then what
- * this machine allows any division into two: the same one-worker search alone and as two
+ * A search (`extra` selects plain or reduced) through `hmmsim explore --workers 1` and then
+ * `--workers 2`, WORKER_PAIRS times, workers started at once: each pair's ratio (the two runs
+ * back to back, so that they share the machine's mood of the moment) and their median; then
+ * what this machine allows any division into two: the same one-worker search alone and as two
  * processes at once (the work of two in the time the slower takes).
  */
 async function workers(s: Scenario, extra: readonly string[]): Promise<void> {
   const w = (n: number) => cli(s.name, [...extra, '--workers', String(n)]);
-  const runs = [w(1), w(2), w(1), w(2)];
-  const best = (n: number) =>
-    runs.filter((_, i) => i % 2 === n - 1).reduce((a, b) => (b.searchMs < a.searchMs ? b : a));
-  const one = best(1);
-  const two = best(2);
+  const pairs = Array.from({ length: WORKER_PAIRS }, () => [w(1), w(2)] as const);
+  const ratios = pairs.map(([one, two]) => one.searchMs / two.searchMs);
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   const count = (l: string) => l.replace(/ in [\d.]+ ms/, '');
-  const same = runs.every((r) => count(r.line) === count(one.line));
+  const first = pairs[0]![0];
+  const same = pairs.flat().every((r) => count(r.line) === count(first.line));
   const kind = extra.includes('none') ? 'plain' : 'reduced';
+  const secs = (r: CliRun) => (r.searchMs / 1000).toFixed(2);
   console.log(
-    `${s.name} (${kind}), hmmsim explore --bound inf ${extra.join(' ')}, workers started at once: ` +
-      `--workers 1 ${(one.searchMs / 1000).toFixed(2)} s, --workers 2 ${(two.searchMs / 1000).toFixed(2)} s ` +
-      `(search time incl. worker start-up; ${(one.searchMs / two.searchMs).toFixed(2)}x, goal >= 1.6x on ${availableParallelism()} cores; ` +
-      `process wall ${(one.ms / 1000).toFixed(1)} s vs ${(two.ms / 1000).toFixed(1)} s); ` +
-      `same result every run: ${same ? 'yes' : 'NO'} (${count(one.line)})`,
+    `${s.name} (${kind}), hmmsim explore --bound inf ${extra.join(' ')}, workers started at once, ` +
+      `search time incl. worker start-up, --workers 1 then --workers 2, ${WORKER_PAIRS} pairs: ` +
+      `${pairs.map(([one, two], i) => `${secs(one)} s / ${secs(two)} s = ${ratios[i]!.toFixed(2)}x`).join('; ')}; ` +
+      `median ${median.toFixed(2)}x (goal >= 1.6x on ${availableParallelism()} cores); ` +
+      `same result every run: ${same ? 'yes' : 'NO'} (${count(first.line)})`,
   );
   const single = [...extra, '--workers', '1'];
   const alone = cli(s.name, single);
