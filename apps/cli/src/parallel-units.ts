@@ -30,15 +30,25 @@ export type ScenarioRef =
       readonly dir: string | undefined;
     };
 
-/** A unit sent to a worker: a DFS unit (a prefix of choice codes) or a DPOR unit. */
-export type UnitRequest =
+/**
+ * A unit sent to a worker: a DFS unit (a prefix of choice codes) or a DPOR unit; with `claim`
+ * (one shared word, 0 while nobody has taken the unit), whoever sets it first searches it: a
+ * worker skips a unit this thread took back from its port.
+ */
+export type UnitRequest = (
   | {
       readonly id: number;
       readonly kind: 'dfs';
       readonly prefix: readonly number[];
       readonly bound: number;
     }
-  | { readonly id: number; readonly kind: 'dpor'; readonly spec: DporUnitSpec };
+  | { readonly id: number; readonly kind: 'dpor'; readonly spec: DporUnitSpec }
+) & { readonly claim?: Int32Array | undefined };
+
+/** Take the unit of `req` for this thread or worker: false if someone else has it already. */
+export function claimUnit(req: UnitRequest): boolean {
+  return req.claim === undefined || Atomics.compareExchange(req.claim, 0, 0, 1) === 0;
+}
 
 /** What a worker posts: it is ready, a unit's progress, its result, or why it failed. */
 export type UnitReply =
@@ -210,7 +220,8 @@ export class WorkerPool {
         reject(this.closed);
         return;
       }
-      const job: Job = { req: { ...req, id: this.nextId++ }, onProgress, resolve, reject };
+      const claim = new Int32Array(new SharedArrayBuffer(4));
+      const job: Job = { req: { ...req, id: this.nextId++, claim }, onProgress, resolve, reject };
       if (urgent) this.queue.unshift(job);
       else this.queue.push(job);
       this.pump();
@@ -258,12 +269,8 @@ export class WorkerPool {
    */
   private pump(): void {
     this.feedIdleWorkers();
-    if (
-      this.hereJob === undefined &&
-      !this.hereSoon &&
-      this.queue.length > 0 &&
-      this.searchesHere()
-    ) {
+    if (this.inThread === undefined || this.hereJob !== undefined || this.hereSoon) return;
+    if (this.queue.length > 0 ? this.searchesHere() : this.unstartedJob(false) !== undefined) {
       this.hereSoon = true;
       setImmediate(() => this.hereNext());
     }
@@ -276,7 +283,15 @@ export class WorkerPool {
   private hereNext(): void {
     this.hereSoon = false;
     this.feedIdleWorkers();
-    if (this.closed !== undefined || this.hereJob !== undefined || !this.searchesHere()) return;
+    if (this.closed !== undefined || this.hereJob !== undefined) return;
+    if (this.queue.length === 0) {
+      // Nothing queued: search here a unit a worker has not started (one still loading, or one
+      // handed to a worker ahead), rather than wait for it.
+      const taken = this.unstartedJob(true);
+      if (taken !== undefined) this.searchHere(taken);
+      return;
+    }
+    if (!this.searchesHere()) return;
     const job = this.queue.shift();
     if (job === undefined) return;
     for (const slot of this.slots) {
@@ -284,6 +299,25 @@ export class WorkerPool {
       if ((slot.ready || this.inThreadUntilReady) && slot.jobs.length === 1) this.send(slot);
     }
     this.searchHere(job);
+  }
+
+  /**
+   * The last unit sent to a worker that no worker has started (a ready worker's first one counts
+   * as started); with `take`, claimed for this thread and removed from that worker's list.
+   */
+  private unstartedJob(take: boolean): Job | undefined {
+    for (const slot of this.slots) {
+      for (let i = slot.jobs.length - 1; i >= (slot.ready ? 1 : 0); i--) {
+        const job = slot.jobs[i]!;
+        const claim = job.req.claim;
+        if (claim === undefined || Atomics.load(claim, 0) !== 0) continue;
+        if (!take) return job;
+        if (!claimUnit(job.req)) continue;
+        slot.jobs.splice(i, 1);
+        return job;
+      }
+    }
+    return undefined;
   }
 
   /**

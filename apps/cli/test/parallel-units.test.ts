@@ -1,5 +1,8 @@
 // `hmmsim explore --workers N`: units searched on worker threads give the same verdict, counts and
 // minimal schedule as one search in one thread — explore() itself for a reduced search.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { explore, exploreSplit, type Scenario } from '@hmmsim/explorer';
 import { raceScenario } from '@hmmsim/hmm-mirror';
@@ -83,6 +86,29 @@ describe('worker threads', () => {
         const two = await exploreSplit(scenario, { bound }, { units: workerUnits(pool) });
         expect(summary(two), name).toEqual(summary(one));
         expect(here.count(), `${name}: units searched here after a worker was ready`).toBe(0);
+      } finally {
+        await pool.close();
+      }
+    }
+  }, 120_000);
+
+  it('take back the units a worker has not started: a worker that never loads holds up nothing', async () => {
+    // The worker's scenario file never finishes loading, so it never says it is ready and never
+    // starts a unit; the units sent to it ahead wait in its port until this thread takes them.
+    const dir = mkdtempSync(join(tmpdir(), 'hmmsim-never-ready-'));
+    const path = join(dir, 'never.mjs');
+    writeFileSync(path, 'await new Promise(() => {});\nexport default undefined;\n');
+    const ref = { kind: 'file', path, exportName: undefined, dir } as const;
+    for (const [scenario, name] of CASES) {
+      const bound = name.endsWith('legacy') ? 2 : 1;
+      const one = await exploreSplit(scenario, { bound });
+      const here = countingHere(scenario);
+      const pool = new WorkerPool(1, ref, { inThread: here.search, inThreadUntilReady: true });
+      try {
+        const two = await exploreSplit(scenario, { bound }, { units: workerUnits(pool) });
+        expect(summary(two), name).toEqual(summary(one));
+        expect(pool.ready, `${name}: the lanes ready are this thread alone`).toBe(1);
+        expect(here.count(), `${name}: every unit searched here`).toBeGreaterThan(1);
       } finally {
         await pool.close();
       }
