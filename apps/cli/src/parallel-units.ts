@@ -179,8 +179,8 @@ export class WorkerPool {
   }
 
   /**
-   * Units worth keeping submitted at once: one per lane, and with this thread as a lane one more
-   * per worker (the unit it gets ahead).
+   * Units worth keeping submitted at once: one per lane, and with this thread as a lane for the
+   * whole search one more per worker (the unit it gets ahead).
    */
   get capacity(): number {
     if (this.inThread === undefined) return this.slots.length;
@@ -296,7 +296,7 @@ export class WorkerPool {
     if (job === undefined) return;
     for (const slot of this.slots) {
       if (this.queue.length === 0) break;
-      if ((slot.ready || this.inThreadUntilReady) && slot.jobs.length === 1) this.send(slot);
+      if (this.maySend(slot) && slot.jobs.length === 1) this.send(slot);
     }
     this.searchHere(job);
   }
@@ -328,8 +328,13 @@ export class WorkerPool {
   private feedIdleWorkers(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if ((slot.ready || this.inThreadUntilReady) && slot.jobs.length === 0) this.send(slot);
+      if (this.maySend(slot) && slot.jobs.length === 0) this.send(slot);
     }
+  }
+
+  /** Whether `slot`'s worker may be sent a unit: once ready, or at once with inThreadUntilReady. */
+  private maySend(slot: Slot): boolean {
+    return slot.ready || this.inThreadUntilReady;
   }
 
   /** Post the next queued job to `slot`'s worker. */

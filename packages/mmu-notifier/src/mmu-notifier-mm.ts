@@ -347,10 +347,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
       }
     }
     if (accessReporting) noteWrite(range);
-    rangeStates.set(range, {
-      owner: this,
-      state: ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist',
-    });
+    setRangeState(this, range, ret !== 0 ? 'failed' : itree ? 'open' : 'open-hlist');
     mmuNotifierLogOf(sched)?.record({
       kind: 'range-start',
       mm: this.mm,
@@ -385,7 +382,7 @@ export class MmuNotifierMm implements MmuNotifierHooks {
     // A range started before this container (or its tree) existed: the kernel's registration
     // (mm_take_all_locks) would have waited for it, so it has no part here.
     if (state === undefined) return;
-    rangeStates.set(range, { owner: this, state: 'closed' });
+    setRangeState(this, range, 'closed');
     mmuNotifierLogOf(sched)?.record({ kind: 'range-end', mm: this.mm, range });
     if (state === 'open') await mnItreeInvEnd(this);
     if (accessReporting) noteRead(this, MMN_FIELD.first);
@@ -550,13 +547,20 @@ type RangeState = 'open' | 'open-hlist' | 'failed' | 'closed';
 /** A range's state and the container it belongs to. */
 interface RangeRecord {
   readonly owner: MmuNotifierMm;
-  readonly state: RangeState;
+  state: RangeState;
 }
 
 /** What `m` did with `range`; undefined when `m` never saw it. */
 function rangeStateIn(m: MmuNotifierMm, range: MmuNotifierRange): RangeState | undefined {
   const rec = rangeStates.get(range);
   return rec !== undefined && rec.owner === m ? rec.state : undefined;
+}
+
+/** Record that `m` did `state` with `range` (the record `m` keeps for it, made on first use). */
+function setRangeState(m: MmuNotifierMm, range: MmuNotifierRange, state: RangeState): void {
+  const rec = rangeStates.get(range);
+  if (rec !== undefined && rec.owner === m) rec.state = state;
+  else rangeStates.set(range, { owner: m, state });
 }
 
 /**
